@@ -1,0 +1,209 @@
+"""Append-only JSONL event log: a writer safe for several processes, a forgiving reader."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from pydantic import ValidationError
+
+from normalized_events.models import (
+    EVENT_TYPES,
+    AnyEvent,
+    Event,
+    EventBase,
+    PackageFinished,
+    RunFinished,
+    RunStarted,
+    UnknownEvent,
+)
+
+# Events after which the file is fsynced: what a resumed run relies on.
+_DURABLE = (RunStarted, PackageFinished, RunFinished)
+_TAIL_CHUNK = 64 * 1024
+
+
+class EventLogError(Exception):
+    """An event log cannot be opened or written."""
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass
+class ReadResult:
+    events: list[AnyEvent] = field(default_factory=list)
+    problems: list[LineProblem] = field(default_factory=list)
+    torn_tail: bool = False
+
+    def known(self) -> list[Event]:
+        return [e for e in self.events if not isinstance(e, UnknownEvent)]
+
+
+def parse_event(data: dict[str, Any]) -> AnyEvent:
+    """Build the model for one decoded event; unknown types are kept as they are."""
+    kind = data.get("type")
+    model = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        return UnknownEvent(type=str(kind), raw=data)
+    return model.model_validate(data)  # type: ignore[return-value]
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "event"
+    return f"{where}: {first['msg']}"
+
+
+def read_events(path: str | os.PathLike[str]) -> ReadResult:
+    """Read every event of a log. Never raises on content, only on a missing file."""
+    result = ReadResult()
+    data = Path(path).read_bytes()
+    lines = data.split(b"\n")
+    complete = data.endswith(b"\n") or not data
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        is_last = number == len(lines)
+        try:
+            decoded = json.loads(raw)
+            if not isinstance(decoded, dict):
+                raise ValueError("not a JSON object")
+            result.events.append(parse_event(decoded))
+        except ValidationError as exc:
+            result.problems.append(LineProblem(number, _describe(exc)))
+        except ValueError as exc:
+            if is_last and not complete:
+                result.torn_tail = True
+            else:
+                result.problems.append(LineProblem(number, f"not valid JSON ({exc})"))
+    return result
+
+
+def iter_events(path: str | os.PathLike[str]) -> Iterator[AnyEvent]:
+    yield from read_events(path).events
+
+
+def _last_seq(fd: int, size: int) -> int:
+    """The seq of the last complete event in the file, or -1."""
+    start = max(0, size - _TAIL_CHUNK)
+    while True:
+        chunk = os.pread(fd, size - start, start)
+        for raw in reversed(chunk.split(b"\n")):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw).get("seq")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(value, int):
+                return value
+        if start == 0:
+            return -1
+        start = max(0, start - _TAIL_CHUNK)
+
+
+class EventWriter:
+    """Appends events to a JSONL file, one line each, assigning ``seq``.
+
+    Several processes may hold a writer on the same file: each append takes an exclusive
+    ``flock``, reads the last ``seq`` when another process wrote since, drops a torn
+    last line left by a writer that was killed mid-write, and writes the line with one
+    ``write`` call.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], run_id: str) -> None:
+        self.path = Path(path)
+        self.run_id = run_id
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise EventLogError(f"{self.path}: cannot open event log: {exc.strerror}") from exc
+        self._known_size = -1
+        self._seq = -1
+
+    @contextmanager
+    def _locked(self) -> Iterator[int]:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            size = os.fstat(self._fd).st_size
+            if size and os.pread(self._fd, 1, size - 1) != b"\n":
+                keep = _complete_prefix(self._fd, size)
+                os.ftruncate(self._fd, keep)
+                size = keep
+            if size != self._known_size:
+                self._seq = _last_seq(self._fd, size)
+            yield size
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def emit(self, event: Event) -> Event:
+        """Write one event and return it as written (with its ``seq``)."""
+        if self._fd < 0:
+            raise EventLogError(f"{self.path}: event log is closed")
+        with self._locked():
+            stamped = event.model_copy(update={"seq": self._seq + 1, "run_id": self.run_id})
+            line = stamped.model_dump_json(exclude_none=False).encode() + b"\n"
+            written = os.write(self._fd, line)
+            if written != len(line):
+                raise EventLogError(f"{self.path}: short write ({written} of {len(line)} bytes)")
+            if isinstance(stamped, _DURABLE):
+                os.fsync(self._fd)
+            self._seq += 1
+            self._known_size = os.fstat(self._fd).st_size
+        return stamped
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _complete_prefix(fd: int, size: int) -> int:
+    """Length of the file up to and including its last newline."""
+    start = size
+    while start > 0:
+        begin = max(0, start - _TAIL_CHUNK)
+        chunk = os.pread(fd, start - begin, begin)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            return begin + cut + 1
+        start = begin
+    return 0
+
+
+__all__ = [
+    "EventBase",
+    "EventLogError",
+    "EventWriter",
+    "LineProblem",
+    "ReadResult",
+    "iter_events",
+    "parse_event",
+    "read_events",
+]

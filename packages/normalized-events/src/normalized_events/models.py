@@ -1,0 +1,209 @@
+"""The events of an apiary run, one pydantic model per event type.
+
+Every model accepts and keeps fields it does not know (``extra="allow"``), so a reader of
+an older version loses nothing written by a newer one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+DEFAULT_CONDITION = "default"
+
+
+class Outcome(StrEnum):
+    """The closed set of package outcomes."""
+
+    PASS = "pass"  # noqa: S105
+    FAIL = "fail"
+    CRASH = "crash"
+    TIMEOUT = "timeout"
+    HANG = "hang"
+    OOM = "oom"
+    INSTALL_ERROR = "install_error"
+    IMPORT_ERROR = "import_error"
+    SOURCE_ERROR = "source_error"
+    CONFIG_ERROR = "config_error"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+class Step(StrEnum):
+    """The steps of one package's pipeline."""
+
+    SOURCE = "source"
+    VENV = "venv"
+    INSTALL = "install"
+    IMPORT_CHECK = "import_check"
+    TEST = "test"
+    RERUN = "rerun"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class InterpreterInfo(Model):
+    """What the target interpreter is, as read from the interpreter itself."""
+
+    path: str
+    version: str
+    implementation: str = "cpython"
+    jit_available: bool | None = None
+    jit_enabled: bool | None = None
+    free_threaded: bool = False
+    debug_build: bool = False
+    asan_build: bool = False
+    configure_flags: str = ""
+
+
+class HostInfo(Model):
+    hostname: str
+    platform: str
+    cpu_count: int | None = None
+
+
+class RegistryInfo(Model):
+    path: str
+    revision: str | None = None
+    content_hash: str | None = None
+
+
+class Condition(Model):
+    """One configuration a package is tested under (an interpreter plus environment)."""
+
+    name: str = DEFAULT_CONDITION
+    python: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class RunOptions(Model):
+    workers: int = 1
+    timeout_s: float | None = None
+    idle_timeout_s: float | None = None
+    shard: str | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    sandbox_backend: str = "auto"
+    network_policy: str = "off"
+    installer: str = "auto"
+
+
+class CrashInfo(Model):
+    kind: str
+    signal: int | None = None
+    headline: str = ""
+    frames: list[str] = Field(default_factory=list)
+    signature: str = ""
+    bucket: str = ""
+    reproducible: bool | None = None
+
+
+class EventBase(Model):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    seq: int = Field(default=0, ge=0, description="Assigned by the writer; monotonic in a run.")
+    ts: AwareDatetime = Field(default_factory=utc_now)
+
+    @field_validator("ts")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+
+class RunStarted(EventBase):
+    type: Literal["run_started"] = "run_started"
+    apiary_version: str
+    interpreter: InterpreterInfo
+    host: HostInfo
+    registry: RegistryInfo
+    options: RunOptions = Field(default_factory=RunOptions)
+
+
+class PackageStarted(EventBase):
+    type: Literal["package_started"] = "package_started"
+    package: str
+    condition: str = DEFAULT_CONDITION
+    source_kind: str | None = None
+    source_ref: str | None = None
+
+
+class StepFinished(EventBase):
+    type: Literal["step_finished"] = "step_finished"
+    package: str
+    condition: str = DEFAULT_CONDITION
+    step: Step
+    command: str = ""
+    exit_code: int | None = None
+    signal: int | None = None
+    duration_s: float = 0.0
+    cpu_s: float | None = None
+    peak_rss_bytes: int | None = None
+    timed_out: bool = False
+    idle_timed_out: bool = False
+    log_path: str | None = None
+    last_lines: list[str] = Field(default_factory=list)
+
+
+class PackageFinished(EventBase):
+    type: Literal["package_finished"] = "package_finished"
+    package: str
+    condition: str = DEFAULT_CONDITION
+    outcome: Outcome
+    reason: str | None = None
+    crash: CrashInfo | None = None
+    package_version: str | None = None
+    source_revision: str | None = None
+    installed: dict[str, str] = Field(
+        default_factory=dict, description="Installed distributions, name -> version."
+    )
+    durations: dict[str, float] = Field(default_factory=dict, description="Seconds per step name.")
+    duration_s: float = 0.0
+    attempts: int = 1
+
+
+class RunFinished(EventBase):
+    type: Literal["run_finished"] = "run_finished"
+    finished_at: AwareDatetime = Field(default_factory=utc_now)
+    wall_s: float
+    counts: dict[Outcome, int] = Field(default_factory=dict)
+    interrupted: bool = False
+
+
+KnownEvent = Annotated[
+    RunStarted | PackageStarted | StepFinished | PackageFinished | RunFinished,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: dict[str, type[EventBase]] = {
+    "run_started": RunStarted,
+    "package_started": PackageStarted,
+    "step_finished": StepFinished,
+    "package_finished": PackageFinished,
+    "run_finished": RunFinished,
+}
+
+
+class UnknownEvent(Model):
+    """An event of a type this version does not know, kept with all its fields."""
+
+    type: str
+    raw: dict[str, Any]
+
+    @property
+    def seq(self) -> int | None:
+        value = self.raw.get("seq")
+        return value if isinstance(value, int) else None
+
+
+Event = RunStarted | PackageStarted | StepFinished | PackageFinished | RunFinished
+AnyEvent = Event | UnknownEvent
