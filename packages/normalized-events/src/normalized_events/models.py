@@ -106,6 +106,15 @@ class CrashInfo(Model):
     signature: str = ""
     bucket: str = ""
     reproducible: bool | None = None
+    stderr_path: str | None = Field(
+        default=None, description="Full stderr of the crash, relative to the run directory."
+    )
+    record_path: str | None = Field(
+        default=None, description="The parsed crash record (JSON), relative to the run directory."
+    )
+    reproducer_path: str | None = Field(
+        default=None, description="A script that reproduces the crash, relative to the run dir."
+    )
 
 
 class EventBase(Model):
