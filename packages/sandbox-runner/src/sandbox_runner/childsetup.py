@@ -1,0 +1,70 @@
+"""What the child process does between fork and exec: resource limits and parent-death signal.
+
+Runs as subprocess's `preexec_fn`, after `setsid()` (start_new_session). Everything it
+needs is computed before the fork, so the child only makes system calls.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+from collections.abc import Callable
+
+from sandbox_runner.spec import Limits
+
+_PR_SET_PDEATHSIG = 1
+# Between SIGXCPU at the soft CPU limit and SIGKILL at the hard one.
+CPU_GRACE_S = 5
+
+RlimitPlan = list[tuple[int, tuple[int, int]]]
+
+
+def rlimit_plan(limits: Limits) -> RlimitPlan:
+    """The `(resource, (soft, hard))` pairs to set in the child."""
+    plan: RlimitPlan = [(resource.RLIMIT_CORE, (0, 0))]
+    if limits.memory_bytes is not None and limits.memory_limit == "rlimit_as":
+        plan.append((resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes)))
+    if limits.cpu_s is not None:
+        plan.append((resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + CPU_GRACE_S)))
+    if limits.fsize_bytes is not None:
+        plan.append((resource.RLIMIT_FSIZE, (limits.fsize_bytes, limits.fsize_bytes)))
+    return plan
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl: Callable[..., int] = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+def make_preexec(limits: Limits) -> Callable[[], None]:
+    """The function the child runs before exec.
+
+    It asks the kernel to SIGKILL the child when the thread that started it dies
+    (PR_SET_PDEATHSIG: so `kill -9` of apiary takes the direct child down; run sandboxes
+    from threads that outlive them), exits at once if that parent is already gone, and
+    applies the rlimits, lowering the hard limit only where it is above the new one.
+    """
+    plan = rlimit_plan(limits)
+    prctl = _load_prctl()
+    parent = os.getpid()
+    current = {which: resource.getrlimit(which) for which, _ in plan}
+
+    def preexec() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(137)
+        for which, (soft, hard) in plan:
+            old_hard = current[which][1]
+            if old_hard != resource.RLIM_INFINITY and old_hard < hard:
+                resource.setrlimit(which, (min(soft, old_hard), old_hard))
+            else:
+                resource.setrlimit(which, (soft, hard))
+
+    return preexec

@@ -1,0 +1,124 @@
+"""Finding the processes of a sandbox through /proc, even those that left its process group.
+
+Every sandboxed command gets `APIARY_SANDBOX_ID=<owner pid>.<owner start time>.<serial>`
+in its environment. A descendant that called `setsid()` escapes a process-group kill but
+normally keeps its environment, so a scan of `/proc/*/environ` still finds it. The owner
+part lets a later apiary recognise sandboxes whose apiary died (`sweep_orphans`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+from pathlib import Path
+
+MARKER_VAR = "APIARY_SANDBOX_ID"
+_PROC = Path("/proc")
+_serials = itertools.count(1)
+
+
+def start_time(pid: int) -> int | None:
+    """The start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after the last ")".
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[19])
+
+
+def is_running(pid: int) -> bool:
+    """Whether `pid` exists and is not a zombie."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
+
+
+def new_marker() -> str:
+    me = os.getpid()
+    return f"{me}.{start_time(me) or 0}.{next(_serials)}"
+
+
+def _environ(pid: str) -> bytes:
+    try:
+        return (_PROC / pid / "environ").read_bytes()
+    except OSError:
+        return b""
+
+
+def processes_with_env(name: str, value: str | None = None) -> list[int]:
+    """PIDs of live processes whose environment has `name` (set to `value`, if given)."""
+    key = f"{name}=".encode()
+    wanted = None if value is None else key + value.encode()
+    me = os.getpid()
+    found = []
+    for entry in os.scandir(_PROC):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        for item in _environ(entry.name).split(b"\0"):
+            if (wanted is None and item.startswith(key)) or item == wanted:
+                found.append(int(entry.name))
+                break
+    return found
+
+
+def kill_marked(marker: str, rounds: int = 3) -> list[int]:
+    """SIGKILL every process carrying `marker`; repeat while new ones appear (forks)."""
+    killed: list[int] = []
+    for _ in range(rounds):
+        pids = [pid for pid in processes_with_env(MARKER_VAR, marker) if pid not in killed]
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            killed.append(pid)
+    return killed
+
+
+def sweep_orphans() -> list[int]:
+    """Kill sandboxed processes whose apiary is gone; return their PIDs.
+
+    For the `none` backend after a `kill -9` of apiary (bubblewrap sandboxes die with
+    their apiary on their own). Sandboxes of a running apiary are left alone.
+    """
+    killed: list[int] = []
+    owners: dict[str, bool] = {}
+    for pid in processes_with_env(MARKER_VAR):
+        marker = _marker_of(pid)
+        if marker is None:
+            continue
+        owner = marker.rsplit(".", 1)[0]
+        if owner not in owners:
+            owners[owner] = _owner_alive(owner)
+        if owners[owner]:
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        killed.append(pid)
+    return killed
+
+
+def _marker_of(pid: int) -> str | None:
+    prefix = f"{MARKER_VAR}=".encode()
+    for item in _environ(str(pid)).split(b"\0"):
+        if item.startswith(prefix):
+            return item[len(prefix) :].decode(errors="replace")
+    return None
+
+
+def _owner_alive(owner: str) -> bool:
+    pid_text, _, started = owner.partition(".")
+    try:
+        pid, start = int(pid_text), int(started)
+    except ValueError:
+        return True  # not ours to judge
+    return is_running(pid) and start_time(pid) == start

@@ -1,0 +1,170 @@
+"""A small supervisor that runs inside a PID namespace, next to the command.
+
+Inside bubblewrap's PID namespace the command is reaped by bwrap's own init, so `wait4`
+on bwrap from outside sees none of the command's CPU time or memory. The reaper is a
+tiny Python program (run with `-I -S`, nothing imported but the standard library) that
+bwrap starts instead of the command: it forks the command in a new session, waits for
+it, and writes the exact wait status and rusage to a report pipe.
+
+It also listens on a control pipe: a byte from apiary (a timeout) or end-of-file (apiary
+died) makes it kill every other process of the namespace (`kill(-1, SIGKILL)` spares only
+the namespace's init and the caller), so the command's usage is still reported before
+the sandbox goes down. It then exits the way the command did, so bwrap's status stays
+meaningful even if the report is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPORT_WAIT_S = 2.0
+
+REAPER_SOURCE = """\
+import os, select, signal, sys
+ctl, rep = int(sys.argv[1]), int(sys.argv[2])
+argv = sys.argv[3:]
+os.set_inheritable(ctl, False)
+os.set_inheritable(rep, False)
+pid = os.fork()
+if pid == 0:
+    try:
+        os.setsid()
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        os.execvp(argv[0], argv)
+    except OSError as error:
+        os.write(2, b"apiary sandbox: cannot execute %s: %s\\n"
+                 % (argv[0].encode(), str(error.strerror).encode()))
+        os._exit(127 if isinstance(error, FileNotFoundError) else 126)
+    os._exit(126)
+try:
+    pidfd = os.pidfd_open(pid)
+except (AttributeError, OSError):
+    pidfd = None
+listen = [ctl]
+while True:
+    ready = select.select(listen + ([pidfd] if pidfd is not None else []), [], [],
+                          None if pidfd is not None else 0.05)[0]
+    if ctl in ready:
+        listen = []
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+report = "%d %d %.6f %.6f\\n" % (status, usage.ru_maxrss, usage.ru_utime, usage.ru_stime)
+try:
+    os.write(rep, report.encode())
+except OSError:
+    pass
+if os.WIFSIGNALED(status):
+    sig = os.WTERMSIG(status)
+    try:
+        signal.signal(sig, signal.SIG_DFL)
+    except (OSError, ValueError):
+        pass
+    os.kill(os.getpid(), sig)
+    os._exit(128 + sig)
+os._exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What `wait4` says about the command: peak resident set and CPU seconds."""
+
+    maxrss_kib: int
+    cpu_s: float
+
+
+@dataclass(frozen=True)
+class ReaperReport:
+    returncode: int
+    usage: Usage
+
+
+def reaper_python() -> str:
+    """The interpreter that runs the reaper: this one, its real file (no venv needed)."""
+    return str(Path(sys.executable).resolve())
+
+
+def reaper_prefix() -> Path:
+    """Where that interpreter's standard library lives (must be visible in the sandbox)."""
+    return Path(sys.base_prefix).resolve()
+
+
+class ReaperChannel:
+    """The two pipes between apiary and one reaper: control (to it) and report (from it)."""
+
+    def __init__(self) -> None:
+        self.control_read, self._control_write = os.pipe()
+        self._report_read, self.report_write = os.pipe()
+        self._open = {self.control_read, self._control_write, self._report_read, self.report_write}
+
+    @property
+    def child_fds(self) -> tuple[int, int]:
+        return self.control_read, self.report_write
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        return [
+            reaper_python(),
+            "-I",
+            "-S",
+            "-c",
+            REAPER_SOURCE,
+            str(self.control_read),
+            str(self.report_write),
+            *argv,
+        ]
+
+    def started(self) -> None:
+        """Close the ends that now belong to the child."""
+        for fd in self.child_fds:
+            self._close(fd)
+
+    def request_stop(self) -> None:
+        """Ask the reaper to kill everything else in the namespace and report."""
+        with contextlib.suppress(OSError):
+            os.write(self._control_write, b"k")
+
+    def read_report(self) -> ReaperReport | None:
+        """The reaper's report, once it has exited (None if it never wrote one)."""
+        self.started()  # our copy of the write end would keep the pipe open forever
+        data = b""
+        while select.select([self._report_read], [], [], REPORT_WAIT_S)[0]:
+            chunk = os.read(self._report_read, 256)
+            if not chunk:
+                break
+            data += chunk
+        return parse_report(data)
+
+    def close(self) -> None:
+        for fd in list(self._open):
+            self._close(fd)
+
+    def _close(self, fd: int) -> None:
+        # Only once: a second close could hit a descriptor another thread has since opened.
+        if fd in self._open:
+            self._open.discard(fd)
+            os.close(fd)
+
+
+def parse_report(data: bytes) -> ReaperReport | None:
+    """`b"<wait status> <maxrss KiB> <utime> <stime>\\n"` -> a report; None if torn."""
+    fields = data.decode(errors="replace").split()
+    if len(fields) != 4:
+        return None
+    try:
+        status, maxrss = int(fields[0]), int(fields[1])
+        utime, stime = float(fields[2]), float(fields[3])
+    except ValueError:
+        return None
+    return ReaperReport(os.waitstatus_to_exitcode(status), Usage(maxrss, utime + stime))

@@ -1,0 +1,351 @@
+"""Running one command in a sandbox: spawn, stream output, enforce timeouts, reap, report."""
+
+from __future__ import annotations
+
+import os
+import resource
+import selectors
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sandbox_runner.backends import Backend, Launch, choose_backend
+from sandbox_runner.childsetup import make_preexec
+from sandbox_runner.envfilter import filter_env
+from sandbox_runner.errors import SandboxError
+from sandbox_runner.live import REGISTRY, LiveSandbox, terminate_on_signals
+from sandbox_runner.output import CappedLog
+from sandbox_runner.procscan import MARKER_VAR, new_marker
+from sandbox_runner.reaper import ReaperChannel, Usage, reaper_prefix
+from sandbox_runner.result import SandboxResult
+from sandbox_runner.spec import SandboxSpec
+from sandbox_runner.status import decode_status, signal_name, suspect_oom
+
+READ_CHUNK = 64 * 1024
+# After the command ends and its tree is killed, how long to wait for the pipes to close.
+DRAIN_S = 5.0
+# On a timeout, how long the reaper gets to kill the namespace and report usage.
+STOP_GRACE_S = 2.0
+# Without a pidfd, how often to look whether the command has exited.
+POLL_S = 0.05
+# Lines searched for allocation-failure messages, whatever `tail_lines` is.
+OOM_SCAN_LINES = 40
+
+
+@dataclass
+class _Watch:
+    timed_out: bool = False
+    idle_timed_out: bool = False
+
+
+@dataclass
+class _Ending:
+    returncode: int
+    usage: Usage | None = None
+    watch: _Watch = field(default_factory=_Watch)
+    interrupted: bool = False
+
+
+@dataclass
+class _Run:
+    """One prepared command: everything decided before it starts."""
+
+    spec: SandboxSpec
+    backend: Backend
+    reason: str
+    launch: Launch
+    env: dict[str, str]
+    marker: str
+    withheld: list[str]
+    stdout: CappedLog
+    stderr: CappedLog | None
+
+    @property
+    def errors(self) -> CappedLog:
+        return self.stderr or self.stdout
+
+
+def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
+    """Run `spec.command` under `spec`'s isolation and limits and say what happened.
+
+    Raises `SandboxError` when the sandbox cannot be set up as asked (missing working
+    directory or writable path, bwrap asked for but unusable). Anything the command does,
+    including failing to start, is reported in the result.
+    """
+    argv = spec.argv()
+    cwd = _existing(spec.cwd, "cwd")
+    writable = tuple(_existing(path, "writable") for path in spec.isolation.writable)
+    backend, reason = choose_backend(spec.isolation)
+    env, withheld = filter_env(spec.env, spec.secret_filter)
+    marker = new_marker()
+    env[MARKER_VAR] = marker
+    cap = spec.limits.output_cap_bytes
+    stdout = CappedLog(spec.stdout_log, cap)
+    stderr = CappedLog(spec.stderr_log, cap) if spec.stderr_log is not None else None
+    run = _Run(
+        spec=spec,
+        backend=backend,
+        reason=reason,
+        launch=Launch(argv=argv, cwd=cwd, writable=writable, network=spec.isolation.network),
+        env=env,
+        marker=marker,
+        withheld=withheld,
+        stdout=stdout,
+        stderr=stderr,
+    )
+    started = time.monotonic()
+    try:
+        missing = _missing_executable(argv[0], cwd, env)
+        if missing is not None:
+            run.errors.write(f"apiary sandbox: {missing}\n".encode())
+            ending = _Ending(returncode=127)
+        else:
+            with terminate_on_signals():
+                ending = _execute(run, started)
+    finally:
+        stdout.close()
+        if stderr is not None:
+            stderr.close()
+    return _result(run, ending, time.monotonic() - started)
+
+
+def _execute(run: _Run, started: float) -> _Ending:
+    channel = ReaperChannel() if run.backend.needs_reaper else None
+    try:
+        return _supervise(run, started, channel)
+    finally:
+        if channel is not None:
+            channel.close()
+
+
+def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:
+    launch = run.launch
+    if channel is not None:
+        launch = replace(launch, argv=channel.wrap(launch.argv), readable=(reaper_prefix(),))
+    try:
+        proc = subprocess.Popen(
+            run.backend.wrap(launch),
+            cwd=launch.cwd,
+            env=run.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if run.stderr is not None else subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=channel.child_fds if channel is not None else (),
+            preexec_fn=make_preexec(run.spec.limits),  # noqa: PLW1509 - limits apply before exec
+        )
+    except OSError as error:  # exec failed: not executable, bad interpreter line, ...
+        program = run.launch.argv[0]
+        run.errors.write(f"apiary sandbox: cannot execute {program}: {error}\n".encode())
+        return _Ending(returncode=126)
+    if channel is not None:
+        channel.started()
+    sandbox = LiveSandbox(pid=proc.pid, backend=run.backend, marker=run.marker)
+    REGISTRY.add(sandbox)
+    streams: dict[int, CappedLog] = {_fd(proc.stdout): run.stdout}
+    if run.stderr is not None:
+        streams[_fd(proc.stderr)] = run.stderr
+    status: tuple[int, resource.struct_rusage] | None = None
+    try:
+        watch = _pump(proc.pid, streams, run.spec, started)
+        if (watch.timed_out or watch.idle_timed_out) and channel is not None:
+            channel.request_stop()  # let the reaper report the command's usage first
+            _wait_exit(proc.pid, STOP_GRACE_S)
+        sandbox.kill()
+        _drain(streams)
+        status = _reap(proc.pid)
+    finally:
+        if status is None:  # interrupted by an exception: take the tree down anyway
+            sandbox.kill()
+            status = _reap(proc.pid)
+        REGISTRY.remove(sandbox)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+    proc.returncode = os.waitstatus_to_exitcode(status[0])
+    usage = Usage(status[1].ru_maxrss, status[1].ru_utime + status[1].ru_stime)
+    ending = _Ending(proc.returncode, usage, watch, sandbox.interrupted)
+    report = channel.read_report() if channel is not None else None
+    if report is not None:
+        ending.returncode, ending.usage = report.returncode, report.usage
+    elif channel is not None:
+        ending.usage = None  # bwrap's own usage says nothing about the command
+    return ending
+
+
+def _pump(pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: float) -> _Watch:
+    """Copy output to the logs until the command exits or a timeout passes."""
+    limits = spec.limits
+    watch = _Watch()
+    last_output = started
+    with selectors.DefaultSelector() as selector:
+        for fd in streams:
+            selector.register(fd, selectors.EVENT_READ)
+        pidfd = _pidfd(pid)
+        if pidfd is not None:
+            selector.register(pidfd, selectors.EVENT_READ)
+        try:
+            while True:
+                now = time.monotonic()
+                deadlines = []
+                if limits.timeout_s is not None:
+                    if now - started >= limits.timeout_s:
+                        watch.timed_out = True
+                        return watch
+                    deadlines.append(started + limits.timeout_s)
+                if limits.idle_timeout_s is not None:
+                    if now - last_output >= limits.idle_timeout_s:
+                        watch.idle_timed_out = True
+                        return watch
+                    deadlines.append(last_output + limits.idle_timeout_s)
+                wait = min(deadlines) - now if deadlines else None
+                if pidfd is None:
+                    wait = POLL_S if wait is None else min(wait, POLL_S)
+                for key, _ in selector.select(wait):
+                    if key.fd == pidfd:
+                        return watch
+                    data = os.read(key.fd, READ_CHUNK)
+                    if data:
+                        streams[key.fd].write(data)
+                        last_output = time.monotonic()
+                    else:
+                        selector.unregister(key.fd)
+                if pidfd is None and _exited(pid):
+                    return watch
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+
+
+def _drain(streams: dict[int, CappedLog]) -> None:
+    """Read what is left in the pipes once every writer is dead (bounded in time)."""
+    deadline = time.monotonic() + DRAIN_S
+    with selectors.DefaultSelector() as selector:
+        for fd in streams:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map() and (left := deadline - time.monotonic()) > 0:
+            for key, _ in selector.select(left):
+                data = os.read(key.fd, READ_CHUNK)
+                if data:
+                    streams[key.fd].write(data)
+                else:
+                    selector.unregister(key.fd)
+
+
+def _wait_exit(pid: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not _exited(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _reap(pid: int) -> tuple[int, resource.struct_rusage]:
+    while True:
+        try:
+            _, status, usage = os.wait4(pid, 0)
+        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for clarity
+            continue
+        return status, usage
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _exited(pid: int) -> bool:
+    found = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    return found is not None
+
+
+def _fd(pipe: object) -> int:
+    fileno = getattr(pipe, "fileno", None)
+    if fileno is None:  # pragma: no cover - Popen always makes the pipes asked for
+        raise SandboxError("internal: the command's output pipe was not created")
+    number: int = fileno()
+    return number
+
+
+def _existing(path: Path, what: str) -> Path:
+    resolved = path.expanduser().resolve()
+    if not resolved.exists():
+        raise SandboxError(f"{what}: {path} does not exist")
+    if what == "cwd" and not resolved.is_dir():
+        raise SandboxError(f"cwd: {path} is not a directory")
+    return resolved
+
+
+def _missing_executable(program: str, cwd: Path, env: dict[str, str]) -> str | None:
+    """Why `program` cannot be executed, or None; the shell's 127 without a shell."""
+    if "/" in program:
+        path = cwd / program
+        if not path.is_file():
+            return f"{program}: no such file"
+        if not os.access(path, os.X_OK):
+            return f"{program}: not executable"
+        return None
+    if shutil.which(program, path=env.get("PATH", os.defpath)) is None:
+        return f"{program}: command not found on PATH"
+    return None
+
+
+def _result(run: _Run, ending: _Ending, wall: float) -> SandboxResult:
+    spec, stdout, stderr, usage = run.spec, run.stdout, run.stderr, ending.usage
+    exit_code, signum = decode_status(ending.returncode)
+    killed_by_us = ending.watch.timed_out or ending.watch.idle_timed_out or ending.interrupted
+    cpu = usage.cpu_s if usage is not None else None
+    peak = usage.maxrss_kib * 1024 if usage is not None else None
+    scan = stdout.last_lines(OOM_SCAN_LINES) + (
+        stderr.last_lines(OOM_SCAN_LINES) if stderr is not None else []
+    )
+    limits = spec.limits
+    cpu_hit = limits.cpu_s is not None and (
+        signum == signal.SIGXCPU
+        or (signum == signal.SIGKILL and not killed_by_us and (cpu or 0.0) >= limits.cpu_s)
+    )
+    fsize_hit = limits.fsize_bytes is not None and (
+        signum == signal.SIGXFSZ or any("File too large" in line for line in scan)
+    )
+    oom = (
+        exit_code != 0
+        and not killed_by_us
+        and not cpu_hit
+        and suspect_oom(
+            memory_limit=limits.memory_bytes if limits.memory_limit == "rlimit_as" else None,
+            peak_rss_bytes=peak or 0,
+            signal_number=signum,
+            killed_by_us=killed_by_us,
+            tail=scan,
+        )
+    )
+    return SandboxResult(
+        command=run.launch.argv,
+        exit_code=exit_code,
+        signal=signum,
+        signal_name=signal_name(signum),
+        timed_out=ending.watch.timed_out,
+        idle_timed_out=ending.watch.idle_timed_out,
+        interrupted=ending.interrupted,
+        oom_suspected=oom,
+        cpu_limit_hit=cpu_hit,
+        file_size_limit_hit=fsize_hit,
+        wall_s=round(wall, 6),
+        cpu_s=round(cpu, 6) if cpu is not None else None,
+        peak_rss_bytes=peak,
+        stdout_log=stdout.path,
+        stderr_log=stderr.path if stderr is not None else None,
+        stdout_bytes=stdout.total,
+        stderr_bytes=stderr.total if stderr is not None else 0,
+        stdout_truncated=stdout.truncated,
+        stderr_truncated=stderr.truncated if stderr is not None else False,
+        stdout_tail=stdout.last_lines(spec.tail_lines),
+        stderr_tail=stderr.last_lines(spec.tail_lines) if stderr is not None else [],
+        backend=run.backend.name,
+        backend_reason=run.reason,
+        network_isolated=run.backend.isolates_network(run.launch),
+        withheld_env=run.withheld,
+    )
