@@ -60,6 +60,7 @@ class CappedLog:
     """One output stream written to `path`, at most about `cap` bytes of it."""
 
     def __init__(self, path: Path, cap: int) -> None:
+        path = Path.cwd() / path  # absolute, symlinks kept as given
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.cap = cap
