@@ -4,4 +4,35 @@ from importlib.metadata import version
 
 __version__ = version("registry-core")
 
-__all__ = ["__version__"]
+from registry_core.errors import (
+    EditError,
+    RegistryError,
+    RegistryNotFoundError,
+    ResolveError,
+    SelectionError,
+)
+from registry_core.loader import (
+    LoadedRegistry,
+    LoadStats,
+    load_registry,
+    packages_by_popularity,
+)
+from registry_core.model import FIELD_ORDER, IndexEntry, PackageEntry
+from registry_core.problems import RegistryProblem
+
+__all__ = [
+    "FIELD_ORDER",
+    "EditError",
+    "IndexEntry",
+    "LoadStats",
+    "LoadedRegistry",
+    "PackageEntry",
+    "RegistryError",
+    "RegistryNotFoundError",
+    "RegistryProblem",
+    "ResolveError",
+    "SelectionError",
+    "__version__",
+    "load_registry",
+    "packages_by_popularity",
+]

@@ -1,0 +1,166 @@
+"""Turn one package file's text into an entry plus the problems found in it.
+
+Plain problems make the file unusable (the entry is dropped); ``strict`` ones (unknown
+fields, enriched entries that cannot run as written, ...) only fail ``validate --strict``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from registry_core.model import (
+    FIELD_ORDER,
+    KNOWN_EXTENSION_TYPES,
+    KNOWN_TEST_FRAMEWORKS,
+    PackageEntry,
+)
+from registry_core.problems import WHOLE_FILE, RegistryProblem
+from registry_core.yamlread import ParsedDocument, YamlProblem, decode, parse
+
+_NO_XDIST = re.compile(r"-p\s*no:xdist")
+_KNOWN = frozenset(FIELD_ORDER)
+
+
+@dataclass
+class FileResult:
+    """What one package file gave: its entry (None when unusable) and its problems."""
+
+    entry: PackageEntry | None
+    problems: list[RegistryProblem] = field(default_factory=list)
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _node_at(node: Node, loc: tuple[int | str, ...]) -> Node:
+    """The node a pydantic error location points at, as deep as the tree allows."""
+    for step in loc:
+        if isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        elif isinstance(node, MappingNode) and isinstance(step, str):
+            for key_node, value_node in node.value:
+                if str(key_node.value) == step:
+                    node = value_node
+                    break
+            else:
+                return node
+        else:
+            return node
+    return node
+
+
+def _validation_problems(
+    path: Path, doc: ParsedDocument, error: ValidationError
+) -> list[RegistryProblem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = item["loc"]
+        name = str(loc[0]) if loc else WHOLE_FILE
+        message = str(item["msg"])
+        if item["type"] == "missing":
+            problems.append(RegistryProblem(path, 1, 1, name, "required field is missing"))
+            continue
+        message = message.removeprefix("Value error, ")
+        if item["type"].endswith("_type"):
+            message = f"{message}, got {_type_name(item['input'])} {_shown(item['input'])}"
+        line, column = 1, 1
+        if name in doc.value_nodes:
+            rest = tuple(step for step in loc[1:] if step != "[key]")
+            node = _node_at(doc.value_nodes[name], rest)
+            line, column = node.start_mark.line + 1, node.start_mark.column + 1
+            if len(loc) > 1:
+                where = ".".join(str(step) for step in loc[1:] if step != "[key]")
+                message = f"{where}: {message}"
+        problems.append(RegistryProblem(path, line, column, name, message))
+    return problems
+
+
+def _strict_problems(path: Path, doc: ParsedDocument, entry: PackageEntry) -> list[RegistryProblem]:
+    def at(name: str, message: str) -> RegistryProblem:
+        pos = doc.positions.get(name) or doc.positions.get("package")
+        line, column = (pos.value_line, pos.value_column) if pos else (1, 1)
+        return RegistryProblem(path, line, column, name, message, strict=True)
+
+    problems = []
+    for name in doc.data:
+        if name not in _KNOWN:
+            pos = doc.positions[name]
+            problems.append(
+                RegistryProblem(
+                    path, pos.key_line, pos.key_column, name, "unknown field", strict=True
+                )
+            )
+    if entry.extension_type not in KNOWN_EXTENSION_TYPES:
+        known = ", ".join(sorted(KNOWN_EXTENSION_TYPES))
+        problems.append(
+            at("extension_type", f"unknown extension type {entry.extension_type!r} ({known})")
+        )
+    if entry.test_framework not in KNOWN_TEST_FRAMEWORKS:
+        problems.append(at("test_framework", f"unknown test framework {entry.test_framework!r}"))
+    if entry.enriched and not entry.skip:
+        for name in ("install_command", "test_command"):
+            if not (entry.field_value(name) or "").strip():
+                problems.append(at(name, "enriched entry has an empty command"))
+    if entry.uses_xdist and not entry.skip and not _NO_XDIST.search(entry.test_command or ""):
+        problems.append(at("test_command", "uses_xdist is true but the command lacks -p no:xdist"))
+    return problems
+
+
+def check_package_text(path: Path, raw: bytes) -> FileResult:
+    """Parse and validate one package file's bytes. Never raises for bad content."""
+    stem = path.name.removesuffix(".yaml")
+    try:
+        doc = parse(decode(raw))
+    except YamlProblem as exc:
+        return FileResult(
+            None, [RegistryProblem(path, exc.line, exc.column, WHOLE_FILE, exc.message)]
+        )
+    if doc.data is None:
+        message = "file is empty; expected a mapping of fields"
+        return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
+    if not isinstance(doc.data, dict):
+        message = f"expected a mapping of fields, got {_type_name(doc.data)}"
+        return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
+    problems: list[RegistryProblem] = []
+    for shown, pos in doc.bad_keys:
+        problems.append(
+            RegistryProblem(
+                path, pos.key_line, pos.key_column, shown, "field names must be strings"
+            )
+        )
+    for name, pos, first in doc.duplicates:
+        message = f"duplicate field (first at line {first})"
+        problems.append(RegistryProblem(path, pos.key_line, pos.key_column, name, message))
+    entry: PackageEntry | None = None
+    try:
+        entry = PackageEntry.model_validate(doc.data)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(path, doc, exc))
+    if entry is not None and entry.package != stem:
+        pos = doc.positions["package"]
+        message = f"name {entry.package!r} does not match the file name {path.name!r}"
+        problems.append(RegistryProblem(path, pos.value_line, pos.value_column, "package", message))
+    if problems:
+        return FileResult(None, problems)
+    assert entry is not None
+    return FileResult(entry, _strict_problems(path, doc, entry))

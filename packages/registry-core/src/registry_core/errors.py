@@ -1,0 +1,23 @@
+"""The errors a user can cause, each a one-line message naming the file, field or setting."""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    """Base of every user-facing registry error; ``str()`` is the line the user reads."""
+
+
+class RegistryNotFoundError(RegistryError):
+    """No registry directory where one was asked for or expected."""
+
+
+class SelectionError(RegistryError):
+    """A ``--where`` / ``--packages`` filter or a package name that cannot be used."""
+
+
+class EditError(RegistryError):
+    """A field edit that cannot be made (bad field name, value, or file shape)."""
+
+
+class ResolveError(RegistryError):
+    """PyPI could not tell us about one package (network, HTTP status, bad document)."""

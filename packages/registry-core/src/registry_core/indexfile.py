@@ -1,0 +1,85 @@
+"""Read ``index.yaml``: the popularity-ordered summary of the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from registry_core.model import IndexEntry
+from registry_core.problems import WHOLE_FILE, RegistryProblem
+from registry_core.yamlread import YamlProblem, compose, decode, value_of
+
+
+@dataclass
+class IndexResult:
+    """The entries of ``index.yaml`` (with the line each starts on) and its problems."""
+
+    entries: list[IndexEntry] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    last_updated: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    problems: list[RegistryProblem] = field(default_factory=list)
+
+
+def check_index_text(path: Path, raw: bytes) -> IndexResult:
+    """Parse and validate ``index.yaml``'s bytes. Never raises for bad content."""
+    result = IndexResult()
+    try:
+        loader, root = compose(decode(raw))
+    except YamlProblem as exc:
+        result.problems.append(RegistryProblem(path, exc.line, exc.column, WHOLE_FILE, exc.message))
+        return result
+    try:
+        data = value_of(loader, root) if root is not None else None
+    except YamlProblem as exc:
+        result.problems.append(RegistryProblem(path, exc.line, exc.column, WHOLE_FILE, exc.message))
+        return result
+    finally:
+        loader.dispose()
+    if data is None:
+        return result
+    if not isinstance(data, dict):
+        result.problems.append(
+            RegistryProblem(path, 1, 1, WHOLE_FILE, "expected a mapping with a packages list")
+        )
+        return result
+    assert root is not None
+    nodes = {str(k.value): v for k, v in root.value}
+    stamp = data.get("last_updated")
+    if isinstance(stamp, datetime | date):
+        stamp = stamp.isoformat()
+    result.last_updated = None if stamp is None else str(stamp)
+    result.extra = {str(k): v for k, v in data.items() if k not in ("last_updated", "packages")}
+    packages = data.get("packages")
+    if packages is None:
+        return result
+    node = nodes.get("packages")
+    if not isinstance(packages, list) or node is None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        result.problems.append(RegistryProblem(path, line, 1, "packages", "expected a list"))
+        return result
+    seen: dict[str, int] = {}
+    for position, (item, item_node) in enumerate(zip(packages, node.value, strict=False)):
+        line = item_node.start_mark.line + 1
+        column = item_node.start_mark.column + 1
+        where = f"packages[{position}]"
+        try:
+            entry = IndexEntry.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            loc = ".".join(str(step) for step in first["loc"])
+            message = str(first["msg"]) + (f" ({loc})" if loc else "")
+            result.problems.append(RegistryProblem(path, line, column, where, message))
+            continue
+        if entry.name in seen:
+            message = f"{entry.name!r} is listed twice (first at line {seen[entry.name]})"
+            result.problems.append(RegistryProblem(path, line, column, where, message))
+            continue
+        seen[entry.name] = line
+        result.entries.append(entry)
+        result.lines.append(line)
+    return result

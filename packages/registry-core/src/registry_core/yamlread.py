@@ -1,0 +1,206 @@
+"""Parse one YAML document into plain data plus the position of every top-level field.
+
+libyaml (``yaml.CSafeLoader``) composes the node tree when PyYAML was built with it; plain
+scalars, lists and maps are then turned into Python values here, which is several times
+cheaper than PyYAML's generic constructor and gives the same values. Anything else
+(timestamps, merge keys, binary, sets...) goes through PyYAML's safe constructor.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+try:
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # PyYAML built without libyaml: the same results, slower
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+_SAFE_RESOLVER = yaml.resolver.Resolver()
+_safe_resolve: Callable[[type[Node], str, tuple[bool, bool]], str] = _SAFE_RESOLVER.resolve
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_scalar_tag(value: str) -> str:
+    """The tag YAML's safe schema gives an untagged plain scalar (memoised: values repeat)."""
+    return _safe_resolve(ScalarNode, value, (True, False))
+
+
+class Loader(_BaseLoader):
+    """The safe loader (libyaml when present) with a cheaper, equivalent tag resolution.
+
+    The safe schema has no path resolvers, so a scalar's tag depends on its text only
+    (plain) or is str (quoted), and collections get the default tags.
+    """
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            return _plain_scalar_tag(value) if implicit[0] else _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
+
+class YamlProblem(Exception):
+    """The text is not a usable YAML document; ``line``/``column`` are 1-based."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.message = message
+
+
+@dataclass
+class Position:
+    """Where a field sits: 1-based line and column of its key and of its value."""
+
+    key_line: int
+    key_column: int
+    value_line: int
+    value_column: int
+
+
+@dataclass
+class ParsedDocument:
+    """A document's value; for a top-level mapping, positions of its keys and values."""
+
+    data: Any
+    positions: dict[str, Position] = field(default_factory=dict)
+    value_nodes: dict[str, Node] = field(default_factory=dict)
+    duplicates: list[tuple[str, Position, int]] = field(default_factory=list)
+    bad_keys: list[tuple[str, Position]] = field(default_factory=list)
+
+
+class _Fallback(Exception):
+    """A node the quick constructor leaves to PyYAML's safe constructor."""
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 text (a BOM is kept as the document's first character) or a YamlProblem."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        bad = raw[exc.start : exc.start + 1].hex()
+        raise YamlProblem(line, column, f"not valid UTF-8 (byte 0x{bad})") from None
+
+
+def _construct(loader: Loader, node: Node) -> Any:
+    tag = node.tag
+    if isinstance(node, ScalarNode):
+        if tag == _STR:
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return loader.bool_values[node.value.lower()]
+        if tag == _INT:
+            text = node.value
+            # Plain decimal without a leading zero (YAML 1.1 reads 0755 as octal).
+            if text.isascii() and text.isdigit() and (text[0] != "0" or text == "0"):
+                return int(text)
+            return loader.construct_yaml_int(node)
+        if tag == _FLOAT:
+            return loader.construct_yaml_float(node)
+    elif isinstance(node, SequenceNode) and tag == _SEQ:
+        return [_construct(loader, item) for item in node.value]
+    elif isinstance(node, MappingNode) and tag == _MAP:
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                raise _Fallback
+            key = _construct(loader, key_node)
+            if isinstance(key, list | dict):
+                raise _Fallback  # unhashable: let PyYAML report it with its position
+            result[key] = _construct(loader, value_node)
+        return result
+    raise _Fallback
+
+
+def _problem_from(exc: yaml.YAMLError) -> YamlProblem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    message = f"{context}: {problem}" if context and "while" not in context else problem
+    if mark is not None:
+        return YamlProblem(mark.line + 1, mark.column + 1, f"invalid YAML: {message}")
+    return YamlProblem(1, 1, f"invalid YAML: {message}")
+
+
+def compose(text: str) -> tuple[Loader, Node | None]:
+    """The node tree of the single document in ``text`` (the loader is kept for values)."""
+    loader = Loader(text)
+    try:
+        return loader, loader.get_single_node()
+    except yaml.YAMLError as exc:
+        loader.dispose()
+        raise _problem_from(exc) from None
+    except (RecursionError, ValueError) as exc:  # absurdly nested or odd input
+        loader.dispose()
+        raise YamlProblem(1, 1, f"invalid YAML: {exc}") from None
+
+
+def value_of(loader: Loader, node: Node) -> Any:
+    """The Python value of ``node``, as ``yaml.safe_load`` would give it."""
+    try:
+        return _construct(loader, node)
+    except _Fallback:
+        pass
+    except (ValueError, OverflowError):  # e.g. an int literal too long to convert
+        pass
+    try:
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise _problem_from(exc) from None
+    except (RecursionError, ValueError, OverflowError, TypeError) as exc:
+        mark = node.start_mark
+        raise YamlProblem(mark.line + 1, mark.column + 1, f"invalid YAML value: {exc}") from None
+
+
+def parse(text: str) -> ParsedDocument:
+    """Parse ``text``; for a top-level mapping, record where each string key sits."""
+    loader, root = compose(text)
+    try:
+        if root is None:
+            return ParsedDocument(None)
+        if not isinstance(root, MappingNode) or root.tag != _MAP:
+            return ParsedDocument(value_of(loader, root))
+        doc = ParsedDocument({})
+        seen: dict[str, int] = {}
+        for key_node, value_node in root.value:
+            position = Position(
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+                value_node.start_mark.line + 1,
+                value_node.start_mark.column + 1,
+            )
+            key = value_of(loader, key_node)
+            if not isinstance(key, str):
+                doc.bad_keys.append((repr(key)[:60], position))
+                continue
+            if key in seen:
+                doc.duplicates.append((key, position, seen[key]))
+                continue
+            seen[key] = position.key_line
+            doc.data[key] = value_of(loader, value_node)
+            doc.positions[key] = position
+            doc.value_nodes[key] = value_node
+        return doc
+    finally:
+        loader.dispose()
