@@ -1,0 +1,1 @@
+"""Views turned into documents (for people) and JSON (for scripts)."""
