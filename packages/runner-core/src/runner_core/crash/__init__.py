@@ -11,6 +11,7 @@ from runner_core.crash.signals import describe_signal, signal_name, status_signa
 from runner_core.crash.signature import (
     bucket,
     crash_info,
+    describe,
     is_harness_frame,
     normalise,
     signature,
@@ -25,6 +26,7 @@ __all__ = [
     "ThreadStack",
     "bucket",
     "crash_info",
+    "describe",
     "describe_signal",
     "is_harness_frame",
     "normalise",

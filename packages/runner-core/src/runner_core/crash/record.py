@@ -83,19 +83,3 @@ class CrashRecord(_Model):
     @property
     def signal_name(self) -> str | None:
         return signal_name(self.signal)
-
-    def describe(self) -> str:
-        """One short line for a reason column: what died and where."""
-        text = self.headline
-        top = next(iter(self.python_frames), None)
-        if self.kind is CrashKind.ASAN or top is None:
-            native = next((f for f in self.c_frames if f.function), None)
-            if native is not None and native.function:
-                text = f"{text} in {native.function}"
-        else:
-            text = f"{text} in {top.function} ({_basename(top.file)})"
-        return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _basename(path: str) -> str:
-    return path.rsplit("/", 1)[-1]

@@ -115,6 +115,21 @@ def bucket(record: CrashRecord) -> str:
     return hashlib.sha256(signature(record).encode("utf-8")).hexdigest()[:BUCKET_LENGTH]
 
 
+def describe(record: CrashRecord) -> str:
+    """One short line for a reason column: what died, and where.
+
+    `Segmentation fault in ctypes/__init__.py:string_at, core.py:_deref`
+    """
+    if record.kind is CrashKind.ASAN and record.asan_error:
+        what = f"AddressSanitizer: {record.asan_error}"
+    else:
+        what = _PATH.sub(lambda m: m.group("base"), record.headline)
+    where = top_frames(record, 2)
+    text = f"{what} in {', '.join(where)}" if where else what
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_HEADLINE else text[: _MAX_HEADLINE - 3] + "..."
+
+
 def crash_info(
     record: CrashRecord,
     *,

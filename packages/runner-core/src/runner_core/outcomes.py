@@ -1,0 +1,348 @@
+"""What a step's exit status and output mean: the package's outcome and a one-line reason.
+
+Pure functions, tested as a table of real captured outputs. The test step:
+
+- timeout, then hang (idle timeout): the harness stopped the process, nothing else counts;
+- oom when memory ran out, unless the output shows a real crash report (a fault dump,
+  an assertion, an ASan error other than an allocation failure): that is a crash;
+- crash: see `runner_core.crash.parse_crash` (death by signal, shell 128+N, an ASan
+  report with any non-zero status; "Fatal Python error" alone with a normal exit is not);
+- pass on 0; for pytest, fail on 1 and config_error on 2-5 (collection error, internal
+  error, usage error, no tests collected), the reason naming the missing module when a
+  `ModuleNotFoundError` caused it; any other framework fails on any other status, except
+  unittest's "NO TESTS RAN" and its failed test-module imports, which are config errors.
+
+The other steps: `classify_install` (install_error), `classify_import` (import_error, or
+crash when the import check itself died of a signal) and `classify_source` (source_error).
+Every function returns PASS when the step did not fail.
+"""
+
+from __future__ import annotations
+
+import re
+
+from normalized_events import CrashInfo, Outcome
+from pydantic import BaseModel, ConfigDict
+
+from runner_core.crash import (
+    CrashKind,
+    CrashRecord,
+    crash_info,
+    describe,
+    parse_crash,
+    scan_output,
+)
+from runner_core.crash.signals import describe_signal, signal_name, status_signal
+
+MAX_REASON = 200
+
+# ASan's names for running out of memory: the allocator failed, nothing was corrupted.
+_ASAN_ALLOCATION_ERRORS = frozenset(
+    {"out-of-memory", "allocation-size-too-big", "calloc-overflow", "rss-limit-exceeded"}
+)
+
+_STARTING = frozenset({"preinitializing", "preinitialized", "initializing", "core initialized"})
+_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '(?P<name>[^']+)'")
+_PYTEST_FINAL = re.compile(r"^=+ (?P<text>.*?) in [\d.]+s(?: \([^)]*\))? =+$")
+_PYTEST_QUIET_FINAL = re.compile(r"^(?P<text>\d+ (?:failed|passed|errors?)\b.*?) in [\d.]+s\b")
+_INTERNAL_ERROR = re.compile(r"^INTERNALERROR> (?P<text>[A-Za-z_][\w.]*(?:Error|Exception)\b.*)$")
+_USAGE_ERROR = re.compile(r"^\S.*?: error: (?P<text>.+)$")
+_NOT_FOUND = re.compile(r"^ERROR: (?P<text>(?:file or directory|module or package) not found.*)$")
+_COLLECT_ERROR = re.compile(r"^E\s+(?P<text>[A-Za-z_][\w.]*(?:Error|Exception)\b.*)$")
+_INTERRUPTED = re.compile(r"^!+ (?P<text>Interrupted: .*?) !+$")
+_UNITTEST_FINAL = re.compile(r"^(?P<text>FAILED \(.*\)|NO TESTS RAN)$")
+_EXCEPTION_LINE = re.compile(r"^(?P<text>[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b(?::.*)?)$")
+_PIP_NO_MATCH = re.compile(r"(?P<text>No matching distribution found for \S+)")
+_UV_NO_SOLUTION = re.compile(r"No solution found when resolving dependencies")
+_UV_BECAUSE = re.compile(r"Because (?P<text>.*?)(?:, we can conclude.*)?$")
+_BUILD_FAILED = re.compile(
+    r"Failed building wheel for (?P<pip>\S+)|Failed to build `(?P<uv>[^`\s]+)"
+    r"|Failed to build (?P<plain>[\w.-]+)"
+)
+_COMPILER_ERROR = re.compile(
+    r"(?P<text>[^\s:]+\.(?:c|cc|cpp|cxx|h|hpp|pyx|f90|rs):\d+(?::\d+)?: (?:fatal )?error: .+)$"
+)
+_METADATA_FAILED = re.compile(r"metadata-generation-failed|prepare_metadata_for_build_wheel")
+_ERROR_LINE = re.compile(r"^\s*(?:ERROR|error|fatal): (?P<text>.+)$")
+_GIT_FATAL = re.compile(r"^(?:fatal|error): (?P<text>.+)$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class StepStatus(_Model):
+    """How a step's command ended, as the sandbox reports it."""
+
+    exit_code: int | None
+    signal: int | None = None
+    timed_out: bool = False
+    idle_timed_out: bool = False
+    oom_suspected: bool = False
+
+
+class Verdict(_Model):
+    """The outcome of a step, one short line saying why, and the crash when it crashed."""
+
+    outcome: Outcome
+    reason: str | None = None
+    crash: CrashRecord | None = None
+
+    @property
+    def crash_info(self) -> CrashInfo | None:
+        return crash_info(self.crash) if self.crash is not None else None
+
+
+def classify(
+    *,
+    exit_code: int | None,
+    signal: int | None = None,
+    timed_out: bool = False,
+    idle_timed_out: bool = False,
+    oom_suspected: bool = False,
+    output: str = "",
+    framework: str = "pytest",
+) -> Verdict:
+    """The outcome of the test step (keyword form of `classify_test`)."""
+    status = StepStatus(
+        exit_code=exit_code,
+        signal=signal,
+        timed_out=timed_out,
+        idle_timed_out=idle_timed_out,
+        oom_suspected=oom_suspected,
+    )
+    return classify_test(status, output, framework)
+
+
+def classify_test(status: StepStatus, output: str, framework: str = "pytest") -> Verdict:
+    """The outcome of the test step from its status, its merged output and the framework."""
+    if status.timed_out:
+        return Verdict(outcome=Outcome.TIMEOUT, reason="stopped at the time limit")
+    if status.idle_timed_out:
+        return Verdict(outcome=Outcome.HANG, reason="stopped after printing nothing for too long")
+    crash = parse_crash(output, exit_code=status.exit_code, signal=status.signal)
+    died = status_signal(status.exit_code, status.signal)
+    # A runner that printed its summary finished on its own: memory did not stop it.
+    finished = died is None and (_summary(output) or "NO TESTS RAN" in output)
+    if (
+        status.oom_suspected
+        and status.exit_code != 0
+        and not finished
+        and not _is_real_crash(crash)
+    ):
+        how = f" ({signal_name(died)})" if died is not None else ""
+        return Verdict(outcome=Outcome.OOM, reason=_clip(f"memory ran out{how}"))
+    if crash is not None:
+        return Verdict(outcome=Outcome.CRASH, reason=describe(crash), crash=crash)
+    code = status.exit_code
+    if code is None:
+        return Verdict(outcome=Outcome.ERROR, reason="the test command reported no exit status")
+    if code == 0:
+        return Verdict(outcome=Outcome.PASS, reason=_summary(output))
+    startup = _startup_failure(output)
+    if startup is not None:
+        return Verdict(outcome=Outcome.CONFIG_ERROR, reason=startup)
+    if framework == "pytest":
+        if 2 <= code <= 5:
+            return Verdict(outcome=Outcome.CONFIG_ERROR, reason=_pytest_config_reason(code, output))
+    else:
+        config = _other_config_reason(output)
+        if config is not None:
+            return Verdict(outcome=Outcome.CONFIG_ERROR, reason=config)
+    return Verdict(outcome=Outcome.FAIL, reason=_fail_reason(code, output))
+
+
+def _startup_failure(output: str) -> str | None:
+    """`Fatal Python error: init_...` from an interpreter that never finished starting."""
+    report = scan_output(output)
+    if report is None or report.kind is not CrashKind.FATAL_ERROR:
+        return None
+    if report.runtime_state not in _STARTING or report.python_frames:
+        return None
+    return _clip(f"the interpreter could not start: {report.fatal_error}")
+
+
+def _is_real_crash(crash: CrashRecord | None) -> bool:
+    if crash is None or crash.kind is CrashKind.KILLED_BY_SIGNAL:
+        return False
+    if crash.kind is CrashKind.ASAN:
+        return crash.asan_error not in _ASAN_ALLOCATION_ERRORS
+    # a signal alone (no dump, no message) under memory pressure is the allocator's doing
+    return bool(crash.python_frames or crash.fatal_error or crash.assertion or crash.c_frames)
+
+
+def _lines(output: str) -> list[str]:
+    return [line.rstrip() for line in output.splitlines()]
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+def _last(pattern: re.Pattern[str], lines: list[str], group: str = "text") -> str | None:
+    for line in reversed(lines):
+        match = pattern.search(line)
+        if match is not None:
+            return match.group(group)
+    return None
+
+
+def _first(pattern: re.Pattern[str], lines: list[str], group: str = "text") -> str | None:
+    for line in lines:
+        match = pattern.search(line)
+        if match is not None:
+            return match.group(group)
+    return None
+
+
+def missing_modules(output: str) -> list[str]:
+    """Module names from every `ModuleNotFoundError: No module named 'x'`, first seen first."""
+    return list(dict.fromkeys(m.group("name") for m in _MISSING_MODULE.finditer(output)))
+
+
+def _missing_reason(output: str) -> str | None:
+    names = missing_modules(output)
+    if not names:
+        return None
+    return _clip(f"missing module{'s' if len(names) > 1 else ''}: {', '.join(names)}")
+
+
+def _summary(output: str) -> str | None:
+    lines = _lines(output)
+    text = _last(_PYTEST_FINAL, lines) or _last(_PYTEST_QUIET_FINAL, lines)
+    return _clip(text) if text else None
+
+
+def _pytest_config_reason(code: int, output: str) -> str:
+    lines = _lines(output)
+    missing = _missing_reason(output)
+    if missing is not None:
+        return missing
+    internal = _last(_INTERNAL_ERROR, lines)
+    if code == 3 or internal is not None:
+        return _clip(f"pytest internal error: {internal}" if internal else "pytest internal error")
+    not_found = _first(_NOT_FOUND, lines)
+    if not_found is not None:
+        return _clip(not_found)
+    usage_printed = any(line.startswith("ERROR: usage:") for line in lines)
+    usage = _first(_USAGE_ERROR, lines) if usage_printed else None
+    if usage is not None:
+        return _clip(f"usage error: {usage}")
+    if code == 4:
+        return "pytest usage error"
+    if code == 5:
+        return "no tests collected"
+    collect = _first(_COLLECT_ERROR, lines)
+    if collect is not None:
+        return _clip(f"collection error: {_basename_paths(collect)}")
+    interrupted = _last(_INTERRUPTED, lines)
+    return _clip(interrupted) if interrupted else "pytest was interrupted"
+
+
+def _other_config_reason(output: str) -> str | None:
+    if "NO TESTS RAN" in output:
+        return "no tests collected"
+    if "Failed to import test module" in output:
+        return _missing_reason(output) or "a test module failed to import"
+    return None
+
+
+def _fail_reason(code: int, output: str) -> str:
+    lines = _lines(output)
+    reason = _summary(output) or _last(_UNITTEST_FINAL, lines) or f"exit status {code}"
+    child = scan_output(output)
+    if child is not None and child.kind is CrashKind.FATAL_ERROR:
+        reason = f"{reason}; Fatal Python error: {child.fatal_error}"
+    elif child is not None:
+        reason = f"{reason}; a child process crashed: {describe(child)}"
+    return _clip(reason)
+
+
+def classify_install(status: StepStatus, output: str) -> Verdict:
+    """install_error with the most telling line of the installer's output."""
+    if status.exit_code == 0 and not (status.timed_out or status.idle_timed_out):
+        return Verdict(outcome=Outcome.PASS)
+    return Verdict(outcome=Outcome.INSTALL_ERROR, reason=_install_reason(status, output))
+
+
+def _install_reason(status: StepStatus, output: str) -> str:
+    if status.timed_out or status.idle_timed_out:
+        return "install timed out"
+    died = status_signal(status.exit_code, status.signal)
+    if died is not None:
+        return f"the installer died: {describe_signal(died)}"
+    lines = _lines(output)
+    no_match = _first(_PIP_NO_MATCH, lines)
+    if no_match is not None:
+        return _clip(no_match)
+    if _UV_NO_SOLUTION.search(output):
+        because = _first(_UV_BECAUSE, lines)
+        return _clip(f"no solution found: {because}" if because else "no solution found")
+    built = next(filter(None, (_BUILD_FAILED.search(line) for line in lines)), None)
+    if built is not None or _METADATA_FAILED.search(output):
+        name = next((g for g in built.groups() if g), None) if built is not None else None
+        what = f"build failed for {name}" if name else "build failed"
+        detail = _first(_COMPILER_ERROR, lines) or _error_detail(lines)
+        return _clip(f"{what}: {_basename_paths(detail)}" if detail else what)
+    error = _first(_ERROR_LINE, [line for line in lines if "dependency resolver" not in line])
+    return _clip(error or _last_meaningful(lines) or f"exit status {status.exit_code}")
+
+
+def _error_detail(lines: list[str]) -> str | None:
+    """The last `error:` line that is not pip's or uv's own wrap-up."""
+    for line in reversed(lines):
+        match = _ERROR_LINE.search(line)
+        if match is None:
+            continue
+        text = match.group("text")
+        wrap_up = any(
+            word in text for word in ("subprocess-exited", "failed-wheel", "metadata-gen")
+        )
+        if not wrap_up and not text.startswith(
+            ("Failed to build", "The build backend", "Command ")
+        ):
+            return text
+    return None
+
+
+def _basename_paths(text: str) -> str:
+    return re.sub(r"(?:/[^\s/:'\"]+)+/([^\s/:'\"]+)", r"\1", text)
+
+
+def _last_meaningful(lines: list[str]) -> str | None:
+    return next((line.strip() for line in reversed(lines) if line.strip()), None)
+
+
+def classify_import(status: StepStatus, output: str) -> Verdict:
+    """import_error with the exception line; a crash when the import check died of a signal."""
+    if status.timed_out or status.idle_timed_out:
+        return Verdict(outcome=Outcome.IMPORT_ERROR, reason="import check timed out")
+    crash = parse_crash(output, exit_code=status.exit_code, signal=status.signal)
+    if crash is not None:
+        reason = _clip(f"crashed during the import check: {describe(crash)}")
+        return Verdict(outcome=Outcome.CRASH, reason=reason, crash=crash)
+    if status.exit_code == 0:
+        return Verdict(outcome=Outcome.PASS)
+    lines = _lines(output)
+    exception = _last(_EXCEPTION_LINE, lines)
+    reason = exception or _last_meaningful(lines) or f"exit status {status.exit_code}"
+    return Verdict(outcome=Outcome.IMPORT_ERROR, reason=_clip(_basename_paths(reason)))
+
+
+def classify_source(status: StepStatus, output: str) -> Verdict:
+    """source_error with git's (or the downloader's) first fatal line."""
+    if status.exit_code == 0 and not (status.timed_out or status.idle_timed_out):
+        return Verdict(outcome=Outcome.PASS)
+    if status.timed_out or status.idle_timed_out:
+        return Verdict(outcome=Outcome.SOURCE_ERROR, reason="fetching the source timed out")
+    lines = _lines(output)
+    died = status_signal(status.exit_code, status.signal)
+    reason = (
+        f"died: {describe_signal(died)}"
+        if died is not None
+        else _first(_GIT_FATAL, lines) or _last_meaningful(lines)
+    )
+    return Verdict(
+        outcome=Outcome.SOURCE_ERROR, reason=_clip(reason or f"exit status {status.exit_code}")
+    )
