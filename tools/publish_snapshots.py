@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from credentials import Scrubber, target_from_env
+from index import IndexReader
 from pipeline import build_and_verify, publish
 from plan import make_plan
 from publish_errors import PublishError
@@ -96,9 +97,15 @@ def run(argv: Sequence[str], env: Mapping[str, str]) -> int:
         return 0
     # Resolve the target before building, so a missing variable fails fast.
     target = target_from_env(env)
+    if not plan.packages:
+        print("nothing to publish: every package is internal")
+        return 0
     out_dir = args.out_dir or root / "dist" / f"snapshot-{snapshot.value}"
     print("\n".join(plan.describe()))
     print(f"target: {target}")
+    # One read of the index before building: bad credentials or an unreachable registry
+    # are reported in seconds, not after the builds.
+    IndexReader(target).files(plan.packages[0].name)
     result = build_and_verify(plan, out_dir, env=env, jobs=args.jobs, target_url=target.upload_url)
     report = publish(result, target, env=env)
     print(
