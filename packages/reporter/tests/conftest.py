@@ -233,3 +233,9 @@ def make_run(tmp_path: Path) -> MakeRun:
 @pytest.fixture
 def results_dir(tmp_path: Path) -> Path:
     return tmp_path / "results"
+
+
+@pytest.fixture
+def t0() -> datetime:
+    """The start time of runs made by ``make_run`` unless told otherwise."""
+    return T0
