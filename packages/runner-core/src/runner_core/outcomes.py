@@ -139,7 +139,8 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
         return Verdict(outcome=Outcome.ERROR, reason="the test command reported no exit status")
     if code == 0:
         return Verdict(outcome=Outcome.PASS, reason=_summary(output))
-    startup = _startup_failure(output)
+    report = scan_output(output)
+    startup = _startup_failure(report)
     if startup is not None:
         return Verdict(outcome=Outcome.CONFIG_ERROR, reason=startup)
     if framework == "pytest":
@@ -149,12 +150,11 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
         config = _other_config_reason(output)
         if config is not None:
             return Verdict(outcome=Outcome.CONFIG_ERROR, reason=config)
-    return Verdict(outcome=Outcome.FAIL, reason=_fail_reason(code, output))
+    return Verdict(outcome=Outcome.FAIL, reason=_fail_reason(code, output, report))
 
 
-def _startup_failure(output: str) -> str | None:
+def _startup_failure(report: CrashRecord | None) -> str | None:
     """`Fatal Python error: init_...` from an interpreter that never finished starting."""
-    report = scan_output(output)
     if report is None or report.kind is not CrashKind.FATAL_ERROR:
         return None
     if report.runtime_state not in _STARTING or report.python_frames:
@@ -248,10 +248,9 @@ def _other_config_reason(output: str) -> str | None:
     return None
 
 
-def _fail_reason(code: int, output: str) -> str:
+def _fail_reason(code: int, output: str, child: CrashRecord | None) -> str:
     lines = _lines(output)
     reason = _summary(output) or _last(_UNITTEST_FINAL, lines) or f"exit status {code}"
-    child = scan_output(output)
     if child is not None and child.kind is CrashKind.FATAL_ERROR:
         reason = f"{reason}; Fatal Python error: {child.fatal_error}"
     elif child is not None:

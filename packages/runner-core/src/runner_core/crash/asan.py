@@ -53,6 +53,8 @@ class Assertion:
 def find_asan_report(lines: list[str]) -> AsanReport | None:
     """The first AddressSanitizer error report (ASan stops at the first by default)."""
     for index, line in enumerate(lines):
+        if "AddressSanitizer: " not in line:
+            continue
         error = _ERROR.search(line)
         if error is not None:
             return _read_report(lines, index, error.group("rest"))

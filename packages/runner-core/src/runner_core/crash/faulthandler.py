@@ -105,8 +105,10 @@ def find_dumps(lines: list[str]) -> list[FaultDump]:
             builder = None
 
     for index, line in enumerate(lines):
-        fatal = _FATAL.search(line)
-        if fatal is not None or _TIMEOUT.search(line):
+        if builder is None and not _may_start_dump(line):
+            continue
+        fatal = _FATAL.search(line) if "Fatal Python error: " in line else None
+        if fatal is not None or ("Timeout (" in line and _TIMEOUT.search(line)):
             close()
             message = fatal.group("message") if fatal is not None else None
             builder = _Builder(FaultDump(index, fatal_error=message, timeout=fatal is None))
@@ -136,6 +138,14 @@ def find_dumps(lines: list[str]) -> list[FaultDump]:
             close()
     close()
     return dumps
+
+
+def _may_start_dump(line: str) -> bool:
+    return (
+        "Fatal Python error: " in line
+        or "Timeout (" in line
+        or line.startswith(("Current thread 0x", "Thread 0x", "Stack ("))
+    )
 
 
 def _continue_dump(builder: _Builder, line: str) -> bool:

@@ -77,7 +77,11 @@ def scan_output(output: str) -> CrashRecord | None:
     """
     lines = output.splitlines()
     report = find_asan_report(lines)
-    dumps = [d for d in find_dumps(lines) if d.fatal_error is not None and not d.timeout]
+    # a real dump has a thread section; a quoted "Fatal Python error" in a test's
+    # assertion message does not
+    dumps = [
+        d for d in find_dumps(lines) if d.fatal_error is not None and not d.timeout and d.threads
+    ]
     if report is not None and (not dumps or report.start > dumps[-1].start):
         return _asan_record(report, lines, None, None)
     if not dumps:
