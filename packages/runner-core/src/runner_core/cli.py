@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from registry_core.cli import app as registry_app
 
 from runner_core.versions import installed_versions
 
@@ -33,6 +34,9 @@ def root(
     ),
 ) -> None:
     """Hunt interpreter crashes by running the test suites of real PyPI packages."""
+
+
+app.add_typer(registry_app, name="registry")
 
 
 def main() -> None:
