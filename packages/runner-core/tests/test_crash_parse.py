@@ -46,6 +46,9 @@ CRASHES = [
      "AddressSanitizer: heap-use-after-free on address 0x602000000834", None),
     ("asan_segv_c_program", CrashKind.ASAN, None, "AddressSanitizer: SEGV on unknown address",
      None),
+    # faulthandler's dump first, then ASan's report of the re-raised signal
+    ("asan_faulthandler_segv_312", CrashKind.ASAN, None,
+     "AddressSanitizer: SEGV on unknown address", "string_at"),
     ("sigkill_script_312", CrashKind.KILLED_BY_SIGNAL, KILL, "killed by SIGKILL", None),
     ("threads_main_crashes_312", CrashKind.SEGFAULT, SEGV, "Segmentation fault", "string_at"),
     ("threads_worker_crashes_313", CrashKind.SEGFAULT, SEGV, "Segmentation fault", "string_at"),

@@ -62,6 +62,9 @@ SIGNATURES = [
     ("asan_segv_c_program",
      "asan:SEGV | AddressSanitizer: SEGV on unknown address 0x? (pc 0x? bp 0x? sp 0x? T?)"
      " | read_null.c:read_value | read_null.c:main"),
+    ("asan_faulthandler_segv_312",
+     "asan:SEGV | AddressSanitizer: SEGV on unknown address 0x? (pc 0x? bp 0x? sp 0x? T?)"
+     " | _ctypes.c:string_at | libffi.so.8:ffi_call | callproc.c:_call_function_pointer"),
     ("sigkill_script_312", "killed_by_signal | killed by SIGKILL"),
     ("pytest_segv_311",
      "segfault | Segmentation fault | test_parser.py:helper_that_crashes"
@@ -107,6 +110,7 @@ SITES = {
     "bus_error_script_313": "read_page",
     "asan_use_after_free_python_312": "read_after_free",
     "asan_segv_c_program": "read_value",
+    "asan_faulthandler_segv_312": "string_at under ASan",
     "sigkill_script_312": "sigkill",
     "threads_main_crashes_312": "crash_in_main",
     "threads_worker_crashes_313": "decode_in_worker",

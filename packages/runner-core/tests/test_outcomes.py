@@ -80,6 +80,8 @@ TEST_STEP = [
      "AddressSanitizer: heap-use-after-free in crashext.c:read_after_free, libffi.so.8:ffi_call"),
     ("asan_segv_c_program", "pytest", Outcome.CRASH,
      "AddressSanitizer: SEGV in read_null.c:read_value, read_null.c:main"),
+    ("asan_faulthandler_segv_312", "other", Outcome.CRASH,
+     "AddressSanitizer: SEGV in _ctypes.c:string_at, libffi.so.8:ffi_call"),
     ("segv_shell_312", "other", Outcome.CRASH,
      "Segmentation fault in ctypes/__init__.py:string_at, crash_script.py:read_header"),
     ("abort_shell_313", "other", Outcome.CRASH,
@@ -101,6 +103,17 @@ def test_test_step_table(name: str, framework: str, outcome: Outcome, reason: st
     verdict = verdict_of(name, framework)
     assert (verdict.outcome, verdict.reason) == (outcome, reason)
     assert (verdict.crash is not None) == (outcome is Outcome.CRASH)
+
+
+def test_a_quoted_fatal_message_in_a_failure_is_no_child_crash() -> None:
+    output, _ = load("pytest_exit1_311")
+    quoted = output.replace(
+        "E       assert (1 + 1) == 3",
+        'E       assert "Fatal Python error: Segmentation fault" in proc.stderr',
+    )
+    assert quoted != output
+    verdict = classify_test(StepStatus(exit_code=1), quoted)
+    assert (verdict.outcome, verdict.reason) == (Outcome.FAIL, "1 failed, 1 passed")
 
 
 def test_keyword_form_matches() -> None:

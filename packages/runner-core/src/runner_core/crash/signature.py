@@ -9,8 +9,9 @@ signature = kind + normalised headline + the top 3 relevant frames, joined by " 
   basename alone says nothing). An ASan report uses its native frames instead, and a
   crash with no Python frame falls back to the native ones.
 - Skipped: frames of the test harness (pytest, _pytest, pluggy and pytest plugins, xdist,
-  runpy, unittest, importlib, apiary's own runner_core and sandbox_runner) and native
-  frames of the sanitizer runtime, of faulthandler and of libc's signal and abort path.
+  runpy, unittest, importlib, apiary's own runner_core and sandbox_runner); native frames
+  without a symbol, of the sanitizer runtime, of faulthandler and of libc (its string
+  functions, its signal and abort path); an inlined native function counts once.
 - Masked: hex addresses, PIDs, ASan thread ids, temp file names, line numbers; paths are
   cut to their basename, so a temp dir, a venv or a package's location never matters.
 
@@ -46,6 +47,9 @@ _NATIVE_NOISE = re.compile(
     r"|__pthread_kill|pthread_kill$|raise$|abort$|gsignal$|__assert_fail)"
 )
 _SANITIZER_RUNTIME = re.compile(r"(?:^|/)lib(?:asan|clang_rt\.asan)[^/]*$")
+# libc's own frames (string functions, raise, thread start): where a bad pointer was
+# finally used, never where it came from.
+_LIBC = re.compile(r"(?:^|/)(?:sysdeps|nptl|csu)/|(?:^|/)lib(?:c|pthread)\.so")
 
 _PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[^\s/:'\"()\[\]<>,]+)+/(?P<base>[^\s/:'\"()\[\]<>,]+)")
 _HEX = re.compile(r"\b0x[0-9a-fA-F]+\b")
@@ -86,7 +90,9 @@ def _python_token(frame: PythonFrame) -> str:
 def _native_token(frame: CFrame) -> str | None:
     if not frame.function or _NATIVE_NOISE.match(frame.function):
         return None
-    if frame.binary and _SANITIZER_RUNTIME.search(frame.binary):
+    if frame.binary and (_SANITIZER_RUNTIME.search(frame.binary) or _LIBC.search(frame.binary)):
+        return None
+    if frame.file and _LIBC.search(frame.file):
         return None
     where = frame.file or frame.binary
     if not where:
@@ -97,7 +103,11 @@ def _native_token(frame: CFrame) -> str | None:
 def top_frames(record: CrashRecord, count: int = TOP_FRAMES) -> list[str]:
     """The relevant frames a signature is made of, innermost first."""
     python = [_python_token(f) for f in record.python_frames if not is_harness_frame(f)]
-    native = [t for t in (_native_token(f) for f in record.c_frames) if t is not None]
+    native: list[str] = []
+    for token in (_native_token(f) for f in record.c_frames):
+        # an inlined function appears once per inlining level with the same name
+        if token is not None and (not native or native[-1] != token):
+            native.append(token)
     chosen = native if record.kind is CrashKind.ASAN or not python else python
     return (chosen or python)[:count]
 

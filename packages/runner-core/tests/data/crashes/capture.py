@@ -464,6 +464,14 @@ CAPTURES: list[Capture] = [
 ]
 
 
+def _asan_preloaded_script(work: Work) -> list[str]:
+    # Like an ASan-built interpreter: faulthandler dumps first, then re-raises into ASan's
+    # handler, which reports a SEGV and exits 1.
+    work.env["LD_PRELOAD"] = _asan_runtime()
+    path = work.write("crash_script.py", SEGV_CTYPES)
+    return [str(PY312), str(path)]
+
+
 def _build_asan_program(work: Work) -> list[str]:
     source = work.write("read_null.c", ASAN_SEGV_C)
     program = work.root / "read_null"
@@ -473,6 +481,13 @@ def _build_asan_program(work: Work) -> list[str]:
     return [str(program)]
 
 
+CAPTURES.append(
+    Capture(
+        "asan_faulthandler_segv_312",
+        "a segfault under the ASan runtime with faulthandler on: both reports, exit 1",
+        _asan_preloaded_script,
+    )
+)
 CAPTURES.append(
     Capture(
         "asan_segv_c_program",
