@@ -86,7 +86,7 @@ def summary_command(
 
 
 @app.command("compare")
-def compare_command(  # noqa: PLR0917 - typer maps options to parameters
+def compare_command(
     run_a: Annotated[str, typer.Argument(help="Side A: a run directory, run id or `latest`.")],
     run_b: Annotated[
         str | None,
@@ -173,7 +173,7 @@ def history_command(
 
 
 @app.command("merge")
-def merge_command(  # noqa: PLR0917 - typer maps options to parameters
+def merge_command(
     runs: Annotated[
         list[str] | None, typer.Argument(help="The shard run directories (or run ids).")
     ] = None,
