@@ -116,6 +116,18 @@ def test_a_quoted_fatal_message_in_a_failure_is_no_child_crash() -> None:
     assert (verdict.outcome, verdict.reason) == (Outcome.FAIL, "1 failed, 1 passed")
 
 
+def test_a_child_that_cannot_start_is_no_config_error() -> None:
+    startup, _ = load("startup_fatal_error_312")
+    output, _ = load("pytest_exit1_311")
+    child = output.replace("tests/test_fail.py:5: AssertionError", startup)
+    verdict = classify_test(StepStatus(exit_code=1), child)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.reason == (
+        "1 failed, 1 passed; Fatal Python error: init_fs_encoding: failed to get the Python"
+        " codec of the filesystem encoding"
+    )
+
+
 def test_keyword_form_matches() -> None:
     output, exit_code = load("pytest_segv_311")
     assert classify(exit_code=exit_code, output=output) == classify_test(

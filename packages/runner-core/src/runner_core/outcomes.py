@@ -51,6 +51,7 @@ _NOT_FOUND = re.compile(r"^ERROR: (?P<text>(?:file or directory|module or packag
 _COLLECT_ERROR = re.compile(r"^E\s+(?P<text>[A-Za-z_][\w.]*(?:Error|Exception)\b.*)$")
 _INTERRUPTED = re.compile(r"^!+ (?P<text>Interrupted: .*?) !+$")
 _UNITTEST_FINAL = re.compile(r"^(?P<text>FAILED \(.*\)|NO TESTS RAN)$")
+_UNITTEST_RAN = re.compile(r"^(?P<text>Ran \d+ tests? in [\d.]+s)$")
 _EXCEPTION_LINE = re.compile(r"^(?P<text>[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b(?::.*)?)$")
 _PIP_NO_MATCH = re.compile(r"(?P<text>No matching distribution found for \S+)")
 _UV_NO_SOLUTION = re.compile(r"No solution found when resolving dependencies")
@@ -123,7 +124,7 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
     crash = parse_crash(output, exit_code=status.exit_code, signal=status.signal)
     died = status_signal(status.exit_code, status.signal)
     # A runner that printed its summary finished on its own: memory did not stop it.
-    finished = died is None and (_summary(output) or "NO TESTS RAN" in output)
+    finished = died is None and _runner_finished(output)
     if (
         status.oom_suspected
         and status.exit_code != 0
@@ -140,7 +141,7 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
     if code == 0:
         return Verdict(outcome=Outcome.PASS, reason=_summary(output))
     report = scan_output(output)
-    startup = _startup_failure(report)
+    startup = None if _runner_finished(output) else _startup_failure(report)
     if startup is not None:
         return Verdict(outcome=Outcome.CONFIG_ERROR, reason=startup)
     if framework == "pytest":
@@ -151,6 +152,10 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
         if config is not None:
             return Verdict(outcome=Outcome.CONFIG_ERROR, reason=config)
     return Verdict(outcome=Outcome.FAIL, reason=_fail_reason(code, output, report))
+
+
+def _runner_finished(output: str) -> bool:
+    return _summary(output) is not None or _last(_UNITTEST_RAN, _lines(output)) is not None
 
 
 def _startup_failure(report: CrashRecord | None) -> str | None:

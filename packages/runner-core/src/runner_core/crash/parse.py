@@ -58,7 +58,8 @@ def parse_crash(output: str, *, exit_code: int | None, signal: int | None) -> Cr
         return _asan_record(report, lines, died_of, exit_code)
     if died_of is None:
         return None
-    record = _record_from_evidence(lines, died_of, exit_code)
+    dumps = [d for d in find_dumps(lines) if not d.timeout]
+    record = _record_from_evidence(lines, dumps, died_of, exit_code)
     if record is not None:
         return record
     return CrashRecord(
@@ -86,7 +87,7 @@ def scan_output(output: str) -> CrashRecord | None:
         return _asan_record(report, lines, None, None)
     if not dumps:
         return None
-    return _record_from_evidence(lines, None, None)
+    return _record_from_evidence(lines, dumps, None, None)
 
 
 def _after_runner_summary(lines: list[str]) -> int:
@@ -103,10 +104,9 @@ def _expected_signal(dump: FaultDump | None) -> int | None:
 
 
 def _record_from_evidence(
-    lines: list[str], died_of: int | None, exit_code: int | None
+    lines: list[str], dumps: list[FaultDump], died_of: int | None, exit_code: int | None
 ) -> CrashRecord | None:
     """A record from the last dump (and an assertion just before it), if it fits the signal."""
-    dumps = [d for d in find_dumps(lines) if not d.timeout]
     dump = dumps[-1] if dumps else None
     expected = _expected_signal(dump)
     if died_of is not None and expected is not None and expected != died_of:
