@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from normalized_events import PackageFinished
+from normalized_events import Outcome, PackageFinished
 
 from reporter.present.common import (
     header,
@@ -31,6 +31,7 @@ from reporter.render.document import (
 from reporter.rundata import Key, RunData
 from reporter.summary import CrashBucket, Summary
 
+FAILING = (Outcome.FAIL, Outcome.TIMEOUT, Outcome.HANG, Outcome.OOM)
 PACKAGE = Column("package")
 CONDITION = Column("condition")
 OUTCOME = Column("outcome", Kind.TONE)
@@ -147,6 +148,28 @@ def summary_document(
     ]
     crash_blocks += [_bucket_card(run, b, inline_files=inline_files) for b in summary.buckets]
     sections.append(Section("Crashes", crash_blocks, "crashes"))
+
+    failing = sorted(
+        (r for r in run.results.values() if r.outcome in FAILING),
+        key=lambda r: (r.outcome.value, r.package, r.condition),
+    )
+    sections.append(
+        Section(
+            "Failures",
+            [
+                Table(
+                    "Tests failed, timed out, hung or ran out of memory",
+                    (PACKAGE, CONDITION, OUTCOME, DURATION, Column("reason")),
+                    [
+                        (r.package, r.condition, r.outcome.value, r.duration_s, r.reason or "")
+                        for r in failing
+                    ],
+                    empty="no failures",
+                )
+            ],
+            "failures",
+        )
+    )
 
     untested: list[Block] = [
         Table(

@@ -22,7 +22,7 @@ ATTACHMENT_LINES = 40
 def escape(text: str) -> str:
     """Text safe inside a table cell: pipes escaped, lines joined."""
     text = " ".join(text.split())
-    for char in "\\|*_`<>[]":
+    for char in "\\|*`<[]":
         text = text.replace(char, "\\" + char)
     return text
 
