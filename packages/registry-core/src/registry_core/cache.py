@@ -6,9 +6,11 @@ directory, so registries in read-only places (an installed wheel) are cached too
 checkouts stay clean. ``APIARY_NO_CACHE=1`` turns it off. A missing, corrupt or unwritable
 cache is never an error: the registry is then simply read from its files.
 
-A file is trusted from the cache only when its size, mtime (nanoseconds) and inode all
-match. Files modified less than two seconds before the cache is written are not cached, so
-an edit landing within the filesystem's timestamp granularity is never missed.
+A file is trusted from the cache only when its size, mtime and ctime (nanoseconds) and its
+inode all match: the ctime moves on every write and cannot be set back, so even an edit
+that keeps the size and restores the mtime is seen. Files changed less than two seconds
+before the cache is written are not cached, so an edit landing within the filesystem's
+timestamp granularity is never missed either.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from typing import Any
 
 from registry_core.model import FIELD_ORDER
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 RACY_WINDOW_NS = 2_000_000_000
 
-FileKey = tuple[int, int, int]
+FileKey = tuple[int, int, int, int]
 
 
 def cache_dir() -> Path | None:
@@ -63,7 +65,7 @@ def _header(root: Path) -> dict[str, Any]:
 
 
 def file_key(stat: os.stat_result) -> FileKey:
-    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 def read_cache(root: Path, cache_file: Path | None) -> dict[str, tuple[FileKey, Any]]:
@@ -76,10 +78,11 @@ def read_cache(root: Path, cache_file: Path | None) -> dict[str, tuple[FileKey, 
             return {}
         files = data["files"]
         records: dict[str, tuple[FileKey, Any]] = {}
-        for name, (size, mtime, ino, payload) in files.items():
-            if not (isinstance(size, int) and isinstance(mtime, int) and isinstance(ino, int)):
+        for name, (size, mtime, ctime, ino, payload) in files.items():
+            key = (size, mtime, ctime, ino)
+            if not all(isinstance(part, int) for part in key):
                 return {}
-            records[name] = ((size, mtime, ino), payload)
+            records[name] = (key, payload)
         return records
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return {}
@@ -106,9 +109,9 @@ def write_cache(
         return False
     settled = time.time_ns() - RACY_WINDOW_NS
     files = {
-        name: [key[0], key[1], key[2], payload]
+        name: [*key, payload]
         for name, (key, payload) in records.items()
-        if key[1] < settled
+        if max(key[1], key[2]) < settled
     }
     try:
         text = json.dumps({"header": _header(root), "files": files}, separators=(",", ":"))

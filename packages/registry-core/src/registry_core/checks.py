@@ -54,19 +54,44 @@ def _shown(value: Any) -> str:
 
 def _node_at(node: Node, loc: tuple[int | str, ...]) -> Node:
     """The node a pydantic error location points at, as deep as the tree allows."""
-    for step in loc:
+    for position, step in enumerate(loc):
         if isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
             node = node.value[step]
         elif isinstance(node, MappingNode) and isinstance(step, str):
             for key_node, value_node in node.value:
                 if str(key_node.value) == step:
-                    node = value_node
+                    on_key = position + 1 < len(loc) and loc[position + 1] == "[key]"
+                    node = key_node if on_key else value_node
                     break
             else:
                 return node
         else:
             return node
     return node
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    parts = []
+    for step in loc:
+        if isinstance(step, int):
+            parts.append(f"item {step + 1}")
+        elif step != "[key]":
+            parts.append(f"key {step!r}")
+    return ", ".join(parts)
+
+
+def _message(item: Any) -> str:
+    kind, value, loc = item["type"], item["input"], item["loc"]
+    if kind == "string_pattern_mismatch":
+        if loc[0] == "package":
+            return f"{_shown(value)} is not a valid PyPI project name"
+        return f"{_shown(value)} is not a Python version like '3.14'"
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if kind == "string_type" and (loc[0] == "python_versions" or "[key]" in loc):
+        return f"versions must be quoted strings like '3.14', got {_type_name(value)} {value!r}"
+    if kind.endswith("_type"):
+        return f"{message}, got {_type_name(value)} {_shown(value)}"
+    return message
 
 
 def _validation_problems(
@@ -76,22 +101,18 @@ def _validation_problems(
     for item in error.errors(include_url=False):
         loc = item["loc"]
         name = str(loc[0]) if loc else WHOLE_FILE
-        message = str(item["msg"])
         if item["type"] == "missing":
             problems.append(RegistryProblem(path, 1, 1, name, "required field is missing"))
             continue
-        message = message.removeprefix("Value error, ")
-        if item["type"].endswith("_type"):
-            message = f"{message}, got {_type_name(item['input'])} {_shown(item['input'])}"
+        message = _message(item)
         line, column = 1, 1
         if name in doc.value_nodes:
-            rest = tuple(step for step in loc[1:] if step != "[key]")
-            node = _node_at(doc.value_nodes[name], rest)
+            node = _node_at(doc.value_nodes[name], tuple(loc[1:]))
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
-            if len(loc) > 1:
-                where = ".".join(str(step) for step in loc[1:] if step != "[key]")
-                message = f"{where}: {message}"
-        problems.append(RegistryProblem(path, line, column, name, message))
+        where = _where(tuple(loc[1:]))
+        problems.append(
+            RegistryProblem(path, line, column, name, f"{where}: {message}" if where else message)
+        )
     return problems
 
 

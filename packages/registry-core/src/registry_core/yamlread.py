@@ -133,8 +133,15 @@ def _construct(loader: Loader, node: Node) -> Any:
     raise _Fallback
 
 
-def _problem_from(exc: yaml.YAMLError) -> YamlProblem:
+def _problem_from(exc: yaml.YAMLError, text: str = "") -> YamlProblem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    position = getattr(exc, "position", None)
+    if mark is None and isinstance(position, int) and text:  # a reader error
+        before = text[:position]
+        line = before.count("\n") + 1
+        column = position - (before.rfind("\n") + 1) + 1
+        message = f"invalid YAML: {str(exc).splitlines()[0]}"
+        return YamlProblem(line, column, message)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     message = f"{context}: {problem}" if context and "while" not in context else problem
@@ -150,7 +157,7 @@ def compose(text: str) -> tuple[Loader, Node | None]:
         return loader, loader.get_single_node()
     except yaml.YAMLError as exc:
         loader.dispose()
-        raise _problem_from(exc) from None
+        raise _problem_from(exc, text) from None
     except (RecursionError, ValueError) as exc:  # absurdly nested or odd input
         loader.dispose()
         raise YamlProblem(1, 1, f"invalid YAML: {exc}") from None
