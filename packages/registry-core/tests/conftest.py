@@ -32,6 +32,14 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
+@pytest.fixture(scope="session")
+def sample_source() -> Path:
+    """The laruche sample itself (read only)."""
+    if not SAMPLE.is_dir():
+        pytest.fail(f"the laruche sample is missing: {SAMPLE}")
+    return SAMPLE
+
+
 @pytest.fixture
 def sample(tmp_path: Path) -> Path:
     """A copy of the laruche sample (mtimes kept, so the cache trusts its files)."""

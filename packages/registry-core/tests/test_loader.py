@@ -40,9 +40,13 @@ def test_sample_facts(sample: Path) -> None:
     assert entries["duckdb"].extension_type == "cpp_extension"
     assert entries["aiohttp"].skip_versions == {}  # `skip_versions: null`
     assert entries["alabaster"].test_command is None  # `test_command: ` (trailing space)
-    assert entries["accelerate"].skip_versions == {"3.15": "Depends on numpy (meson build fails on 3.15)"}
+    assert entries["accelerate"].skip_versions == {
+        "3.15": "Depends on numpy (meson build fails on 3.15)"
+    }
     assert entries["markdown-it-py"].effective_import_name == "markdown_it"
-    assert entries["six"].clone_depth is None and "clone_depth" not in entries["six"].model_fields_set
+    assert (
+        entries["six"].clone_depth is None and "clone_depth" not in entries["six"].model_fields_set
+    )
     assert not entries["a2a-sdk"].enriched
     assert entries["pika"].test_framework == "nose2"
 
@@ -60,32 +64,76 @@ def test_popularity_order_is_the_index_then_the_rest_by_name(sample: Path) -> No
 
 BAD_FILES = [
     # (file name, content, (line, column, field, message start))
-    ("timeout.yaml", b"package: timeout\ntimeout: abc\n",
-     (2, 10, "timeout", "Input should be a valid integer, got a string 'abc'")),
-    ("flow.yaml", b"package: flow\nrepo: [unclosed\n",
-     (3, 1, "(file)", "invalid YAML: did not find expected ',' or ']'")),
+    (
+        "timeout.yaml",
+        b"package: timeout\ntimeout: abc\n",
+        (2, 10, "timeout", "Input should be a valid integer, got a string 'abc'"),
+    ),
+    (
+        "flow.yaml",
+        b"package: flow\nrepo: [unclosed\n",
+        (3, 1, "(file)", "invalid YAML: did not find expected ',' or ']'"),
+    ),
     ("alist.yaml", b"- a\n- b\n", (1, 1, "(file)", "expected a mapping of fields, got a list")),
     ("empty.yaml", b"", (1, 1, "(file)", "file is empty")),
-    ("other.yaml", b"package: another\n",
-     (1, 10, "package", "name 'another' does not match the file name 'other.yaml'")),
-    ("unquoted.yaml", b"package: unquoted\npython_versions:\n- '3.14'\n- 3.15\n",
-     (4, 3, "python_versions", "item 2: versions must be quoted strings like '3.14'")),
-    ("twice.yaml", b"package: twice\nskip: true\nskip: false\n",
-     (3, 1, "skip", "duplicate field (first at line 2)")),
+    (
+        "other.yaml",
+        b"package: another\n",
+        (1, 10, "package", "name 'another' does not match the file name 'other.yaml'"),
+    ),
+    (
+        "unquoted.yaml",
+        b"package: unquoted\npython_versions:\n- '3.14'\n- 3.15\n",
+        (4, 3, "python_versions", "item 2: versions must be quoted strings like '3.14'"),
+    ),
+    (
+        "twice.yaml",
+        b"package: twice\nskip: true\nskip: false\n",
+        (3, 1, "skip", "duplicate field (first at line 2)"),
+    ),
     ("numkey.yaml", b"package: numkey\n1: one\n", (2, 1, "1", "field names must be strings")),
-    ("latin.yaml", b"package: latin\nnotes: caf\xe9\n", (2, 11, "(file)", "not valid UTF-8 (byte 0xe9)")),
-    ("reason.yaml", b"package: reason\nskip_versions:\n  '3.15': 7\n",
-     (3, 11, "skip_versions", "key '3.15': Input should be a valid string, got an integer 7")),
+    (
+        "latin.yaml",
+        b"package: latin\nnotes: caf\xe9\n",
+        (2, 11, "(file)", "not valid UTF-8 (byte 0xe9)"),
+    ),
+    (
+        "reason.yaml",
+        b"package: reason\nskip_versions:\n  '3.15': 7\n",
+        (3, 11, "skip_versions", "key '3.15': Input should be a valid string, got an integer 7"),
+    ),
     ("noname.yaml", b"timeout: 5\n", (1, 1, "package", "required field is missing")),
-    ("twodocs.yaml", b"package: twodocs\n---\npackage: twodocs\n",
-     (2, 1, "(file)", "invalid YAML: expected a single document")),
-    ("control.yaml", b"package: control\nnotes: ab\x01\n",
-     (2, 10, "(file)", "invalid YAML: unacceptable character #x0001")),
-    ("alias.yaml", b"package: alias\nrepo: *nowhere\n", (2, 7, "(file)", "invalid YAML: found undefined alias")),
+    (
+        "twodocs.yaml",
+        b"package: twodocs\n---\npackage: twodocs\n",
+        (2, 1, "(file)", "invalid YAML: expected a single document"),
+    ),
+    (
+        "control.yaml",
+        b"package: control\nnotes: ab\x01\n",
+        (2, 10, "(file)", "invalid YAML: unacceptable character #x0001"),
+    ),
+    (
+        "alias.yaml",
+        b"package: alias\nrepo: *nowhere\n",
+        (2, 7, "(file)", "invalid YAML: found undefined alias"),
+    ),
     ("tab.yaml", b"\tpackage: tab\n", (1, 1, "(file)", "invalid YAML")),
-    ("bad name.yaml", b"package: bad name\n", (1, 10, "package", "'bad name' is not a valid PyPI project name")),
-    ("negative.yaml", b"package: negative\nclone_depth: -1\n", (2, 14, "clone_depth", "Input should be greater than or equal to 0")),
-    ("boolstr.yaml", b"package: boolstr\nskip: 'false'\n", (2, 7, "skip", "Input should be a valid boolean, got a string 'false'")),
+    (
+        "bad name.yaml",
+        b"package: bad name\n",
+        (1, 10, "package", "'bad name' is not a valid PyPI project name"),
+    ),
+    (
+        "negative.yaml",
+        b"package: negative\nclone_depth: -1\n",
+        (2, 14, "clone_depth", "Input should be greater than or equal to 0"),
+    ),
+    (
+        "boolstr.yaml",
+        b"package: boolstr\nskip: 'false'\n",
+        (2, 7, "skip", "Input should be a valid boolean, got a string 'false'"),
+    ),
 ]
 
 
@@ -147,7 +195,11 @@ def test_a_file_that_cannot_be_read_is_a_problem(sample: Path) -> None:
         (b"packages: [\n", "(file)", "invalid YAML"),
         (b"- a\n", "(file)", "expected a mapping with a packages list"),
         (b"packages: 3\n", "packages", "expected a list"),
-        (b"packages:\n- name: a\n  download_count: lots\n", "packages[0]", "Input should be a valid integer"),
+        (
+            b"packages:\n- name: a\n  download_count: lots\n",
+            "packages[0]",
+            "Input should be a valid integer",
+        ),
         (b"packages:\n- name: six\n- name: six\n", "packages[1]", "'six' is listed twice"),
         (b"packages:\n- just-a-name\n", "packages[0]", "Input should be a valid dictionary"),
     ],
@@ -174,7 +226,7 @@ def test_strict_problems_of_the_sample(sample: Path) -> None:
 def test_strict_flags_unknown_fields_and_unrunnable_enriched_entries(empty_registry: Path) -> None:
     files = {
         "extra": "package: extra\nmaintainer: me\n",
-        "nocmd": "package: nocmd\nenriched: true\ntest_command: ''\ninstall_command: pip install -e .\n",
+        "nocmd": "package: nocmd\nenriched: true\ntest_command: ''\ninstall_command: pip\n",
         "skipped": "package: skipped\nenriched: true\nskip: true\ntest_command: ''\n",
         "oddtype": "package: oddtype\nextension_type: extentions\ntest_framework: ward\n",
     }
@@ -186,8 +238,13 @@ def test_strict_flags_unknown_fields_and_unrunnable_enriched_entries(empty_regis
     assert found == [
         ("extra", 2, "maintainer", "unknown field"),
         ("nocmd", 3, "test_command", "enriched entry has an empty command"),
-        ("oddtype", 2, "extension_type",
-         "unknown extension type 'extentions' (c_extension, cpp_extension, extensions, pure, rust, unknown)"),
+        (
+            "oddtype",
+            2,
+            "extension_type",
+            "unknown extension type 'extentions' "
+            "(c_extension, cpp_extension, extensions, pure, rust, unknown)",
+        ),
         ("oddtype", 3, "test_framework", "unknown test framework 'ward'"),
     ]
 
@@ -279,7 +336,9 @@ def test_a_corrupt_cache_is_ignored_and_replaced(sample: Path) -> None:
     assert len(loaded.entries) == SAMPLE_NAMES and loaded.problems == []
 
 
-def test_an_unwritable_cache_is_not_an_error(sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unwritable_cache_is_not_an_error(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("APIARY_CACHE_DIR", str(blocker / "cache"))

@@ -190,7 +190,7 @@ def _finish_edit(plan_maker: object, apply: bool) -> None:
 
 
 @app.command("set-field")
-def set_field(  # noqa: PLR0917 - typer maps options to parameters
+def set_field(
     field: Annotated[str, typer.Argument(help="Field to set.", show_default=False)],
     value: Annotated[
         str,
@@ -213,7 +213,7 @@ def set_field(  # noqa: PLR0917 - typer maps options to parameters
 
 
 @app.command("add-field")
-def add_field(  # noqa: PLR0917 - typer maps options to parameters
+def add_field(
     field: Annotated[str, typer.Argument(help="Field to add where missing.", show_default=False)],
     default: Annotated[
         str | None,
@@ -262,7 +262,7 @@ def remove_field(
 
 
 @app.command("rename-field")
-def rename_field(  # noqa: PLR0917 - typer maps options to parameters
+def rename_field(
     old: Annotated[str, typer.Argument(help="Current field name.", show_default=False)],
     new: Annotated[str, typer.Argument(help="New field name.", show_default=False)],
     where: Where = None,
@@ -306,7 +306,7 @@ def index(
 
 
 @app.command()
-def resolve(  # noqa: PLR0917 - typer maps options to parameters
+def resolve(
     names: Annotated[
         list[str] | None, typer.Argument(help="PyPI project names.", show_default=False)
     ] = None,
