@@ -136,6 +136,11 @@ class RunStarted(EventBase):
     host: HostInfo
     registry: RegistryInfo
     options: RunOptions = Field(default_factory=RunOptions)
+    selected: list[str] = Field(
+        default_factory=list,
+        description="Packages this run (or shard) set out to test; a merge reports gaps by it.",
+    )
+    resumed: bool = Field(default=False, description="True when this continues a run.")
 
 
 class PackageStarted(EventBase):
@@ -178,6 +183,10 @@ class PackageFinished(EventBase):
     durations: dict[str, float] = Field(default_factory=dict, description="Seconds per step name.")
     duration_s: float = 0.0
     attempts: int = 1
+    attempt_outcomes: list[Outcome] = Field(
+        default_factory=list,
+        description="Every attempt's outcome when the package was retried (first one first).",
+    )
 
 
 class RunFinished(EventBase):
@@ -186,6 +195,7 @@ class RunFinished(EventBase):
     wall_s: float
     counts: dict[Outcome, int] = Field(default_factory=dict)
     interrupted: bool = False
+    stopped_after_crash: bool = False
 
 
 KnownEvent = Annotated[

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
 from registry_core.cli import app as registry_app
+from sandbox_runner.cli import SANDBOX_CONTEXT, sandbox_command
 
+from runner_core.cli_run import run_command
 from runner_core.versions import installed_versions
 
 app = typer.Typer(
@@ -37,6 +42,26 @@ def root(
 
 
 app.add_typer(registry_app, name="registry")
+
+
+app.command("run")(run_command)
+app.command("sandbox", context_settings=SANDBOX_CONTEXT)(sandbox_command)
+
+
+@app.command("doctor")
+def doctor(
+    target_python: Annotated[str, typer.Option(help="Interpreter to check.")] = sys.executable,
+    offline: Annotated[bool, typer.Option(help="Do not check that PyPI is reachable.")] = False,
+) -> None:
+    """Show what apiary will use here (interpreter, uv, git, bubblewrap, PyPI), what is missing."""
+    from runner_core.doctor import run_checks
+
+    checks = run_checks(target_python, check_network=not offline)
+    for check in checks:
+        mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
+        typer.echo(f"{mark} {check.name:<12} {check.detail}")
+    if any(not c.ok and c.required for c in checks):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -1,0 +1,246 @@
+"""`apiary run`: the command-line layer over runner_core.run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from normalized_events import Condition, Outcome
+from platformdirs import user_cache_path
+from registry_core import RegistryError, load_registry
+from registry_core.locate import locate_registry
+from sandbox_runner import SandboxError
+
+from runner_core.conditions import parse_condition
+from runner_core.errors import OptionError, RunnerError
+from runner_core.interpreter import probe_interpreter
+from runner_core.progress import RunProgress
+from runner_core.run import RunPlan, execute, load_run_json, new_run_id, registry_info
+from runner_core.selection import SelectionOptions, read_packages_file, select
+from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
+from runner_core.shards import apply_shard, shard_from_environment
+
+Opt = typer.Option
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise OptionError(f"{option}: {value!r} is not KEY=VALUE")
+        found[key] = rest
+    return found
+
+
+def _size(text: str | None) -> int | None:
+    if text is None:
+        return None
+    from sandbox_runner import parse_size
+
+    return parse_size(text, what="--memory")
+
+
+def run_command(
+    registry_dir: Annotated[
+        Path | None,
+        Opt(help="Registry folder (else APIARY_REGISTRY, the checkout's registry/, else bundled)."),
+    ] = None,
+    packages: Annotated[
+        list[str], Opt("--packages", "-p", help="Packages to run: a,b@rev (repeatable).")
+    ] = [],  # noqa: B006
+    packages_from: Annotated[
+        Path | None, Opt(help="File of package names (NAME or NAME@REV per line).")
+    ] = None,
+    top: Annotated[int | None, Opt(min=1, help="The N most downloaded runnable packages.")] = None,
+    where: Annotated[list[str], Opt(help="Only entries with FIELD=VALUE (repeatable).")] = [],  # noqa: B006
+    skip_extensions: Annotated[bool, Opt(help="Skip every package with compiled code.")] = False,
+    include_unenriched: Annotated[
+        bool, Opt(help="Also run unenriched skeletons with default commands.")
+    ] = False,
+    force_run: Annotated[bool, Opt(help="Run packages the registry marks skip.")] = False,
+    target_python: Annotated[
+        str, Opt(help="Interpreter to test (path or command name).")
+    ] = sys.executable,
+    condition: Annotated[
+        list[str], Opt(help="NAME:python=PATH,env.K=V (repeatable): test under each.")
+    ] = [],  # noqa: B006
+    workers: Annotated[int, Opt(min=1, help="Packages run in parallel (processes).")] = 1,
+    timeout: Annotated[
+        float, Opt(help="Seconds per test command, unless the registry says otherwise.")
+    ] = 1800.0,
+    idle_timeout: Annotated[
+        float, Opt(help="Seconds without output before a test run counts as a hang (0: off).")
+    ] = 600.0,
+    memory: Annotated[str | None, Opt(help="Memory limit per command, e.g. 2G.")] = None,
+    env: Annotated[
+        list[str], Opt(help="K=V set for the tests (repeatable); overrides PYTHON_JIT=1.")
+    ] = [],  # noqa: B006
+    extra_deps: Annotated[
+        str | None, Opt(help="Extra requirements installed in every venv (comma separated).")
+    ] = None,
+    test_command_override: Annotated[
+        str | None, Opt(help="Test command used instead of the registry's.")
+    ] = None,
+    test_command_suffix: Annotated[str | None, Opt(help="Appended to every test command.")] = None,
+    repo_override: Annotated[list[str], Opt(help="PKG=URL or PKG=/local/path (repeatable).")] = [],  # noqa: B006
+    stop_after_crash: Annotated[
+        int | None, Opt(min=1, help="Stop handing out packages after N crashes.")
+    ] = None,
+    installer: Annotated[str, Opt(help="auto (uv, pip as fallback), uv or pip.")] = "auto",
+    source: Annotated[str, Opt(help="auto (git, then sdist), git or sdist.")] = "auto",
+    sandbox: Annotated[str, Opt(help="Sandbox backend: auto, none or bwrap.")] = "auto",
+    network_during_tests: Annotated[str, Opt(help="on or off.")] = "off",
+    crash_reruns: Annotated[
+        int, Opt(min=0, help="Reruns of a crashing test suite to check it reproduces.")
+    ] = 1,
+    retries: Annotated[
+        int, Opt(min=0, help="Retries of a package whose outcome differs between conditions.")
+    ] = 2,
+    shard: Annotated[str | None, Opt(help="I/N: run the I-th of N shards (1-based).")] = None,
+    balance_from: Annotated[
+        Path | None, Opt(help="Run dir whose durations balance the shards.")
+    ] = None,
+    results_dir: Annotated[Path, Opt(help="Where run directories go.")] = Path("apiary-results"),
+    work_dir: Annotated[
+        Path | None, Opt(help="Sources and venvs cache (default: user cache dir).")
+    ] = None,
+    run_id: Annotated[str | None, Opt(help="Name of the run (default: UTC timestamp).")] = None,
+    resume: Annotated[str | None, Opt(help="Continue the interrupted run RUN_ID.")] = None,
+    refresh: Annotated[bool, Opt(help="Rebuild venvs even when their key matches.")] = False,
+    dry_run: Annotated[bool, Opt(help="Print the plan and touch nothing.")] = False,
+) -> None:
+    """Run the test suites of registry packages against an interpreter and record what happened."""
+    try:
+        if resume:
+            settings, options = _resumed(results_dir, resume)
+        else:
+            names = list(packages)
+            if packages_from is not None:
+                names.extend(read_packages_file(packages_from))
+            idle = idle_timeout if idle_timeout > 0 else None
+            settings = RunSettings(
+                run_id=run_id or new_run_id(),
+                results_dir=results_dir.absolute(),
+                work_dir=(work_dir or user_cache_path("apiary") / "work").absolute(),
+                registry_dir=locate_registry(registry_dir),
+                target_python=str(probe_interpreter(target_python).path),
+                conditions=[parse_condition(c) for c in condition] or [Condition()],
+                workers=workers,
+                timeout_s=timeout,
+                idle_timeout_s=idle,
+                memory_bytes=_size(memory),
+                installer=_choice(installer, INSTALLERS, "--installer"),
+                source=_choice(source, SOURCES, "--source"),
+                sandbox_backend=_choice(sandbox, BACKENDS, "--sandbox"),
+                network_during_tests=_choice(
+                    network_during_tests, ("on", "off"), "--network-during-tests"
+                )
+                == "on",
+                env=_pairs(env, "--env"),
+                extra_deps=[d.strip() for d in (extra_deps or "").split(",") if d.strip()],
+                test_command_override=test_command_override,
+                test_command_suffix=test_command_suffix,
+                repo_overrides=_pairs(repo_override, "--repo-override"),
+                refresh=refresh,
+                crash_reruns=crash_reruns,
+                condition_retries=retries,
+                stop_after_crash=stop_after_crash,
+                shard=shard or shard_from_environment(),
+            )
+            options = SelectionOptions(
+                packages=tuple(names),
+                top=top,
+                where=tuple(where),
+                skip_extensions=skip_extensions,
+                include_unenriched=include_unenriched,
+                force_run=force_run,
+            )
+        registry = load_registry(settings.registry_dir)
+        for problem in registry.problems:
+            typer.echo(f"warning: {problem}", err=True)
+        interpreter = probe_interpreter(settings.target_python)
+        selection = select(registry, options, interpreter.minor)
+        if settings.shard and not resume:
+            selection = apply_shard(selection, settings.shard, balance_from)
+        plan = RunPlan(settings, selection, registry_info(settings.registry_dir, registry))
+        if dry_run:
+            _print_plan(plan)
+            return
+        total = (len(selection.run) + len(selection.skipped) + len(selection.invalid)) * len(
+            settings.conditions
+        )
+        with RunProgress(total=total) as progress:
+            report = execute(plan, on_result=progress, resumed=bool(resume))
+    except (RunnerError, RegistryError, SandboxError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _print_summary(report.run_dir, report.counts, report.wall_s, report.interrupted)
+    if report.interrupted:
+        typer.echo(
+            f"interrupted: resume with  apiary run --resume {settings.run_id}"
+            f" --results-dir {results_dir}",
+            err=True,
+        )
+        raise typer.Exit(130)
+
+
+_T = TypeVar("_T", bound=str)
+INSTALLERS: tuple[InstallerChoice, ...] = ("auto", "uv", "pip")
+SOURCES: tuple[SourceChoice, ...] = ("auto", "git", "sdist")
+BACKENDS: tuple[BackendChoice, ...] = ("auto", "none", "bwrap")
+
+
+def _choice(value: str, allowed: tuple[_T, ...], option: str) -> _T:
+    for candidate in allowed:
+        if value == candidate:
+            return candidate
+    raise OptionError(f"{option}: {value!r} is not one of {', '.join(allowed)}")
+
+
+def _resumed(results_dir: Path, run_id: str) -> tuple[RunSettings, SelectionOptions]:
+    data = load_run_json(results_dir.absolute(), run_id)
+    settings = RunSettings.model_validate(data["settings"])
+    names = [
+        f"{item['package']}@{item['rev']}" if item.get("rev") else str(item["package"])
+        for item in _records(data, "selection")
+    ]
+    # The selection was made when the run began; skipped ones are re-derived, not rerun.
+    skipped = [str(item["package"]) for item in _records(data, "skipped")]
+    return settings, SelectionOptions(packages=tuple(names + skipped), include_unenriched=True)
+
+
+def _records(data: dict[str, object], key: str) -> list[dict[str, object]]:
+    value = data.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise OptionError(f"run.json: {key!r} is not a list of records")
+    return value
+
+
+def _print_plan(plan: RunPlan) -> None:
+    s = plan.settings
+    typer.echo(
+        f"run {s.run_id}: {len(plan.selection.run)} packages x {len(s.conditions)} condition(s)"
+    )
+    typer.echo(f"  interpreter: {s.target_python}")
+    typer.echo(f"  registry:    {s.registry_dir}")
+    typer.echo(f"  results:     {s.run_dir}")
+    for item in plan.selection.run:
+        rev = f"@{item.rev}" if item.rev else ""
+        typer.echo(f"  run   {item.entry.package}{rev}")
+    for skipped in plan.selection.skipped:
+        typer.echo(f"  skip  {skipped.package}: {skipped.reason}")
+    for invalid in plan.selection.invalid:
+        typer.echo(f"  error {invalid.package}: {invalid.reason}")
+
+
+def _print_summary(
+    run_dir: Path, counts: dict[Outcome, int], wall_s: float, interrupted: bool
+) -> None:
+    shown = ", ".join(f"{o.value} {n}" for o, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    state = "interrupted" if interrupted else "finished"
+    typer.echo(f"run {state} in {wall_s:.1f}s: {shown or 'nothing ran'}")
+    typer.echo(f"results: {run_dir}")
+    typer.echo(f"report:  apiary report summary {run_dir}")

@@ -1,0 +1,117 @@
+"""`apiary doctor`: what apiary will use on this machine, and what is missing."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from sandbox_runner import probe_bwrap
+
+from runner_core.errors import InterpreterError
+from runner_core.interpreter import probe_interpreter
+from runner_core.sources import pypi_base_url
+from runner_core.tooling import find_git, find_uv
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = True
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"cannot run: {exc}"
+    return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 else "error"
+
+
+def run_checks(target_python: str, check_network: bool = True) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        interp = probe_interpreter(target_python)
+        info = interp.info
+        jit = (
+            "JIT not available in this build"
+            if not info.jit_available
+            else f"JIT available (enabled by default: {info.jit_enabled})"
+        )
+        flags = [
+            name
+            for name, on in (
+                ("free-threaded", info.free_threaded),
+                ("debug", info.debug_build),
+                ("ASan", info.asan_build),
+            )
+            if on
+        ]
+        extra = f", {' '.join(flags)} build" if flags else ""
+        checks.append(
+            Check(
+                "interpreter",
+                True,
+                f"{info.path} ({info.implementation} {info.version}); {jit}{extra}",
+            )
+        )
+    except InterpreterError as exc:
+        checks.append(Check("interpreter", False, str(exc)))
+    uv = find_uv()
+    checks.append(
+        Check(
+            "uv",
+            uv is not None,
+            f"{uv} ({_version([uv, '--version'])})"
+            if uv
+            else "not found: venvs and installs fall back to venv + pip (slower)",
+            required=False,
+        )
+    )
+    git = find_git()
+    checks.append(
+        Check(
+            "git",
+            git is not None,
+            f"{git} ({_version([git, '--version'])})"
+            if git
+            else "not found: only sdist sources work",
+            required=False,
+        )
+    )
+    ok, reason = probe_bwrap()
+    checks.append(
+        Check(
+            "bubblewrap",
+            ok,
+            f"works: network-off tests and whole-tree kills are isolated ({reason})"
+            if ok
+            else f"unusable, the sandbox falls back to rlimits only: {reason}",
+            required=False,
+        )
+    )
+    if check_network:
+        url = f"{pypi_base_url()}/pypi/pip/json"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
+                checks.append(
+                    Check(
+                        "PyPI",
+                        True,
+                        f"{pypi_base_url()} reachable (HTTP {response.status})",
+                        required=False,
+                    )
+                )
+        except (urllib.error.URLError, OSError) as exc:
+            checks.append(
+                Check(
+                    "PyPI",
+                    False,
+                    f"{pypi_base_url()} unreachable: {exc}; sdist sources and installs will fail",
+                    required=False,
+                )
+            )
+    return checks

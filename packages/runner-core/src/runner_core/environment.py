@@ -1,0 +1,85 @@
+"""The environments that install, import-check and test commands run with."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+# Never inherited: they would make the venv's interpreter load someone else's code.
+_DROPPED = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "__PYVENV_LAUNCHER__",
+)
+_DEFAULT_ASAN = {"detect_leaks": "0"}
+
+
+def merge_asan_options(existing: str | None, defaults: Mapping[str, str] = _DEFAULT_ASAN) -> str:
+    """ASAN_OPTIONS with our defaults added where the user did not set them."""
+    pairs: dict[str, str] = {}
+    for part in (existing or "").replace(",", ":").split(":"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip():
+            pairs[key.strip()] = value
+    for key, value in defaults.items():
+        pairs.setdefault(key, value)
+    return ":".join(f"{k}={v}" for k, v in pairs.items())
+
+
+def base_env(
+    venv_bin: Path, home: Path, inherited: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The host environment minus Python overrides, with the venv first on PATH."""
+    source = dict(os.environ if inherited is None else inherited)
+    env = {k: v for k, v in source.items() if k not in _DROPPED}
+    env["PATH"] = os.pathsep.join([str(venv_bin), source.get("PATH", "/usr/bin:/bin")])
+    env["VIRTUAL_ENV"] = str(venv_bin.parent)
+    env["HOME"] = str(home)
+    env.setdefault("LANG", "C.UTF-8")
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
+def env_for_install(base: Mapping[str, str], cache_dir: Path) -> dict[str, str]:
+    """Install steps: JIT off (a crash inside pip is not a JIT crash), shared caches."""
+    env = dict(base)
+    env["PYTHON_JIT"] = "0"
+    env["UV_CACHE_DIR"] = str(cache_dir / "uv")
+    env["PIP_CACHE_DIR"] = str(cache_dir / "pip")
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    return env
+
+
+def env_for_import(base: Mapping[str, str]) -> dict[str, str]:
+    env = dict(base)
+    env["PYTHON_JIT"] = "0"
+    env["PYTHONFAULTHANDLER"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def env_for_tests(
+    base: Mapping[str, str],
+    user_env: Mapping[str, str],
+    pytest_addopts: str | None,
+) -> dict[str, str]:
+    """Test steps: JIT on, faulthandler on, ASan defaults merged; ``--env`` wins."""
+    env = dict(base)
+    env["PYTHON_JIT"] = "1"
+    env["PYTHONFAULTHANDLER"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["ASAN_OPTIONS"] = merge_asan_options(user_env.get("ASAN_OPTIONS", env.get("ASAN_OPTIONS")))
+    if pytest_addopts:
+        env["PYTEST_ADDOPTS"] = pytest_addopts
+    for key, value in user_env.items():
+        if key not in {"ASAN_OPTIONS", "PYTEST_ADDOPTS"}:
+            env[key] = value
+    return env

@@ -1,0 +1,173 @@
+"""What a crash leaves in the run directory: its output, its record, a reproducer."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+
+from normalized_events import CrashInfo
+
+from runner_core.crash import bucket as crash_bucket
+from runner_core.crash import crash_info
+from runner_core.crash import signature as crash_signature
+from runner_core.interpreter import Interpreter
+from runner_core.outcomes import Verdict
+from runner_core.settings import RunSettings
+from runner_core.sources import FetchedSource
+
+# Variables the test step sets on purpose; the reproducer sets exactly these.
+_REPRODUCED_ENV = (
+    "PYTHON_JIT",
+    "PYTHONFAULTHANDLER",
+    "PYTHONDONTWRITEBYTECODE",
+    "ASAN_OPTIONS",
+    "PYTEST_ADDOPTS",
+)
+
+
+def is_reproduced(first: Verdict, rerun: Verdict) -> bool:
+    """A rerun reproduces a crash when it crashes in the same bucket."""
+    if first.crash is None or rerun.crash is None:
+        return False
+    return crash_bucket(first.crash) == crash_bucket(rerun.crash)
+
+
+def record_crash(
+    *,
+    settings: RunSettings,
+    package: str,
+    condition: str,
+    verdict: Verdict,
+    reruns: Sequence[Verdict],
+    output: str,
+    interpreter: Interpreter,
+    source: FetchedSource,
+    install_command: str,
+    extra_deps: Sequence[str],
+    test_command: str,
+    test_env: Mapping[str, str],
+) -> CrashInfo:
+    """Write stderr, record and reproducer; return the crash details for the event."""
+    assert verdict.crash is not None
+    folder = settings.run_dir / "crashes" / package
+    if condition != "default":
+        folder = folder / condition
+    folder.mkdir(parents=True, exist_ok=True)
+    reproducible = all(is_reproduced(verdict, again) for again in reruns) if reruns else None
+    stderr_path = folder / "output.txt"
+    stderr_path.write_text(output, encoding="utf-8")
+    record = verdict.crash
+    sig = crash_signature(record)
+    bucket = crash_bucket(record)
+    record_path = folder / "crash.json"
+    payload = {
+        "package": package,
+        "condition": condition,
+        "signature": sig,
+        "bucket": bucket,
+        "reproducible": reproducible,
+        "reruns": [
+            {"outcome": r.outcome.value, "bucket": crash_bucket(r.crash) if r.crash else None}
+            for r in reruns
+        ],
+        "record": record.model_dump(mode="json"),
+    }
+    record_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    script = folder / "reproduce.sh"
+    script.write_text(
+        reproducer_script(
+            package=package,
+            run_id=settings.run_id,
+            signature=sig,
+            interpreter=interpreter,
+            source=source,
+            install_command=install_command,
+            extra_deps=extra_deps,
+            test_command=test_command,
+            test_env=test_env,
+            user_env={**settings.env},
+        ),
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return crash_info(
+        record,
+        reproducible=reproducible,
+        stderr_path=str(stderr_path.relative_to(settings.run_dir)),
+        record_path=str(record_path.relative_to(settings.run_dir)),
+        reproducer_path=str(script.relative_to(settings.run_dir)),
+    )
+
+
+def _source_lines(source: FetchedSource) -> list[str]:
+    q = shlex.quote
+    if source.kind == "git":
+        url = source.ref.rsplit("@", 1)[0]
+        fetch = [
+            f'  git clone --quiet {q(url)} "$WORK/src"',
+            f'  git -C "$WORK/src" checkout --quiet {q(source.revision)}',
+        ]
+    elif source.kind == "sdist":
+        fetch = [
+            f'  "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: -d "$WORK/dl"'
+            f" {q(source.ref)}",
+            '  mkdir -p "$WORK/src" && tar -xf "$WORK"/dl/* -C "$WORK/src" --strip-components=1',
+        ]
+    else:
+        fetch = [f'  cp -r {q(source.ref)} "$WORK/src"']
+    return [
+        f"SOURCE_DIR=${{SOURCE_DIR:-{q(str(source.path))}}}",
+        'if [ ! -d "$SOURCE_DIR" ]; then',
+        *fetch,
+        '  SOURCE_DIR="$WORK/src"',
+        "fi",
+    ]
+
+
+def reproducer_script(
+    *,
+    package: str,
+    run_id: str,
+    signature: str,
+    interpreter: Interpreter,
+    source: FetchedSource,
+    install_command: str,
+    extra_deps: Sequence[str],
+    test_command: str,
+    test_env: Mapping[str, str],
+    user_env: Mapping[str, str],
+) -> str:
+    q = shlex.quote
+    exports = [
+        f"export {k}={q(test_env[k])}"
+        for k in (*_REPRODUCED_ENV, *sorted(user_env))
+        if k in test_env
+    ]
+    extra = f"python -m pip install {' '.join(q(d) for d in extra_deps)}" if extra_deps else ""
+    lines = [
+        "#!/usr/bin/env bash",
+        f"# Reproduces the crash of {package} seen in apiary run {run_id}.",
+        f"# Signature: {signature}",
+        f"# Source: {source.kind} {source.ref} (revision {source.revision})",
+        "# Override PYTHON (the interpreter), SOURCE_DIR (the package source) or WORK.",
+        "set -eu",
+        f"PYTHON=${{PYTHON:-{q(str(interpreter.path))}}}",
+        "WORK=${WORK:-$(mktemp -d -t apiary-repro-XXXXXX)}",
+        *_source_lines(source),
+        'echo "apiary: venv in $WORK/venv, source in $SOURCE_DIR" >&2',
+        'PYTHON_JIT=0 "$PYTHON" -m venv "$WORK/venv"',
+        '. "$WORK/venv/bin/activate"',
+        "unset PYTHONPATH PYTHONHOME",
+        'cd "$SOURCE_DIR"',
+        f"PYTHON_JIT=0 sh -c {q(install_command)}",
+        *([f"PYTHON_JIT=0 {extra}"] if extra else []),
+        *exports,
+        "set +e",
+        f"sh -c {q(test_command)}",
+        "status=$?",
+        'echo "apiary: test command exited with status $status" >&2',
+        "exit $status",
+        "",
+    ]
+    return "\n".join(lines)

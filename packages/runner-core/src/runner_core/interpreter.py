@@ -1,0 +1,110 @@
+"""Facts about a target interpreter, read from the interpreter itself."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from normalized_events import InterpreterInfo
+
+from runner_core.errors import InterpreterError
+
+# Runs inside the target interpreter: keep it valid for every version we may meet.
+_PROBE = r"""
+import json, sys, sysconfig
+cfg = sysconfig.get_config_var
+args = cfg("CONFIG_ARGS") or ""
+cflags = (cfg("PY_CORE_CFLAGS") or "") + " " + (cfg("CFLAGS") or "")
+jit = getattr(sys, "_jit", None)
+if jit is not None:
+    available = bool(jit.is_available())
+    enabled = bool(jit.is_enabled())
+else:
+    available = "--enable-experimental-jit" in args or "_Py_JIT" in cflags
+    enabled = None
+print(json.dumps({
+    "executable": sys.executable,
+    "version": ".".join(str(p) for p in sys.version_info[:3]),
+    "full_version": sys.version,
+    "implementation": sys.implementation.name,
+    "jit_available": available,
+    "jit_enabled": enabled,
+    "free_threaded": bool(cfg("Py_GIL_DISABLED")),
+    "debug_build": bool(cfg("Py_DEBUG")) or hasattr(sys, "gettotalrefcount"),
+    "asan_build": "--with-address-sanitizer" in args or "-fsanitize=address" in cflags,
+    "configure_flags": args,
+    "minor": "%d.%d" % sys.version_info[:2],
+}))
+"""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A target interpreter: where it is, what it is, and a key that changes with it."""
+
+    path: Path
+    info: InterpreterInfo
+    minor: str
+    identity: str
+
+    @property
+    def jit_available(self) -> bool:
+        return bool(self.info.jit_available)
+
+
+def resolve_path(spec: str) -> Path:
+    """A path or a command name (``python3.13``) to an absolute executable path."""
+    candidate = Path(spec).expanduser()
+    if candidate.parent != Path() or candidate.is_file():
+        return candidate.absolute()
+    found = shutil.which(spec)
+    if found is None:
+        raise InterpreterError(f"target interpreter {spec!r}: not found on PATH")
+    return Path(found)
+
+
+@cache
+def probe_interpreter(spec: str) -> Interpreter:
+    path = resolve_path(spec)
+    if not os.access(path, os.X_OK):
+        raise InterpreterError(f"target interpreter {path}: not an executable file")
+    try:
+        done = subprocess.run(
+            [str(path), "-I", "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": os.environ.get("PATH", ""), "PYTHON_JIT": "0"},
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InterpreterError(f"target interpreter {path}: cannot run it ({exc})") from exc
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InterpreterError(f"target interpreter {path}: probe failed: {last}")
+    facts = json.loads(done.stdout)
+    info = InterpreterInfo(
+        path=str(path),
+        version=facts["version"],
+        implementation=facts["implementation"],
+        jit_available=facts["jit_available"],
+        jit_enabled=facts["jit_enabled"],
+        free_threaded=facts["free_threaded"],
+        debug_build=facts["debug_build"],
+        asan_build=facts["asan_build"],
+        configure_flags=facts["configure_flags"],
+    )
+    real = Path(os.path.realpath(path))
+    stat = real.stat()
+    # A rebuilt interpreter at the same path gets a new identity (size and mtime change).
+    material = json.dumps(
+        [str(real), facts["full_version"], facts["configure_flags"], stat.st_size, stat.st_mtime_ns]
+    )
+    identity = hashlib.sha256(material.encode()).hexdigest()[:16]
+    return Interpreter(path=path, info=info, minor=facts["minor"], identity=identity)

@@ -1,0 +1,351 @@
+"""One package under one condition: source, venv, install, import check, tests."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from normalized_events import (
+    Condition,
+    CrashInfo,
+    EventWriter,
+    Outcome,
+    PackageFinished,
+    PackageStarted,
+    Step,
+)
+from registry_core import PackageEntry
+
+from runner_core import outcomes
+from runner_core.commands import (
+    CommandStep,
+    Installer,
+    install_packages_step,
+    plan_steps,
+    pytest_addopts,
+    with_suffix,
+)
+from runner_core.environment import base_env, env_for_import, env_for_install, env_for_tests
+from runner_core.errors import RunnerError
+from runner_core.forensics import record_crash
+from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.settings import RunSettings
+from runner_core.sources import FetchedSource, SourceRequest, fetch_source
+from runner_core.steps import StepOutcome, StepRunner
+from runner_core.tooling import find_uv
+from runner_core.venvs import (
+    VenvKey,
+    create_venv,
+    installed_distributions,
+    lookup_venv,
+    mark_ready,
+)
+
+DEFAULT_INSTALL = "pip install -e ."
+DEFAULT_TEST = "python -m pytest"
+
+
+@dataclass(frozen=True)
+class PackageJob:
+    """One package under every condition of the run that it has not finished yet."""
+
+    entry: PackageEntry
+    rev: str | None
+    conditions: tuple[Condition, ...]
+
+
+@dataclass
+class _Finish:
+    outcome: Outcome
+    reason: str | None = None
+
+
+def condition_python(settings: RunSettings, condition: Condition) -> str:
+    return condition.python or settings.target_python
+
+
+def run_package(
+    entry: PackageEntry,
+    rev: str | None,
+    condition: Condition,
+    settings: RunSettings,
+    writer: EventWriter,
+) -> PackageFinished:
+    """Run every step for one package and condition; return (not write) its outcome."""
+    started = time.monotonic()
+    name = entry.package
+    log_dir = settings.run_dir / "logs" / name
+    if condition.name != "default":
+        log_dir = log_dir / condition.name
+    runner = StepRunner(
+        writer=writer,
+        package=name,
+        condition=condition.name,
+        log_dir=log_dir,
+        run_dir=settings.run_dir,
+        backend=settings.sandbox_backend,
+        memory_bytes=settings.memory_bytes,
+    )
+    state = _State()
+    try:
+        finish = _pipeline(entry, rev, condition, settings, writer, runner, state)
+    except Exception:  # a harness fault: recorded, and the run goes on
+        error_log = log_dir / "error.log"
+        error_log.parent.mkdir(parents=True, exist_ok=True)
+        error_log.write_text(traceback.format_exc())
+        last = traceback.format_exc().strip().splitlines()[-1]
+        finish = _Finish(Outcome.ERROR, f"harness error: {last} (see {error_log.name})")
+    return PackageFinished(
+        run_id=settings.run_id,
+        package=name,
+        condition=condition.name,
+        outcome=finish.outcome,
+        reason=finish.reason,
+        crash=state.crash,
+        package_version=state.version,
+        source_revision=state.revision,
+        installed=state.installed,
+        durations={k: round(v, 4) for k, v in state.durations.items()},
+        duration_s=round(time.monotonic() - started, 4),
+    )
+
+
+@dataclass
+class _State:
+    """What the steps learnt, for the package_finished event."""
+
+    version: str | None = None
+    revision: str | None = None
+    installed: dict[str, str] = field(default_factory=dict)
+    crash: CrashInfo | None = None
+    durations: dict[str, float] = field(default_factory=dict)
+
+    def took(self, outcome: StepOutcome) -> None:
+        step = outcome.step.value
+        self.durations[step] = self.durations.get(step, 0.0) + outcome.duration_s
+
+
+def _pipeline(
+    entry: PackageEntry,
+    rev: str | None,
+    condition: Condition,
+    settings: RunSettings,
+    writer: EventWriter,
+    runner: StepRunner,
+    state: _State,
+) -> _Finish:
+    name = entry.package
+    interpreter = probe_interpreter(condition_python(settings, condition))
+    repo = settings.repo_overrides.get(name, entry.repo)
+    request = SourceRequest(
+        package=name,
+        kind=settings.source,
+        repo=repo,
+        rev=rev,
+        clone_depth=entry.clone_depth,
+    )
+    writer.emit(
+        PackageStarted(
+            run_id=settings.run_id,
+            package=name,
+            condition=condition.name,
+            source_kind=settings.source,
+            source_ref=f"{repo or name}@{rev}" if rev else (repo or name),
+        )
+    )
+
+    # 1. Source
+    fetched: list[FetchedSource] = []
+    source_dir = settings.work_dir / "sources"
+    try:
+        outcome = runner.python_step(
+            Step.SOURCE,
+            f"fetch {request.kind} {request.repo or name}",
+            lambda log: fetched.append(fetch_source(request, source_dir, log)),
+        )
+    except RunnerError as exc:
+        return _Finish(Outcome.SOURCE_ERROR, str(exc))
+    state.took(outcome)
+    source = fetched[0]
+    state.version = source.version
+    state.revision = source.revision
+
+    # 2. Environment
+    uv = find_uv()
+    installer: Installer = "pip" if settings.installer == "pip" or uv is None else "uv"
+    install_command = (
+        entry.install_command if entry.install_command is not None else DEFAULT_INSTALL
+    )
+    key = VenvKey(
+        package=name,
+        interpreter=interpreter.identity,
+        install_command=install_command,
+        extra_deps=tuple(settings.extra_deps),
+        installer=settings.installer,
+        source_revision=source.revision,
+    )
+    venv = lookup_venv(settings.work_dir / "venvs", key, settings.refresh)
+    home = settings.work_dir / "home" / name
+    home.mkdir(parents=True, exist_ok=True)
+    cache = settings.work_dir / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    base = base_env(venv.bin, home)
+    writable = [source.path, venv.path, home, cache]
+
+    if not venv.ready:
+        finish = _build_venv(
+            runner, state, venv, key, interpreter, uv, installer, settings, source, base, writable
+        )
+        if finish is not None:
+            return finish
+
+    # 4. Import check, JIT off
+    import_name = entry.effective_import_name
+    check = runner.run(
+        Step.IMPORT_CHECK,
+        [CommandStep((str(venv.python), "-c", f"import {import_name}"))],
+        cwd=source.path,
+        env=env_for_import(base),
+        network=False,
+        writable=writable,
+        timeout_s=300,
+        idle_timeout_s=None,
+    )
+    state.took(check)
+    state.installed = installed_distributions(venv)
+    if not check.ok:
+        verdict = outcomes.classify_import(_status(check), check.output())
+        state.crash = verdict.crash_info
+        return _Finish(verdict.outcome, verdict.reason)
+
+    # 5. Tests, JIT on
+    test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
+    test_command = with_suffix(test_command, settings.test_command_suffix)
+    user_env = {**settings.env, **condition.env}
+    env = env_for_tests(
+        base, user_env, pytest_addopts(user_env.get("PYTEST_ADDOPTS"), entry.uses_xdist)
+    )
+    commands = plan_steps(test_command, venv.python, installer, uv)
+    timeout = float(entry.timeout) if entry.timeout else settings.timeout_s
+    test_writable = [*writable]
+
+    def run_tests(step: Step) -> StepOutcome:
+        return runner.run(
+            step,
+            commands,
+            cwd=source.path,
+            env=env,
+            network=settings.network_during_tests,
+            writable=test_writable,
+            timeout_s=timeout,
+            idle_timeout_s=settings.idle_timeout_s,
+        )
+
+    tests = run_tests(Step.TEST)
+    state.took(tests)
+    verdict = outcomes.classify_test(_status(tests), tests.output(), entry.test_framework)
+    if verdict.outcome is not Outcome.CRASH or verdict.crash is None:
+        return _Finish(verdict.outcome, verdict.reason)
+
+    reruns: list[outcomes.Verdict] = []
+    for _ in range(settings.crash_reruns):
+        again = run_tests(Step.RERUN)
+        state.took(again)
+        reruns.append(outcomes.classify_test(_status(again), again.output(), entry.test_framework))
+    state.crash = record_crash(
+        settings=settings,
+        package=name,
+        condition=condition.name,
+        verdict=verdict,
+        reruns=reruns,
+        output=tests.output(),
+        interpreter=interpreter,
+        source=source,
+        install_command=install_command,
+        extra_deps=settings.extra_deps,
+        test_command=test_command,
+        test_env=env,
+    )
+    return _Finish(Outcome.CRASH, verdict.reason)
+
+
+def _build_venv(
+    runner: StepRunner,
+    state: _State,
+    venv: object,
+    key: VenvKey,
+    interpreter: Interpreter,
+    uv: str | None,
+    installer: Installer,
+    settings: RunSettings,
+    source: FetchedSource,
+    base: dict[str, str],
+    writable: list[Path],
+) -> _Finish | None:
+    from runner_core.venvs import Venv
+
+    assert isinstance(venv, Venv)
+    env = env_for_install(base, settings.work_dir / "cache")
+    argv = create_venv(venv, interpreter, uv)
+    made = runner.run(
+        Step.VENV,
+        [CommandStep(tuple(argv))],
+        cwd=settings.work_dir,
+        env=env,
+        network=True,  # seeding pip may fetch it
+        writable=[venv.path.parent, settings.work_dir / "cache"],
+        timeout_s=600,
+        idle_timeout_s=None,
+    )
+    state.took(made)
+    if not made.ok:
+        last = (made.output().strip().splitlines() or ["no output"])[-1].strip()
+        return _Finish(Outcome.ERROR, f"venv creation failed: {last}")
+
+    install_command = key.install_command
+
+    def install(chosen: Installer) -> StepOutcome:
+        commands = plan_steps(install_command, venv.python, chosen, uv)
+        if settings.extra_deps:
+            commands.append(install_packages_step(settings.extra_deps, venv.python, chosen, uv))
+        return runner.run(
+            Step.INSTALL,
+            commands,
+            cwd=source.path,
+            env=env,
+            network=True,
+            writable=writable,
+            timeout_s=settings.timeout_s,
+            idle_timeout_s=None,
+        )
+
+    done = install(installer)
+    state.took(done)
+    if not done.ok and installer == "uv" and settings.installer == "auto":
+        # uv refuses some pip options and resolves differently: pip gets a second chance.
+        shutil.copyfile(done.log_path, done.log_path.with_name("install.uv.log"))
+        done = install("pip")
+        state.took(done)
+        if done.ok:
+            base.setdefault("APIARY_INSTALLER_FALLBACK", "pip")
+    if not done.ok:
+        verdict = outcomes.classify_install(_status(done), done.output())
+        return _Finish(verdict.outcome, verdict.reason)
+    mark_ready(venv, key)
+    return None
+
+
+def _status(outcome: StepOutcome) -> outcomes.StepStatus:
+    result = outcome.result
+    if result is None:
+        return outcomes.StepStatus(exit_code=None)
+    return outcomes.StepStatus(
+        exit_code=result.exit_code,
+        signal=result.signal,
+        timed_out=result.timed_out,
+        idle_timed_out=result.idle_timed_out,
+        oom_suspected=result.oom_suspected,
+    )

@@ -1,0 +1,248 @@
+"""A whole run: plan it, record it, run its packages, resume it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import signal
+import socket
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from normalized_events import (
+    EventWriter,
+    HostInfo,
+    Outcome,
+    PackageFinished,
+    RegistryInfo,
+    RunFinished,
+    RunOptions,
+    RunStarted,
+    read_events,
+)
+from registry_core import LoadedRegistry
+
+from runner_core.errors import ResumeError
+from runner_core.interpreter import probe_interpreter
+from runner_core.jobs import run_job
+from runner_core.pipeline import PackageJob
+from runner_core.selection import Selection
+from runner_core.settings import RunSettings
+from runner_core.versions import installed_versions
+from runner_core.workers import run_in_workers
+
+OnResult = Callable[[PackageFinished], None]
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass
+class RunPlan:
+    settings: RunSettings
+    selection: Selection
+    registry_info: RegistryInfo
+
+    def jobs(self, done: set[tuple[str, str]] | None = None) -> list[PackageJob]:
+        """A job per package, with the conditions it has not finished yet."""
+        finished = done or set()
+        jobs = []
+        for item in self.selection.run:
+            todo = tuple(
+                c for c in self.settings.conditions if (item.entry.package, c.name) not in finished
+            )
+            if todo:
+                jobs.append(PackageJob(entry=item.entry, rev=item.rev, conditions=todo))
+        return jobs
+
+
+@dataclass
+class RunReport:
+    run_dir: Path
+    counts: dict[Outcome, int] = field(default_factory=dict)
+    interrupted: bool = False
+    wall_s: float = 0.0
+
+
+def registry_info(path: Path, registry: LoadedRegistry) -> RegistryInfo:
+    """Where the registry is and a hash of its content (names and file sizes/mtimes)."""
+    digest = hashlib.sha256()
+    for name in sorted(registry.entries):
+        digest.update(registry.entries[name].model_dump_json().encode())
+    return RegistryInfo(path=str(path), content_hash=digest.hexdigest()[:16])
+
+
+def _write_json(path: Path, payload: object) -> None:
+    """Atomic: a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, default=str)
+        handle.write("\n")
+    Path(tmp).replace(path)
+
+
+def _run_json(
+    plan: RunPlan, status: str, extra: dict[str, object] | None = None
+) -> dict[str, object]:
+    return {
+        "run_id": plan.settings.run_id,
+        "status": status,
+        "settings": json.loads(plan.settings.model_dump_json()),
+        "selection": [{"package": s.entry.package, "rev": s.rev} for s in plan.selection.run],
+        "skipped": [{"package": s.package, "reason": s.reason} for s in plan.selection.skipped],
+        "invalid": [{"package": s.package, "reason": s.reason} for s in plan.selection.invalid],
+        **(extra or {}),
+    }
+
+
+def load_run_json(results_dir: Path, run_id: str) -> dict[str, object]:
+    path = results_dir / run_id / "run.json"
+    try:
+        data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResumeError(f"--resume {run_id}: no run.json in {path.parent}") from None
+    except (OSError, ValueError) as exc:
+        raise ResumeError(f"--resume {run_id}: {path} is unreadable: {exc}") from exc
+    return data
+
+
+def finished_keys(events_path: Path) -> set[tuple[str, str]]:
+    """(package, condition) pairs that already have their package_finished."""
+    if not events_path.is_file():
+        return set()
+    return {
+        (e.package, e.condition)
+        for e in read_events(events_path).known()
+        if isinstance(e, PackageFinished)
+    }
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def execute(plan: RunPlan, on_result: OnResult | None = None, resumed: bool = False) -> RunReport:
+    """Run the plan; safe to call again on the same run directory (resume)."""
+    settings = plan.settings
+    run_dir = settings.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    interpreter = probe_interpreter(settings.target_python)
+    _write_json(run_dir / "run.json", _run_json(plan, "running"))
+    events_path = run_dir / "events.jsonl"
+    done = finished_keys(events_path)
+    report = RunReport(run_dir=run_dir)
+    crashes = 0
+
+    def note(finished: PackageFinished) -> None:
+        nonlocal crashes
+        crashes += finished.outcome is Outcome.CRASH
+        if on_result is not None:
+            on_result(finished)
+
+    def keep_going() -> bool:
+        limit = settings.stop_after_crash
+        return limit is None or crashes < limit
+
+    with EventWriter(events_path, run_id=settings.run_id) as writer, _sigterm_as_interrupt():
+        writer.emit(
+            RunStarted(
+                run_id=settings.run_id,
+                apiary_version=installed_versions().get("runner-core") or "unknown",
+                interpreter=interpreter.info,
+                host=HostInfo(
+                    hostname=socket.gethostname(),
+                    platform=platform.platform(),
+                    cpu_count=os.cpu_count(),
+                ),
+                registry=plan.registry_info,
+                options=RunOptions(
+                    workers=settings.workers,
+                    timeout_s=settings.timeout_s,
+                    idle_timeout_s=settings.idle_timeout_s,
+                    shard=settings.shard,
+                    conditions=settings.conditions,
+                    sandbox_backend=settings.sandbox_backend,
+                    network_policy="on" if settings.network_during_tests else "off",
+                    installer=settings.installer,
+                ),
+                resumed=resumed,
+                selected=sorted(
+                    {s.entry.package for s in plan.selection.run}
+                    | {s.package for s in plan.selection.skipped}
+                    | {s.package for s in plan.selection.invalid}
+                ),
+            )
+        )
+        not_run = [(s.package, s.reason, Outcome.SKIPPED) for s in plan.selection.skipped]
+        not_run += [(s.package, s.reason, Outcome.ERROR) for s in plan.selection.invalid]
+        for package, reason, outcome in not_run:
+            for condition in settings.conditions:
+                if (package, condition.name) in done:
+                    continue
+                finished = writer.emit(
+                    PackageFinished(
+                        run_id=settings.run_id,
+                        package=package,
+                        condition=condition.name,
+                        outcome=outcome,
+                        reason=reason,
+                    )
+                )
+                assert isinstance(finished, PackageFinished)
+                note(finished)
+        jobs = plan.jobs(done)
+        try:
+            if settings.workers <= 1:
+                for job in jobs:
+                    if not keep_going():
+                        break
+                    for finished in run_job(job, settings, writer):
+                        note(finished)
+            else:
+                for finished in run_in_workers(jobs, settings, writer, keep_going):
+                    note(finished)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        counts = Counter(
+            e.outcome for e in read_events(events_path).known() if isinstance(e, PackageFinished)
+        )
+        report.counts = dict(counts)
+        report.wall_s = time.monotonic() - started
+        writer.emit(
+            RunFinished(
+                run_id=settings.run_id,
+                wall_s=round(report.wall_s, 3),
+                counts=report.counts,
+                interrupted=report.interrupted,
+                stopped_after_crash=not keep_going(),
+            )
+        )
+    _write_json(
+        run_dir / "run.json",
+        _run_json(
+            plan,
+            "interrupted" if report.interrupted else "finished",
+            {"wall_s": round(report.wall_s, 3)},
+        ),
+    )
+    return report

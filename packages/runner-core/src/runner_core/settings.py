@@ -1,0 +1,46 @@
+"""The settings of one run, as a typed, serialisable object (kept in run.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from normalized_events import Condition
+from pydantic import BaseModel, ConfigDict, Field
+
+InstallerChoice = Literal["auto", "uv", "pip"]
+SourceChoice = Literal["auto", "git", "sdist"]
+BackendChoice = Literal["auto", "none", "bwrap"]
+
+
+class RunSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    results_dir: Path
+    work_dir: Path
+    registry_dir: Path
+    target_python: str
+    conditions: list[Condition] = Field(default_factory=lambda: [Condition()])
+    workers: int = 1
+    timeout_s: float = 1800.0
+    idle_timeout_s: float | None = 600.0
+    memory_bytes: int | None = None
+    installer: InstallerChoice = "auto"
+    source: SourceChoice = "auto"
+    sandbox_backend: BackendChoice = "auto"
+    network_during_tests: bool = False
+    env: dict[str, str] = Field(default_factory=dict)
+    extra_deps: list[str] = Field(default_factory=list)
+    test_command_override: str | None = None
+    test_command_suffix: str | None = None
+    repo_overrides: dict[str, str] = Field(default_factory=dict)
+    refresh: bool = False
+    crash_reruns: int = 1
+    condition_retries: int = 2
+    stop_after_crash: int | None = None
+    shard: str | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.results_dir / self.run_id

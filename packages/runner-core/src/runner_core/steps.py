@@ -1,0 +1,172 @@
+"""Running one pipeline step: its commands under the sandbox, its log, its event."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from normalized_events import EventWriter, Step, StepFinished
+from sandbox_runner import Isolation, Limits, SandboxResult, SandboxSpec, run_sandboxed
+
+from runner_core.commands import CommandStep
+from runner_core.settings import BackendChoice
+
+_TAIL_LINES = 30
+
+
+@dataclass
+class StepOutcome:
+    """What a step did: the last command's result (the failing one, if any)."""
+
+    step: Step
+    ok: bool
+    duration_s: float
+    log_path: Path
+    result: SandboxResult | None = None
+    commands: list[str] = field(default_factory=list)
+
+    def output(self, limit: int = 2_000_000) -> str:
+        """The step's log text (the tail, when it is very large)."""
+        try:
+            with self.log_path.open("rb") as handle:
+                handle.seek(0, 2)
+                size = handle.tell()
+                handle.seek(max(0, size - limit))
+                return handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+@dataclass
+class StepRunner:
+    """Runs the steps of one package and condition, writing logs and events."""
+
+    writer: EventWriter
+    package: str
+    condition: str
+    log_dir: Path
+    run_dir: Path
+    backend: BackendChoice
+    memory_bytes: int | None = None
+
+    def log_path(self, step: Step) -> Path:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return self.log_dir / f"{step.value}.log"
+
+    def python_step(
+        self, step: Step, description: str, action: Callable[[Callable[[str], None]], None]
+    ) -> StepOutcome:
+        """A step done by apiary itself (fetching a source): logged like the others."""
+        log_path = self.log_path(step)
+        started = time.monotonic()
+        with log_path.open("w", encoding="utf-8") as log:
+
+            def write(line: str) -> None:
+                log.write(line.rstrip("\n") + "\n")
+
+            ok = True
+            try:
+                action(write)
+            except Exception as exc:
+                write(f"error: {exc}")
+                ok = False
+                raise
+            finally:
+                duration = time.monotonic() - started
+                self._event(step, description, duration, log_path, None, ok)
+        return StepOutcome(step, ok, duration, log_path, None, [description])
+
+    def run(
+        self,
+        step: Step,
+        commands: Sequence[CommandStep],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        network: bool,
+        writable: Sequence[Path],
+        timeout_s: float | None,
+        idle_timeout_s: float | None,
+    ) -> StepOutcome:
+        """Run commands one after another until one fails; one log, one event."""
+        log_path = self.log_path(step)
+        log_path.write_bytes(b"")
+        started = time.monotonic()
+        shown: list[str] = []
+        result: SandboxResult | None = None
+        for command in commands:
+            shown.append(command.display())
+            part = log_path.with_suffix(".part")
+            remaining = (
+                None if timeout_s is None else max(1.0, timeout_s - (time.monotonic() - started))
+            )
+            spec = SandboxSpec(
+                command=command.shell if command.shell is not None else list(command.argv),
+                cwd=cwd / command.cwd if command.cwd else cwd,
+                env={**env, **command.env},
+                limits=Limits(
+                    timeout_s=remaining,
+                    idle_timeout_s=idle_timeout_s,
+                    memory_bytes=self.memory_bytes,
+                ),
+                isolation=Isolation(
+                    backend=self.backend, network=network, writable=tuple(writable)
+                ),
+                stdout_log=part,
+                stderr_log=None,
+            )
+            result = run_sandboxed(spec)
+            with log_path.open("ab") as log:
+                log.write(f"$ {command.display()}\n".encode())
+                log.write(part.read_bytes())
+            part.unlink(missing_ok=True)
+            if not _succeeded(result):
+                break
+        duration = time.monotonic() - started
+        ok = result is None or _succeeded(result)
+        self._event(step, " && ".join(shown), duration, log_path, result, ok)
+        return StepOutcome(step, ok, duration, log_path, result, shown)
+
+    def _event(
+        self,
+        step: Step,
+        command: str,
+        duration: float,
+        log_path: Path,
+        result: SandboxResult | None,
+        ok: bool,
+    ) -> None:
+        tail: list[str] = []
+        if result is not None:
+            tail = list(result.stdout_tail)[-_TAIL_LINES:]
+        elif not ok:
+            tail = log_path.read_text(errors="replace").splitlines()[-_TAIL_LINES:]
+        self.writer.emit(
+            StepFinished(
+                run_id=self.writer.run_id,
+                package=self.package,
+                condition=self.condition,
+                step=step,
+                command=command,
+                exit_code=None if result is None else result.exit_code,
+                signal=None if result is None else result.signal,
+                duration_s=round(duration, 4),
+                cpu_s=None if result is None else result.cpu_s,
+                peak_rss_bytes=None if result is None else result.peak_rss_bytes,
+                timed_out=bool(result and result.timed_out),
+                idle_timed_out=bool(result and result.idle_timed_out),
+                log_path=str(log_path.relative_to(self.run_dir)),
+                last_lines=tail,
+            )
+        )
+
+
+def _succeeded(result: SandboxResult) -> bool:
+    return (
+        result.exit_code == 0
+        and result.signal is None
+        and not result.timed_out
+        and not result.idle_timed_out
+    )

@@ -1,0 +1,112 @@
+"""Virtual environments keyed by everything that makes them what they are.
+
+The key covers the interpreter's identity (path, version, build flags, binary size and
+mtime), the package, the install commands, the extra dependencies, the installer and the
+source revision. A venv counts as ready only once its install finished (a marker file is
+written last), so an interrupted install is never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner_core.interpreter import Interpreter
+
+_MARKER = ".apiary-venv.json"
+
+
+@dataclass(frozen=True)
+class VenvKey:
+    package: str
+    interpreter: str
+    install_command: str
+    extra_deps: tuple[str, ...]
+    installer: str
+    source_revision: str
+
+    def digest(self) -> str:
+        material = json.dumps(
+            [
+                self.package,
+                self.interpreter,
+                self.install_command,
+                list(self.extra_deps),
+                self.installer,
+                self.source_revision,
+            ]
+        )
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Venv:
+    path: Path
+    key: str
+    ready: bool
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    @property
+    def bin(self) -> Path:
+        return self.path / "bin"
+
+
+def venv_path(root: Path, key: VenvKey) -> Path:
+    return root / f"{key.package}-{key.interpreter[:8]}-{key.digest()[:12]}"
+
+
+def lookup_venv(root: Path, key: VenvKey, refresh: bool) -> Venv:
+    path = venv_path(root, key)
+    marker = path / _MARKER
+    ready = not refresh and marker.is_file() and (path / "bin" / "python").exists()
+    return Venv(path=path, key=key.digest(), ready=ready)
+
+
+def create_venv(venv: Venv, interpreter: Interpreter, uv: str | None) -> list[str]:
+    """Create an empty venv (with pip seeded) at ``venv.path``; return the command used."""
+    shutil.rmtree(venv.path, ignore_errors=True)
+    venv.path.parent.mkdir(parents=True, exist_ok=True)
+    # Old venvs of this package for this interpreter are stale once the key moved on.
+    prefix = venv.path.name.rsplit("-", 1)[0] + "-"
+    for stale in venv.path.parent.glob(prefix + "*"):
+        if stale != venv.path:
+            shutil.rmtree(stale, ignore_errors=True)
+    if uv:
+        argv = [uv, "venv", "--quiet", "--seed", "--python", str(interpreter.path), str(venv.path)]
+    else:
+        argv = [str(interpreter.path), "-m", "venv", str(venv.path)]
+    return argv
+
+
+def mark_ready(venv: Venv, key: VenvKey) -> None:
+    payload = {"key": venv.key, "package": key.package, "source_revision": key.source_revision}
+    (venv.path / _MARKER).write_text(json.dumps(payload))
+
+
+def installed_distributions(venv: Venv) -> dict[str, str]:
+    """name -> version of what is installed in the venv (empty when it cannot be read)."""
+    script = (
+        "import json, importlib.metadata as m;"
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()"
+        " if d.metadata['Name']}))"
+    )
+    try:
+        done = subprocess.run(
+            [str(venv.python), "-I", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PYTHON_JIT": "0"},
+            check=False,
+        )
+        found: dict[str, str] = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return {}
+    return dict(sorted(found.items(), key=lambda kv: kv[0].lower()))

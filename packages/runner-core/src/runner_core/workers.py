@@ -1,0 +1,150 @@
+"""Worker processes: each takes package jobs from the runner and runs them.
+
+The runner keeps at most one job per worker outstanding, so it can stop handing out work
+at any time (``--stop-after-crash``, Ctrl-C) and knows which job a dead worker held.
+Every worker appends its own events to the run's ``events.jsonl``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.context import SpawnProcess
+from types import FrameType
+from typing import Any
+
+from normalized_events import EventWriter, Outcome, PackageFinished
+
+from runner_core.jobs import run_job
+from runner_core.pipeline import PackageJob
+from runner_core.settings import RunSettings
+
+_POLL_S = 0.5
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _worker_main(settings_json: str, jobs: Any, results: Any, worker: int) -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
+    settings = RunSettings.model_validate_json(settings_json)
+    writer = EventWriter(settings.run_dir / "events.jsonl", run_id=settings.run_id)
+    try:
+        while True:
+            item = jobs.get()
+            if item is None:
+                return
+            index, job = item
+            results.put(("start", worker, index))
+            finished = run_job(job, settings, writer)
+            results.put(("done", worker, [f.model_dump_json() for f in finished]))
+    except KeyboardInterrupt:
+        return
+    finally:
+        writer.close()
+
+
+@dataclass
+class _Slot:
+    process: SpawnProcess
+    job: int | None = None
+
+
+def run_in_workers(
+    jobs: list[PackageJob],
+    settings: RunSettings,
+    writer: EventWriter,
+    should_continue: Callable[[], bool],
+) -> Iterator[PackageFinished]:
+    """Run jobs in ``settings.workers`` processes, yielding each package_finished."""
+    ctx = multiprocessing.get_context("spawn")
+    job_queue: Any = ctx.Queue()
+    results: Any = ctx.Queue()
+    payload = settings.model_dump_json()
+    slots: dict[int, _Slot] = {}
+    next_job = 0
+    outstanding = 0
+
+    def start(worker: int) -> None:
+        process = ctx.Process(
+            target=_worker_main, args=(payload, job_queue, results, worker), daemon=True
+        )
+        process.start()
+        slots[worker] = _Slot(process)
+
+    def hand_out() -> None:
+        nonlocal next_job, outstanding
+        while outstanding < len(slots) and next_job < len(jobs) and should_continue():
+            job_queue.put((next_job, jobs[next_job]))
+            next_job += 1
+            outstanding += 1
+
+    for worker in range(max(1, min(settings.workers, len(jobs)))):
+        start(worker)
+    try:
+        hand_out()
+        while outstanding:
+            try:
+                kind, worker, value = results.get(timeout=_POLL_S)
+            except queue.Empty:
+                for lost in _replace_dead(slots, jobs, settings, writer, start):
+                    outstanding -= 1
+                    yield from lost
+                hand_out()
+                continue
+            if kind == "start":
+                slots[worker].job = value
+                continue
+            slots[worker].job = None
+            outstanding -= 1
+            for line in value:
+                yield PackageFinished.model_validate_json(line)
+            hand_out()
+    finally:
+        for _ in slots:
+            job_queue.put(None)
+        for slot in slots.values():
+            if slot.process.is_alive():
+                slot.process.terminate()
+        for slot in slots.values():
+            slot.process.join(timeout=30)
+            if slot.process.is_alive():
+                slot.process.kill()
+        job_queue.close()
+        results.close()
+
+
+def _replace_dead(
+    slots: dict[int, _Slot],
+    jobs: list[PackageJob],
+    settings: RunSettings,
+    writer: EventWriter,
+    start: Callable[[int], None],
+) -> Iterator[list[PackageFinished]]:
+    """A worker that died holding a job: the job is recorded as a harness error."""
+    for worker, slot in list(slots.items()):
+        if slot.process.is_alive():
+            continue
+        held = slot.job
+        start(worker)
+        if held is None:
+            continue
+        job = jobs[held]
+        lost: list[PackageFinished] = []
+        for condition in job.conditions:
+            finished = writer.emit(
+                PackageFinished(
+                    run_id=settings.run_id,
+                    package=job.entry.package,
+                    condition=condition.name,
+                    outcome=Outcome.ERROR,
+                    reason=f"worker process died (exit {slot.process.exitcode}) while running it",
+                )
+            )
+            assert isinstance(finished, PackageFinished)
+            lost.append(finished)
+        yield lost

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from runner_core.commands import plan_steps, pytest_addopts, split_steps
+from runner_core.environment import base_env, env_for_tests, merge_asan_options
+
+PY = Path("/v/bin/python")
+
+
+@pytest.mark.parametrize(
+    ("command", "steps"),
+    [
+        ("pip install -e .", [["pip", "install", "-e", "."]]),
+        (
+            "pip install -e '.[test]' && pip install pytest-mock",
+            [["pip", "install", "-e", ".[test]"], ["pip", "install", "pytest-mock"]],
+        ),
+        (
+            "python -m pip install -e . ; python -m pytest",
+            [["python", "-m", "pip", "install", "-e", "."], ["python", "-m", "pytest"]],
+        ),
+        ("pip install a\npip install b", [["pip", "install", "a"], ["pip", "install", "b"]]),
+        ("", []),
+        (None, []),
+        ("   ", []),
+    ],
+)
+def test_split_steps_is_shell_aware(command: str | None, steps: list[list[str]]) -> None:
+    assert split_steps(command) == steps
+
+
+def test_pip_install_becomes_uv_or_pip_and_python_the_venv_interpreter() -> None:
+    steps = plan_steps("python -m pip install -e '.[test]' && python -m pytest -x", PY, "uv", "/uv")
+    assert steps[0].argv == ("/uv", "pip", "install", "--python", str(PY), "-e", ".[test]")
+    assert steps[0].pip_install
+    assert steps[1].argv == (str(PY), "-m", "pytest", "-x")
+    pip = plan_steps("pip install -e .", PY, "pip", "/uv")
+    assert pip[0].argv == (str(PY), "-m", "pip", "install", "-e", ".")
+
+
+def test_words_containing_python_are_not_rewritten() -> None:
+    # The reference tool's string replacement broke exactly these.
+    steps = plan_steps("python3 -m pytest tests/python_tests --python-opt=python", PY, "uv", None)
+    assert steps[0].argv == (str(PY), "-m", "pytest", "tests/python_tests", "--python-opt=python")
+
+
+def test_cd_and_env_assignments_apply_to_their_steps() -> None:
+    steps = plan_steps("cd src && FOO=1 pip install -e . && python -m pytest", PY, "uv", "/uv")
+    assert steps[0].cwd == "src" and steps[0].env == {"FOO": "1"}
+    assert steps[1].cwd == "src" and steps[1].env == {}
+
+
+def test_shell_syntax_runs_through_the_shell() -> None:
+    (step,) = plan_steps("python -m pytest | tee out.txt", PY, "uv", None)
+    assert step.shell is not None and "tee" in step.shell and step.argv == ()
+    (step,) = plan_steps("python -m pytest $EXTRA", PY, "uv", None)
+    assert step.shell is not None
+
+
+def test_xdist_is_disabled_through_pytest_addopts_keeping_what_was_there() -> None:
+    assert pytest_addopts(None, uses_xdist=False) is None
+    assert pytest_addopts(None, uses_xdist=True) == "-p no:xdist"
+    assert pytest_addopts("-x --tb=short", uses_xdist=True) == "-x --tb=short -p no:xdist"
+    assert pytest_addopts("-p no:xdist", uses_xdist=True) == "-p no:xdist"
+
+
+def test_asan_options_are_merged_not_clobbered() -> None:
+    assert merge_asan_options(None) == "detect_leaks=0"
+    assert merge_asan_options("halt_on_error=1") == "halt_on_error=1:detect_leaks=0"
+    assert (
+        merge_asan_options("detect_leaks=1:abort_on_error=1") == "detect_leaks=1:abort_on_error=1"
+    )
+
+
+def test_test_env_jit_on_python_overrides_removed_user_env_wins(tmp_path: Path) -> None:
+    host = {
+        "PATH": "/usr/bin",
+        "PYTHONPATH": "/evil",
+        "PYTHONHOME": "/evil",
+        "HOME": "/root",
+        "ASAN_OPTIONS": "halt_on_error=1",
+    }
+    base = base_env(tmp_path / "venv" / "bin", tmp_path / "home", host)
+    env = env_for_tests(base, {"PYTHON_JIT": "0", "X": "1"}, "-p no:xdist")
+    assert env["PATH"].startswith(str(tmp_path / "venv" / "bin"))
+    assert "PYTHONPATH" not in env and "PYTHONHOME" not in env
+    assert env["PYTHON_JIT"] == "0" and env["X"] == "1"
+    assert env["PYTHONFAULTHANDLER"] == "1" and env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert env["ASAN_OPTIONS"] == "halt_on_error=1:detect_leaks=0"
+    assert env["PYTEST_ADDOPTS"] == "-p no:xdist"
+    assert env["HOME"] == str(tmp_path / "home")
+    assert env_for_tests(base, {}, None)["PYTHON_JIT"] == "1"
