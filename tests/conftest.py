@@ -50,10 +50,10 @@ def git_commit_all(root: Path, message: str = "snapshot") -> None:
 
 
 def copy_committed_monorepo(dest: Path) -> Path:
-    """The committed packages/ and root pyproject.toml of this repository, as a new git repo."""
+    """The committed tree of this repository (HEAD), as a new git repository."""
     dest.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "HEAD", "packages", "pyproject.toml"],
+        ["git", "-C", str(REPO), "archive", "HEAD"],
         check=True,
         capture_output=True,
     ).stdout

@@ -22,7 +22,7 @@ from pathlib import Path
 from credentials import without_secrets
 from plan import Plan, PlannedPackage
 from publish_errors import BuildError
-from rewrite import write_copy
+from rewrite import copy_context, write_copy
 
 # 1980-01-01, the earliest time a zip file can hold: used outside a git checkout.
 FALLBACK_EPOCH = 315532800
@@ -109,6 +109,7 @@ def normalise_sdist_timestamp(sdist: Path, epoch: int) -> None:
 def build_one(
     planned: PlannedPackage,
     *,
+    root: Path,
     work: Path,
     out_dir: Path,
     env: Mapping[str, str],
@@ -116,7 +117,7 @@ def build_one(
     uv: str | None,
     epoch: int,
 ) -> Built:
-    source = write_copy(planned.package, planned.rewrite, work / "src")
+    source = write_copy(planned.package, planned.rewrite, work / "tree", root)
     staging = work / "out" / planned.key
     staging.mkdir(parents=True)
     log = work / "logs" / f"{planned.key}.log"
@@ -177,12 +178,14 @@ def build_all(
     epoch = source_date_epoch(plan.root, base_env)
     build_env = build_environment(base_env, uv, epoch)
     out_dir.mkdir(parents=True, exist_ok=True)
+    copy_context(plan.root, work / "tree")
     workers = max(1, min(len(plan.packages), jobs or os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
             pool.submit(
                 build_one,
                 planned,
+                root=plan.root,
                 work=work,
                 out_dir=out_dir,
                 env=build_env,

@@ -20,6 +20,7 @@ DEFAULT_BASE_URL = "https://gitlab.com"
 _SECRET_NAME = re.compile(r"TOKEN|PASSW|SECRET|CREDENTIAL|_KEY|AUTH|JWT|COOKIE", re.IGNORECASE)
 _SECRET_PREFIXES = ("GITLAB_", "TWINE_", "CI_JOB_", "PYPI_", "UV_PUBLISH_", "PDM_PUBLISH_")
 _URL_WITH_PASSWORD = re.compile(r"://[^/@\s:]*:[^/@\s]+@")
+_URL_PASSWORD = re.compile(r"://[^/@\s:]*:([^/@\s]{4,})@")
 
 
 def is_secret_name(name: str) -> bool:
@@ -45,7 +46,11 @@ class Scrubber:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], extra: Iterable[str] = ()) -> Scrubber:
-        values = {v for k, v in env.items() if is_secret_name(k) and len(v) >= 4}
+        # Values of variables named like credentials (not every GITLAB_* one: the base URL
+        # is no secret), and the password part of any `user:password@` URL.
+        values = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 4}
+        for value in env.values():
+            values.update(m.group(1) for m in _URL_PASSWORD.finditer(value))
         values.update(v for v in extra if v)
         return cls(tuple(sorted(values, key=len, reverse=True)))
 

@@ -11,6 +11,7 @@ path ends up in the sdist. Formatting and comments are kept (tomlkit).
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -215,9 +216,50 @@ def plan_rewrite(package: MonorepoPackage, version: Version, internal: Internal)
     return rewrite_pyproject(text, pyproject=package.pyproject, version=version, internal=internal)
 
 
-def write_copy(package: MonorepoPackage, rewritten: Rewritten, dest: Path) -> Path:
-    """Copy the package's folder to ``dest/<folder>`` and write the rewritten pyproject."""
-    target = dest / package.directory.name
+def copy_context(root: Path, dest: Path) -> Path:
+    """Copy the repository's tracked files outside packages/ to ``dest``.
+
+    Build hooks may read files next to the packages (registry-core bundles ../../registry);
+    the copy keeps those relative paths working while nothing of the tree is built in place.
+    Outside a git checkout every top-level entry but packages/ and caches is copied.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    listed = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--cached"],
+        capture_output=True,
+        check=False,
+    )
+    if listed.returncode == 0:
+        for raw in listed.stdout.split(b"\0"):
+            relative = raw.decode("utf-8", "surrogateescape")
+            if not relative or relative.startswith("packages/"):
+                continue
+            source = root / relative
+            if source.is_file():
+                target = dest / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target, follow_symlinks=False)
+        return dest
+    ignore = shutil.ignore_patterns(*IGNORED_NAMES)
+    for entry in root.iterdir():
+        if entry.name == "packages" or ignore(str(root), [entry.name]):
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, dest / entry.name, ignore=ignore, symlinks=True)
+        else:
+            shutil.copy2(entry, dest / entry.name, follow_symlinks=False)
+    return dest
+
+
+def write_copy(package: MonorepoPackage, rewritten: Rewritten, tree: Path, root: Path) -> Path:
+    """Copy the package's folder into ``tree`` (same relative path as under ``root``)
+    and write the rewritten pyproject.toml there."""
+    try:
+        relative = package.directory.resolve().relative_to(root.resolve())
+    except ValueError:
+        relative = Path("packages") / package.directory.name
+    target = tree / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(
         package.directory, target, ignore=shutil.ignore_patterns(*IGNORED_NAMES), symlinks=True
     )
