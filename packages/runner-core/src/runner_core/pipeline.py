@@ -140,9 +140,17 @@ def _pipeline(
     name = entry.package
     interpreter = probe_interpreter(condition_python(settings, condition))
     repo = settings.repo_overrides.get(name, entry.repo)
+    kind = settings.source
+    if (
+        kind == "auto"
+        and entry.field_value("sdist_has_tests") is True
+        and name not in settings.repo_overrides
+    ):
+        # The registry verified that the sdist carries the test suite: no clone needed.
+        kind = "sdist"
     request = SourceRequest(
         package=name,
-        kind=settings.source,
+        kind=kind,
         repo=repo,
         rev=rev,
         clone_depth=entry.clone_depth,
@@ -152,7 +160,7 @@ def _pipeline(
             run_id=settings.run_id,
             package=name,
             condition=condition.name,
-            source_kind=settings.source,
+            source_kind=kind,
             source_ref=f"{repo or name}@{rev}" if rev else (repo or name),
         )
     )
