@@ -153,10 +153,14 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def _pypi_json(package: str, version: str | None) -> dict[str, Any]:
+def _pypi_json_url(package: str, version: str | None) -> str:
     quoted = urllib.parse.quote(package)
     suffix = f"{quoted}/{urllib.parse.quote(version)}/json" if version else f"{quoted}/json"
-    url = f"{pypi_base_url()}/pypi/{suffix}"
+    return f"{pypi_base_url()}/pypi/{suffix}"
+
+
+def _pypi_json(package: str, version: str | None) -> dict[str, Any]:
+    url = _pypi_json_url(package, version)
     try:
         with urllib.request.urlopen(url, timeout=_HTTP_TIMEOUT) as response:  # noqa: S310
             data: dict[str, Any] = json.load(response)
@@ -182,7 +186,9 @@ def _sdist(request: SourceRequest, cache_dir: Path, log: Log) -> FetchedSource:
         log(f"sdist {chosen['filename']} already extracted")
         tree = Path(json.loads(marker.read_text())["tree"])
         return FetchedSource("sdist", tree, sha256, f"{request.package}=={version}", version)
-    archive = _download(chosen["url"], str(chosen["filename"]), sha256, cache_dir, log)
+    # PyPI mirrors may give file URLs relative to the JSON document's own URL.
+    url = urllib.parse.urljoin(_pypi_json_url(request.package, request.rev), str(chosen["url"]))
+    archive = _download(url, str(chosen["filename"]), sha256, cache_dir, log)
     shutil.rmtree(target, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=_mkdir(target.parent)))
     try:
