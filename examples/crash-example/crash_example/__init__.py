@@ -12,4 +12,4 @@ def checksum(data: bytes) -> int:
 
 
 def read_null() -> bytes:
-    return ctypes.string_at(0, 8)
+    return ctypes.string_at(0)

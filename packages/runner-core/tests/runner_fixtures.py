@@ -68,6 +68,77 @@ IMPORT_ERROR = {
 }
 
 
+SHARED_CRASH_SITE = textwrap.dedent(
+    """
+    import ctypes
+
+    def deref(address):
+        return ctypes.string_at(address)
+
+    def walk(items):
+        return [deref(i) for i in items]
+    """
+)
+CRASH_SITE_A = {
+    "site_a/__init__.py": "",
+    "site_a/vendored/__init__.py": "",
+    "site_a/vendored/nodes.py": SHARED_CRASH_SITE,
+    "tests/test_a.py": (
+        "from site_a.vendored import nodes\n\ndef test_walk_a():\n    nodes.walk([0])\n"
+    ),
+}
+CRASH_SITE_B = {
+    "site_b/__init__.py": "",
+    "site_b/lib/nodes.py": SHARED_CRASH_SITE,
+    "site_b/lib/__init__.py": "",
+    "tests/deep/test_b.py": textwrap.dedent(
+        """
+        from site_b.lib import nodes
+
+        def helper():
+            return nodes.walk([0])
+
+        def test_other_name():
+            helper()
+        """
+    ),
+}
+CRASH_SITE_C = {
+    "site_c/__init__.py": "import ctypes\n\ndef parse(buf):\n    return ctypes.string_at(0)\n",
+    "tests/test_c.py": "import site_c\n\ndef test_parse():\n    site_c.parse(b'x')\n",
+}
+# Crashes only when APIARY_FIXTURE_CRASH=1: a stand-in for a JIT-only crash.
+CRASH_ON_FLAG = {
+    "flagged/__init__.py": "",
+    "tests/test_flag.py": textwrap.dedent(
+        """
+        import ctypes, os
+
+        def test_maybe_crash():
+            if os.environ.get("APIARY_FIXTURE_CRASH") == "1":
+                ctypes.string_at(0)
+        """
+    ),
+}
+# Crashes under the flag on its first run only: a flaky crash.
+FLAKY = {
+    "flaky_pkg/__init__.py": "",
+    "tests/test_flaky.py": textwrap.dedent(
+        """
+        import ctypes, os, pathlib
+
+        def test_sometimes():
+            if os.environ.get("APIARY_FIXTURE_CRASH") != "1":
+                return
+            marker = pathlib.Path(".crashed-once")
+            if not marker.exists():
+                marker.write_text("1")
+                ctypes.string_at(0)
+        """
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Fixture:
     name: str
@@ -88,6 +159,11 @@ FIXTURES = {
     "slow-pkg": Fixture("slow-pkg", TIMEOUT, timeout=4),
     "needy-pkg": Fixture("needy-pkg", MISSING_DEP),
     "broken-import": Fixture("broken-import", IMPORT_ERROR, import_name="broken_import"),
+    "site-a": Fixture("site-a", CRASH_SITE_A, import_name="site_a"),
+    "site-b": Fixture("site-b", CRASH_SITE_B, import_name="site_b"),
+    "site-c": Fixture("site-c", CRASH_SITE_C, import_name="site_c"),
+    "flagged": Fixture("flagged", CRASH_ON_FLAG),
+    "flaky-pkg": Fixture("flaky-pkg", FLAKY),
     "uninstallable": Fixture(
         "uninstallable",
         {"uninstallable/__init__.py": ""},
