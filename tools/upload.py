@@ -208,9 +208,11 @@ def publish_files(
             raise VerificationError(f"{file.path}: changed after verification; not uploaded")
         try:
             twine_upload(file, target, base_env, scrub)
-        except ConflictError:
-            if check(file, reader.files(file.package)):  # raced with another publisher
+        except (ConflictError, UploadError):
+            # A refused upload may mean another run uploaded it meanwhile: the index says.
+            if check(file, reader.files(file.package)):
                 report.skipped.append(file.filename)
+                echo(f"skip    {file.filename} (uploaded meanwhile, same sha256)")
                 continue
             raise
         report.uploaded.append(file.filename)
