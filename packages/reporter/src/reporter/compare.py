@@ -102,9 +102,17 @@ def looks_spurious(result: PackageFinished | None, extra_text: tuple[str, ...] =
     return network_shaped((result.reason, *extra_text))
 
 
+def is_flaky(result: PackageFinished | None) -> bool:
+    """The package was retried and its attempts did not all end the same way."""
+    return result is not None and len(set(result.attempt_outcomes)) > 1
+
+
 def categorize_results(a: PackageFinished | None, b: PackageFinished | None) -> Category:
     """:func:`categorize` for two ``package_finished`` events (buckets and hints derived
-    from the events themselves: reasons, not logs)."""
+    from the events themselves: reasons, not logs). A change on a side whose retries
+    disagreed with each other is spurious: it did not hold when run again."""
+    if a is not None and b is not None and a.outcome != b.outcome and (is_flaky(a) or is_flaky(b)):
+        return Category.SPURIOUS
     return categorize(
         a.outcome if a else None,
         b.outcome if b else None,
@@ -202,6 +210,8 @@ class Pair:
             if self.source_changed:
                 return "source changed"
             return "source revision unknown"
+        if self.category == Category.SPURIOUS and (is_flaky(self.a) or is_flaky(self.b)):
+            return "retries disagreed: flaky"
         if self.category == Category.SPURIOUS and (self.spurious_a or self.spurious_b):
             return "network-shaped failure"
         return ""
@@ -330,6 +340,8 @@ def compare_sides(
             spurious_a=spurious_a,
             spurious_b=spurious_b,
         )
+        if ra is not None and rb is not None and differs and (is_flaky(ra) or is_flaky(rb)):
+            category = Category.SPURIOUS
         pairs.append(
             Pair(
                 package=package,

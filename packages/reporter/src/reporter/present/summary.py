@@ -68,7 +68,7 @@ def _bucket_card(run: RunData, bucket: CrashBucket, *, inline_files: bool) -> Ca
                 absolute = run.artifact(path)
                 shown = str(absolute) if absolute is not None else path
                 text = run.read_artifact(path) if inline_files else None
-                attachments.append(Attachment(title, shown, text))
+                attachments.append(Attachment(title, shown, text, open=path == crash.stderr_path))
     others = [
         r.crash.reproducer_path for r in bucket.results[1:] if r.crash and r.crash.reproducer_path
     ]

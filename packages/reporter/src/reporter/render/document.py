@@ -73,6 +73,7 @@ class Attachment:
     title: str
     path: str | None
     text: str | None = None
+    open: bool = False
 
 
 @dataclass(frozen=True)

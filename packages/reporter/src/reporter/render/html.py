@@ -6,6 +6,7 @@ from a run (stderr can hold anything) cannot make the browser reach out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from importlib.resources import files
 
@@ -39,10 +40,32 @@ def _badge(name: str) -> str:
     return f'<span class="badge" style="background:{html_colour(name)}">{escape(name)}</span>'
 
 
+def _hbars(title: str, items: list[tuple[str, int]], colour: Callable[[str], str]) -> str:
+    """Horizontal bars in a narrow viewBox, so the text stays readable on a phone."""
+    total = sum(v for _, v in items)
+    largest = max((v for _, v in items), default=0) or 1
+    row, label_w, bar_w, text_w = 24, 118, 200, 82
+    rows = []
+    for index, (label, value) in enumerate(items):
+        y = index * row + 2
+        width = bar_w * value / largest
+        share = f" ({100 * value / total:.0f}%)" if total else ""
+        rows.append(
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{escape(label)}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{max(width, 1 if value else 0):.1f}" height="18" '
+            f'rx="3" fill="{colour(label)}"><title>{escape(label)}: {value}</title></rect>'
+            f'<text x="{label_w + width + 5:.1f}" y="{y + 14}">{value}'
+            f'<tspan class="muted">{share}</tspan></text>'
+        )
+    return (
+        f'<div class="chart"><svg viewBox="0 0 {label_w + bar_w + text_w} {row * len(items) + 4}" '
+        f'role="img" aria-label="{escape(title)}">{"".join(rows)}</svg></div>'
+    )
+
+
 def _bars(block: Bars) -> str:
     items = block.items
     total = sum(v for _, v in items)
-    largest = max((v for _, v in items), default=0) or 1
     parts = [f"<h3>{escape(block.title)}</h3>"]
     if total:
         stack = "".join(
@@ -52,49 +75,12 @@ def _bars(block: Bars) -> str:
             if value
         )
         parts.append(f'<div class="stack" role="img" aria-label="share of each">{stack}</div>')
-    row, label_w, bar_w = 26, 150, 520
-    height = row * len(items) + 6
-    rows = []
-    for index, (label, value) in enumerate(items):
-        y = index * row + 4
-        width = bar_w * value / largest
-        share = f" ({100 * value / total:.0f}%)" if total else ""
-        rows.append(
-            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{max(width, 1 if value else 0):.1f}" height="19" '
-            f'rx="3" fill="{html_colour(label)}"><title>{escape(label)}: {value}</title></rect>'
-            f'<text x="{label_w + width + 6:.1f}" y="{y + 15}">{value}'
-            f'<tspan class="muted">{share}</tspan></text>'
-        )
-    parts.append(
-        f'<div class="chart"><svg viewBox="0 0 {label_w + bar_w + 90} {height}" role="img" '
-        f'aria-label="{escape(block.title)}">{"".join(rows)}</svg></div>'
-    )
+    parts.append(_hbars(block.title, items, html_colour))
     return "".join(parts)
 
 
 def _histogram(block: Histogram) -> str:
-    bins = block.bins
-    largest = max((v for _, v in bins), default=0) or 1
-    slot, plot_h, top = 64, 150, 18
-    width = slot * len(bins) + 10
-    cols = []
-    for index, (label, value) in enumerate(bins):
-        x = 10 + index * slot
-        h = plot_h * value / largest
-        y = top + plot_h - h
-        cols.append(
-            f'<rect x="{x + 6}" y="{y:.1f}" width="{slot - 12}" height="{h:.1f}" rx="3" '
-            f'fill="#0969da"><title>{escape(label)}: {value} {escape(block.unit)}</title></rect>'
-            f'<text x="{x + slot / 2}" y="{y - 4:.1f}" text-anchor="middle">{value}</text>'
-            f'<text x="{x + slot / 2}" y="{top + plot_h + 16}" text-anchor="middle" '
-            f'class="muted" style="font-size:11px">{escape(label)}</text>'
-        )
-    return (
-        f"<h3>{escape(block.title)}</h3>"
-        f'<div class="chart"><svg viewBox="0 0 {width} {top + plot_h + 26}" role="img" '
-        f'aria-label="{escape(block.title)}">{"".join(cols)}</svg></div>'
-    )
+    return f"<h3>{escape(block.title)}</h3>" + _hbars(block.title, block.bins, lambda _: "#0969da")
 
 
 def _cell(value: object, kind: Kind) -> str:
@@ -158,7 +144,8 @@ def _attachment(attachment: Attachment) -> str:
     if attachment.text is None:
         return f"<p>{escape(attachment.title)}:{where} (not available)</p>"
     return (
-        f"<details><summary>{escape(attachment.title)}{where}</summary>"
+        f"<details{' open' if attachment.open else ''}><summary>{escape(attachment.title)}{where}"
+        "</summary>"
         f"<pre>{escape(attachment.text)}</pre></details>"
     )
 
