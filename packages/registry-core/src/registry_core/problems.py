@@ -9,6 +9,11 @@ from pathlib import Path
 WHOLE_FILE = "(file)"
 
 
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped, as repr does."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 @dataclass(frozen=True, order=True)
 class RegistryProblem:
     """A problem with 1-based ``line`` and ``column``; ``strict`` ones only fail ``--strict``."""
@@ -21,7 +26,8 @@ class RegistryProblem:
     strict: bool = False
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.field}: {self.message}"
+        file, field, message = (_one_line(str(x)) for x in (self.file, self.field, self.message))
+        return f"{file}:{self.line}:{self.column}: {field}: {message}"
 
     def to_record(self) -> list[object]:
         """The JSON-safe form kept in the load cache (the file is implied by the record)."""
