@@ -35,6 +35,7 @@ from runner_core.errors import ResumeError
 from runner_core.interpreter import probe_interpreter
 from runner_core.jobs import run_job
 from runner_core.pipeline import PackageJob
+from runner_core.retry_list import write_retry_list
 from runner_core.selection import Selection
 from runner_core.settings import RunSettings
 from runner_core.versions import installed_versions
@@ -237,6 +238,7 @@ def execute(plan: RunPlan, on_result: OnResult | None = None, resumed: bool = Fa
                 stopped_after_crash=not keep_going(),
             )
         )
+    write_retry_list(run_dir, settings.conditions)
     _write_json(
         run_dir / "run.json",
         _run_json(
