@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from registry_core.cli import app as registry_app
+from reporter.cli import app as report_app
 from sandbox_runner.cli import SANDBOX_CONTEXT, sandbox_command
 
 from runner_core.cli_run import run_command
@@ -42,6 +43,7 @@ def root(
 
 
 app.add_typer(registry_app, name="registry")
+app.add_typer(report_app, name="report")
 
 
 app.command("run")(run_command)
