@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -220,19 +223,26 @@ MakeRun = Callable[..., RunDir]
 
 
 @pytest.fixture
-def make_run(tmp_path: Path) -> MakeRun:
-    """``make_run("r1", start=..., ...)`` -> a :class:`RunDir` under ``tmp_path/results``."""
-    root = tmp_path / "results"
-
-    def make(run_id: str, **kwargs: Any) -> RunDir:
-        return RunDir(root, run_id, **kwargs)
-
-    return make
+def results_dir(tmp_path: Path) -> Iterator[Path]:
+    """Where ``make_run`` writes runs: in memory (/dev/shm) when possible, because the
+    event writer fsyncs and a busy disk makes every fsync slow."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        base = Path(tempfile.mkdtemp(prefix="reporter-test-", dir=shm))
+        yield base / "results"
+        shutil.rmtree(base, ignore_errors=True)
+    else:
+        yield tmp_path / "results"
 
 
 @pytest.fixture
-def results_dir(tmp_path: Path) -> Path:
-    return tmp_path / "results"
+def make_run(results_dir: Path) -> MakeRun:
+    """``make_run("r1", start=..., ...)`` -> a :class:`RunDir` under ``results_dir``."""
+
+    def make(run_id: str, **kwargs: Any) -> RunDir:
+        return RunDir(results_dir, run_id, **kwargs)
+
+    return make
 
 
 @pytest.fixture

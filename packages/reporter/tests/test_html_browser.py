@@ -181,9 +181,17 @@ def test_report_renders_sorts_and_makes_no_request(
     )
     assert every is not None
     table_id = every.group(1)
-    # sort "Every package" by duration (4th column), longest first, through the fragment
+    # sort "Every package" by duration (4th column), longest first, through the fragment;
+    # the same browser run takes the desktop screenshot
+    shot = tmp_path / "summary-desktop.png"
     dom = chromium(
-        page, proxy, tmp_path / "profile", "--dump-dom", fragment=f"#sort={table_id}:3:desc"
+        page,
+        proxy,
+        tmp_path / "profile",
+        "--dump-dom",
+        f"--screenshot={shot}",
+        "--window-size=1280,2600",
+        fragment=f"#sort={table_id}:3:desc",
     )
     assert 'data-ready="1"' in dom  # the script ran to its end
     assert "<svg" in dom and "Crash buckets" in dom
@@ -193,46 +201,47 @@ def test_report_renders_sorts_and_makes_no_request(
     durations = [float(v) for v in re.findall(r'<td class="num" data-v="([\d.]+)"', table)[:24]]
     assert durations == sorted(durations, reverse=True) and durations[0] > durations[-1]
     assert 'aria-sort="descending"' in table
-    assert proxy.page_requests() == []
-
-    shot = tmp_path / "summary-desktop.png"
-    chromium(page, proxy, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2600")
     assert png_size(shot) == (1280, 2600)
     _keep(shot)
     assert proxy.page_requests() == []
 
 
-PHONE_PROBE = """<!doctype html><html><body style="margin:0">
-<iframe id="f" src="{page}" style="width:390px;height:844px;border:0"></iframe>
+PHONE_PROBE = """<!doctype html><html><body style="margin:0">{frames}
 <script>
-var frame = document.getElementById("f");
-frame.addEventListener("load", function () {{
-  var root = frame.contentDocument.documentElement;
-  document.body.setAttribute("data-width", String(root.clientWidth));
-  document.body.setAttribute("data-overflow", String(root.scrollWidth > root.clientWidth));
-  document.body.setAttribute("data-page-ready", String(root.getAttribute("data-ready")));
+Array.prototype.forEach.call(document.querySelectorAll("iframe"), function (frame) {{
+  frame.addEventListener("load", function () {{
+    var root = frame.contentDocument.documentElement;
+    var fits = root.scrollWidth > root.clientWidth ? "overflows" : "fits";
+    var facts = root.clientWidth + " " + fits;
+    frame.setAttribute("data-layout", facts + " " + root.getAttribute("data-ready"));
+  }});
 }});
 </script></body></html>
 """
+FRAME = '<iframe src="{page}" style="width:390px;height:844px;border:0"></iframe>'
 
 
 def test_report_fits_a_phone(pages: dict[str, Path], proxy: RecordingProxy, tmp_path: Path) -> None:
-    for name, page in pages.items():
-        # a 390 px wide frame (a phone) around the report reads the report's own layout
-        probe = page.with_name(f"{name}-probe.html")
-        probe.write_text(PHONE_PROBE.format(page=page.name))
-        dom = chromium(
-            probe, proxy, tmp_path / "profile", "--dump-dom", "--allow-file-access-from-files"
-        )
-        assert 'data-page-ready="1"' in dom
-        assert 'data-width="390"' in dom
-        assert 'data-overflow="false"' in dom, f"{name}: wider than a phone screen"
-        shot = tmp_path / f"{name}-phone.png"
-        chromium(
-            page, proxy, tmp_path / "profile", f"--screenshot={shot}", "--window-size=390,2400"
-        )
-        assert png_size(shot) == (390, 2400)
-        _keep(shot)
+    # 390 px wide frames (a phone) around the reports read each report's own layout
+    probe = tmp_path / "pages" / "probe.html"
+    probe.write_text(
+        PHONE_PROBE.format(frames="".join(FRAME.format(page=p.name) for p in pages.values()))
+    )
+    dom = chromium(
+        probe, proxy, tmp_path / "profile", "--dump-dom", "--allow-file-access-from-files"
+    )
+    layouts = dict(re.findall(r'<iframe src="(\w+)\.html"[^>]*data-layout="([^"]*)"', dom))
+    assert layouts == dict.fromkeys(pages, "390 fits 1"), layouts
+    shot = tmp_path / "summary-phone.png"
+    chromium(
+        pages["summary"],
+        proxy,
+        tmp_path / "profile",
+        f"--screenshot={shot}",
+        "--window-size=390,2400",
+    )
+    assert png_size(shot) == (390, 2400)
+    _keep(shot)
     assert proxy.page_requests() == []
 
 
