@@ -26,15 +26,25 @@ else
 fi
 export UV
 
-# bubblewrap: the sandbox's isolation backend. Installed where this user may use apt.
-if ! command -v bwrap >/dev/null 2>&1; then
+# bubblewrap: the sandbox's isolation backend; chromium: the browser the HTML report's test
+# opens headless. Installed where this user may use apt.
+APT_MISSING=""
+command -v bwrap >/dev/null 2>&1 || APT_MISSING="$APT_MISSING bubblewrap"
+command -v chromium >/dev/null 2>&1 || APT_MISSING="$APT_MISSING chromium"
+if [ -n "$APT_MISSING" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        say "installing bubblewrap with apt-get"
-        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) \
-            >/dev/null 2>&1 || say "could not install bubblewrap: the sandbox falls back to rlimits only"
-    else
-        say "bubblewrap is not installed (apt-get install bubblewrap): the sandbox falls back to rlimits only"
+        say "installing$APT_MISSING with apt-get"
+        apt-get update -qq >/dev/null 2>&1 || true
+        # One package at a time: a browser that cannot be installed never costs the sandbox.
+        for package in $APT_MISSING; do
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null 2>&1 \
+                || say "could not install $package with apt-get"
+        done
     fi
+    command -v bwrap >/dev/null 2>&1 || \
+        say "bubblewrap is not installed (apt-get install bubblewrap): the sandbox falls back to rlimits only"
+    command -v chromium >/dev/null 2>&1 || \
+        say "chromium is not installed (apt-get install chromium): the HTML report's browser test is skipped"
 fi
 
 export UV_PYTHON_DOWNLOADS=never
