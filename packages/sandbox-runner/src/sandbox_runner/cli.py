@@ -105,7 +105,7 @@ def exit_status(result: SandboxResult) -> int:
     return result.exit_code
 
 
-def sandbox_command(  # noqa: PLR0917 - typer maps options to parameters
+def sandbox_command(
     command: Annotated[list[str], typer.Argument(metavar="CMD", show_default=False)],
     backend: Annotated[
         str, typer.Option(help="Isolation: auto (bwrap if it works here), none, bwrap.")

@@ -1,0 +1,137 @@
+"""Killing apiary while it runs a sandbox leaves no sandboxed process alive.
+
+The process under test is a real command-line process using the library:
+`python -m sandbox_runner` (the `apiary sandbox` command alone) and, where it starts, the
+installed `apiary` entry point itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sandbox_runner import sweep_orphans
+
+PY = sys.executable
+APIARY = Path(PY).with_name("apiary")
+HANG = "setsid sh -c 'touch escaped.started; exec sleep 600' & sleep 600 & touch started; wait"
+
+pytestmark = pytest.mark.xdist_group("kill-apiary")
+
+
+@pytest.fixture
+def launch(
+    work: Path, tmp_path: Path, token: str, alive: Callable[[], list[int]]
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(launcher: list[str], backend: str) -> subprocess.Popen[bytes]:
+        env = dict(os.environ, SANDBOX_TEST_MARK=token)
+        with (tmp_path / "apiary.out").open("wb") as out:
+            proc = subprocess.Popen(
+                [*launcher, "--backend", backend, "--cwd", str(work), "--", "sh", "-c", HANG],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:  # a failed test must not leave its processes behind either
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for pid in alive():
+        os.kill(pid, signal.SIGKILL)
+
+
+def _hanging(work: Path, alive: Callable[[], list[int]]) -> Callable[[], bool]:
+    return lambda: (
+        # apiary itself (it carries the mark too), the shell, and its two sleeps at least
+        (work / "started").exists() and (work / "escaped.started").exists() and len(alive()) >= 4
+    )
+
+
+@pytest.mark.parametrize(
+    ("backend", "signum"),
+    [("bwrap", signal.SIGTERM), ("none", signal.SIGTERM), ("none", signal.SIGINT)],
+    ids=["bwrap-SIGTERM", "none-SIGTERM", "none-SIGINT"],
+)
+def test_stopping_apiary_takes_its_sandboxes_down(
+    launch: Callable[..., subprocess.Popen[bytes]],
+    backend: str,
+    signum: signal.Signals,
+    work: Path,
+    alive: Callable[[], list[int]],
+    wait_until: Callable[..., bool],
+    request: pytest.FixtureRequest,
+) -> None:
+    if backend == "bwrap":
+        request.getfixturevalue("bwrap_available")
+    apiary = launch([PY, "-m", "sandbox_runner"], backend)
+    assert wait_until(_hanging(work, alive), 60), "the sandboxed command never started"
+    apiary.send_signal(signum)
+    status = apiary.wait(60)
+    assert status != 0
+    assert wait_until(lambda: alive() == [], 30), f"left alive: {alive()}"
+
+
+@pytest.mark.usefixtures("bwrap_available")
+def test_kill_9_of_apiary_leaves_nothing_under_bwrap(
+    launch: Callable[..., subprocess.Popen[bytes]],
+    work: Path,
+    alive: Callable[[], list[int]],
+    wait_until: Callable[..., bool],
+) -> None:
+    apiary = launch([PY, "-m", "sandbox_runner"], "bwrap")
+    assert wait_until(_hanging(work, alive), 60), "the sandboxed command never started"
+    apiary.send_signal(signal.SIGKILL)
+    assert apiary.wait(60) == -signal.SIGKILL
+    assert wait_until(lambda: alive() == [], 30), f"left alive: {alive()}"
+
+
+def test_kill_9_of_apiary_under_none_needs_the_orphan_sweep(
+    launch: Callable[..., subprocess.Popen[bytes]],
+    work: Path,
+    alive: Callable[[], list[int]],
+    wait_until: Callable[..., bool],
+) -> None:
+    apiary = launch([PY, "-m", "sandbox_runner"], "none")
+    assert wait_until(_hanging(work, alive), 60), "the sandboxed command never started"
+    before = set(alive())
+    assert apiary.pid in before
+    apiary.send_signal(signal.SIGKILL)
+    assert apiary.wait(60) == -signal.SIGKILL
+    # The direct child (the shell) dies with apiary (PR_SET_PDEATHSIG); its two sleeps
+    # (one of them in a session of its own) cannot be told to.
+    assert wait_until(lambda: len(alive()) == 2, 30), f"alive: {alive()} of {before}"
+    survivors = set(alive())
+    assert survivors < before
+    assert set(sweep_orphans()) >= survivors
+    assert wait_until(lambda: alive() == [], 30), f"left alive: {alive()}"
+
+
+@pytest.mark.usefixtures("bwrap_available")
+def test_the_apiary_entry_point_killed_mid_run_leaves_nothing(
+    launch: Callable[..., subprocess.Popen[bytes]],
+    work: Path,
+    tmp_path: Path,
+    alive: Callable[[], list[int]],
+    wait_until: Callable[..., bool],
+) -> None:
+    apiary = launch([str(APIARY), "sandbox"], "bwrap")
+    hanging = _hanging(work, alive)
+    assert wait_until(lambda: hanging() or apiary.poll() is not None, 120)
+    if apiary.poll() is not None:
+        said = (tmp_path / "apiary.out").read_text().strip().splitlines() or ["no output"]
+        pytest.skip(f"the apiary command does not start here: {said[-1]}")
+    apiary.send_signal(signal.SIGKILL)
+    apiary.wait(60)
+    assert wait_until(lambda: alive() == [], 30), f"left alive: {alive()}"
