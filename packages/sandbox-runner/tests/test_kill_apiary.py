@@ -17,6 +17,21 @@ from pathlib import Path
 import pytest
 from sandbox_runner import sweep_orphans
 
+WORKER = """
+import os, sys
+from pathlib import Path
+from sandbox_runner import Isolation, SandboxSpec, die_with_parent, run_sandboxed
+work, backend, hang = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+assert die_with_parent()
+run_sandboxed(SandboxSpec(command=hang, cwd=work, env=dict(os.environ),
+    isolation=Isolation(backend=backend), stdout_log=work.parent / "worker.log"))
+"""
+PARENT = """
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", sys.argv[1], *sys.argv[2:]])
+time.sleep(600)
+"""
+
 PY = sys.executable
 APIARY = Path(PY).with_name("apiary")
 HANG = "setsid sh -c 'touch escaped.started; exec sleep 600' & sleep 600 & touch started; wait"
@@ -135,3 +150,30 @@ def test_the_apiary_entry_point_killed_mid_run_leaves_nothing(
     apiary.send_signal(signal.SIGKILL)
     apiary.wait(60)
     assert wait_until(lambda: alive() == [], 30), f"left alive: {alive()}"
+
+
+@pytest.mark.parametrize("backend", ["none", "bwrap"])
+def test_a_worker_that_dies_with_its_parent_takes_its_sandboxes_down(
+    backend: str,
+    work: Path,
+    token: str,
+    alive: Callable[[], list[int]],
+    wait_until: Callable[..., bool],
+    request: pytest.FixtureRequest,
+) -> None:
+    if backend == "bwrap":
+        request.getfixturevalue("bwrap_available")
+    env = dict(os.environ, SANDBOX_TEST_MARK=token)
+    parent = subprocess.Popen(
+        [PY, "-c", PARENT, WORKER, str(work), backend, HANG], env=env, stdin=subprocess.DEVNULL
+    )
+    try:
+        assert wait_until(_hanging(work, alive), 60), "the sandboxed command never started"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(60)
+        assert wait_until(lambda: alive() == [], 30), f"left alive: {alive()}"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for pid in alive():
+            os.kill(pid, signal.SIGKILL)

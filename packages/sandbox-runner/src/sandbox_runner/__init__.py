@@ -13,6 +13,7 @@ result = run_sandboxed(SandboxSpec(
 from importlib.metadata import version
 
 from sandbox_runner.backends import Backend, BwrapBackend, NoneBackend, choose_backend, probe_bwrap
+from sandbox_runner.childsetup import die_with_parent
 from sandbox_runner.envfilter import SECRET_NAME_PATTERNS, filter_env, is_secret
 from sandbox_runner.errors import SandboxError
 from sandbox_runner.live import live_sandboxes, terminate_all, terminate_on_signals
@@ -39,6 +40,7 @@ __all__ = [
     "__version__",
     "choose_backend",
     "decode_status",
+    "die_with_parent",
     "filter_env",
     "is_secret",
     "live_sandboxes",

@@ -68,3 +68,24 @@ def make_preexec(limits: Limits) -> Callable[[], None]:
                 resource.setrlimit(which, (soft, hard))
 
     return preexec
+
+
+def die_with_parent(signum: int = signal.SIGTERM) -> bool:
+    """Have the kernel send `signum` to this process when its parent dies (Linux).
+
+    For worker processes that run sandboxes: with the default SIGTERM and the handlers of
+    `terminate_on_signals` (entered by `run_sandboxed` in the main thread), a worker whose
+    apiary was killed with SIGKILL takes its sandboxes down before it exits. Call it in
+    the worker's main thread; the signal is sent when the thread that started the worker
+    exits. Returns False where prctl is unavailable. If the parent is already gone, the
+    signal is sent at once.
+    """
+    prctl = _load_prctl()
+    if prctl is None:
+        return False
+    parent = os.getppid()
+    if prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
+        return False
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signum)
+    return True

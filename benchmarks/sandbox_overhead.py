@@ -1,0 +1,106 @@
+"""Per-command overhead of each sandbox backend against a plain ``subprocess.run``.
+
+    .venv/bin/python benchmarks/sandbox_overhead.py                 # /bin/true, 40 runs
+    .venv/bin/python benchmarks/sandbox_overhead.py --runs 100
+    .venv/bin/python benchmarks/sandbox_overhead.py --command "python3 -c pass"
+
+All sides run in this process, interleaved round-robin (so load on the machine hits them
+alike), on the same command:
+- plain: ``subprocess.run(argv, stdout=log, stderr=STDOUT)``, no limits, no isolation;
+- none: ``run_sandboxed`` with the none backend (own session, rlimits, output pump, capped
+  log, secret filter, process-group and /proc sweep after the command);
+- bwrap: ``run_sandboxed`` with bubblewrap (namespaces, mounts, the in-namespace reaper),
+  when it works here.
+Each line gives the median wall time per command, the overhead over plain in
+milliseconds, and the ratio. The bwrap probe (cached per process) is timed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sandbox_runner import Isolation, Limits, SandboxSpec, probe_bwrap, run_sandboxed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--command", default="/bin/true", help="the command (shell words)")
+    args = parser.parse_args()
+    argv = shlex.split(args.command)
+
+    work = Path(tempfile.mkdtemp(prefix="apiary-bench-sandbox-"))
+    log = work / "out.log"
+    env = dict(os.environ)
+
+    def plain() -> None:
+        with log.open("wb") as out:
+            subprocess.run(
+                argv, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, check=True
+            )
+
+    def sandboxed(backend: str) -> Callable[[], None]:
+        spec = SandboxSpec(
+            command=argv,
+            cwd=work,
+            env=env,
+            limits=Limits(timeout_s=60, memory_bytes=4 << 30),
+            isolation=Isolation(backend=backend),  # type: ignore[arg-type]
+            stdout_log=log,
+        )
+
+        def run() -> None:
+            result = run_sandboxed(spec)
+            if result.exit_code != 0:
+                raise SystemExit(f"{backend}: {argv} failed: {result.describe()}")
+
+        return run
+
+    started = time.perf_counter()
+    ok, why = probe_bwrap()
+    probe_ms = (time.perf_counter() - started) * 1000
+
+    sides: dict[str, Callable[[], None]] = {"plain": plain, "none": sandboxed("none")}
+    if ok:
+        sides["bwrap"] = sandboxed("bwrap")
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for side in sides.values():  # warm-up: imports, page cache
+        side()
+    for _ in range(args.runs):
+        for name, side in sides.items():
+            begin = time.perf_counter()
+            side()
+            times[name].append(time.perf_counter() - begin)
+
+    print(
+        f"sandbox per-command overhead: {args.command!r}, {args.runs} runs each, interleaved; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    base = statistics.median(times["plain"])
+    print(f"  {'side':<8}{'median':>10}{'p90':>10}{'overhead':>12}{'ratio':>8}")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        p90 = statistics.quantiles(samples, n=10)[-1] if len(samples) > 1 else median
+        extra = (median - base) * 1000
+        print(
+            f"  {name:<8}{median * 1000:>8.1f}ms{p90 * 1000:>8.1f}ms"
+            f"{extra:>+10.1f}ms{median / base:>7.1f}x"
+        )
+    print(f"  bwrap probe (once per process, cached): {probe_ms:.1f} ms: {why}")
+    if not ok:
+        print("  bwrap not measured: it cannot run here")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
