@@ -6,7 +6,7 @@ import contextlib
 import gc
 import os
 import stat as stat_module
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from registry_core.cache import (
 from registry_core.checks import FileResult, check_package_text
 from registry_core.errors import RegistryNotFoundError
 from registry_core.indexfile import IndexResult, check_index_text
-from registry_core.model import FIELD_ORDER, IndexEntry, PackageEntry, index_entry_for
+from registry_core.model import FIELD_ORDER, NOT_COMPILED, IndexEntry, PackageEntry
 from registry_core.problems import WHOLE_FILE, RegistryProblem
 
 INDEX_NAME = "index.yaml"
@@ -40,13 +40,33 @@ class LoadStats:
     cache_written: bool = False
 
 
+class PackageFiles(Mapping[str, Path]):
+    """Package file paths by name (file stem), made on demand: a load sees thousands."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.names: dict[str, str] = {}  # stem -> file name
+
+    def __getitem__(self, stem: str) -> Path:
+        return self.directory / self.names[stem]
+
+    def __contains__(self, stem: object) -> bool:
+        return stem in self.names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
 @dataclass
 class LoadedRegistry:
     """Every usable entry by package name, every problem, and the index."""
 
     root: Path
     entries: dict[str, PackageEntry] = field(default_factory=dict)
-    files: dict[str, Path] = field(default_factory=dict)
+    files: PackageFiles = field(init=False)
     problems: list[RegistryProblem] = field(default_factory=list)
     strict_problems: list[RegistryProblem] = field(default_factory=list)
     index: list[IndexEntry] = field(default_factory=list)
@@ -54,6 +74,9 @@ class LoadedRegistry:
     index_last_updated: str | None = None
     index_extra: dict[str, Any] = field(default_factory=dict)
     stats: LoadStats = field(default_factory=LoadStats)
+
+    def __post_init__(self) -> None:
+        self.files = PackageFiles(self.root / PACKAGES_DIR)
 
     @property
     def index_path(self) -> Path:
@@ -121,15 +144,25 @@ def _restore_entry(row: list[Any]) -> PackageEntry:
     return entry
 
 
-def _package_from_payload(path: Path, payload: Any) -> FileResult:
+def _package_from_payload(directory: Path, name: str, payload: Any) -> FileResult:
     row, problems = payload
     entry = None if row is None else _restore_entry(row)
+    if not problems:
+        return FileResult(entry)
+    path = directory / name
     return FileResult(entry, [RegistryProblem.from_record(path, r) for r in problems])
 
 
+_INDEX_FIELDS = tuple(IndexEntry.model_fields)
+
+
 def _index_payload(result: IndexResult) -> Any:
+    rows = [
+        [*(getattr(item, name) for name in _INDEX_FIELDS), dict(item.model_extra or {})]
+        for item in result.entries
+    ]
     return {
-        "entries": [item.model_dump() for item in result.entries],
+        "entries": rows,
         "lines": result.lines,
         "last_updated": result.last_updated,
         "extra": result.extra,
@@ -137,9 +170,21 @@ def _index_payload(result: IndexResult) -> Any:
     }
 
 
+def _restore_index_entry(row: list[Any]) -> IndexEntry:
+    """Like ``_restore_entry``: cached values were validated from this very file."""
+    if len(row) != len(_INDEX_FIELDS) + 1 or not isinstance(row[-1], dict):
+        raise ValueError("not a cached index entry")
+    item = IndexEntry.__new__(IndexEntry)
+    object.__setattr__(item, "__dict__", dict(zip(_INDEX_FIELDS, row, strict=False)))
+    object.__setattr__(item, "__pydantic_extra__", row[-1])
+    object.__setattr__(item, "__pydantic_fields_set__", set(_INDEX_FIELDS) | set(row[-1]))
+    object.__setattr__(item, "__pydantic_private__", None)
+    return item
+
+
 def _index_from_payload(path: Path, payload: Any) -> IndexResult:
     return IndexResult(
-        entries=[IndexEntry.model_construct(**item) for item in payload["entries"]],
+        entries=[_restore_index_entry(row) for row in payload["entries"]],
         lines=list(payload["lines"]),
         last_updated=payload["last_updated"],
         extra=dict(payload["extra"]),
@@ -211,27 +256,28 @@ def _load_packages(reader: _Reader, loaded: LoadedRegistry) -> None:
 def _load_package(
     reader: _Reader, loaded: LoadedRegistry, directory: Path, name: str, dir_fd: int | None
 ) -> None:
-    path = directory / name
     rel = f"{PACKAGES_DIR}/{name}"
     reader.stats.files += 1
-    loaded.files[name[:-5]] = path
+    loaded.files.names[name[:-5]] = name
     try:
-        info = os.stat(name, dir_fd=dir_fd) if dir_fd is not None else path.stat()
+        info = os.stat(name, dir_fd=dir_fd) if dir_fd is not None else (directory / name).stat()
     except OSError as exc:
-        loaded.problems.append(_read_problem(path, exc))
+        loaded.problems.append(_read_problem(directory / name, exc))
         return
     if not stat_module.S_ISREG(info.st_mode):
-        loaded.problems.append(RegistryProblem(path, 1, 1, WHOLE_FILE, "not a regular file"))
+        problem = RegistryProblem(directory / name, 1, 1, WHOLE_FILE, "not a regular file")
+        loaded.problems.append(problem)
         return
     key = file_key(info)
     payload = reader.get(rel, key)
     result = None
     if payload is not None:
         try:
-            result = _package_from_payload(path, payload)
+            result = _package_from_payload(directory, name, payload)
         except (KeyError, TypeError, ValueError):
             result = None
     if result is None:
+        path = directory / name
         try:
             raw = path.read_bytes()
         except OSError as exc:
@@ -298,12 +344,18 @@ def _index_consistency(loaded: LoadedRegistry) -> None:
                     RegistryProblem(path, line, 1, where, message, strict=True)
                 )
             continue
-        fresh = index_entry_for(entry, item.download_count)
-        for name in ("extension_type", "enriched", "skip", "skip_versions_keys"):
-            if getattr(fresh, name) != getattr(item, name):
+        compiled = entry.extension_type.strip().lower() not in NOT_COMPILED
+        fresh = {
+            "extension_type": "extensions" if compiled else entry.extension_type,
+            "enriched": entry.enriched,
+            "skip": entry.skip,
+            "skip_versions_keys": sorted(entry.skip_versions),
+        }
+        for name, value in fresh.items():
+            if value != getattr(item, name):
                 message = (
                     f"stale {name}: index says {getattr(item, name)!r}, "
-                    f"the package file gives {getattr(fresh, name)!r} (run `index`)"
+                    f"the package file gives {value!r} (run `index`)"
                 )
                 loaded.strict_problems.append(
                     RegistryProblem(path, line, 1, where, message, strict=True)
