@@ -7,6 +7,7 @@ needs is computed before the fork, so the child only makes system calls.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import resource
 import signal
@@ -33,6 +34,7 @@ def rlimit_plan(limits: Limits) -> RlimitPlan:
     return plan
 
 
+@functools.cache
 def _load_prctl() -> Callable[..., int] | None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)

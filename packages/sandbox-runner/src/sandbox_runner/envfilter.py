@@ -8,9 +8,10 @@ whatever its name.
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import re
-from collections.abc import Iterable, Mapping
-from fnmatch import fnmatchcase
+from collections.abc import Mapping
 
 from sandbox_runner.spec import SecretFilter
 
@@ -77,9 +78,16 @@ SECRET_NAME_PATTERNS: tuple[str, ...] = (
 _URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
 
 
-def _matches(name: str, patterns: Iterable[str]) -> bool:
-    upper = name.upper()
-    return any(fnmatchcase(upper, pattern.upper()) for pattern in patterns)
+@functools.lru_cache(maxsize=64)
+def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(fnmatch.translate(pattern.upper()) for pattern in patterns))
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    compiled = _compile(patterns)
+    return compiled is not None and compiled.match(name.upper()) is not None
 
 
 _DEFAULT = SecretFilter()

@@ -44,25 +44,35 @@ def new_marker() -> str:
 
 
 def _environ(pid: str) -> bytes:
+    # os-level calls: this runs over every process after every command.
     try:
-        return (_PROC / pid / "environ").read_bytes()
+        fd = os.open(f"/proc/{pid}/environ", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return b""
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 def processes_with_env(name: str, value: str | None = None) -> list[int]:
     """PIDs of live processes whose environment has `name` (set to `value`, if given)."""
     key = f"{name}=".encode()
-    wanted = None if value is None else key + value.encode()
-    me = os.getpid()
+    wanted = key if value is None else key + value.encode() + b"\0"
+    me = str(os.getpid())
     found = []
-    for entry in os.scandir(_PROC):
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        for item in _environ(entry.name).split(b"\0"):
-            if (wanted is None and item.startswith(key)) or item == wanted:
+    with os.scandir(_PROC) as entries:
+        for entry in entries:
+            if not entry.name.isdigit() or entry.name == me:
+                continue
+            environ = _environ(entry.name)
+            if environ.startswith(wanted) or b"\0" + wanted in environ:
                 found.append(int(entry.name))
-                break
     return found
 
 
