@@ -11,7 +11,7 @@ import pytest
 import typer
 from sandbox_runner import SandboxError, SandboxResult
 from sandbox_runner.cli import SANDBOX_CONTEXT, build_spec, exit_status, sandbox_command
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 PY = sys.executable
 
@@ -41,19 +41,29 @@ def test_json_result_and_exit_status(tmp_path: Path) -> None:
     assert result.stdout_log.read_text() == "hello\n"
 
 
+def invoke(*args: str) -> Result:
+    """The command in this process (what `apiary sandbox` runs, without a new interpreter)."""
+    app = typer.Typer()
+    app.command(context_settings=SANDBOX_CONTEXT)(sandbox_command)
+    return CliRunner().invoke(app, list(args))
+
+
 def test_human_output_shows_the_tail_and_how_it_ended(tmp_path: Path) -> None:
-    done = sandbox(
-        "--backend", "none", "--timeout", "2", "sh", "-c", "echo hi; sleep 60", cwd=tmp_path
-    )
-    assert done.returncode == 124
+    done = invoke(
+        "--backend", "none", "--timeout", "1", "--log-dir", str(tmp_path),
+        "sh", "-c", "echo hi; sleep 60",
+    )  # fmt: skip
+    assert done.exit_code == 124
     assert done.stdout == "hi\n"
     assert "apiary sandbox: timed out after" in done.stderr
-    assert "apiary sandbox: log: " in done.stderr
+    assert f"apiary sandbox: log: {tmp_path / 'output.log'}" in done.stderr
 
 
 def test_a_crash_exits_128_plus_the_signal(tmp_path: Path) -> None:
-    done = sandbox("--backend", "none", PY, "-c", "import os; os.abort()", cwd=tmp_path)
-    assert done.returncode == 134
+    done = invoke(
+        "--backend", "none", "--log-dir", str(tmp_path), PY, "-c", "import os; os.abort()"
+    )
+    assert done.exit_code == 134
     assert "killed by SIGABRT" in done.stderr
 
 
@@ -75,9 +85,7 @@ def test_a_crash_exits_128_plus_the_signal(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
-    app = typer.Typer()
-    app.command(context_settings=SANDBOX_CONTEXT)(sandbox_command)
-    done = CliRunner().invoke(app, ["--log-dir", str(tmp_path), *args])
+    done = invoke("--log-dir", str(tmp_path), *args)
     assert done.exit_code == 2
     assert done.stderr.startswith(message)
     assert len(done.stderr.strip().splitlines()) == 1
