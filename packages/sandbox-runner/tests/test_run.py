@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sandbox_runner import SandboxResult, terminate_all
+from sandbox_runner import SandboxError, SandboxResult, SandboxSpec, run_sandboxed, terminate_all
 
 PY = sys.executable
 
@@ -124,6 +124,7 @@ def test_timeout_kills_a_setsid_grandchild(
     assert result.signal == signal.SIGKILL
     assert result.stdout_tail == ["started"]
     assert alive() == []
+    assert result.peak_rss_bytes is not None  # bwrap: the reaper reported before the kill
     if backend == "none":  # the PID written is a host PID: it is gone from /proc
         escaped = int((work / "escaped.pid").read_text())
         assert not _running(escaped)
@@ -269,3 +270,17 @@ def test_terminate_all_interrupts_running_sandboxes(
     (result,) = box
     assert result.interrupted and not result.timed_out
     assert alive() == []
+
+
+def test_setup_problems_are_one_line_errors(tmp_path: Path, work: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(SandboxError, match=r"^stdout_log: cannot write .*a-file/out.log"):
+        run_sandboxed(
+            SandboxSpec(
+                command=["true"], cwd=work, env={}, stdout_log=tmp_path / "a-file" / "out.log"
+            )
+        )
+    with pytest.raises(SandboxError, match=r"^cwd: .*missing does not exist$"):
+        run_sandboxed(
+            SandboxSpec(command=["true"], cwd=tmp_path / "missing", env={}, stdout_log=work / "o")
+        )

@@ -7,10 +7,11 @@ bwrap starts instead of the command: it forks the command in a new session, wait
 it, and writes the exact wait status and rusage to a report pipe.
 
 It also listens on a control pipe: a byte from apiary (a timeout) or end-of-file (apiary
-died) makes it kill every other process of the namespace (`kill(-1, SIGKILL)` spares only
-the namespace's init and the caller), so the command's usage is still reported before
-the sandbox goes down. It then exits the way the command did, so bwrap's status stays
-meaningful even if the report is lost.
+died) makes it kill the command's session and every other process of the namespace
+(`kill(-1, SIGKILL)` spares only the namespace's init and the caller; it is sent only when
+the reaper is PID 2 under PID 1, bwrap's layout, never on the host), so the command's
+usage is still reported before the sandbox goes down. It then exits the way the command
+did, so bwrap's status stays meaningful even if the report is lost.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ while True:
     if ctl in ready:
         listen = []
         try:
-            os.kill(-1, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
+            if os.getpid() == 2 and os.getppid() == 1:  # bwrap's layout: surely a PID namespace
+                os.kill(-1, signal.SIGKILL)
         except OSError:
             pass
     done, status, usage = os.wait4(pid, os.WNOHANG)

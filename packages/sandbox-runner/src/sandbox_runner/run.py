@@ -83,8 +83,12 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
     marker = new_marker()
     env[MARKER_VAR] = marker
     cap = spec.limits.output_cap_bytes
-    stdout = CappedLog(spec.stdout_log, cap)
-    stderr = CappedLog(spec.stderr_log, cap) if spec.stderr_log is not None else None
+    stdout = _open_log(spec.stdout_log, cap, "stdout_log")
+    try:
+        stderr = _open_log(spec.stderr_log, cap, "stderr_log") if spec.stderr_log else None
+    except SandboxError:
+        stdout.close()
+        raise
     run = _Run(
         spec=spec,
         backend=backend,
@@ -268,6 +272,13 @@ def _fd(pipe: object) -> int:
         raise SandboxError("internal: the command's output pipe was not created")
     number: int = fileno()
     return number
+
+
+def _open_log(path: Path, cap: int, what: str) -> CappedLog:
+    try:
+        return CappedLog(path, cap)
+    except OSError as error:
+        raise SandboxError(f"{what}: cannot write {path}: {error.strerror}") from None
 
 
 def _existing(path: Path, what: str) -> Path:
