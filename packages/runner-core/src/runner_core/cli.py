@@ -10,6 +10,7 @@ from registry_core.cli import app as registry_app
 from reporter.cli import app as report_app
 from sandbox_runner.cli import SANDBOX_CONTEXT, sandbox_command
 
+from runner_core.cli_enrich import app as enrich_app
 from runner_core.cli_run import run_command
 from runner_core.versions import installed_versions
 
@@ -44,6 +45,7 @@ def root(
 
 app.add_typer(registry_app, name="registry")
 app.add_typer(report_app, name="report")
+app.add_typer(enrich_app, name="enrich")
 
 
 app.command("run")(run_command)

@@ -1,0 +1,174 @@
+"""`apiary enrich`: propose registry fields from a source tree, verify them with real runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from platformdirs import user_cache_path
+from registry_core import RegistryError
+from registry_core.locate import locate_registry
+from sandbox_runner import SandboxError
+
+from runner_core.errors import RunnerError
+
+app = typer.Typer(
+    name="enrich",
+    help="Propose install and test commands for registry entries, and verify them by running.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Opt = typer.Option
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+def _work_dir(work_dir: Path | None) -> Path:
+    return (work_dir or user_cache_path("apiary") / "work").absolute()
+
+
+@app.command("scan")
+def scan_command(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A source folder, an sdist archive, or a PyPI project name (its sdist).",
+            show_default=False,
+        ),
+    ],
+    package: Annotated[
+        str | None, Opt(help="Registry name of the package (default: the project's name).")
+    ] = None,
+    write: Annotated[
+        bool, Opt("--write", help="Fill the package's registry entry with the proposal.")
+    ] = False,
+    force: Annotated[
+        bool, Opt("--force", help="With --write: overwrite an enriched entry.")
+    ] = False,
+    mark_enriched: Annotated[
+        bool, Opt("--mark-enriched", help="With --write: also set enriched: true.")
+    ] = False,
+    output: Annotated[str, Opt("--format", help="text or json.")] = "text",
+    registry_dir: Annotated[
+        Path | None, Opt(help="Registry folder (else APIARY_REGISTRY, the checkout's, bundled).")
+    ] = None,
+    work_dir: Annotated[
+        Path | None, Opt(help="Where downloaded sdists go (default: user cache dir).")
+    ] = None,
+) -> None:
+    """Read a source tree and propose install_command, test_command, uses_xdist,
+    clone_depth, import_name and timeout, with the evidence for each."""
+    from runner_core.enrich.report import proposal_text
+    from runner_core.enrich.scan import scan
+    from runner_core.enrich.write import write_scan
+
+    if output not in ("text", "json"):
+        raise _fail(ValueError(f"--format: {output!r} is not text or json"))
+    try:
+        result = scan(target, _work_dir(work_dir), package)
+        if output == "json":
+            payload = result.proposal.as_json()
+            payload["source"] = {
+                "root": str(result.target.root),
+                "from_sdist": result.target.from_sdist,
+                "version": result.target.version,
+            }
+            typer.echo(json.dumps(payload, indent=2))
+        else:
+            typer.echo(proposal_text(result))
+        if write:
+            written = write_scan(
+                locate_registry(registry_dir), result, force=force, mark_enriched=mark_enriched
+            )
+            state = "created" if written.created else "updated" if written.changed else "unchanged"
+            typer.echo(f"{state} {written.path}", err=True)
+    except (RunnerError, RegistryError) as exc:
+        raise _fail(exc) from None
+
+
+@app.command("verify")
+def verify_command(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Registry packages to verify.", show_default=False)
+    ] = None,
+    packages_from: Annotated[
+        Path | None, Opt(help="File of package names, one per line (# comments).")
+    ] = None,
+    python: Annotated[
+        list[str] | None,
+        Opt(help="Interpreter to verify with (repeatable; default: this one)."),
+    ] = None,
+    max_attempts: Annotated[
+        int, Opt(min=1, max=10, help="Runs per package at most (the first plus fixes).")
+    ] = 3,
+    write: Annotated[
+        bool,
+        Opt(
+            "--write",
+            help="Record the result: commands, enriched, notes, timeout, sdist_has_tests.",
+        ),
+    ] = False,
+    workers: Annotated[int, Opt(min=1, help="Packages run in parallel.")] = 2,
+    source: Annotated[str, Opt(help="sdist, git or auto.")] = "sdist",
+    timeout: Annotated[
+        float, Opt(help="Seconds per test command when the entry sets none.")
+    ] = 1800.0,
+    sandbox: Annotated[str, Opt(help="Sandbox backend: auto, none or bwrap.")] = "auto",
+    registry_dir: Annotated[
+        Path | None, Opt(help="Registry folder (else APIARY_REGISTRY, the checkout's, bundled).")
+    ] = None,
+    results_dir: Annotated[Path, Opt(help="Where the run directories go.")] = Path(
+        "apiary-results"
+    ),
+    work_dir: Annotated[
+        Path | None, Opt(help="Sources and venvs cache (default: user cache dir).")
+    ] = None,
+    run_prefix: Annotated[
+        str | None, Opt(help="Run ids are PREFIX-1, PREFIX-2, ... (default: verify-<time>).")
+    ] = None,
+) -> None:
+    """Run packages through the real pipeline; for config errors, apply the proposed fix
+    (install a missing module, override bad addopts, ...) and run again."""
+    from runner_core.cli_run import BACKENDS, SOURCES, _choice
+    from runner_core.enrich.report import verification_table
+    from runner_core.enrich.verify import VerifyOptions, verify
+    from runner_core.selection import read_packages_file
+
+    try:
+        wanted = list(names or [])
+        if packages_from is not None:
+            wanted += read_packages_file(packages_from)
+        options = VerifyOptions(
+            registry_dir=locate_registry(registry_dir),
+            results_dir=results_dir.absolute(),
+            work_dir=_work_dir(work_dir),
+            pythons=tuple(python or [sys.executable]),
+            workers=workers,
+            max_attempts=max_attempts,
+            source=_choice(source, SOURCES, "--source"),
+            sandbox=_choice(sandbox, BACKENDS, "--sandbox"),
+            timeout_s=timeout,
+            run_prefix=run_prefix or "",
+            write=write,
+        )
+
+        def announce(number: int, pending: list[str]) -> None:
+            typer.echo(f"round {number}: {len(pending)} package(s)", err=True)
+
+        results = verify(wanted, options, on_round=announce)
+    except (RunnerError, RegistryError, SandboxError) as exc:
+        raise _fail(exc) from None
+    typer.echo(verification_table(results))
+    if not all(item.verified for item in results):
+        raise typer.Exit(1)
+
+
+__all__ = ["app"]

@@ -1,0 +1,242 @@
+"""Import names, pytest options, fixtures and markers mapped to the distributions that
+provide them.
+
+An import name is usually its distribution's name (``attrs`` aside), so only the names
+that differ are listed; anything else maps to itself with ``_`` read as ``-``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from packaging.utils import canonicalize_name
+
+# Import name (top level, or two levels for namespace packages) -> distribution.
+IMPORT_TO_DIST: dict[str, str] = {
+    "attr": "attrs",
+    "bs4": "beautifulsoup4",
+    "cairo": "pycairo",
+    "Crypto": "pycryptodome",
+    "Cryptodome": "pycryptodomex",
+    "cv2": "opencv-python",
+    "dateutil": "python-dateutil",
+    "dns": "dnspython",
+    "docx": "python-docx",
+    "dotenv": "python-dotenv",
+    "email_validator": "email-validator",
+    "fitz": "pymupdf",
+    "gi": "PyGObject",
+    "git": "GitPython",
+    "google.protobuf": "protobuf",
+    "hamcrest": "PyHamcrest",
+    "jose": "python-jose",
+    "jwt": "PyJWT",
+    "lzo": "python-lzo",
+    "magic": "python-magic",
+    "markdown_it": "markdown-it-py",
+    "mdit_py_plugins": "mdit-py-plugins",
+    "multipart": "python-multipart",
+    "nacl": "PyNaCl",
+    "OpenSSL": "pyOpenSSL",
+    "PIL": "Pillow",
+    "pkg_resources": "setuptools",
+    "playwright": "playwright",
+    "psycopg2": "psycopg2-binary",
+    "pythonjsonlogger": "python-json-logger",
+    "ruamel.yaml": "ruamel.yaml",
+    "serial": "pyserial",
+    "sklearn": "scikit-learn",
+    "skimage": "scikit-image",
+    "slugify": "python-slugify",
+    "socks": "PySocks",
+    "sortedcontainers": "sortedcontainers",
+    "text_unidecode": "text-unidecode",
+    "tomli_w": "tomli-w",
+    "usb": "pyusb",
+    "win32api": "pywin32",
+    "yaml": "PyYAML",
+    "zmq": "pyzmq",
+    "_pytest": "pytest",
+    "pytest": "pytest",
+    "py": "py",
+    "pytest_asyncio": "pytest-asyncio",
+    "pytest_benchmark": "pytest-benchmark",
+    "pytest_cov": "pytest-cov",
+    "pytest_httpserver": "pytest-httpserver",
+    "pytest_mock": "pytest-mock",
+    "pytest_regressions": "pytest-regressions",
+    "pytest_subtests": "pytest-subtests",
+    "pytest_timeout": "pytest-timeout",
+    "xdist": "pytest-xdist",
+    "trustme": "trustme",
+    "typing_extensions": "typing-extensions",
+}
+
+# Namespace packages whose distributions are named by their first two levels.
+NAMESPACE_ROOTS = frozenset({"backports", "google", "jaraco", "ruamel", "zope", "sphinxcontrib"})
+
+# Command-line options (in addopts or a test command) -> the plugin that defines them.
+OPTION_TO_DIST: dict[str, str] = {
+    "--cov": "pytest-cov",
+    "--cov-report": "pytest-cov",
+    "--cov-config": "pytest-cov",
+    "--cov-branch": "pytest-cov",
+    "--no-cov": "pytest-cov",
+    "--timeout": "pytest-timeout",
+    "--benchmark-skip": "pytest-benchmark",
+    "--benchmark-disable": "pytest-benchmark",
+    "--benchmark-autosave": "pytest-benchmark",
+    "--asyncio-mode": "pytest-asyncio",
+    "--reruns": "pytest-rerunfailures",
+    "--randomly-seed": "pytest-randomly",
+    "--randomly-dont-reorganize": "pytest-randomly",
+    "--html": "pytest-html",
+    "--forked": "pytest-forked",
+    "--mypy": "pytest-mypy",
+    "--flake8": "pytest-flake8",
+    "--mpl": "pytest-mpl",
+    "--memray": "pytest-memray",
+    "--codspeed": "pytest-codspeed",
+    "--snapshot-update": "syrupy",
+    "--force-regen": "pytest-regressions",
+    "--hypothesis-profile": "hypothesis",
+    "--hypothesis-show-statistics": "hypothesis",
+    "--doctest-plus": "pytest-doctestplus",
+    "--remote-data": "pytest-remotedata",
+    "--ds": "pytest-django",
+    "--reuse-db": "pytest-django",
+    "--run-slow": "",
+    "-n": "pytest-xdist",
+    "--numprocesses": "pytest-xdist",
+    "--dist": "pytest-xdist",
+    "--maxprocesses": "pytest-xdist",
+}
+
+# `-p NAME` plugin module names -> distribution.
+PLUGIN_TO_DIST: dict[str, str] = {
+    "pytest_cov": "pytest-cov",
+    "xdist": "pytest-xdist",
+    "pytest_asyncio": "pytest-asyncio",
+    "pytest_mock": "pytest-mock",
+    "anyio": "anyio",
+    "trio": "pytest-trio",
+    "pytest_timeout": "pytest-timeout",
+    "pytest_randomly": "pytest-randomly",
+}
+
+# ini keys a plugin adds (an unknown key is an error under strict config).
+INI_KEY_TO_DIST: dict[str, str] = {
+    "asyncio_mode": "pytest-asyncio",
+    "asyncio_default_fixture_loop_scope": "pytest-asyncio",
+    "timeout": "pytest-timeout",
+    "timeout_method": "pytest-timeout",
+    "env": "pytest-env",
+    "DJANGO_SETTINGS_MODULE": "pytest-django",
+    "mock_use_standalone_module": "pytest-mock",
+    "mypy-testing": "pytest-mypy-testing",
+    "doctest_plus": "pytest-doctestplus",
+    "doctest_rst": "pytest-doctestplus",
+    "flake8-ignore": "pytest-flake8",
+    "trio_mode": "pytest-trio",
+    "qt_api": "pytest-qt",
+    "mpl-baseline-path": "pytest-mpl",
+    "mpl-results-path": "pytest-mpl",
+    "remote_data_strict": "pytest-remotedata",
+    "looponfailroots": "pytest-xdist",
+    "rsyncdirs": "pytest-xdist",
+}
+
+# Fixtures a test asks for by parameter name -> the plugin that provides them.
+FIXTURE_TO_DIST: dict[str, str] = {
+    "mocker": "pytest-mock",
+    "class_mocker": "pytest-mock",
+    "module_mocker": "pytest-mock",
+    "benchmark": "pytest-benchmark",
+    "httpserver": "pytest-httpserver",
+    "requests_mock": "requests-mock",
+    "respx_mock": "respx",
+    "httpx_mock": "pytest-httpx",
+    "snapshot": "syrupy",
+    "data_regression": "pytest-regressions",
+    "file_regression": "pytest-regressions",
+    "num_regression": "pytest-regressions",
+    "datadir": "pytest-datadir",
+    "shared_datadir": "pytest-datadir",
+    "freezer": "pytest-freezer",
+    "time_machine": "time-machine",
+    "fs": "pyfakefs",
+    "aiohttp_client": "pytest-aiohttp",
+    "aiohttp_server": "pytest-aiohttp",
+    "event_loop": "pytest-asyncio",
+    "qtbot": "pytest-qt",
+    "virtualenv": "pytest-virtualenv",
+    "subtests": "pytest-subtests",
+    "xprocess": "pytest-xprocess",
+    "lazy_fixture": "pytest-lazy-fixture",
+    "caplog_json": "",
+}
+
+# `pytest.mark.NAME` -> the plugin that gives the marker its meaning.
+MARKER_TO_DIST: dict[str, str] = {
+    "asyncio": "pytest-asyncio",
+    "timeout": "pytest-timeout",
+    "benchmark": "pytest-benchmark",
+    "flaky": "pytest-rerunfailures",
+    "trio": "pytest-trio",
+    "django_db": "pytest-django",
+    "vcr": "pytest-recording",
+    "freeze_time": "pytest-freezer",
+    "httpx_mock": "pytest-httpx",
+    "respx": "respx",
+    "mpl_image_compare": "pytest-mpl",
+    "order": "pytest-order",
+    "dependency": "pytest-dependency",
+    "repeat": "pytest-repeat",
+}
+
+# The running interpreter's standard library, plus what newer and older versions have.
+_STDLIB = frozenset(sys.stdlib_module_names) | {
+    "__future__",
+    "_colorize",
+    "_interpchannels",
+    "_interpqueues",
+    "_interpreters",
+    "_pyrepl",
+    "annotationlib",
+    "asynchat",
+    "asyncore",
+    "compression",
+    "distutils",
+    "imp",
+    "smtpd",
+}
+
+
+def is_stdlib(module: str) -> bool:
+    """True for a module of the standard library (any version from 3.8 on)."""
+    return module.split(".", 1)[0] in _STDLIB
+
+
+def import_key(module: str) -> str:
+    """The part of a dotted import that names a distribution: ``jaraco.text`` for
+    ``jaraco.text.layouts``, ``yaml`` for ``yaml.constructor``."""
+    parts = module.split(".")
+    if parts[0] in NAMESPACE_ROOTS and len(parts) > 1:
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def distribution_for(module: str) -> str:
+    """The distribution that provides ``module`` (a dotted import name)."""
+    key = import_key(module)
+    if key in IMPORT_TO_DIST:
+        return IMPORT_TO_DIST[key]
+    top = module.split(".", 1)[0]
+    if top in IMPORT_TO_DIST:
+        return IMPORT_TO_DIST[top]
+    return re.sub(r"_", "-", key)
+
+
+def canonical(name: str) -> str:
+    return str(canonicalize_name(name))

@@ -1,0 +1,209 @@
+"""What to change in an entry after a run that did not get to the tests' verdict.
+
+Pure functions over an outcome, its one-line reason and the step's log text, tested as a
+table. Each fix changes the install or the test command; None means nothing to try.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from normalized_events import Outcome
+from registry_core import PackageEntry
+from runner_core.commands import split_steps
+from runner_core.enrich.distnames import (
+    INI_KEY_TO_DIST,
+    OPTION_TO_DIST,
+    canonical,
+    distribution_for,
+    is_stdlib,
+)
+from runner_core.outcomes import missing_modules
+
+_UNRECOGNIZED = re.compile(r"unrecognized arguments: (?P<args>.+)$", re.MULTILINE)
+_UNKNOWN_INI = re.compile(r"[Uu]nknown config option: (?P<key>[\w.-]+)")
+_NOT_FOUND = re.compile(r"(?:file or directory|module or package) not found: (?P<path>\S+)")
+_NO_DIST = re.compile(
+    r"No matching distribution found for (?P<pip>[A-Za-z0-9._-]+)"
+    r"|Because (?P<uv>[A-Za-z0-9._-]+) was not found in the package registry"
+)
+_WARNING_ERROR = re.compile(r"\b(?P<cls>(?:\w+\.)*\w*(?:Deprecation|Future|Resource)Warning)\b")
+_NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change to try: its description (for notes) and the new commands."""
+
+    description: str
+    install_command: str | None
+    test_command: str | None
+
+    def apply(self, entry: PackageEntry) -> PackageEntry:
+        return entry.model_copy(
+            update={"install_command": self.install_command, "test_command": self.test_command}
+        )
+
+
+def installed_by(install_command: str | None) -> set[str]:
+    """Canonical names of what the install command's ``pip install`` steps name."""
+    names: set[str] = set()
+    for tokens in split_steps(install_command):
+        if tokens[:2] != ["pip", "install"] and tokens[:4] != ["python", "-m", "pip", "install"]:
+            continue
+        skip = False
+        for token in tokens[2 if tokens[0] == "pip" else 4 :]:
+            if skip:
+                skip = False
+            elif token in ("-r", "-c", "--requirement", "--constraint", "-e", "--editable"):
+                skip = True
+            elif not token.startswith(("-", ".")):
+                name = re.split(r"[\[<>=!~; ]", token, maxsplit=1)[0]
+                if name:
+                    names.add(canonical(name))
+    return names
+
+
+def add_requirements(install_command: str | None, requirements: list[str]) -> str:
+    """The install command with ``requirements`` installed at the end."""
+    base = (install_command or "").strip()
+    quoted = " ".join(shlex.quote(r) for r in requirements)
+    steps = split_steps(base)
+    last = steps[-1] if steps else []
+    plain_pip = last[:2] == ["pip", "install"] and not {"-e", "-r", "--editable"} & set(last)
+    if plain_pip and base.endswith(shlex.join(last)):
+        return f"{base} {quoted}"
+    return f"{base} && pip install {quoted}" if base else f"pip install {quoted}"
+
+
+def remove_requirement(install_command: str | None, name: str) -> str | None:
+    """The install command without ``name`` in its plain ``pip install`` steps, or None."""
+    wanted = canonical(name)
+    steps = []
+    removed = False
+    for tokens in split_steps(install_command):
+        if tokens[:2] == ["pip", "install"] and not {"-e", "-r", "--editable"} & set(tokens):
+            kept = [
+                t
+                for t in tokens
+                if t.startswith("-")
+                or canonical(re.split(r"[\[<>=!~; ]", t, maxsplit=1)[0]) != wanted
+            ]
+            removed = removed or len(kept) != len(tokens)
+            if len(kept) > 2:
+                steps.append(shlex.join(kept))
+            continue
+        steps.append(shlex.join(tokens))
+    return " && ".join(steps) if removed else None
+
+
+def _with_test_args(test_command: str | None, args: list[str]) -> str:
+    return f"{(test_command or 'python -m pytest').strip()} {shlex.join(args)}"
+
+
+def propose_fix(
+    entry: PackageEntry,
+    outcome: Outcome,
+    reason: str | None,
+    log: str = "",
+    tried: frozenset[str] = frozenset(),
+) -> Fix | None:
+    """The next change worth a run, or None. ``tried`` holds the descriptions of fixes
+    already made, so the same fix is never proposed twice."""
+    reason = reason or ""
+    install = entry.install_command
+    test = entry.test_command
+    have = installed_by(install)
+
+    def fix(description: str, new_install: str | None, new_test: str | None) -> Fix | None:
+        if description in tried:
+            return None
+        return Fix(description, new_install, new_test)
+
+    if outcome is Outcome.INSTALL_ERROR:
+        match = _NO_DIST.search(reason) or _NO_DIST.search(log)
+        if match:
+            missing = match.group("pip") or match.group("uv")
+            smaller = remove_requirement(install, missing)
+            if smaller is not None:
+                return fix(f"{missing} is not on PyPI: not installed", smaller, test)
+        return None
+    if outcome not in (Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR):
+        return None
+
+    own = {canonical(entry.package), canonical(entry.effective_import_name)}
+    modules = [
+        m
+        for m in missing_modules(log or reason) or _reason_modules(reason)
+        if not is_stdlib(m) and canonical(m.split(".")[0]) not in own
+    ]
+    dists = [distribution_for(m) for m in modules]
+    new = [d for d in dict.fromkeys(dists) if canonical(d) not in have]
+    if new:
+        description = "missing " + ", ".join(
+            f"{m} -> pip install {d}" for m, d in zip(modules, dists, strict=True) if d in new
+        )
+        return fix(description, add_requirements(install, new), test)
+    if outcome is Outcome.IMPORT_ERROR:
+        return None
+
+    unrecognized = _UNRECOGNIZED.search(log) or _UNRECOGNIZED.search(reason)
+    if unrecognized:
+        options = [a.split("=", 1)[0] for a in unrecognized.group("args").split()]
+        plugins = [OPTION_TO_DIST[o] for o in options if OPTION_TO_DIST.get(o)]
+        plugins = [p for p in dict.fromkeys(plugins) if canonical(p) not in have]
+        if plugins:
+            made = fix(
+                f"unrecognized {' '.join(options)} -> pip install {' '.join(plugins)}",
+                add_requirements(install, plugins),
+                test,
+            )
+            if made is not None:
+                return made
+        if not _NO_ADDOPTS.search(test or ""):
+            return fix(
+                f"unrecognized {' '.join(options)} in addopts -> -o addopts=''",
+                install,
+                _with_test_args(test, ["-o", "addopts="]),
+            )
+    unknown_ini = _UNKNOWN_INI.search(log) or _UNKNOWN_INI.search(reason)
+    if unknown_ini:
+        key = unknown_ini.group("key")
+        plugin = INI_KEY_TO_DIST.get(key)
+        if plugin and canonical(plugin) not in have:
+            return fix(
+                f"unknown ini option {key} -> pip install {plugin}",
+                add_requirements(install, [plugin]),
+                test,
+            )
+        return fix(
+            f"unknown ini option {key} under strict config -> -o strict_config=false",
+            install,
+            _with_test_args(test, ["-o", "strict_config=false", "-o", "addopts="]),
+        )
+    not_found = _NOT_FOUND.search(reason) or _NOT_FOUND.search(log)
+    if not_found and test:
+        path = not_found.group("path").split("::")[0]
+        tokens = shlex.split(test)
+        if path in tokens:
+            tokens.remove(path)
+            return fix(
+                f"{path} not found -> dropped from the test command", install, shlex.join(tokens)
+            )
+    if "collection error" in reason or "ERROR collecting" in log:
+        warning = _WARNING_ERROR.search(reason)
+        if warning:
+            name = warning.group("cls")
+            return fix(
+                f"{name} raised as an error at collection -> -W ignore::{name}",
+                install,
+                _with_test_args(test, ["-W", f"ignore::{name}"]),
+            )
+    return None
+
+
+def _reason_modules(reason: str) -> list[str]:
+    match = re.match(r"missing modules?: (?P<names>.+)$", reason)
+    return [n.strip() for n in match.group("names").split(",")] if match else []

@@ -1,0 +1,336 @@
+"""The test suite of a source tree: where it is, what it imports, which plugins it needs.
+
+Test files are read with ``ast`` (never imported). Imports inside ``try: ... except
+ImportError`` blocks and ``pytest.importorskip("x")`` calls are optional: the suite
+skips those tests without them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner_core.enrich.distnames import FIXTURE_TO_DIST, MARKER_TO_DIST, import_key, is_stdlib
+
+_SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        "node_modules",
+        "build",
+        "dist",
+        "__pycache__",
+        ".eggs",
+        "site-packages",
+    }
+)
+TEST_DIR_NAMES = ("tests", "test", "testing", "unittests", "unit_tests", "t")
+_TEST_FILE = re.compile(r"^(test_.*|.*_test)\.py$")
+# Folders of test data: their Python files are inputs for the tests, not tests.
+_DATA_DIRS = frozenset(
+    {
+        "data",
+        "testdata",
+        "test_data",
+        "samples",
+        "sample",
+        "fixtures",
+        "resources",
+        "snippets",
+        "cases",
+        "examples",
+        "inputs",
+        "input",
+        "files",
+        "corpus",
+    }
+)
+_NOT_PACKAGES = frozenset(
+    {
+        "tests",
+        "test",
+        "testing",
+        "docs",
+        "doc",
+        "examples",
+        "example",
+        "benchmarks",
+        "bench",
+        "scripts",
+        "tools",
+        "ci",
+        "build",
+        "dist",
+        "src",
+        "requirements",
+        "changelog.d",
+    }
+)
+_NOT_MODULES = frozenset(
+    {"setup", "conftest", "noxfile", "fabfile", "tasks", "dodo", "conf", "bootstrap", "hatch_build"}
+)
+
+
+@dataclass
+class ImportUse:
+    """A module the tests import, and whether they can do without it."""
+
+    module: str
+    files: set[str] = field(default_factory=set)
+    optional: bool = True
+
+    def seen(self, rel: str, optional: bool) -> None:
+        self.files.add(rel)
+        self.optional = self.optional and optional
+
+
+@dataclass
+class TestLayout:
+    """What the test files of a tree are and what they need."""
+
+    root: Path
+    test_dirs: list[str] = field(default_factory=list)
+    test_files: list[str] = field(default_factory=list)
+    conftests: list[str] = field(default_factory=list)
+    test_functions: int = 0
+    imports: dict[str, ImportUse] = field(default_factory=dict)
+    fixtures: dict[str, set[str]] = field(default_factory=dict)
+    markers: dict[str, set[str]] = field(default_factory=dict)
+    local_names: set[str] = field(default_factory=set)
+    packages: list[str] = field(default_factory=list)
+    compiled_sources: list[str] = field(default_factory=list)
+    uses_unittest_only: bool = False
+    unparsable: list[str] = field(default_factory=list)
+
+    def third_party(self) -> dict[str, ImportUse]:
+        """Imported modules that are neither the standard library nor part of the tree."""
+        return {
+            key: use
+            for key, use in self.imports.items()
+            if not is_stdlib(key)
+            and key.split(".", 1)[0] not in self.local_names
+            and not _TEST_FILE.match(key + ".py")
+            and not key.startswith("_")
+            and key not in TEST_DIR_NAMES
+        }
+
+
+def _walk(root: Path) -> list[Path]:
+    found: list[Path] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            children = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for child in children:
+            if child.is_dir():
+                if child.name not in _SKIP_DIRS and not child.name.startswith("."):
+                    stack.append(child)
+            elif child.is_file():
+                found.append(child)
+    return found
+
+
+def _is_test_path(rel: Path) -> bool:
+    return _TEST_FILE.match(rel.name) is not None or any(
+        part in TEST_DIR_NAMES for part in rel.parts[:-1]
+    )
+
+
+class _Visitor(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.imports: list[tuple[str, bool]] = []
+        self.fixtures: set[str] = set()
+        self.markers: set[str] = set()
+        self.tests = 0
+        self.pytest_used = False
+        self._optional = 0
+
+    def visit_Try(self, node: ast.Try) -> None:
+        guards = {"ImportError", "ModuleNotFoundError", "Exception"}
+        catches = any(
+            handler.type is None
+            or any(isinstance(n, ast.Name) and n.id in guards for n in ast.walk(handler.type))
+            for handler in node.handlers
+        )
+        self._optional += catches
+        for child in node.body:
+            self.visit(child)
+        self._optional -= catches
+        for rest in (*node.handlers, *node.orelse, *node.finalbody):
+            self.visit(rest)
+
+    def visit_If(self, node: ast.If) -> None:
+        guarded = any(
+            (isinstance(n, ast.Name) and n.id == "TYPE_CHECKING")
+            or (isinstance(n, ast.Attribute) and n.attr == "TYPE_CHECKING")
+            for n in ast.walk(node.test)
+        )
+        self._optional += guarded
+        for child in node.body:
+            self.visit(child)
+        self._optional -= guarded
+        for child in node.orelse:
+            self.visit(child)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._imported(alias.name)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level == 0 and node.module:
+            if node.module.split(".")[0] in {"jaraco", "backports", "zope", "google"}:
+                for alias in node.names:
+                    self._imported(f"{node.module}.{alias.name}")
+            else:
+                self._imported(node.module)
+
+    def _imported(self, module: str) -> None:
+        self.pytest_used = self.pytest_used or module.split(".", maxsplit=1)[0] == "pytest"
+        self.imports.append((module, self._optional > 0))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "importorskip"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            self.imports.append((node.args[0].value, True))
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        value = node.value
+        if isinstance(value, ast.Attribute) and value.attr == "mark":
+            self.markers.add(node.attr)
+        self.generic_visit(node)
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if node.name.startswith("test"):
+            self.tests += 1
+        names = [a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)]
+        self.fixtures.update(n for n in names if n in FIXTURE_TO_DIST)
+        self.generic_visit(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._function(node)
+
+
+def _local_names(root: Path, files: list[Path]) -> set[str]:
+    """Every module or package name the tree itself provides, at any depth."""
+    names: set[str] = set()
+    for path in files:
+        if path.suffix in (".py", ".pyi", ".so", ".pyd", ".pyx"):
+            names.add(path.name.split(".", 1)[0])
+            for part in path.relative_to(root).parts[:-1]:
+                names.add(part)
+    return names
+
+
+def _packages(root: Path) -> list[str]:
+    """Top-level importable names of the project: src/ layout first, then the root."""
+    found: list[str] = []
+    for base in (root / "src", root / "lib", root):
+        if not base.is_dir():
+            continue
+        for child in sorted(base.iterdir()):
+            if child.name.startswith((".", "_")) or child.name in _NOT_PACKAGES:
+                continue
+            if child.is_dir() and (child / "__init__.py").is_file():
+                found.append(child.name)
+            elif (
+                child.suffix == ".py"
+                and child.stem not in _NOT_MODULES
+                and not _TEST_FILE.match(child.name)
+                and child.stem.isidentifier()
+            ):
+                found.append(child.stem)
+        if found:
+            break
+    return found
+
+
+def _test_dirs(root: Path, test_files: list[str]) -> list[str]:
+    """The folders holding the test files: the shallowest test-named folder of each."""
+    dirs: list[str] = []
+    for rel in test_files:
+        parts = Path(rel).parts
+        for depth, part in enumerate(parts[:-1]):
+            if part in TEST_DIR_NAMES:
+                candidate = "/".join(parts[: depth + 1])
+                if candidate not in dirs:
+                    dirs.append(candidate)
+                break
+        else:
+            if len(parts) > 1:
+                candidate = "/".join(parts[:-1])
+                if candidate not in dirs and not any(candidate.startswith(d + "/") for d in dirs):
+                    dirs.append(candidate)
+    roots = [d for d in dirs if not any(d != o and d.startswith(o + "/") for o in dirs)]
+    return sorted(roots)
+
+
+def scan_tests(root: Path) -> TestLayout:
+    """Find the test files of ``root`` and read their imports, fixtures and markers."""
+    layout = TestLayout(root=root)
+    files = _walk(root)
+    layout.local_names = _local_names(root, files)
+    layout.packages = _packages(root)
+    pytest_used = False
+    # Helper modules count where tests are; a folder of other Python files is test data.
+    test_folders = {p.parent for p in files if p.name == "conftest.py" or _TEST_FILE.match(p.name)}
+    for path in files:
+        rel = path.relative_to(root)
+        if path.suffix in (".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs") and not any(
+            part in TEST_DIR_NAMES for part in rel.parts
+        ):
+            layout.compiled_sources.append(rel.as_posix())
+        if path.suffix != ".py":
+            continue
+        is_conftest = path.name == "conftest.py"
+        if not (is_conftest or _is_test_path(rel)):
+            continue
+        if not (is_conftest or _TEST_FILE.match(path.name) or path.parent in test_folders):
+            continue
+        if rel.parts[0] in ("docs", "doc", "examples", "benchmarks") or _DATA_DIRS & set(
+            rel.parts[:-1]
+        ):
+            continue
+        visitor = _Visitor()
+        try:
+            visitor.visit(ast.parse(path.read_bytes(), filename=str(rel)))
+        except (SyntaxError, ValueError, OSError, RecursionError):
+            # Test data files are sometimes not Python, or nested too deep to walk.
+            layout.unparsable.append(rel.as_posix())
+            continue
+        if is_conftest:
+            layout.conftests.append(rel.as_posix())
+        elif visitor.tests or _TEST_FILE.match(path.name):
+            layout.test_files.append(rel.as_posix())
+        layout.test_functions += visitor.tests
+        pytest_used = pytest_used or visitor.pytest_used or is_conftest
+        for module, optional in visitor.imports:
+            key = import_key(module)
+            layout.imports.setdefault(key, ImportUse(key)).seen(rel.as_posix(), optional)
+        for name in visitor.fixtures:
+            layout.fixtures.setdefault(name, set()).add(rel.as_posix())
+        for name in visitor.markers:
+            if name in MARKER_TO_DIST:
+                layout.markers.setdefault(name, set()).add(rel.as_posix())
+    layout.test_files.sort()
+    layout.test_dirs = _test_dirs(root, layout.test_files)
+    layout.uses_unittest_only = bool(layout.test_files) and not pytest_used
+    return layout

@@ -1,0 +1,320 @@
+"""`apiary enrich verify`: run entries through the real pipeline, fix what can be fixed,
+run again (up to a bound), and record what happened in the entries.
+
+Each round is one ordinary run (its own run directory, events and logs) of the packages
+still worth a try, under every interpreter asked for. A package whose run ended in
+config_error, import_error or install_error gets the fix `fixes.propose_fix` proposes and
+goes into the next round; one that reached a verdict (pass or fail) is verified.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from normalized_events import Condition, Outcome, PackageFinished, PackageStarted, read_events
+from registry_core import PackageEntry, RegistryError, load_registry
+from registry_core.edits import save_entry
+from runner_core.enrich.errors import EnrichError
+from runner_core.enrich.fixes import Fix, propose_fix
+from runner_core.enrich.write import SDIST_FIELD, current_entry, entry_path, with_fields
+from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.run import RunPlan, execute, registry_info
+from runner_core.selection import Selected, Selection
+from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
+
+VERIFIED = frozenset({Outcome.PASS, Outcome.FAIL})
+FIXABLE = frozenset({Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR, Outcome.INSTALL_ERROR})
+_VERIFY_NOTE = re.compile(
+    r"\s*Verified \d{4}-\d{2}-\d{2}.*$|\s*Not verified \d{4}-\d{2}-\d{2}.*$", re.S
+)
+_SKIP_PREFIX = "verify: "
+MIN_TIMEOUT = 300
+MAX_TIMEOUT = 3600
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How to verify: where, with which interpreters, how hard to try."""
+
+    registry_dir: Path
+    results_dir: Path
+    work_dir: Path
+    pythons: tuple[str, ...]
+    workers: int = 2
+    max_attempts: int = 3
+    source: SourceChoice = "sdist"
+    installer: InstallerChoice = "auto"
+    sandbox: BackendChoice = "auto"
+    timeout_s: float = 1800.0
+    idle_timeout_s: float | None = 600.0
+    run_prefix: str = ""
+    write: bool = False
+
+
+@dataclass
+class Result:
+    """One package under one interpreter in one round."""
+
+    outcome: Outcome
+    reason: str | None
+    version: str | None
+    test_s: float | None
+    source_kind: str | None
+
+
+@dataclass
+class Attempt:
+    change: str | None
+    results: dict[str, Result]  # minor -> result
+
+
+@dataclass
+class Verification:
+    """Everything verify learnt about one package."""
+
+    name: str
+    original: PackageEntry
+    entry: PackageEntry
+    attempts: list[Attempt] = field(default_factory=list)
+    tried: list[str] = field(default_factory=list)
+
+    @property
+    def last(self) -> dict[str, Result]:
+        return self.attempts[-1].results if self.attempts else {}
+
+    @property
+    def verified(self) -> bool:
+        return any(r.outcome in VERIFIED for r in self.last.values())
+
+    def summary(self) -> str:
+        parts = [
+            f"{r.outcome.value} on {minor}" + (f" ({r.reason})" if r.reason else "")
+            for minor, r in sorted(self.last.items())
+        ]
+        return "; ".join(parts) or "not run"
+
+
+OnRound = Callable[[int, list[str]], None]
+
+
+def _conditions(interpreters: Sequence[Interpreter]) -> list[Condition]:
+    if len(interpreters) == 1:
+        return [Condition()]
+    return [Condition(name=f"py{i.minor}", python=str(i.path)) for i in interpreters]
+
+
+def _minor_of(condition: str, interpreters: Sequence[Interpreter]) -> str:
+    if condition == "default":
+        return interpreters[0].minor
+    return condition.removeprefix("py")
+
+
+def _log_text(run_dir: Path, package: str, condition: str, outcome: Outcome) -> str:
+    step = {Outcome.INSTALL_ERROR: "install", Outcome.IMPORT_ERROR: "import_check"}.get(
+        outcome, "test"
+    )
+    folder = run_dir / "logs" / package
+    if condition != "default":
+        folder = folder / condition
+    path = folder / f"{step}.log"
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            handle.seek(max(0, handle.tell() - 400_000))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _round(
+    options: VerifyOptions,
+    interpreters: Sequence[Interpreter],
+    entries: list[PackageEntry],
+    run_id: str,
+) -> tuple[Path, dict[str, dict[str, Result]]]:
+    loaded = load_registry(options.registry_dir)
+    settings = RunSettings(
+        run_id=run_id,
+        results_dir=options.results_dir,
+        work_dir=options.work_dir,
+        registry_dir=options.registry_dir,
+        target_python=str(interpreters[0].path),
+        conditions=_conditions(interpreters),
+        workers=options.workers,
+        timeout_s=options.timeout_s,
+        idle_timeout_s=options.idle_timeout_s,
+        installer=options.installer,
+        source=options.source,
+        sandbox_backend=options.sandbox,
+        condition_retries=0,
+        crash_reruns=1,
+    )
+    plan = RunPlan(
+        settings,
+        Selection(run=[Selected(entry) for entry in entries]),
+        registry_info(options.registry_dir, loaded),
+    )
+    report = execute(plan)
+    if report.interrupted:
+        raise KeyboardInterrupt
+    events = list(read_events(settings.run_dir / "events.jsonl").known())
+    kinds = {
+        (e.package, e.condition): e.source_kind for e in events if isinstance(e, PackageStarted)
+    }
+    found: dict[str, dict[str, Result]] = {}
+    for event in events:
+        if not isinstance(event, PackageFinished):
+            continue
+        minor = _minor_of(event.condition, interpreters)
+        found.setdefault(event.package, {})[minor] = Result(
+            outcome=event.outcome,
+            reason=event.reason,
+            version=event.package_version,
+            test_s=event.durations.get("test"),
+            source_kind=kinds.get((event.package, event.condition)),
+        )
+    return settings.run_dir, found
+
+
+def verify(
+    names: Sequence[str], options: VerifyOptions, on_round: OnRound | None = None
+) -> list[Verification]:
+    """Verify the named registry entries; with ``options.write``, record the results."""
+    if not names:
+        raise EnrichError("verify: name at least one registry package")
+    if not options.pythons:
+        raise EnrichError("verify: name at least one interpreter")
+    try:
+        loaded = load_registry(options.registry_dir)
+    except RegistryError as exc:
+        raise EnrichError(str(exc)) from None
+    work: dict[str, Verification] = {}
+    for name in dict.fromkeys(names):
+        entry = current_entry(loaded, name)
+        if entry is None:
+            raise EnrichError(f"verify: {name!r} is not in {loaded.packages_dir}")
+        work[name] = Verification(name, entry, entry)
+    interpreters = [probe_interpreter(p) for p in options.pythons]
+    prefix = options.run_prefix or "verify-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    pending = list(work)
+    changes: dict[str, str | None] = dict.fromkeys(pending)
+    for number in range(1, max(1, options.max_attempts) + 1):
+        if not pending:
+            break
+        if on_round is not None:
+            on_round(number, pending)
+        run_dir, results = _round(
+            options, interpreters, [work[n].entry for n in pending], f"{prefix}-{number}"
+        )
+        next_round = []
+        for name in pending:
+            item = work[name]
+            got = results.get(name, {})
+            item.attempts.append(Attempt(changes.get(name), got))
+            if item.verified or number == options.max_attempts:
+                continue
+            fix = _next_fix(item, got, run_dir, interpreters)
+            if fix is not None:
+                item.tried.append(fix.description)
+                item.entry = fix.apply(item.entry)
+                changes[name] = fix.description
+                next_round.append(name)
+        pending = next_round
+    verifications = [work[n] for n in work]
+    if options.write:
+        for item in verifications:
+            record(options.registry_dir, item, interpreters)
+    return verifications
+
+
+def _next_fix(
+    item: Verification,
+    got: dict[str, Result],
+    run_dir: Path,
+    interpreters: Sequence[Interpreter],
+) -> Fix | None:
+    for interpreter in interpreters:
+        result = got.get(interpreter.minor)
+        if result is None or result.outcome not in FIXABLE:
+            continue
+        condition = "default" if len(interpreters) == 1 else f"py{interpreter.minor}"
+        log = _log_text(run_dir, item.name, condition, result.outcome)
+        fix = propose_fix(item.entry, result.outcome, result.reason, log, frozenset(item.tried))
+        if fix is not None:
+            return fix
+    return None
+
+
+def suggested_timeout(test_s: float | None, current: int | None) -> int | None:
+    """Five times the measured test time, in whole minutes, within [300, 3600] seconds."""
+    if test_s is None:
+        return current
+    return int(min(MAX_TIMEOUT, max(MIN_TIMEOUT, math.ceil(test_s * 5 / 60) * 60)))
+
+
+def notes_for(item: Verification, interpreters: Sequence[Interpreter]) -> str:
+    """The entry's notes with this verification's sentence in place of the previous one."""
+    base = _VERIFY_NOTE.sub("", item.original.notes or "").strip()
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    last = item.last
+    version = next((r.version for r in last.values() if r.version), None)
+    kind = next((r.source_kind for r in last.values() if r.source_kind), None)
+    versions = {i.minor: i.info.version for i in interpreters}
+    shown = "; ".join(
+        f"{r.outcome.value} on CPython {versions.get(minor, minor)}"
+        + (f" ({r.reason})" if r.reason else "")
+        for minor, r in sorted(last.items())
+    )
+    head = "Verified" if item.verified else "Not verified"
+    source = f" from the {kind} of {version}" if kind and version else ""
+    sentence = f"{head} {day} by apiary enrich verify{source}: {shown or 'not run'}."
+    if item.tried:
+        sentence += " Tried: " + "; ".join(item.tried) + "."
+    return f"{base} {sentence}".strip()
+
+
+def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interpreter]) -> bool:
+    """Write what verify learnt into the package's file; True when it changed."""
+    loaded = load_registry(registry_dir)
+    path = entry_path(loaded, item.name)
+    values: dict[str, Any] = {"notes": notes_for(item, interpreters)}
+    last = item.last
+    if item.verified:
+        primary = last.get(interpreters[0].minor)
+        values["install_command"] = item.entry.install_command
+        values["test_command"] = item.entry.test_command
+        values["enriched"] = True
+        good = sorted(
+            (m for m, r in last.items() if r.outcome in VERIFIED),
+            key=lambda m: tuple(int(p) for p in m.split(".")),
+            reverse=True,
+        )
+        values["python_versions"] = good
+        skips = {
+            k: v
+            for k, v in item.original.skip_versions.items()
+            if not v.startswith(_SKIP_PREFIX) or k not in last
+        }
+        for minor, result in last.items():
+            if result.outcome not in VERIFIED:
+                skips[minor] = (
+                    f"{_SKIP_PREFIX}{result.outcome.value}: {result.reason or ''}".strip()
+                )
+        values["skip_versions"] = skips
+        timing = primary if primary and primary.outcome in VERIFIED else None
+        if timing is None:
+            timing = next(r for r in last.values() if r.outcome in VERIFIED)
+        values["timeout"] = suggested_timeout(timing.test_s, item.entry.timeout)
+        if timing.source_kind == "sdist":
+            values[SDIST_FIELD] = True
+    updated = with_fields(item.original, values)
+    try:
+        return save_entry(path, updated)
+    except (RegistryError, OSError) as exc:
+        raise EnrichError(f"{path}: cannot write: {exc}") from None
