@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from building import find_uv
 
 pytestmark = [pytest.mark.xdist_group("publish"), pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -349,12 +350,16 @@ def _pdm(world: World) -> str:
     venv = REPO / ".tools" / "pdm"
     pdm = venv / "bin" / "pdm"
     if not pdm.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "pdm[locked]"],
-            check=True,
-            timeout=600,
-        )
+        uv = find_uv(dict(os.environ), REPO)
+        if uv:
+            subprocess.run(
+                [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True
+            )
+            install = [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
+        else:
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            install = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*install, "pdm[locked]"], check=True, timeout=600)
     return str(pdm)
 
 
