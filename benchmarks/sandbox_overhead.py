@@ -10,7 +10,8 @@ alike), on the same command:
 - none: ``run_sandboxed`` with the none backend (own session, rlimits, output pump, capped
   log, secret filter, process-group and /proc sweep after the command);
 - bwrap: ``run_sandboxed`` with bubblewrap (namespaces, mounts, the in-namespace reaper),
-  when it works here.
+  when it works here; with, for reference, its two parts run bare: bwrap around ``true``
+  and the reaper's interpreter starting (``python -I -S -c pass``).
 Each line gives the median wall time per command, the overhead over plain in
 milliseconds, and the ratio. The bwrap probe (cached per process) is timed separately.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sandbox_runner import Isolation, Limits, SandboxSpec, probe_bwrap, run_sandboxed
+from sandbox_runner.backends.bwrap import probe_argv
+from sandbox_runner.reaper import reaper_python
 
 
 def main() -> int:
@@ -69,9 +73,17 @@ def main() -> int:
     ok, why = probe_bwrap()
     probe_ms = (time.perf_counter() - started) * 1000
 
+    def bare(argv: list[str]) -> Callable[[], None]:
+        return lambda: subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+
     sides: dict[str, Callable[[], None]] = {"plain": plain, "none": sandboxed("none")}
+    # Where bwrap's overhead goes: its namespaces around `true`, and the reaper's start.
+    parts: dict[str, Callable[[], None]] = {}
     if ok:
         sides["bwrap"] = sandboxed("bwrap")
+        parts["bwrap true"] = bare(probe_argv(shutil.which("bwrap") or "bwrap"))
+        parts["python -I -S"] = bare([reaper_python(), "-I", "-S", "-c", "pass"])
+    sides.update(parts)
     times: dict[str, list[float]] = {name: [] for name in sides}
     for side in sides.values():  # warm-up: imports, page cache
         side()
@@ -87,15 +99,20 @@ def main() -> int:
         f"load {os.getloadavg()[0]:.1f}"
     )
     base = statistics.median(times["plain"])
-    print(f"  {'side':<8}{'median':>10}{'p90':>10}{'overhead':>12}{'ratio':>8}")
+    print(f"  {'side':<14}{'median':>10}{'p90':>10}{'overhead':>12}{'ratio':>8}")
     for name, samples in times.items():
+        if name in parts:
+            continue
         median = statistics.median(samples)
         p90 = statistics.quantiles(samples, n=10)[-1] if len(samples) > 1 else median
         extra = (median - base) * 1000
         print(
-            f"  {name:<8}{median * 1000:>8.1f}ms{p90 * 1000:>8.1f}ms"
+            f"  {name:<14}{median * 1000:>8.1f}ms{p90 * 1000:>8.1f}ms"
             f"{extra:>+10.1f}ms{median / base:>7.1f}x"
         )
+    for name in parts:
+        median = statistics.median(times[name])
+        print(f"  part of bwrap's overhead: {name:<14}{median * 1000:>8.1f}ms (alone)")
     print(f"  bwrap probe (once per process, cached): {probe_ms:.1f} ms: {why}")
     if not ok:
         print("  bwrap not measured: it cannot run here")

@@ -2,7 +2,7 @@
 
 Inside bubblewrap's PID namespace the command is reaped by bwrap's own init, so `wait4`
 on bwrap from outside sees none of the command's CPU time or memory. The reaper is a
-tiny Python program (run with `-I -S`, nothing imported but the standard library) that
+tiny Python program (run with `-I -S`, importing only built-in modules) that
 bwrap starts instead of the command: it forks the command in a new session, waits for
 it, and writes the exact wait status and rusage to a report pipe.
 
@@ -26,7 +26,8 @@ from pathlib import Path
 REPORT_WAIT_S = 2.0
 
 REAPER_SOURCE = """\
-import os, select, signal, sys
+import os, select, sys
+import _signal as signal  # the C module: `signal` imports enum, which doubles start-up
 ctl, rep = int(sys.argv[1]), int(sys.argv[2])
 argv = sys.argv[3:]
 os.set_inheritable(ctl, False)
