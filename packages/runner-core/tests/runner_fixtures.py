@@ -156,7 +156,7 @@ FIXTURES = {
     "segv-pkg": Fixture("segv-pkg", SEGFAULT),
     "abort-pkg": Fixture("abort-pkg", ABORT),
     "hang-pkg": Fixture("hang-pkg", HANG),
-    "slow-pkg": Fixture("slow-pkg", TIMEOUT, timeout=4),
+    "slow-pkg": Fixture("slow-pkg", TIMEOUT, timeout=10),
     "needy-pkg": Fixture("needy-pkg", MISSING_DEP),
     "broken-import": Fixture("broken-import", IMPORT_ERROR, import_name="broken_import"),
     "site-a": Fixture("site-a", CRASH_SITE_A, import_name="site_a"),

@@ -39,7 +39,7 @@ def _apiary_run(registry: Path, tmp_path: Path, *extra: str) -> subprocess.Compl
         "--work-dir",
         str(tmp_path / "work"),
         "--idle-timeout",
-        "5",
+        "20",
         "--run-id",
         "r1",
         *extra,
@@ -152,7 +152,7 @@ def test_resume_after_kill_9_redoes_nothing_and_loses_nothing(
         "--run-id",
         "k",
         "--idle-timeout",
-        "5",
+        "20",
     ]
     process = subprocess.Popen(
         argv,

@@ -42,6 +42,7 @@ from runner_core.venvs import (
     installed_distributions,
     lookup_venv,
     mark_ready,
+    recorded_distributions,
 )
 
 DEFAULT_INSTALL = "pip install -e ."
@@ -223,7 +224,8 @@ def _pipeline(
         idle_timeout_s=None,
     )
     state.took(check)
-    state.installed = installed_distributions(venv)
+    recorded = recorded_distributions(venv)
+    state.installed = recorded if recorded is not None else installed_distributions(venv)
     if not check.ok:
         verdict = outcomes.classify_import(_status(check), check.output())
         state.crash = verdict.crash_info
@@ -342,7 +344,7 @@ def _build_venv(
     if not done.ok:
         verdict = outcomes.classify_install(_status(done), done.output())
         return _Finish(verdict.outcome, verdict.reason)
-    mark_ready(venv, key)
+    mark_ready(venv, key, installed_distributions(venv))
     return None
 
 

@@ -119,20 +119,21 @@ def _git(request: SourceRequest, repo: str, cache_dir: Path, log: Log) -> Fetche
             _run_git(["remote", "add", "origin", url], staging, log)
             _fetch(staging, rev, depth_args, depth, log)
             _run_git(["checkout", "--quiet", "--force", "FETCH_HEAD"], staging, log)
+            revision = _run_git(["rev-parse", "HEAD"], staging, log)
             shutil.rmtree(target, ignore_errors=True)
             staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     else:
-        _run_git(["remote", "set-url", "origin", url], target, log)
-        before = _run_git(["rev-parse", "HEAD"], target, log)
+        if _run_git(["config", "--get", "remote.origin.url"], target, log) != url:
+            _run_git(["remote", "set-url", "origin", url], target, log)
         _fetch(target, rev, depth_args, depth, log)
-        fetched = _run_git(["rev-parse", "FETCH_HEAD"], target, log)
+        before, fetched = _run_git(["rev-parse", "HEAD", "FETCH_HEAD"], target, log).split()
         if fetched != before:
             # Only a changed revision wipes build products left in the tree.
             _run_git(["checkout", "--quiet", "--force", "FETCH_HEAD"], target, log)
             _run_git(["clean", "-ffdxq"], target, log)
-    revision = _run_git(["rev-parse", "HEAD"], target, log)
+        revision = fetched
     return FetchedSource(kind="git", path=target, revision=revision, ref=f"{repo}@{rev}")
 
 

@@ -85,9 +85,25 @@ def create_venv(venv: Venv, interpreter: Interpreter, uv: str | None) -> list[st
     return argv
 
 
-def mark_ready(venv: Venv, key: VenvKey) -> None:
-    payload = {"key": venv.key, "package": key.package, "source_revision": key.source_revision}
+def mark_ready(venv: Venv, key: VenvKey, installed: dict[str, str]) -> None:
+    """Written last: the venv is complete. Keeps what was installed, so a reused venv
+    needs no extra process to say what it holds."""
+    payload = {
+        "key": venv.key,
+        "package": key.package,
+        "source_revision": key.source_revision,
+        "installed": installed,
+    }
     (venv.path / _MARKER).write_text(json.dumps(payload))
+
+
+def recorded_distributions(venv: Venv) -> dict[str, str] | None:
+    """What mark_ready recorded for this venv, or None when unknown."""
+    try:
+        found = json.loads((venv.path / _MARKER).read_text()).get("installed")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def installed_distributions(venv: Venv) -> dict[str, str]:
