@@ -76,8 +76,13 @@ def _hanging(work: Path, alive: Callable[[], list[int]]) -> Callable[[], bool]:
 
 @pytest.mark.parametrize(
     ("backend", "signum"),
-    [("bwrap", signal.SIGTERM), ("none", signal.SIGTERM), ("none", signal.SIGINT)],
-    ids=["bwrap-SIGTERM", "none-SIGTERM", "none-SIGINT"],
+    [
+        ("bwrap", signal.SIGTERM),
+        ("none", signal.SIGTERM),
+        ("none", signal.SIGINT),
+        ("none", signal.SIGHUP),
+    ],
+    ids=["bwrap-SIGTERM", "none-SIGTERM", "none-SIGINT", "none-SIGHUP"],
 )
 def test_stopping_apiary_takes_its_sandboxes_down(
     launch: Callable[..., subprocess.Popen[bytes]],

@@ -2,8 +2,8 @@
 
 `run_sandboxed` registers each command while it runs. `terminate_all()` kills every one
 of them (each `run_sandboxed` call then returns with `interrupted=True`).
-`terminate_on_signals()` installs SIGINT/SIGTERM handlers that do so before the usual
-behaviour (KeyboardInterrupt, exit status 143). `run_sandboxed` enters it by itself when
+`terminate_on_signals()` installs SIGINT/SIGTERM/SIGHUP handlers that do so before the
+usual behaviour (KeyboardInterrupt, exit status 128+N). `run_sandboxed` enters it by itself when
 called from the main thread; a program that runs sandboxes from worker threads should
 wrap its whole run in it, in the main thread:
 
@@ -77,14 +77,14 @@ def terminate_all() -> int:
 
 @contextmanager
 def terminate_on_signals(
-    signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM),
+    signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
 ) -> Iterator[None]:
-    """While inside, SIGINT and SIGTERM first kill every running sandbox.
+    """While inside, SIGINT, SIGTERM and SIGHUP first kill every running sandbox.
 
-    Then the previous handler runs (SIGINT: KeyboardInterrupt); a SIGTERM that had the
-    default action raises `SystemExit(143)` so `finally` blocks and logs complete. Ignored
-    signals stay ignored. Only the main thread can install handlers: elsewhere, and when
-    already installed, this does nothing.
+    Then the previous handler runs (SIGINT: KeyboardInterrupt); a SIGTERM or SIGHUP that
+    had the default action raises `SystemExit(128 + N)` so `finally` blocks and logs
+    complete. Ignored signals stay ignored. Only the main thread can install handlers:
+    elsewhere, and when already installed, this does nothing.
     """
     if threading.current_thread() is not threading.main_thread() or REGISTRY.handlers_installed:
         yield
