@@ -193,7 +193,8 @@ def propose_fix(
                 f"{path} not found -> dropped from the test command", install, shlex.join(tokens)
             )
     if "collection error" in reason or "ERROR collecting" in log:
-        warning = _WARNING_ERROR.search(reason)
+        errors = "\n".join(line for line in log.splitlines() if line.startswith("E "))
+        warning = _WARNING_ERROR.search(reason) or _WARNING_ERROR.search(errors)
         if warning:
             name = warning.group("cls")
             return fix(

@@ -1,0 +1,198 @@
+"""The fixes verify proposes, from the real output of pytest runs made here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from normalized_events import Outcome
+from registry_core import PackageEntry
+from runner_core.enrich.fixes import (
+    add_requirements,
+    installed_by,
+    propose_fix,
+    remove_requirement,
+)
+from runner_core.outcomes import classify
+
+
+def pytest_output(tmp_path: Path, files: dict[str, str], *args: str) -> tuple[int, str]:
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def entry(install: str = "pip install -e . && pip install pytest", test: str = "python -m pytest"):
+    return PackageEntry(package="demo-pkg", install_command=install, test_command=test)
+
+
+CASES = {
+    "missing-module": (
+        {"tests/test_a.py": "import apiary_absent_module\ndef test_a(): pass\n"},
+        (),
+        "missing apiary_absent_module -> pip install apiary-absent-module",
+        "pip install -e . && pip install pytest apiary-absent-module",
+        "python -m pytest",
+    ),
+    "missing-in-conftest": (
+        {
+            "tests/conftest.py": "import yaml_absent.sub\n",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+        (),
+        "missing yaml_absent -> pip install yaml-absent",
+        "pip install -e . && pip install pytest yaml-absent",
+        "python -m pytest",
+    ),
+    "plugin-option": (
+        {
+            "pytest.ini": "[pytest]\naddopts = --cov=demo --cov-report=term\n",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+        (),
+        "unrecognized --cov --cov-report -> pip install pytest-cov",
+        "pip install -e . && pip install pytest pytest-cov",
+        "python -m pytest",
+    ),
+    "unknown-option": (
+        {
+            "pytest.ini": "[pytest]\naddopts = --no-such-apiary-option\n",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+        (),
+        "unrecognized --no-such-apiary-option in addopts -> -o addopts=''",
+        "pip install -e . && pip install pytest",
+        "python -m pytest -o addopts=",
+    ),
+    "strict-config-plugin-key": (
+        {
+            "pytest.ini": "[pytest]\naddopts = --strict-config\nasyncio_mode = auto\n",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+        (),
+        "unknown ini option asyncio_mode -> pip install pytest-asyncio",
+        "pip install -e . && pip install pytest pytest-asyncio",
+        "python -m pytest",
+    ),
+    "strict-config-stray-key": (
+        {
+            "pytest.ini": "[pytest]\naddopts = --strict-config\napiary_stray = 1\n",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+        (),
+        "unknown ini option apiary_stray under strict config -> -o strict_config=false",
+        "pip install -e . && pip install pytest",
+        "python -m pytest -o strict_config=false -o addopts=",
+    ),
+    "path-not-found": (
+        {"tests/test_a.py": "def test_a(): pass\n"},
+        ("tests", "testing"),
+        "testing not found -> dropped from the test command",
+        "pip install -e . && pip install pytest",
+        "python -m pytest tests",
+    ),
+    "deprecation-as-error": (
+        {
+            "pytest.ini": "[pytest]\nfilterwarnings = error\n",
+            "tests/test_a.py": (
+                "import warnings\nwarnings.warn('old', DeprecationWarning)\ndef test_a(): pass\n"
+            ),
+        },
+        (),
+        "DeprecationWarning raised as an error at collection -> -W ignore::DeprecationWarning",
+        "pip install -e . && pip install pytest",
+        "python -m pytest -W ignore::DeprecationWarning",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fix_for_a_real_pytest_config_error(tmp_path: Path, case: str) -> None:
+    files, args, description, install, test = CASES[case]
+    code, output = pytest_output(tmp_path, files, *args)
+    verdict = classify(exit_code=code, output=output)
+    assert verdict.outcome is Outcome.CONFIG_ERROR, output
+    current = entry(test="python -m pytest " + " ".join(args) if args else "python -m pytest")
+    fix = propose_fix(current, verdict.outcome, verdict.reason, output)
+    assert fix is not None, (verdict.reason, output)
+    assert fix.description == description
+    assert fix.install_command == install
+    assert fix.test_command == test
+    # the same fix is never proposed twice
+    again = propose_fix(current, verdict.outcome, verdict.reason, output, frozenset({description}))
+    assert again is None or again.description != description
+
+
+def test_plugin_already_installed_falls_back_to_overriding_addopts(tmp_path: Path) -> None:
+    files = {
+        "pytest.ini": "[pytest]\naddopts = --cov=demo\n",
+        "tests/test_a.py": "def test_a(): pass\n",
+    }
+    code, output = pytest_output(tmp_path, files)
+    verdict = classify(exit_code=code, output=output)
+    current = entry(install="pip install -e . && pip install pytest pytest-cov")
+    fix = propose_fix(current, verdict.outcome, verdict.reason, output)
+    assert fix is not None and fix.test_command == "python -m pytest -o addopts="
+
+
+def test_no_fix_for_verdicts_and_unknown_problems(tmp_path: Path) -> None:
+    code, output = pytest_output(tmp_path, {"tests/test_a.py": "def test_a(): assert 0\n"})
+    verdict = classify(exit_code=code, output=output)
+    assert verdict.outcome is Outcome.FAIL
+    assert propose_fix(entry(), verdict.outcome, verdict.reason, output) is None
+    # its own package missing is not a dependency to install
+    own = "ModuleNotFoundError: No module named 'demo_pkg'"
+    assert propose_fix(entry(), Outcome.IMPORT_ERROR, own, own) is None
+    assert propose_fix(entry(), Outcome.CONFIG_ERROR, "no tests collected", "") is None
+
+
+INSTALL_LOGS = {
+    # pip's and uv's words for a requirement PyPI does not have (as they print them)
+    "pip": "ERROR: Could not find a version that satisfies the requirement apiary-nope "
+    "(from versions: none)\nERROR: No matching distribution found for apiary-nope\n",
+    "uv": "  × No solution found when resolving dependencies:\n  ╰─▶ Because apiary-nope was"
+    " not found in the package registry and you require apiary-nope, we can conclude that"
+    " your requirements are unsatisfiable.\n",
+}
+
+
+@pytest.mark.parametrize("installer", sorted(INSTALL_LOGS))
+def test_a_requirement_pypi_lacks_is_dropped(installer: str) -> None:
+    current = entry(install="pip install -e . && pip install pytest apiary-nope 'six>=1'")
+    log = INSTALL_LOGS[installer]
+    fix = propose_fix(current, Outcome.INSTALL_ERROR, None, log)
+    assert fix is not None
+    assert fix.install_command == "pip install -e . && pip install pytest 'six>=1'"
+    assert fix.description == "apiary-nope is not on PyPI: not installed"
+
+
+def test_command_edits() -> None:
+    assert installed_by("pip install -e '.[test]' && pip install pytest 'Foo_Bar>=1' -r r.txt") == {
+        "pytest",
+        "foo-bar",
+    }
+    assert add_requirements("pip install -e .", ["six"]) == "pip install -e . && pip install six"
+    assert add_requirements("pip install -e . && pip install pytest", ["a>=1"]) == (
+        "pip install -e . && pip install pytest 'a>=1'"
+    )
+    assert add_requirements("", ["six"]) == "pip install six"
+    assert remove_requirement("pip install -e . && pip install only-one", "only-one") == (
+        "pip install -e ."
+    )
+    assert remove_requirement("pip install -e .", "six") is None

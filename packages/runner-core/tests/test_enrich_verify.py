@@ -1,0 +1,136 @@
+"""`apiary enrich verify` end to end: real runs, a fix, a re-run, the entry rewritten."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from registry_core import load_registry
+from runner_core.enrich.verify import VerifyOptions, suggested_timeout, verify
+from runner_fixtures import run_apiary
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("enrich")]
+
+
+def _package(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def _entry(name: str, folder: Path, install: str) -> str:
+    return "\n".join(
+        [
+            f"package: {name}",
+            f"repo: {folder}",
+            "extension_type: pure",
+            f"install_command: {json.dumps(install)}",
+            "test_command: python -m pytest -q -p no:cacheprovider tests",
+            "test_framework: pytest",
+            "uses_xdist: false",
+            "timeout: null",
+            "skip: false",
+            "notes: Hand-written.",
+            "enriched: false",
+            "",
+        ]
+    )
+
+
+def _registry(tmp_path: Path) -> Path:
+    needs = _package(
+        tmp_path / "src" / "needs-six",
+        {
+            "needs_six/__init__.py": "",
+            "tests/test_it.py": "import six\n\ndef test_it():\n    assert six\n",
+        },
+    )
+    hopeless = _package(
+        tmp_path / "src" / "hopeless",
+        {
+            "hopeless/__init__.py": "",
+            "tests/test_it.py": "import apiary_never_on_pypi_xyz\n\ndef test_it():\n    pass\n",
+        },
+    )
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True)
+    (registry / "packages" / "needs-six.yaml").write_text(
+        _entry("needs-six", needs, "pip install pytest")
+    )
+    (registry / "packages" / "hopeless.yaml").write_text(
+        _entry("hopeless", hopeless, "pip install pytest")
+    )
+    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
+    return registry
+
+
+def test_verify_fixes_a_missing_module_and_records_what_it_tried(tmp_path: Path) -> None:
+    registry = _registry(tmp_path)
+    options = VerifyOptions(
+        registry_dir=registry,
+        results_dir=tmp_path / "results",
+        work_dir=tmp_path / "work",
+        pythons=(str(Path(__import__("sys").executable)),),
+        workers=2,
+        max_attempts=3,
+        source="auto",
+        idle_timeout_s=120,
+        run_prefix="v",
+        write=True,
+    )
+    rounds: list[tuple[int, list[str]]] = []
+    results = {
+        r.name: r
+        for r in verify(["needs-six", "hopeless"], options, lambda n, p: rounds.append((n, p)))
+    }
+    needs, hopeless = results["needs-six"], results["hopeless"]
+    assert needs.verified and [
+        a.results[next(iter(a.results))].outcome.value for a in needs.attempts
+    ] == [
+        "config_error",
+        "pass",
+    ]
+    assert needs.tried == ["missing six -> pip install six"]
+    # hopeless: the module is installed, PyPI has no such project, the install is undone,
+    # and the same fix is not tried again
+    assert not hopeless.verified
+    assert hopeless.tried == [
+        "missing apiary_never_on_pypi_xyz -> pip install apiary-never-on-pypi-xyz",
+        "apiary-never-on-pypi-xyz is not on PyPI: not installed",
+    ]
+    assert rounds[0] == (1, ["needs-six", "hopeless"]) and len(rounds) == 3
+    for number in (1, 2, 3):
+        assert (tmp_path / "results" / f"v-{number}" / "events.jsonl").is_file()
+
+    loaded = load_registry(registry, use_cache=False)
+    assert loaded.problems == []
+    entry = loaded.entries["needs-six"]
+    assert entry.enriched is True
+    assert entry.install_command == "pip install pytest six"
+    assert entry.timeout == 300
+    assert entry.python_versions == [needs.attempts[-1].results.popitem()[0]]
+    assert entry.notes.startswith("Hand-written. Verified ")
+    assert "pass on CPython" in entry.notes
+    assert "Tried: missing six -> pip install six." in entry.notes
+    assert entry.field_value("sdist_has_tests") is None  # a local folder, not an sdist
+    other = loaded.entries["hopeless"]
+    assert other.enriched is False and other.install_command == "pip install pytest"
+    assert "Not verified" in other.notes and "config_error" in other.notes
+
+
+def test_suggested_timeout() -> None:
+    assert suggested_timeout(None, 120) == 120
+    assert suggested_timeout(2.0, None) == 300
+    assert suggested_timeout(100.0, None) == 540
+    assert suggested_timeout(5000.0, None) == 3600
+
+
+def test_verify_command_errors_are_one_line(tmp_path: Path) -> None:
+    registry = _registry(tmp_path)
+    done = run_apiary(
+        "enrich", "verify", "not-there", "--registry-dir", str(registry), cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: verify: 'not-there' is not in {registry / 'packages'}"
