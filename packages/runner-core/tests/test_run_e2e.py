@@ -213,3 +213,61 @@ def test_bad_options_give_one_clear_line(
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_apiary_kills_the_sandbox_and_keeps_what_finished(
+    fixture_registry: Callable[..., Path], tmp_path: Path, signum: signal.Signals
+) -> None:
+    registry = fixture_registry("passing-pkg", "hang-pkg")
+    results = tmp_path / "results"
+    argv = [
+        APIARY,
+        "run",
+        "--registry-dir",
+        str(registry),
+        "--results-dir",
+        str(results),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--run-id",
+        "s",
+        "--packages",
+        "passing-pkg,hang-pkg",
+        "--idle-timeout",
+        "600",
+    ]
+    process = subprocess.Popen(
+        argv,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CI": "1"},
+    )
+    events_path = results / "s" / "events.jsonl"
+    deadline = time.monotonic() + 300
+    started = False
+    while time.monotonic() < deadline and not started:
+        time.sleep(0.3)
+        if events_path.exists():
+            started = any(
+                isinstance(e, StepFinished)
+                and e.package == "hang-pkg"
+                and e.step.value == "import_check"
+                for e in read_events(events_path).known()
+            )
+    assert started
+    time.sleep(2)  # the test command is running
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "--resume s" in stderr
+    events = read_events(events_path).known()
+    finished = [e.package for e in events if isinstance(e, PackageFinished)]
+    assert finished == ["passing-pkg"]
+    assert events[-1].type == "run_finished" and events[-1].interrupted  # type: ignore[union-attr]
+    leftovers = subprocess.run(
+        ["pgrep", "-f", "sleep 1000"], capture_output=True, text=True, check=False
+    )
+    assert leftovers.stdout.strip() == ""

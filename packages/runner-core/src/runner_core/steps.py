@@ -118,6 +118,9 @@ class StepRunner:
                 stderr_log=None,
             )
             result = run_sandboxed(spec)
+            if result.interrupted:
+                # apiary is being stopped: this package is not finished, a resume redoes it.
+                raise KeyboardInterrupt
             with log_path.open("ab") as log:
                 log.write(f"$ {command.display()}\n".encode())
                 log.write(part.read_bytes())
