@@ -16,7 +16,7 @@ from sandbox_runner import SandboxError
 from runner_core.conditions import parse_condition
 from runner_core.errors import OptionError, RunnerError
 from runner_core.interpreter import probe_interpreter
-from runner_core.progress import RunProgress
+from runner_core.progress import RunProgress, print_final_table
 from runner_core.run import RunPlan, execute, load_run_json, new_run_id, registry_info
 from runner_core.selection import SelectionOptions, read_packages_file, select
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
@@ -239,8 +239,6 @@ def _print_plan(plan: RunPlan) -> None:
 def _print_summary(
     run_dir: Path, counts: dict[Outcome, int], wall_s: float, interrupted: bool
 ) -> None:
-    shown = ", ".join(f"{o.value} {n}" for o, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    state = "interrupted" if interrupted else "finished"
-    typer.echo(f"run {state} in {wall_s:.1f}s: {shown or 'nothing ran'}")
+    print_final_table(counts, wall_s, interrupted)
     typer.echo(f"results: {run_dir}")
     typer.echo(f"report:  apiary report summary {run_dir}")

@@ -19,6 +19,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 _COLOURS = {
     Outcome.PASS: "green",
@@ -103,3 +104,20 @@ class RunProgress:
                 file=sys.stderr,
                 flush=True,
             )
+
+
+def print_final_table(
+    counts: dict[Outcome, int], wall_s: float, interrupted: bool, console: Console | None = None
+) -> None:
+    """The closing table of a run: packages per outcome, and the real elapsed time."""
+    out = console or Console(file=sys.stderr)
+    state = "interrupted" if interrupted else "finished"
+    table = Table(title=f"run {state} in {wall_s:.1f}s", title_justify="left")
+    table.add_column("outcome")
+    table.add_column("packages", justify="right")
+    for outcome in Outcome:
+        if counts.get(outcome):
+            colour = _COLOURS.get(outcome, "white")
+            table.add_row(f"[{colour}]{outcome.value}[/]", str(counts[outcome]))
+    table.add_row("[bold]total[/]", str(sum(counts.values())))
+    out.print(table)
