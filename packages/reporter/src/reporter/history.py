@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
+from typing import NamedTuple
 
 from normalized_events import Outcome
 
-from reporter.compare import crash_bucket
+from reporter.bulk import collector_paused
 from reporter.rundata import Key, RunData
 
 
@@ -23,9 +24,8 @@ class RunPoint:
     interpreter: str
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One package's result in one run."""
+class Entry(NamedTuple):
+    """One package's result in one run (a tuple: there are runs x packages of them)."""
 
     outcome: Outcome
     bucket: str | None
@@ -102,13 +102,18 @@ def interpreter_label(run: RunData) -> str:
     return label
 
 
-def _interpreter_ids(run: RunData) -> dict[str, str]:
+class _InterpreterIds(dict[str, str]):
     """An identity per condition: the interpreter facts plus the condition's definition."""
-    base = run.interpreter.model_dump(mode="json") if run.interpreter else None
-    declared = {c.name: c.model_dump(mode="json") for c in run.options.conditions}
-    return {
-        name: json.dumps([base, declared.get(name)], sort_keys=True) for name in run.conditions()
-    }
+
+    def __init__(self, run: RunData) -> None:
+        super().__init__()
+        self.base = run.interpreter.model_dump(mode="json") if run.interpreter else None
+        self.declared = {c.name: c.model_dump(mode="json") for c in run.options.conditions}
+
+    def __missing__(self, name: str) -> str:
+        identity = json.dumps([self.base, self.declared.get(name)], sort_keys=True)
+        self[name] = identity
+        return identity
 
 
 def _flakiness(entries: Sequence[Entry | None], runs: Sequence[RunPoint]) -> str:
@@ -119,6 +124,9 @@ def _flakiness(entries: Sequence[Entry | None], runs: Sequence[RunPoint]) -> str
     crash did not reproduce when rerun. A single change is not flakiness: it is what a
     regression looks like.
     """
+    present = [e for e in entries if e is not None]
+    if len({e.outcome for e in present}) == 1 and present[0].outcome != Outcome.CRASH:
+        return ""  # one outcome throughout (no crash to have failed to reproduce)
     groups: dict[tuple[str | None, str], list[Outcome]] = defaultdict(list)
     for entry in entries:
         if entry is not None and entry.outcome != Outcome.SKIPPED:
@@ -148,25 +156,31 @@ def order_runs(runs: Sequence[RunData]) -> list[RunData]:
 
 def build_history(runs: Sequence[RunData]) -> History:
     """Line up runs (oldest first, by start time) and read each package's story."""
+    with collector_paused():
+        return _build_history(runs)
+
+
+def _build_history(runs: Sequence[RunData]) -> History:
     ordered = order_runs(runs)
     points = [RunPoint(r.run_id, r.started_at, interpreter_label(r)) for r in ordered]
     table: dict[Key, list[Entry | None]] = {}
     blank: list[Entry | None] = [None] * len(ordered)
     buckets: dict[str, _Sighting] = {}
     for index, run in enumerate(ordered):
-        interpreters = _interpreter_ids(run)
+        interpreters = _InterpreterIds(run)
         for key, result in run.results.items():
             row = table.get(key)
             if row is None:
                 row = table[key] = list(blank)
-            bucket = crash_bucket(result)
+            crash = result.crash
+            bucket = (crash.bucket or crash.signature or None) if crash is not None else None
             row[index] = Entry(
-                outcome=result.outcome,
-                bucket=bucket,
-                source=result.source_revision or result.package_version,
-                interpreter=interpreters.get(key[1], ""),
-                duration_s=result.duration_s,
-                reproducible=result.crash.reproducible if result.crash else None,
+                result.outcome,
+                bucket,
+                result.source_revision or result.package_version,
+                interpreters[key[1]],
+                result.duration_s,
+                crash.reproducible if crash is not None else None,
             )
             if bucket is not None and result.outcome == Outcome.CRASH:
                 seen = buckets.get(bucket)

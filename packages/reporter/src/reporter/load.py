@@ -19,6 +19,7 @@ from pathlib import Path
 from normalized_events import LineProblem, PackageFinished, parse_event
 from pydantic import ValidationError
 
+from reporter.bulk import collector_paused
 from reporter.errors import RunDirError
 from reporter.rundata import RunBuilder, RunData, describe_validation
 
@@ -29,7 +30,7 @@ LATEST = "latest"
 _TYPE = b'"type":"'
 _DEFERRED = (b'step_finished"', b'package_started"')
 _FINISHED = b'package_finished"'
-_PACKAGE = re.compile(rb'"package":"((?:[^"\\]|\\.)*)"')
+_STARTED = b'run_started"'
 _TS = re.compile(rb'"ts":"([^"]+)"')
 
 
@@ -46,30 +47,15 @@ def events_path(run_dir: str | os.PathLike[str]) -> Path:
     raise RunDirError(f"{path}: not an apiary run directory (no {EVENTS_FILE})")
 
 
-def _top_level_type(raw: bytes) -> bytes:
-    # Writers dump the common fields (all scalars) before "type", so the first "type" key
-    # of a compact line is the event's own; anything else goes the slow, exact way.
-    at = raw.find(_TYPE)
-    return raw[at + len(_TYPE) : at + len(_TYPE) + 18] if at >= 0 else b""
-
-
-def _defer_key(raw: bytes) -> tuple[str, datetime | None] | None:
-    """(package, ts) of a line that can wait to be validated, or None."""
-    kind = _top_level_type(raw)
-    if not kind.startswith(_DEFERRED):
-        return None
-    found = _PACKAGE.search(raw)
+def _raw_time(raw: bytes | None) -> datetime | None:
+    found = _TS.search(raw) if raw else None
     if found is None:
         return None
     try:
-        package = json.loads(b'"' + found.group(1) + b'"')
-        stamp = _TS.search(raw)
-        ts = datetime.fromisoformat(stamp.group(1).decode()) if stamp else None
+        ts = datetime.fromisoformat(found.group(1).decode())
     except ValueError:
         return None
-    if ts is not None and ts.tzinfo is None:
-        return None
-    return package, ts
+    return ts if ts.tzinfo is not None else None
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> RunData:
@@ -82,26 +68,39 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
         data = path.read_bytes()
     except OSError as exc:
         raise RunDirError(f"{path}: cannot read: {exc.strerror}") from exc
-    root = path.parent
+    with collector_paused():
+        return _read(path.parent, data)
+
+
+def _read(root: Path, data: bytes) -> RunData:
     builder = RunBuilder(path=root)
     lines = data.split(b"\n")
     complete = data.endswith(b"\n") or not data
     last = len(lines)
+    # The last line kept raw since the last run_started: its time may end that session.
+    kept: bytes | None = None
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        if not raw or raw.isspace():
             continue
         may_be_torn = number == last and not complete
+        # Writers dump the common fields (all scalars) before "type", so the first "type"
+        # key of a line is the event's own; anything unusual takes the exact path below.
+        at = raw.find(_TYPE)
+        kind = raw[at + 8 : at + 26] if at >= 0 else b""
         if not may_be_torn:
-            deferred = _defer_key(raw)
-            if deferred is not None:
-                builder.add_raw(deferred[0], number, raw, deferred[1])
+            if kind.startswith(_DEFERRED):
+                builder.add_raw(number, raw)
+                kept = raw
                 continue
-            if _top_level_type(raw).startswith(_FINISHED):
+            if kind.startswith(_FINISHED):
                 try:
                     builder.add(PackageFinished.model_validate_json(raw))
                     continue
                 except ValidationError:
                     pass  # the exact path below names the problem
+            elif kind.startswith(_STARTED) and kept is not None:
+                _close_session(builder, kept)
+                kept = None
         try:
             decoded = json.loads(raw)
             if not isinstance(decoded, dict):
@@ -114,7 +113,15 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
                 builder.torn_tail = True
             else:
                 builder.problems.append(LineProblem(number, f"not valid JSON ({exc})"))
+    if kept is not None:
+        _close_session(builder, kept)
     return builder.build()
+
+
+def _close_session(builder: RunBuilder, raw: bytes) -> None:
+    ts = _raw_time(raw)
+    if ts is not None:
+        builder.saw_time(ts)
 
 
 @dataclass(frozen=True)

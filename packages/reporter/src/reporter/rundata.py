@@ -9,6 +9,7 @@ time something asks for them (:meth:`RunData.steps`, :meth:`RunData.validate`).
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -55,19 +56,57 @@ def describe_validation(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+_PACKAGE = re.compile(rb'"package":"((?:[^"\\]|\\.)*)"')
+_CONDITION = re.compile(rb'"condition":"((?:[^"\\]|\\.)*)"')
+_STARTED = b'"type":"package_started"'
+
+
+def _json_string(raw: bytes) -> str:
+    """The text of a JSON string's inside, decoding escapes only when there are any."""
+    return json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode()
+
+
 @dataclass
 class PackageEvents:
-    """``package_started`` and ``step_finished`` events by package, parsed on demand."""
+    """``package_started`` and ``step_finished`` events by package, parsed on demand.
+
+    Raw lines are kept as they were read; the first question filed them by the package
+    (and condition) their text names, and a package's lines are validated the first time
+    that package's events are asked for.
+    """
 
     problems: list[LineProblem]
+    _pending: list[tuple[int, bytes]] = field(default_factory=list)
     _raw: dict[str, list[tuple[int, bytes]]] = field(default_factory=lambda: defaultdict(list))
     _parsed: dict[str, list[PackageEvent]] = field(default_factory=lambda: defaultdict(list))
+    _started: dict[Key, None] = field(default_factory=dict)
 
-    def add_raw(self, package: str, line: int, raw: bytes) -> None:
-        self._raw[package].append((line, raw))
+    def add_raw(self, line: int, raw: bytes) -> None:
+        self._pending.append((line, raw))
 
     def add(self, event: PackageEvent) -> None:
         self._parsed[event.package].append(event)
+        if isinstance(event, PackageStarted):
+            self._started[key_of(event)] = None
+
+    def _file(self) -> None:
+        pending, self._pending = self._pending, []
+        for line, raw in pending:
+            found = _PACKAGE.search(raw)
+            if found is None:
+                self._raw[""].append((line, raw))  # no package in sight: parse to learn more
+                continue
+            try:
+                package = _json_string(found.group(1))
+                if _STARTED in raw:
+                    condition = _CONDITION.search(raw)
+                    name = _json_string(condition.group(1)) if condition else DEFAULT_CONDITION
+                    self._started[(package, name)] = None
+            except ValueError:
+                package = ""
+            self._raw[package].append((line, raw))
+        if "" in self._raw:
+            self._parse("")
 
     def _parse(self, package: str) -> None:
         for line, raw in self._raw.pop(package, ()):
@@ -85,17 +124,29 @@ class PackageEvents:
             if isinstance(event, PackageStarted | StepFinished):
                 # The raw line was filed under the package its text named; trust the model.
                 self._parsed[event.package].append(event)
+                if isinstance(event, PackageStarted) and package == "":
+                    self._started[key_of(event)] = None
             else:
                 self.problems.append(LineProblem(line, f"unexpected {event.type} event"))
         if package in self._parsed:
             self._parsed[package].sort(key=lambda e: e.seq)
 
     def of(self, package: str) -> list[PackageEvent]:
+        if self._pending:
+            self._file()
         if package in self._raw:
             self._parse(package)
         return self._parsed.get(package, [])
 
+    def started_keys(self) -> list[Key]:
+        """(package, condition) of every ``package_started``, without validating them."""
+        if self._pending:
+            self._file()
+        return list(self._started)
+
     def everything(self) -> dict[str, list[PackageEvent]]:
+        if self._pending:
+            self._file()
         for package in list(self._raw):
             self._parse(package)
         return self._parsed
@@ -260,12 +311,7 @@ class RunData:
 
     def unfinished(self) -> list[Key]:
         """Packages that started but have no ``package_finished`` (an interrupted run)."""
-        seen: dict[Key, None] = {}
-        for events in self.package_events().values():
-            for event in events:
-                if isinstance(event, PackageStarted) and key_of(event) not in self.results:
-                    seen[key_of(event)] = None
-        return list(seen)
+        return [key for key in self._events.started_keys() if key not in self.results]
 
     def validate(self) -> list[LineProblem]:
         """Validate every line (also those kept raw) and return all problems, by line."""
@@ -365,10 +411,9 @@ class RunBuilder:
             self.replaced.append(previous)
         self.results[key] = event
 
-    def add_raw(self, package: str, line: int, raw: bytes, ts: datetime | None) -> None:
-        if ts is not None:
-            self.saw_time(ts)
-        self.package_events.add_raw(package, line, raw)
+    def add_raw(self, line: int, raw: bytes) -> None:
+        """A ``package_started`` / ``step_finished`` line, kept to be read when needed."""
+        self.package_events.add_raw(line, raw)
 
     def build(self, run_id: str | None = None) -> RunData:
         if run_id is None:
