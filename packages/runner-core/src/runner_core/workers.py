@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 from normalized_events import EventWriter, Outcome, PackageFinished
+from sandbox_runner import die_with_parent
 
 from runner_core.jobs import run_job
 from runner_core.pipeline import PackageJob
@@ -31,6 +32,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _worker_main(settings_json: str, jobs: Any, results: Any, worker: int) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
+    # A kill -9 of apiary leaves no orphaned worker (and so no sandbox) behind.
+    die_with_parent()
     settings = RunSettings.model_validate_json(settings_json)
     writer = EventWriter(settings.run_dir / "events.jsonl", run_id=settings.run_id)
     try:
