@@ -85,24 +85,17 @@ def build_registry(root: Path, count: int) -> None:
     (root / "index.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
 
 
-def best_of(
-    repeat: int, run: Callable[[], object], before: Callable[[], None] | None = None
-) -> float:
-    times = []
-    for _ in range(repeat):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def timed(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=5000, help="entries to generate")
     parser.add_argument("--registry", type=Path, help="measure this registry folder instead")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (the best of each is kept)")
     options = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="apiary-bench-"))
@@ -138,11 +131,17 @@ def main() -> int:
         def clear_cache() -> None:
             shutil.rmtree(cache, ignore_errors=True)
 
-        plain_s = best_of(options.repeat, plain)
-        libyaml_s = best_of(options.repeat, libyaml)
-        cold_s = best_of(options.repeat, lambda: load_registry(root), clear_cache)
+        # Interleaved rounds: a machine whose load changes over a minute slows every
+        # contender alike, and the best round of each is kept.
+        rounds: dict[str, list[float]] = {"plain": [], "libyaml": [], "cold": [], "warm": []}
+        for _ in range(options.repeat):
+            rounds["plain"].append(timed(plain))
+            rounds["libyaml"].append(timed(libyaml))
+            clear_cache()
+            rounds["cold"].append(timed(lambda: load_registry(root)))
+            rounds["warm"] += [timed(lambda: load_registry(root)) for _ in range(3)]
+        plain_s, libyaml_s, cold_s, warm_s = (min(rounds[k]) for k in rounds)
         loaded = load_registry(root)
-        warm_s = best_of(max(options.repeat, 5), lambda: load_registry(root))
         warm = load_registry(root)
     finally:
         shutil.rmtree(work, ignore_errors=True)

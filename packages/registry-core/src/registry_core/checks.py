@@ -21,6 +21,7 @@ from registry_core.model import (
     PackageEntry,
 )
 from registry_core.problems import WHOLE_FILE, RegistryProblem
+from registry_core.quickyaml import Declined, quick_load
 from registry_core.yamlread import ParsedDocument, YamlProblem, decode, parse
 
 _NO_XDIST = re.compile(r"-p\s*no:xdist")
@@ -147,11 +148,21 @@ def _strict_problems(path: Path, doc: ParsedDocument, entry: PackageEntry) -> li
     return problems
 
 
+def _read(text: str) -> ParsedDocument:
+    """The quick reader for files as the emitter writes them, libyaml for the rest."""
+    try:
+        quick = quick_load(text)
+    except Declined:
+        return parse(text)
+    return ParsedDocument(quick.data, quick.positions)
+
+
 def check_package_text(path: Path, raw: bytes) -> FileResult:
     """Parse and validate one package file's bytes. Never raises for bad content."""
     stem = path.name.removesuffix(".yaml")
     try:
-        doc = parse(decode(raw))
+        text = decode(raw)
+        doc = _read(text)
     except YamlProblem as exc:
         return FileResult(
             None, [RegistryProblem(path, exc.line, exc.column, WHOLE_FILE, exc.message)]
@@ -176,6 +187,8 @@ def check_package_text(path: Path, raw: bytes) -> FileResult:
     try:
         entry = PackageEntry.model_validate(doc.data)
     except ValidationError as exc:
+        if not doc.value_nodes:  # read by the quick reader: locate values with libyaml
+            doc = parse(text)
         problems.extend(_validation_problems(path, doc, exc))
     if entry is not None and entry.package != stem:
         pos = doc.positions["package"]

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from registry_core.model import IndexEntry
 from registry_core.problems import WHOLE_FILE, RegistryProblem
+from registry_core.quickyaml import Declined, quick_load
 from registry_core.yamlread import YamlProblem, compose, decode, value_of
 
 
@@ -25,8 +26,24 @@ class IndexResult:
     problems: list[RegistryProblem] = field(default_factory=list)
 
 
+def _quick_index(path: Path, raw: bytes) -> IndexResult | None:
+    """The index as the emitter writes it, read without libyaml (None: not that shape)."""
+    try:
+        quick = quick_load(raw.decode("utf-8"))
+    except (Declined, UnicodeDecodeError):
+        return None
+    packages = quick.data.get("packages")
+    lines = quick.item_lines.get("packages", [])
+    if not isinstance(packages, list) or len(lines) != len(packages):
+        return None
+    return _index_result(path, quick.data, packages, [(line, 1) for line in lines])
+
+
 def check_index_text(path: Path, raw: bytes) -> IndexResult:
     """Parse and validate ``index.yaml``'s bytes. Never raises for bad content."""
+    quick = _quick_index(path, raw)
+    if quick is not None:
+        return quick
     result = IndexResult()
     try:
         loader, root = compose(decode(raw))
@@ -49,23 +66,31 @@ def check_index_text(path: Path, raw: bytes) -> IndexResult:
         return result
     assert root is not None
     nodes = {str(k.value): v for k, v in root.value}
+    packages = data.get("packages")
+    node = nodes.get("packages")
+    if packages is not None and (not isinstance(packages, list) or node is None):
+        line = node.start_mark.line + 1 if node is not None else 1
+        result = _index_result(path, data, [], [])
+        result.problems.append(RegistryProblem(path, line, 1, "packages", "expected a list"))
+        return result
+    marks = [(n.start_mark.line + 1, n.start_mark.column + 1) for n in (node.value if node else [])]
+    return _index_result(path, data, packages or [], marks)
+
+
+def _index_result(
+    path: Path,
+    data: dict[Any, Any],
+    packages: list[Any],
+    marks: list[tuple[int, int]],
+) -> IndexResult:
+    result = IndexResult()
     stamp = data.get("last_updated")
     if isinstance(stamp, datetime | date):
         stamp = stamp.isoformat()
     result.last_updated = None if stamp is None else str(stamp)
     result.extra = {str(k): v for k, v in data.items() if k not in ("last_updated", "packages")}
-    packages = data.get("packages")
-    if packages is None:
-        return result
-    node = nodes.get("packages")
-    if not isinstance(packages, list) or node is None:
-        line = node.start_mark.line + 1 if node is not None else 1
-        result.problems.append(RegistryProblem(path, line, 1, "packages", "expected a list"))
-        return result
     seen: dict[str, int] = {}
-    for position, (item, item_node) in enumerate(zip(packages, node.value, strict=False)):
-        line = item_node.start_mark.line + 1
-        column = item_node.start_mark.column + 1
+    for position, (item, (line, column)) in enumerate(zip(packages, marks, strict=False)):
         where = f"packages[{position}]"
         try:
             entry = IndexEntry.model_validate(item)

@@ -36,7 +36,7 @@ _safe_resolve: Callable[[type[Node], str, tuple[bool, bool]], str] = _SAFE_RESOL
 
 
 @functools.lru_cache(maxsize=4096)
-def _plain_scalar_tag(value: str) -> str:
+def plain_scalar_tag(value: str) -> str:
     """The tag YAML's safe schema gives an untagged plain scalar (memoised: values repeat)."""
     return _safe_resolve(ScalarNode, value, (True, False))
 
@@ -50,7 +50,7 @@ class Loader(_BaseLoader):
 
     def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is ScalarNode:
-            return _plain_scalar_tag(value) if implicit[0] else _STR
+            return plain_scalar_tag(value) if implicit[0] else _STR
         return _SEQ if kind is SequenceNode else _MAP
 
 
