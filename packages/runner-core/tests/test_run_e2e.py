@@ -153,6 +153,8 @@ def test_resume_after_kill_9_redoes_nothing_and_loses_nothing(
         "k",
         "--idle-timeout",
         "20",
+        "--workers",
+        "2",
     ]
     process = subprocess.Popen(
         argv,
@@ -172,6 +174,11 @@ def test_resume_after_kill_9_redoes_nothing_and_loses_nothing(
         time.sleep(0.2)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    # Its workers and their sandboxes went down with it.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _processes_mentioning(str(tmp_path)):
+        time.sleep(0.5)
+    assert _processes_mentioning(str(tmp_path)) == []
     before = [e for e in read_events(events_path).known() if isinstance(e, PackageFinished)]
     assert 1 <= len(before) < 4
     resumed = run_apiary("run", "--resume", "k", "--results-dir", str(results), cwd=tmp_path)
@@ -182,6 +189,19 @@ def test_resume_after_kill_9_redoes_nothing_and_loses_nothing(
     assert after[: len(before)] == before  # what finished was kept, not redone
     run_json = json.loads((results / "k" / "run.json").read_text())
     assert run_json["status"] == "finished"
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(cmdline)
+    return found
 
 
 def test_dry_run_touches_nothing(fixture_registry: Callable[..., Path], tmp_path: Path) -> None:
