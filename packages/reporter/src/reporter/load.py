@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from normalized_events import LineProblem, PackageFinished, parse_event
+from normalized_events import LineProblem, PackageFinished, RunStarted, parse_event
 from pydantic import ValidationError
 
 from reporter.bulk import collector_paused
@@ -28,9 +28,18 @@ DEFAULT_RESULTS_DIR = Path("apiary-results")
 LATEST = "latest"
 
 _TYPE = b'"type":"'
-_DEFERRED = (b'step_finished"', b'package_started"')
 _FINISHED = b'package_finished"'
-_STARTED = b'run_started"'
+# The first nine bytes of the types whose lines wait until something asks for them.
+_WAITING = frozenset({b"step_fini", b"package_s"})
+
+
+def _waits(raw: bytes) -> bool:
+    """Whether a line is a ``step_finished`` or ``package_started`` event (by its first
+    "type" key: writers dump the common scalar fields, then "type", then the rest)."""
+    at = raw.find(_TYPE)
+    return at >= 0 and raw[at + 8 : at + 17] in _WAITING
+
+
 _TS = re.compile(rb'"ts":"([^"]+)"')
 
 
@@ -69,59 +78,82 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
     except OSError as exc:
         raise RunDirError(f"{path}: cannot read: {exc.strerror}") from exc
     with collector_paused():
-        return _read(path.parent, data)
+        return _read(path, data)
 
 
-def _read(root: Path, data: bytes) -> RunData:
-    builder = RunBuilder(path=root)
+def _read(path: Path, data: bytes) -> RunData:
+    builder = RunBuilder(path=path.parent)
     lines = data.split(b"\n")
-    complete = data.endswith(b"\n") or not data
-    last = len(lines)
-    # The last line kept raw since the last run_started: its time may end that session.
-    kept: bytes | None = None
-    for number, raw in enumerate(lines, start=1):
-        if not raw or raw.isspace():
+    torn = None if data.endswith(b"\n") or not data else lines.pop()
+    # The few lines read now: everything but package_started / step_finished, which wait
+    # until something asks for them (a history of many runs never does).
+    eager = [
+        (n, raw)
+        for n, raw in enumerate(lines, start=1)
+        if raw and ((at := raw.find(_TYPE)) < 0 or raw[at + 8 : at + 17] not in _WAITING)
+    ]
+
+    def waiting() -> list[tuple[int, bytes]]:
+        # Read again from the file rather than holding every run's lines in memory (a
+        # history holds many runs and asks for none of these).
+        try:
+            again = path.read_bytes()
+        except OSError:
+            return []
+        found = again.split(b"\n")
+        if not again.endswith(b"\n"):
+            found.pop()
+        return [(n, raw) for n, raw in enumerate(found, start=1) if _waits(raw)]
+
+    builder.package_events.wait_for(waiting)
+    if torn is not None and torn.strip():
+        eager.append((len(lines) + 1, torn))
+    starts: list[int] = []
+    for number, raw in eager:
+        if raw.isspace():
             continue
-        may_be_torn = number == last and not complete
-        # Writers dump the common fields (all scalars) before "type", so the first "type"
-        # key of a line is the event's own; anything unusual takes the exact path below.
-        at = raw.find(_TYPE)
-        kind = raw[at + 8 : at + 26] if at >= 0 else b""
-        if not may_be_torn:
-            if kind.startswith(_DEFERRED):
-                builder.add_raw(number, raw)
-                kept = raw
-                continue
+        if number <= len(lines):
+            at = raw.find(_TYPE)
+            kind = raw[at + 8 : at + 26] if at >= 0 else b""
             if kind.startswith(_FINISHED):
                 try:
                     builder.add(PackageFinished.model_validate_json(raw))
                     continue
                 except ValidationError:
                     pass  # the exact path below names the problem
-            elif kind.startswith(_STARTED) and kept is not None:
-                _close_session(builder, kept)
-                kept = None
         try:
             decoded = json.loads(raw)
             if not isinstance(decoded, dict):
                 raise ValueError("not a JSON object")
-            builder.add(parse_event(decoded))
+            event = parse_event(decoded)
+            if isinstance(event, RunStarted):
+                starts.append(number)
+            builder.add(event)
         except ValidationError as exc:
             builder.problems.append(LineProblem(number, describe_validation(exc)))
         except ValueError as exc:
-            if may_be_torn:
+            if number > len(lines):
                 builder.torn_tail = True
             else:
                 builder.problems.append(LineProblem(number, f"not valid JSON ({exc})"))
-    if kept is not None:
-        _close_session(builder, kept)
+    _session_ends(builder, lines, starts)
     return builder.build()
 
 
-def _close_session(builder: RunBuilder, raw: bytes) -> None:
-    ts = _raw_time(raw)
-    if ts is not None:
-        builder.saw_time(ts)
+def _session_ends(builder: RunBuilder, lines: list[bytes], starts: list[int]) -> None:
+    """A session (from one run_started to the next) may end with lines still waiting
+    (a package killed mid-step): their time counts towards its end."""
+    for index, boundary in enumerate([*starts[1:], len(lines) + 1]):
+        number = boundary - 1
+        while number > 0 and not lines[number - 1].strip():
+            number -= 1
+        if number <= 0:
+            continue
+        raw = lines[number - 1]
+        if _waits(raw):
+            ts = _raw_time(raw)
+            if ts is not None:
+                builder.saw_time(ts, session=index)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -80,9 +80,14 @@ class PackageEvents:
     _raw: dict[str, list[tuple[int, bytes]]] = field(default_factory=lambda: defaultdict(list))
     _parsed: dict[str, list[PackageEvent]] = field(default_factory=lambda: defaultdict(list))
     _started: dict[Key, None] = field(default_factory=dict)
+    _source: Callable[[], list[tuple[int, bytes]]] | None = None
 
     def add_raw(self, line: int, raw: bytes) -> None:
         self._pending.append((line, raw))
+
+    def wait_for(self, source: Callable[[], list[tuple[int, bytes]]]) -> None:
+        """Lines to take (all at once, the first time any is needed) from ``source``."""
+        self._source = source
 
     def add(self, event: PackageEvent) -> None:
         self._parsed[event.package].append(event)
@@ -90,6 +95,9 @@ class PackageEvents:
             self._started[key_of(event)] = None
 
     def _file(self) -> None:
+        if self._source is not None:
+            self._pending.extend(self._source())
+            self._source = None
         pending, self._pending = self._pending, []
         for line, raw in pending:
             found = _PACKAGE.search(raw)
@@ -132,7 +140,7 @@ class PackageEvents:
             self._parsed[package].sort(key=lambda e: e.seq)
 
     def of(self, package: str) -> list[PackageEvent]:
-        if self._pending:
+        if self._pending or self._source is not None:
             self._file()
         if package in self._raw:
             self._parse(package)
@@ -140,12 +148,12 @@ class PackageEvents:
 
     def started_keys(self) -> list[Key]:
         """(package, condition) of every ``package_started``, without validating them."""
-        if self._pending:
+        if self._pending or self._source is not None:
             self._file()
         return list(self._started)
 
     def everything(self) -> dict[str, list[PackageEvent]]:
-        if self._pending:
+        if self._pending or self._source is not None:
             self._file()
         for package in list(self._raw):
             self._parse(package)
@@ -377,13 +385,14 @@ class RunBuilder:
         self.run_ids: dict[str, None] = {}
         self.package_events = PackageEvents(self.problems)
 
-    def saw_time(self, ts: datetime) -> None:
+    def saw_time(self, ts: datetime, session: int = -1) -> None:
+        """Note an event's time (for the current session unless told which)."""
         if self.first_ts is None or ts < self.first_ts:
             self.first_ts = ts
         if self.last_ts is None or ts > self.last_ts:
             self.last_ts = ts
-        if self.segment_ends and ts > self.segment_ends[-1]:
-            self.segment_ends[-1] = ts
+        if self.segment_ends and ts > self.segment_ends[session]:
+            self.segment_ends[session] = ts
 
     def add(self, event: AnyEvent) -> None:
         if isinstance(event, UnknownEvent):
@@ -410,10 +419,6 @@ class RunBuilder:
                 return
             self.replaced.append(previous)
         self.results[key] = event
-
-    def add_raw(self, line: int, raw: bytes) -> None:
-        """A ``package_started`` / ``step_finished`` line, kept to be read when needed."""
-        self.package_events.add_raw(line, raw)
 
     def build(self, run_id: str | None = None) -> RunData:
         if run_id is None:
