@@ -323,3 +323,18 @@ def test_scan_command_text_json_and_errors(tmp_path: Path) -> None:
     assert "Traceback" not in again.stderr
     missing = run_apiary("enrich", "scan", str(tmp_path / "nope.tar.gz"), cwd=tmp_path)
     assert missing.returncode == 2 and "no such folder or archive" in missing.stderr
+
+
+def test_test_files_pytest_would_not_collect_are_named(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path / "n",
+        {
+            "pyproject.toml": '[project]\nname = "odd"\n[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+            "src/odd/__init__.py": "",
+            "tests/test.py": "def test_a(): pass\n",
+            "tests/samples/sample_a.py": "import never_installed\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.test_command.value == "python -m pytest tests/test.py"
+    assert "never-installed" not in proposal.install_command.value

@@ -40,6 +40,7 @@ IMPORT_TO_DIST: dict[str, str] = {
     "nacl": "PyNaCl",
     "OpenSSL": "pyOpenSSL",
     "PIL": "Pillow",
+    "railroad": "railroad-diagrams",
     "pkg_resources": "setuptools",
     "playwright": "playwright",
     "psycopg2": "psycopg2-binary",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -84,6 +85,7 @@ NOT_FOR_TESTS = frozenset(
     )
 )
 _NOT_FOR_TESTS_PREFIX = ("sphinx", "types-", "flake8-", "mypy-", "mkdocs")
+_COLLECTED = re.compile(r"^(test_.*|.*_test)\.py$")
 _XDIST_OPTIONS = ("-n", "--numprocesses", "--dist", "--maxprocesses")
 
 
@@ -322,7 +324,17 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
     # test_command
     test_evidence: list[str] = []
     args = ["python", "-m", "pytest"]
-    if ini is not None and ini.testpaths:
+    named_by_ini = ini is not None and "python_files" in ini.options
+    if (
+        layout.test_files
+        and not named_by_ini
+        and not any(_COLLECTED.match(Path(f).name) for f in layout.test_files)
+    ):
+        # pytest collects test_*.py and *_test.py only: name other test files explicitly.
+        chosen = layout.test_files[:5]
+        args += chosen
+        test_evidence.append(f"test files not named test_*.py: {', '.join(chosen)}")
+    elif ini is not None and ini.testpaths:
         test_evidence.append(f"testpaths = {' '.join(ini.testpaths)} ({ini.source})")
     elif layout.test_dirs:
         chosen = layout.test_dirs[:3]

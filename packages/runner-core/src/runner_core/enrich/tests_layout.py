@@ -292,6 +292,7 @@ def scan_tests(root: Path) -> TestLayout:
     pytest_used = False
     # Helper modules count where tests are; a folder of other Python files is test data.
     test_folders = {p.parent for p in files if p.name == "conftest.py" or _TEST_FILE.match(p.name)}
+    test_folders |= {p.parent for p in files if p.parent.name in TEST_DIR_NAMES}
     for path in files:
         rel = path.relative_to(root)
         if path.suffix in (".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs") and not any(
