@@ -329,7 +329,12 @@ def test_test_files_pytest_would_not_collect_are_named(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "n",
         {
-            "pyproject.toml": '[project]\nname = "odd"\n[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+            "pyproject.toml": """
+                [project]
+                name = "odd"
+                [tool.pytest.ini_options]
+                testpaths = ["tests"]
+            """,
             "src/odd/__init__.py": "",
             "tests/test.py": "def test_a(): pass\n",
             "tests/samples/sample_a.py": "import never_installed\n",
