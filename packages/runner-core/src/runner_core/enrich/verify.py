@@ -290,12 +290,12 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
         values["install_command"] = item.entry.install_command
         values["test_command"] = item.entry.test_command
         values["enriched"] = True
-        good = sorted(
-            (m for m, r in last.items() if r.outcome in VERIFIED),
-            key=lambda m: tuple(int(p) for p in m.split(".")),
-            reverse=True,
+        # Versions verified earlier stay, unless this run saw them fail to reach a verdict.
+        good = {m for m in item.original.python_versions if m not in last}
+        good |= {m for m, r in last.items() if r.outcome in VERIFIED}
+        values["python_versions"] = sorted(
+            good, key=lambda m: tuple(int(p) for p in m.split(".")), reverse=True
         )
-        values["python_versions"] = good
         skips = {
             k: v
             for k, v in item.original.skip_versions.items()
