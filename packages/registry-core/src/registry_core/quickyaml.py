@@ -13,6 +13,7 @@ tests hold it to that on generated and mutated documents.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ _UNUSUAL = re.compile(
     "[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_BLANK_OR_COMMENT = re.compile(r"^ *(?:#|$)", re.MULTILINE)
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
@@ -75,6 +77,18 @@ def _check_plain_part(text: str) -> None:
         raise Declined
 
 
+@functools.lru_cache(maxsize=1024)
+def _plain_key(text: str) -> Any:
+    """A plain mapping key's value (keys repeat across files: memoised)."""
+    if not text or text[0] in _INDICATORS or text != text.strip(" "):
+        raise Declined
+    _check_plain_part(text)
+    key = _plain(text)
+    if isinstance(key, float) and math.isnan(key):  # NaN keys never compare equal
+        raise Declined
+    return key
+
+
 def _quoted_end(text: str) -> int:
     """Index just past the quoted scalar that opens ``text`` (one line, no escapes)."""
     quote = text[0]
@@ -96,61 +110,69 @@ def _unquote(token: str) -> str:
     return inner.replace("''", "'") if token[0] == "'" else inner
 
 
+def _split_key(body: str) -> tuple[Any, str]:
+    """``key: rest`` to (key, rest after the colon)."""
+    if body[0] in "'\"":
+        end = _quoted_end(body)
+        if body[end : end + 1] != ":":
+            raise Declined
+        return _unquote(body[:end]), body[end + 1 :]
+    colon = body.find(": ")
+    if colon < 0:
+        if not body.endswith(":"):
+            raise Declined
+        colon = len(body) - 1
+    return _plain_key(body[:colon]), body[colon + 1 :]
+
+
+def _is_entry(body: str) -> bool:
+    """Whether a sequence item's text starts a mapping (``- key: value``)."""
+    if body[0] in "'\"":
+        end = _quoted_end(body)
+        return body[end : end + 1] == ":"
+    return ": " in body or body.endswith(":")
+
+
 class _Reader:
     def __init__(self, text: str) -> None:
-        if not text.endswith("\n") or _UNUSUAL.search(text):
+        if (
+            not text.endswith("\n")
+            or _UNUSUAL.search(text)
+            or _BLANK_OR_COMMENT.search(text, 0, len(text) - 1)
+        ):
             raise Declined
         self.lines = text.split("\n")
         self.lines.pop()
+        self.indents = [len(line) - len(line.lstrip(" ")) for line in self.lines]
         self.i = 0
         self.n = len(self.lines)
         self.positions: dict[str, Position] = {}
         self.item_lines: dict[str, list[int]] = {}
 
-    @staticmethod
-    def indent(line: str) -> int:
-        stripped = line.lstrip(" ")
-        if not stripped or stripped[0] == "#":
-            raise Declined  # blank lines and comments
-        return len(line) - len(stripped)
-
-    def split_key(self, body: str) -> tuple[Any, str]:
-        """``key: rest`` to (key, rest after the colon)."""
-        if body[0] in "'\"":
-            end = _quoted_end(body)
-            if body[end : end + 1] != ":":
-                raise Declined
-            return _unquote(body[:end]), body[end + 1 :]
-        colon = body.find(": ")
-        if colon < 0:
-            if not body.endswith(":"):
-                raise Declined
-            colon = len(body) - 1
-        key_text = body[:colon]
-        if not key_text or key_text[0] in _INDICATORS or key_text != key_text.strip():
-            raise Declined
-        _check_plain_part(key_text)
-        key = _plain(key_text)
-        if isinstance(key, float) and math.isnan(key):  # NaN keys never compare equal
-            raise Declined
-        return key, body[colon + 1 :]
-
     def inline(self, text: str, parent: int) -> Any:
         """A value that starts on the current line (already consumed) at ``text``."""
-        if not text or text[0] == " ":
+        if not text:
             raise Declined
-        if text[0] in "'\"":
+        first = text[0]
+        if first in {"'", '"'}:
             if _quoted_end(text) != len(text):
                 raise Declined
             value: Any = _unquote(text)
-        elif text in ("[]", "{}"):
-            value = [] if text == "[]" else {}
-        elif text[0] in _INDICATORS and not (text[0] == "-" and text[1:2] not in ("", " ")):
+        elif text == "[]":
+            value = []
+        elif text == "{}":
+            value = {}
+        elif first in _INDICATORS and not (first == "-" and text[1:2] not in ("", " ")):
             raise Declined  # but a plain scalar may start with "-" and a non-space: -1, -p
         else:
-            parts = [text.rstrip(" ")]
-            _check_plain_part(parts[0])
-            while self.i < self.n and self.indent(self.lines[self.i]) > parent:
+            if first == " ":
+                raise Declined
+            text = text.rstrip(" ")
+            _check_plain_part(text)
+            if self.i >= self.n or self.indents[self.i] <= parent:
+                return _plain(text)
+            parts = [text]
+            while self.i < self.n and self.indents[self.i] > parent:
                 part = self.lines[self.i].strip(" ")
                 _check_plain_part(part)
                 if part[0] in "-?:":
@@ -158,23 +180,22 @@ class _Reader:
                 parts.append(part)
                 self.i += 1
             return _plain(" ".join(parts))
-        if self.i < self.n and self.indent(self.lines[self.i]) > parent:
+        if self.i < self.n and self.indents[self.i] > parent:
             raise Declined  # more lines belong to a quoted or flow value
         return value
 
     def below(self, indent: int, key: str | None) -> Any:
         """The value after ``key:`` and nothing: a block below, or null."""
         if self.i < self.n:
-            line = self.lines[self.i]
-            found = self.indent(line)
-            if found == indent and line[found:].startswith("- "):
+            found = self.indents[self.i]
+            if found == indent and self.lines[self.i].startswith("- ", found):
                 return self.sequence(indent, key)
             if found > indent:
                 return self.node(found)
         return None
 
     def node(self, indent: int) -> Any:
-        if self.lines[self.i][indent:].startswith("- "):
+        if self.lines[self.i].startswith("- ", indent):
             return self.sequence(indent, None)
         return self.mapping(indent)
 
@@ -182,9 +203,10 @@ class _Reader:
         items: list[Any] = []
         lines = self.item_lines.setdefault(key, []) if key is not None and indent == 0 else None
         while self.i < self.n:
+            found = self.indents[self.i]
             line = self.lines[self.i]
-            if self.indent(line) != indent or not line[indent:].startswith("- "):
-                if self.indent(line) > indent:
+            if found != indent or not line.startswith("- ", indent):
+                if found > indent:
                     raise Declined
                 break
             body = line[indent + 2 :]
@@ -193,55 +215,49 @@ class _Reader:
             self.i += 1
             if not body or body[0] == " ":
                 raise Declined
-            if self._is_entry(body):
+            if _is_entry(body):
                 items.append(self.mapping(indent + 2, first=body))
             else:
                 items.append(self.inline(body, indent))
         return items
 
-    @staticmethod
-    def _is_entry(body: str) -> bool:
-        if body[0] in "'\"":
-            end = _quoted_end(body)
-            return body[end : end + 1] == ":"
-        return ": " in body or body.endswith(":")
-
     def mapping(self, indent: int, first: str | None = None) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
+        top = indent == 0
         while True:
             if first is not None:
                 body, first, row = first, None, self.i - 1
-                line = " " * indent + body
+                width = indent + len(body)
             else:
                 if self.i >= self.n:
                     break
-                line = self.lines[self.i]
-                found = self.indent(line)
+                found = self.indents[self.i]
                 if found < indent:
                     break
+                line = self.lines[self.i]
                 if found > indent or line[found] == "-":
                     raise Declined
-                body, row = line[indent:], self.i
+                body, row, width = line[indent:], self.i, len(line)
                 self.i += 1
-            key, rest = self.split_key(body)
-            if key in result or (indent == 0 and not isinstance(key, str)):
+            key, rest = _split_key(body)
+            if key in result or (top and not isinstance(key, str)):
                 raise Declined  # duplicates and odd field names: libyaml locates them
-            after_colon = len(line) - len(rest)  # 0-based column just past the colon
-            value_at = (row + 1, after_colon + 1)  # where YAML puts a null value
-            if not rest.strip(" "):
-                if self.i < self.n and self.indent(self.lines[self.i]) >= indent:
-                    next_line = self.lines[self.i]
-                    value_at = (self.i + 1, self.indent(next_line) + 1)
-                value = self.below(indent, key if isinstance(key, str) else None)
-                if value is None:
-                    value_at = (row + 1, after_colon + 1)
-            elif rest[0] == " ":
-                value_at = (row + 1, after_colon + 2)
+            after_colon = width - len(rest)  # 0-based column just past the colon
+            if rest[:1] == " " and rest[1:2] != " " and len(rest) > 1:
                 value = self.inline(rest[1:], indent)
+                if top:
+                    self.positions[key] = Position(row + 1, 1, row + 1, after_colon + 2)
+            elif not rest.strip(" "):
+                value_line, value_column = row + 1, after_colon + 1  # a null sits there
+                if self.i < self.n and self.indents[self.i] >= indent:
+                    value_line, value_column = self.i + 1, self.indents[self.i] + 1
+                value = self.below(indent, key if top else None)
+                if value is None:
+                    value_line, value_column = row + 1, after_colon + 1
+                if top:
+                    self.positions[key] = Position(row + 1, 1, value_line, value_column)
             else:
                 raise Declined
-            if indent == 0 and isinstance(key, str):
-                self.positions[key] = Position(row + 1, 1, *value_at)
             result[key] = value
         return result
 
@@ -249,9 +265,7 @@ class _Reader:
 def quick_load(text: str) -> QuickDocument:
     """The document in ``text`` if it is a block mapping in the emitter's subset."""
     reader = _Reader(text)
-    if not reader.lines or reader.indent(reader.lines[0]) != 0:
-        raise Declined
-    if reader.lines[0].startswith("- "):
+    if not reader.lines or reader.indents[0] != 0 or reader.lines[0].startswith("- "):
         raise Declined
     data = reader.mapping(0)
     if reader.i != reader.n:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -64,8 +64,7 @@ class YamlProblem(Exception):
         self.message = message
 
 
-@dataclass
-class Position:
+class Position(NamedTuple):
     """Where a field sits: 1-based line and column of its key and of its value."""
 
     key_line: int
