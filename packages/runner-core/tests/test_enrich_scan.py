@@ -343,3 +343,23 @@ def test_test_files_pytest_would_not_collect_are_named(tmp_path: Path) -> None:
     proposal = scan_tree(root)
     assert proposal.test_command.value == "python -m pytest tests/test.py"
     assert "never-installed" not in proposal.install_command.value
+
+
+def test_own_fixtures_and_python2_imports_are_not_dependencies(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path / "f",
+        {
+            "setup.py": "",
+            "own/__init__.py": "",
+            "tests/conftest.py": "import pytest\n@pytest.fixture\ndef benchmark():\n    yield\n",
+            "tests/test_a.py": """
+                import sys
+                if sys.version_info[0] == 2:
+                    import urllib2, StringIO
+                def test_a(benchmark, mocker):
+                    pass
+            """,
+        },
+    )
+    install = scan_tree(root).install_command.value
+    assert install == "pip install -e . && pip install pytest pytest-mock"

@@ -150,6 +150,7 @@ class _Visitor(ast.NodeVisitor):
         self.imports: list[tuple[str, bool]] = []
         self.fixtures: set[str] = set()
         self.markers: set[str] = set()
+        self.defined_fixtures: set[str] = set()
         self.tests = 0
         self.pytest_used = False
         self._optional = 0
@@ -218,6 +219,8 @@ class _Visitor(ast.NodeVisitor):
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if node.name.startswith("test"):
             self.tests += 1
+        if any("fixture" in ast.unparse(d) for d in node.decorator_list):
+            self.defined_fixtures.add(node.name)
         names = [a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)]
         self.fixtures.update(n for n in names if n in FIXTURE_TO_DIST)
         self.generic_visit(node)
@@ -290,6 +293,7 @@ def scan_tests(root: Path) -> TestLayout:
     layout.local_names = _local_names(root, files)
     layout.packages = _packages(root)
     pytest_used = False
+    defined: set[str] = set()
     # Helper modules count where tests are; a folder of other Python files is test data.
     test_folders = {p.parent for p in files if p.name == "conftest.py" or _TEST_FILE.match(p.name)}
     test_folders |= {p.parent for p in files if p.parent.name in TEST_DIR_NAMES}
@@ -328,9 +332,13 @@ def scan_tests(root: Path) -> TestLayout:
             layout.imports.setdefault(key, ImportUse(key)).seen(rel.as_posix(), optional)
         for name in visitor.fixtures:
             layout.fixtures.setdefault(name, set()).add(rel.as_posix())
+        defined |= visitor.defined_fixtures
         for name in visitor.markers:
             if name in MARKER_TO_DIST:
                 layout.markers.setdefault(name, set()).add(rel.as_posix())
+    # A fixture the suite defines itself is not a plugin's.
+    for name in defined:
+        layout.fixtures.pop(name, None)
     layout.test_files.sort()
     layout.test_dirs = _test_dirs(root, layout.test_files)
     layout.uses_unittest_only = bool(layout.test_files) and not pytest_used
