@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from registry_core.quickyaml import Declined, quick_load
 from registry_core.yamlread import YamlProblem, parse
 
-QUICK = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(
     st.none(),

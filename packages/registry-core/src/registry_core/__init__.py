@@ -17,6 +17,7 @@ from registry_core.loader import (
     load_registry,
     packages_by_popularity,
 )
+from registry_core.locate import locate_registry
 from registry_core.model import FIELD_ORDER, IndexEntry, PackageEntry
 from registry_core.problems import RegistryProblem
 
@@ -34,5 +35,6 @@ __all__ = [
     "SelectionError",
     "__version__",
     "load_registry",
+    "locate_registry",
     "packages_by_popularity",
 ]
