@@ -156,6 +156,28 @@ def test_a_bad_file_is_one_located_problem_and_the_rest_still_loads(
     assert name.removesuffix(".yaml") not in loaded.entries
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("x: " + "[" * 3000 + "]" * 3000 + "\n", "(file): value nested too deeply"),
+        ("x:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(3000)), "nested too deeply"),
+        ("x:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(100)), "x: value nested more"),
+        ("x: " + "[" * 40 + "]" * 40 + "\n", "x: value nested more than 32 levels deep"),
+    ],
+)
+def test_absurdly_nested_values_are_problems(sample: Path, content: str, message: str) -> None:
+    path = sample / "packages" / "deep.yaml"
+    path.write_text("package: deep\n" + content)
+    (sample / "index.yaml").write_text(
+        "packages:\n- name: deep\n  x: " + "[" * 50 + "]" * 50 + "\n"
+    )
+    loaded = load_registry(sample)
+    assert len(loaded.entries) == SAMPLE_NAMES
+    found = {p.file.name: str(p) for p in loaded.problems}
+    assert message in found["deep.yaml"]
+    assert "nested more than 32 levels" in found["index.yaml"]
+
+
 def test_many_bad_files_at_once(sample: Path) -> None:
     for name, content, _ in BAD_FILES:
         (sample / "packages" / name).write_bytes(content)

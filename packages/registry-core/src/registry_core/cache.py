@@ -90,14 +90,21 @@ def read_cache(root: Path, cache_file: Path | None) -> dict[str, tuple[FileKey, 
 
 def is_json_safe(value: Any) -> bool:
     """True when ``value`` comes back from JSON exactly as it went in."""
+    try:
+        return _json_safe(value)
+    except RecursionError:
+        return False
+
+
+def _json_safe(value: Any) -> bool:
     if value is None or isinstance(value, str | bool | int):
         return True
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, list):
-        return all(is_json_safe(item) for item in value)
+        return all(_json_safe(item) for item in value)
     if isinstance(value, dict):
-        return all(isinstance(k, str) and is_json_safe(v) for k, v in value.items())
+        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
     return False
 
 
@@ -124,6 +131,6 @@ def write_cache(
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RecursionError):
         return False
     return True

@@ -157,6 +157,25 @@ def _read(text: str) -> ParsedDocument:
     return ParsedDocument(quick.data, quick.positions)
 
 
+# Deeper values are refused: nobody writes them, and printing them would overflow.
+MAX_DEPTH = 32
+
+
+def too_deep(value: Any) -> bool:
+    """True when ``value`` nests lists or mappings more than MAX_DEPTH levels."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for item in level
+            if isinstance(item, list | dict)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return True
+
+
 def check_package_text(path: Path, raw: bytes) -> FileResult:
     """Parse and validate one package file's bytes. Never raises for bad content."""
     stem = path.name.removesuffix(".yaml")
@@ -174,6 +193,12 @@ def check_package_text(path: Path, raw: bytes) -> FileResult:
         message = f"expected a mapping of fields, got {_type_name(doc.data)}"
         return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
     problems: list[RegistryProblem] = []
+    for name, value in doc.data.items():
+        if isinstance(name, str) and too_deep(value):
+            pos = doc.positions[name]
+            message = f"value nested more than {MAX_DEPTH} levels deep"
+            problems.append(RegistryProblem(path, pos.value_line, pos.value_column, name, message))
+            return FileResult(None, problems)
     for shown, pos in doc.bad_keys:
         problems.append(
             RegistryProblem(

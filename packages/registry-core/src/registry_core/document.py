@@ -91,6 +91,12 @@ class Document:
         except YamlProblem as exc:
             raise self._fail(exc.line, exc.message) from None
         loader.dispose()
+        try:
+            return self._field_spans(root)
+        except RecursionError:
+            raise self._fail(1, "a value is nested too deeply") from None
+
+    def _field_spans(self, root: Node | None) -> dict[str, FieldSpan]:
         if root is None:
             return {}
         if not isinstance(root, MappingNode) or root.flow_style:

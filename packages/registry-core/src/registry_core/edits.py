@@ -42,9 +42,9 @@ def parse_value(name: str, text: str) -> Any:
         return text
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0]
-        raise EditError(f"{name}: cannot read {text!r} as a YAML value ({first})") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        first = (str(exc) or type(exc).__name__).splitlines()[0]
+        raise EditError(f"{name}: cannot read {text!r:.60} as a YAML value ({first})") from None
 
 
 @dataclass

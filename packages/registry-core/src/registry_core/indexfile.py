@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from registry_core.checks import MAX_DEPTH, too_deep
 from registry_core.model import IndexEntry
 from registry_core.problems import WHOLE_FILE, RegistryProblem
 from registry_core.quickyaml import Declined, quick_load
@@ -84,6 +85,10 @@ def _index_result(
     marks: list[tuple[int, int]],
 ) -> IndexResult:
     result = IndexResult()
+    if too_deep(data):
+        message = f"a value is nested more than {MAX_DEPTH} levels deep"
+        result.problems.append(RegistryProblem(path, 1, 1, WHOLE_FILE, message))
+        return result
     stamp = data.get("last_updated")
     if isinstance(stamp, datetime | date):
         stamp = stamp.isoformat()

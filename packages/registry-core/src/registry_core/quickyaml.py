@@ -264,6 +264,13 @@ class _Reader:
 
 def quick_load(text: str) -> QuickDocument:
     """The document in ``text`` if it is a block mapping in the emitter's subset."""
+    try:
+        return _quick_load(text)
+    except RecursionError:
+        raise Declined from None
+
+
+def _quick_load(text: str) -> QuickDocument:
     reader = _Reader(text)
     if not reader.lines or reader.indents[0] != 0 or reader.lines[0].startswith("- "):
         raise Declined

@@ -170,6 +170,9 @@ def value_of(loader: Loader, node: Node) -> Any:
         pass
     except (ValueError, OverflowError):  # e.g. an int literal too long to convert
         pass
+    except RecursionError:
+        mark = node.start_mark
+        raise YamlProblem(mark.line + 1, mark.column + 1, "value nested too deeply") from None
     try:
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
