@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from normalized_events import Outcome
-from reporter import build_history, load_run
+from reporter import build_history, load_history, load_run
+from reporter.history_load import _quick, read_rows
 
 MakeRun = Callable[..., Any]
 
@@ -88,3 +90,47 @@ def test_crash_buckets_first_and_last_seen(make_run: MakeRun, t0: datetime) -> N
     assert b1.runs_seen == 2 and b1.packages == ("oscillates", "unrepro")
     assert (b2.first_seen, b2.last_seen, b2.runs_seen, b2.packages) == (1, 2, 2, ("regressed",))
     assert b1.signature.startswith("SIGSEGV:b1")
+
+
+def test_the_narrow_reader_gives_the_same_history(make_run: MakeRun, t0: datetime) -> None:
+    loaded = _runs(make_run, t0)
+    paths = [run.path for run in loaded]
+    assert all(_quick(p / "events.jsonl") is not None for p in paths)  # the narrow way
+    assert load_history(paths) == build_history(loaded)
+    assert read_rows(paths[0]).run_id == "c"
+
+
+def test_odd_files_give_the_same_history_too(make_run: MakeRun, t0: datetime) -> None:
+    loaded = _runs(make_run, t0)
+    paths = [run.path for run in loaded]
+    events = paths[1] / "events.jsonl"
+    lines = events.read_text().splitlines()
+    # another writer's spacing for one result, and a torn line at the end of another run
+    index = next(
+        i
+        for i, line in enumerate(lines)
+        if '"package":"steady"' in line and "package_finished" in line
+    )
+    lines[index] = json.dumps(json.loads(lines[index]), indent=None)
+    events.write_text("\n".join(lines) + "\n")
+    with (paths[2] / "events.jsonl").open("a") as handle:
+        handle.write('{"type":"package_finished","run_id":"a","pack')
+    # a line that only mentions the type is not a result, for either reader
+    with (paths[0] / "events.jsonl").open("a") as handle:
+        handle.write('{"type":"step_finished","run_id":"c","seq":500,"ts":"2025-03-01T13:00:00Z",')
+        handle.write('"package":"steady","step":"test","last_lines":["package_finished"]}\n')
+    assert all(_quick(p / "events.jsonl") is not None for p in paths)
+    assert load_history(paths) == build_history([load_run(p) for p in paths])
+    steady = next(p for p in load_history(paths).packages if p.package == "steady")
+    assert steady.outcomes == [Outcome.PASS] * 3
+
+
+def test_a_run_without_run_started_is_read_in_full(make_run: MakeRun, t0: datetime) -> None:
+    run = make_run("bare", start=t0, started=False)
+    run.package("p", "crash", bucket="b9")
+    run.writer.close()
+    assert _quick(run.path / "events.jsonl") is None
+    history = load_history([run.path])
+    assert history == build_history([load_run(run.path)])
+    assert [r.run_id for r in history.runs] == ["bare"]
+    assert history.buckets[0].bucket == "b9"

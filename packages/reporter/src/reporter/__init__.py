@@ -26,6 +26,7 @@ from reporter.compare import (
 )
 from reporter.errors import FormatError, MergeError, ReportError, RunDirError
 from reporter.history import History, PackageHistory, build_history
+from reporter.history_load import load_history
 from reporter.load import find_runs, last_runs, load_run, resolve_run
 from reporter.merge import Duplicate, Gap, MergePlan, merge_runs, write_merge
 from reporter.output import (
@@ -69,6 +70,7 @@ __all__ = [
     "compare_sides",
     "find_runs",
     "last_runs",
+    "load_history",
     "load_run",
     "merge_runs",
     "render_compare",

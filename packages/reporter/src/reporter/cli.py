@@ -13,8 +13,16 @@ import typer
 
 from reporter.compare import Category, TimingRule, compare_conditions, compare_runs
 from reporter.errors import FormatError, ReportError, RunDirError
-from reporter.history import build_history, order_runs
-from reporter.load import DEFAULT_RESULTS_DIR, LATEST, find_runs, last_runs, load_run, resolve_run
+from reporter.history_load import load_history
+from reporter.load import (
+    DEFAULT_RESULTS_DIR,
+    LATEST,
+    find_runs,
+    last_runs,
+    load_run,
+    order_run_dirs,
+    resolve_run,
+)
 from reporter.merge import merge_runs, write_merge
 from reporter.output import (
     Format,
@@ -155,15 +163,15 @@ def history_command(
 ) -> None:
     """Each package over runs: flaky packages, changes, crash buckets first and last seen."""
     try:
-        paths = (
-            [resolve_run(r, results_dir) for r in runs] if runs else last_runs(last, results_dir)
-        )
-        loaded = [load_run(path) for path in paths]
-        if runs and last is not None:
-            loaded = order_runs(loaded)[-last:] if last > 0 else []
-        if not loaded:
+        if runs:
+            paths = order_run_dirs([resolve_run(r, results_dir) for r in runs])
+            if last is not None:
+                paths = paths[-last:] if last > 0 else []
+        else:
+            paths = last_runs(last, results_dir)
+        if not paths:
             raise RunDirError(f"{results_dir}: no runs to read")
-        data = build_history(loaded)
+        data = load_history(paths)
         _emit(
             lambda terminal, width: render_history(data, fmt, terminal=terminal, width=width),
             output,

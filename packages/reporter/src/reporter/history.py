@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import NamedTuple
 
-from normalized_events import Outcome
+from normalized_events import Condition, InterpreterInfo, Outcome
 
 from reporter.bulk import collector_paused
 from reporter.rundata import Key, RunData
+
+NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,7 @@ class _Sighting:
     packages: set[str] = field(default_factory=set)
 
 
-def interpreter_label(run: RunData) -> str:
-    info = run.interpreter
+def interpreter_label(info: InterpreterInfo | None) -> str:
     if info is None:
         return "unknown"
     label = f"{info.implementation} {info.version}"
@@ -102,13 +103,56 @@ def interpreter_label(run: RunData) -> str:
     return label
 
 
+class Row(NamedTuple):
+    """What a history needs of one ``package_finished`` event."""
+
+    package: str
+    condition: str
+    outcome: Outcome
+    bucket: str | None
+    signature: str
+    reproducible: bool | None
+    source: str | None
+    duration_s: float
+
+
+@dataclass
+class RunRows:
+    """What a history needs of one run: when, on what, and one row per result."""
+
+    run_id: str
+    started_at: datetime | None
+    interpreter: InterpreterInfo | None
+    conditions: list[Condition]
+    rows: list[Row]
+
+    @classmethod
+    def of(cls, run: RunData) -> RunRows:
+        rows = []
+        for (package, condition), result in run.results.items():
+            crash = result.crash
+            rows.append(
+                Row(
+                    package,
+                    condition,
+                    result.outcome,
+                    (crash.bucket or crash.signature or None) if crash is not None else None,
+                    crash.signature if crash is not None else "",
+                    crash.reproducible if crash is not None else None,
+                    result.source_revision or result.package_version,
+                    result.duration_s,
+                )
+            )
+        return cls(run.run_id, run.started_at, run.interpreter, run.options.conditions, rows)
+
+
 class _InterpreterIds(dict[str, str]):
     """An identity per condition: the interpreter facts plus the condition's definition."""
 
-    def __init__(self, run: RunData) -> None:
+    def __init__(self, run: RunRows) -> None:
         super().__init__()
         self.base = run.interpreter.model_dump(mode="json") if run.interpreter else None
-        self.declared = {c.name: c.model_dump(mode="json") for c in run.options.conditions}
+        self.declared = {c.name: c.model_dump(mode="json") for c in run.conditions}
 
     def __missing__(self, name: str) -> str:
         identity = json.dumps([self.base, self.declared.get(name)], sort_keys=True)
@@ -148,52 +192,60 @@ def _flakiness(entries: Sequence[Entry | None], runs: Sequence[RunPoint]) -> str
     return "; ".join(reasons)
 
 
+def _oldest_first(run: RunData | RunRows) -> tuple[bool, datetime, str]:
+    return (run.started_at is None, run.started_at or NEVER, run.run_id)
+
+
 def order_runs(runs: Sequence[RunData]) -> list[RunData]:
     """Oldest first, by start time (runs with no time at all last)."""
-    never = datetime.min.replace(tzinfo=UTC)
-    return sorted(runs, key=lambda r: (r.started_at is None, r.started_at or never, r.run_id))
+    return sorted(runs, key=_oldest_first)
 
 
 def build_history(runs: Sequence[RunData]) -> History:
     """Line up runs (oldest first, by start time) and read each package's story."""
     with collector_paused():
-        return _build_history(runs)
+        return history_of([RunRows.of(run) for run in runs])
 
 
-def _build_history(runs: Sequence[RunData]) -> History:
-    ordered = order_runs(runs)
-    points = [RunPoint(r.run_id, r.started_at, interpreter_label(r)) for r in ordered]
+def history_of(runs: Sequence[RunRows]) -> History:
+    """The history of runs already reduced to what a history needs (see ``RunRows``)."""
+    with collector_paused():
+        return _build(
+            sorted(runs, key=lambda r: (r.started_at is None, r.started_at or NEVER, r.run_id))
+        )
+
+
+def _build(ordered: Sequence[RunRows]) -> History:
+    points = [RunPoint(r.run_id, r.started_at, interpreter_label(r.interpreter)) for r in ordered]
     table: dict[Key, list[Entry | None]] = {}
     blank: list[Entry | None] = [None] * len(ordered)
     buckets: dict[str, _Sighting] = {}
     for index, run in enumerate(ordered):
         interpreters = _InterpreterIds(run)
-        for key, result in run.results.items():
-            row = table.get(key)
-            if row is None:
-                row = table[key] = list(blank)
-            crash = result.crash
-            bucket = (crash.bucket or crash.signature or None) if crash is not None else None
-            row[index] = Entry(
-                result.outcome,
-                bucket,
-                result.source_revision or result.package_version,
-                interpreters[key[1]],
-                result.duration_s,
-                crash.reproducible if crash is not None else None,
+        for row in run.rows:
+            key = (row.package, row.condition)
+            line = table.get(key)
+            if line is None:
+                line = table[key] = list(blank)
+            line[index] = Entry(
+                row.outcome,
+                row.bucket,
+                row.source,
+                interpreters[row.condition],
+                row.duration_s,
+                row.reproducible,
             )
-            if bucket is not None and result.outcome == Outcome.CRASH:
-                seen = buckets.get(bucket)
+            if row.bucket is not None and row.outcome == Outcome.CRASH:
+                seen = buckets.get(row.bucket)
                 if seen is None:
-                    signature = result.crash.signature if result.crash else ""
-                    seen = buckets[bucket] = _Sighting(signature=signature, first=index)
+                    seen = buckets[row.bucket] = _Sighting(signature=row.signature, first=index)
                 seen.runs.add(index)
-                seen.packages.add(result.package)
+                seen.packages.add(row.package)
     packages = []
-    for (package, condition), row in sorted(table.items()):
-        detail = _flakiness(row, points)
+    for (package, condition), line in sorted(table.items()):
+        detail = _flakiness(line, points)
         packages.append(
-            PackageHistory(package, condition, tuple(row), flaky=bool(detail), flaky_detail=detail)
+            PackageHistory(package, condition, tuple(line), flaky=bool(detail), flaky_detail=detail)
         )
     bucket_list = [
         BucketHistory(

@@ -13,7 +13,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from normalized_events import LineProblem, PackageFinished, RunStarted, parse_event
@@ -222,6 +222,20 @@ def resolve_run(spec: str, results_dir: str | os.PathLike[str] = DEFAULT_RESULTS
     if (candidate / EVENTS_FILE).is_file():
         return candidate
     raise RunDirError(f"{spec}: no such run directory (nor a run id in {results_dir})")
+
+
+def order_run_dirs(paths: list[Path]) -> list[Path]:
+    """Run directories oldest first, by their first run_started (unknown times last)."""
+    never = datetime.max.replace(tzinfo=UTC)
+
+    def started(path: Path) -> datetime:
+        try:
+            found = _first_start(events_path(path))
+        except RunDirError:
+            return never
+        return found[1] if found else never
+
+    return sorted(paths, key=started)
 
 
 def last_runs(
