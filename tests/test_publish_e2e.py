@@ -63,6 +63,7 @@ class World:
             GITLAB_PYPI_USERNAME="alice",
             GITLAB_PYPI_PASSWORD=password or self.password,
             MONOREPO_SNAPSHOT_ID=str(SNAPSHOT),
+            MONOREPO_SOURCE_URL="https://gitlab.example.invalid/apiary/-/tree/{sha}",
         )
         return env
 
@@ -204,6 +205,12 @@ def test_live_publish_uploads_all_five_in_order(world: World) -> None:
         check=True,
     ).stdout.strip()
     assert manifest["git_commit"] == head and manifest["snapshot_id"] == SNAPSHOT
+    wheel = world.gl.directory / f"runner_core-{VERSION}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(f"runner_core-{VERSION}.dist-info/METADATA").decode()
+    assert f"Project-URL: Snapshot source, https://gitlab.example.invalid/apiary/-/tree/{head}" in (
+        metadata
+    )
     assert [p["name"] for p in manifest["packages"]] == NAMES
     for package in manifest["packages"]:
         assert package["version"] == VERSION
@@ -266,7 +273,7 @@ def test_pip_with_hashes_ignores_a_public_package_of_the_same_name(world: World)
     # The public stand-in now also serves a fake `reporter` at the snapshot version.
     for wheel in (world.tmp / "fake").glob("*.whl"):
         (world.public.directory / wheel.name).write_bytes(wheel.read_bytes())
-    house = next(p for p in (REPO / ".tools" / "wheelhouse").iterdir() if p.is_dir())
+    house = _wheelhouse(_third_party_requirements(world.out))
     third_party = world.tmp / "third-party.txt"
     third_party.write_text(_hashed_lock(house))
     venv = world.tmp / "pip-hash-venv"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from discover import DiscoveryError, discover
@@ -231,6 +232,40 @@ def test_a_specifier_that_excludes_the_monorepo_version_is_an_error(tmp_path: Pa
     write_package(tmp_path, "beta", deps=["alpha>=0.2"])
     with pytest.raises(PlanError, match=r"beta/pyproject.toml.*excludes alpha 0.1.0"):
         make_plan(tmp_path, SNAP)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"CI_PROJECT_URL": "https://gl.example.invalid/g/apiary/"},
+            "https://gl.example.invalid/g/apiary/-/tree/{sha}",
+        ),
+        (
+            {"GITHUB_SERVER_URL": "https://gh.example.invalid", "GITHUB_REPOSITORY": "o/apiary"},
+            "https://gh.example.invalid/o/apiary/tree/{sha}",
+        ),
+        (
+            {"MONOREPO_SOURCE_URL": "https://src.example.invalid/{sha}"},
+            "https://src.example.invalid/{sha}",
+        ),
+        ({}, ""),
+    ],
+)
+def test_the_commit_is_traceable_from_the_metadata(
+    tmp_path: Path, publish_kit: Any, env: dict[str, str], expected: str
+) -> None:
+    write_package(tmp_path, "alpha")
+    publish_kit.git_commit_all(tmp_path)
+    sha = subprocess.run(
+        ["git", "-C", str(tmp_path), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    [planned] = make_plan(tmp_path, SNAP, env).packages
+    urls = tomllib.loads(planned.rewrite.text)["project"].get("urls", {})
+    assert urls.get("Snapshot source", "") == expected.replace("{sha}", sha)
 
 
 def test_this_monorepos_plan() -> None:

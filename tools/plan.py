@@ -5,6 +5,7 @@ Computing the plan reads the tree and writes nothing; `--dry-run` prints it.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,30 @@ class Plan:
         return lines
 
 
-def make_plan(root: Path, snapshot: SnapshotId) -> Plan:
+def source_url(root: Path, env: Mapping[str, str]) -> str:
+    """The web page of the commit being published, when the repository's URL is known.
+
+    GitLab CI: `CI_PROJECT_URL/-/tree/<sha>`; GitHub Actions:
+    `GITHUB_SERVER_URL/GITHUB_REPOSITORY/tree/<sha>`; else MONOREPO_SOURCE_URL with `{sha}`.
+    """
+    done = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    sha = done.stdout.strip() if done.returncode == 0 else ""
+    sha = sha or env.get("CI_COMMIT_SHA", "") or env.get("GITHUB_SHA", "")
+    if not sha:
+        return ""
+    if template := env.get("MONOREPO_SOURCE_URL", "").strip():
+        return template.replace("{sha}", sha)
+    if project := env.get("CI_PROJECT_URL", "").strip().rstrip("/"):
+        return f"{project}/-/tree/{sha}"
+    server, repository = env.get("GITHUB_SERVER_URL", ""), env.get("GITHUB_REPOSITORY", "")
+    if server and repository:
+        return f"{server.rstrip('/')}/{repository}/tree/{sha}"
+    return ""
+
+
+def make_plan(root: Path, snapshot: SnapshotId, env: Mapping[str, str] | None = None) -> Plan:
     """Discover, validate and order the publishable packages; compute every rewrite."""
     packages = discover(root)
     if not packages:
@@ -84,9 +108,12 @@ def make_plan(root: Path, snapshot: SnapshotId) -> Plan:
     }
     internal = internal_for(packages, versions)
     order = topological_order({p.key: set(p.internal_deps) for p in publishable})
+    url = source_url(root, env) if env is not None else ""
     planned = tuple(
         PlannedPackage(
-            by_key[key], versions[key], plan_rewrite(by_key[key], versions[key], internal)
+            by_key[key],
+            versions[key],
+            plan_rewrite(by_key[key], versions[key], internal, url),
         )
         for key in order
     )

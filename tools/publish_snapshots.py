@@ -84,7 +84,7 @@ def run(argv: Sequence[str], env: Mapping[str, str]) -> int:
     snapshot = snapshot_id(env)
     for name in snapshot.ignored:
         print(f"warning: {name} is not a number and was ignored", file=sys.stderr)
-    plan = make_plan(root, snapshot)
+    plan = make_plan(root, snapshot, env)
     if args.dry_run:
         print("\n".join(plan.describe()))
         print("dry run: nothing built, nothing uploaded")

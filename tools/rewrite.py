@@ -148,10 +148,17 @@ def _drop_local_entries(array: Any, where: str, package_dir: Path) -> list[Chang
     return changes
 
 
+SOURCE_URL_LABEL = "Snapshot source"
+
+
 def rewrite_pyproject(
-    text: str, *, pyproject: Path, version: Version, internal: Internal
+    text: str, *, pyproject: Path, version: Version, internal: Internal, source_url: str = ""
 ) -> Rewritten:
-    """The snapshot form of one package's pyproject.toml text."""
+    """The snapshot form of one package's pyproject.toml text.
+
+    ``source_url`` (the commit's page, when the repository's URL is known) becomes a
+    `[project.urls]` entry, so the commit can be traced from the published metadata.
+    """
     package_dir = pyproject.parent
     try:
         doc = tomlkit.parse(text)
@@ -162,6 +169,16 @@ def rewrite_pyproject(
         raise PlanError(f"{pyproject}: [project] table is missing")
     changes = [Change("[project].version", str(project.get("version")), str(version))]
     project["version"] = str(version)
+    if source_url:
+        urls = project.get("urls")
+        if urls is None:
+            urls = tomlkit.table()
+            project["urls"] = urls
+        if not isinstance(urls, dict):
+            raise PlanError(f"{pyproject}: [project.urls] must be a table")
+        before = str(urls.get(SOURCE_URL_LABEL, ""))
+        urls[SOURCE_URL_LABEL] = source_url
+        changes.append(Change(f"[project.urls].{SOURCE_URL_LABEL!r}", before, source_url))
     rewrite = partial(
         _rewrite_array, pyproject=pyproject, internal=internal, package_dir=package_dir
     )
@@ -207,13 +224,21 @@ def internal_for(packages: list[MonorepoPackage], versions: Mapping[str, Version
     )
 
 
-def plan_rewrite(package: MonorepoPackage, version: Version, internal: Internal) -> Rewritten:
+def plan_rewrite(
+    package: MonorepoPackage, version: Version, internal: Internal, source_url: str = ""
+) -> Rewritten:
     """The rewrite of one package, computed without writing anything."""
     try:
         text = package.pyproject.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanError(f"{package.pyproject}: cannot be read: {exc.strerror}") from None
-    return rewrite_pyproject(text, pyproject=package.pyproject, version=version, internal=internal)
+    return rewrite_pyproject(
+        text,
+        pyproject=package.pyproject,
+        version=version,
+        internal=internal,
+        source_url=source_url,
+    )
 
 
 def copy_context(root: Path, dest: Path) -> Path:
