@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +20,7 @@ from publish_errors import (
     TargetError,
     UploadError,
 )
-from upload import classify_twine_failure
+from upload import classify_twine_failure, publish_files
 from verify import VerifiedFile
 
 # --- target and credentials -----------------------------------------------------------
@@ -172,6 +175,15 @@ class _Registry(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
 
+    posts = 0
+
+    def do_POST(self) -> None:
+        # The first upload is accepted, every later one refused: an interrupted publish.
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        type(self).posts += 1
+        self.send_response(200 if type(self).posts == 1 else 400)
+        self.end_headers()
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -181,6 +193,7 @@ def registry() -> Iterator[tuple[Target, list[tuple[str, str]]]]:
     other = ThreadingHTTPServer(("127.0.0.2", 0), _Registry)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
     _Registry.seen = []
+    _Registry.posts = 0
     _Registry.other_port = other.server_address[1]
     threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (server, other)]
     for thread in threads:
@@ -257,3 +270,32 @@ def test_classify_twine_failures(output: str, error: type[Exception], words: str
     assert type(found) is error
     assert words in str(found) and "x-1.0.tar.gz" in str(found)
     assert "\n" not in str(found)
+
+
+def _dist(directory: Path, name: str) -> VerifiedFile:
+    path = directory / f"{name}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{name}/__init__.py", "")
+        archive.writestr(
+            f"{name}-1.0.dist-info/METADATA",
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+        )
+        archive.writestr(f"{name}-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nTag: py3-none-any\n")
+        archive.writestr(f"{name}-1.0.dist-info/RECORD", "")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return VerifiedFile(path, name, "1.0", digest, path.stat().st_size)
+
+
+def test_an_interrupted_upload_says_the_set_is_incomplete(
+    registry: tuple[Target, list[tuple[str, str]]], tmp_path: Path
+) -> None:
+    target, _ = registry
+    files = [_dist(tmp_path, "first"), _dist(tmp_path, "second")]
+    lines: list[str] = []
+    with pytest.raises(UploadError) as caught:
+        publish_files(files, target, env=dict(os.environ), echo=lines.append)
+    message = str(caught.value)
+    assert message.startswith("second-1.0-py3-none-any.whl: twine upload failed")
+    assert "snapshot incomplete: 1 of 2 files" in message and "same snapshot id" in message
+    assert lines == [f"upload  first-1.0-py3-none-any.whl sha256={files[0].sha256[:12]}"]
+    assert "pw-secret" not in message

@@ -169,6 +169,35 @@ def twine_upload(
     return output
 
 
+def _upload_one(
+    file: VerifiedFile,
+    target: Target,
+    env: Mapping[str, str],
+    scrub: Scrubber,
+    reader: IndexReader,
+    check: Callable[[VerifiedFile, Mapping[str, IndexFile]], bool],
+    report: PublishReport,
+    echo: Callable[[str], None],
+) -> None:
+    if check(file, reader.files(file.package)):
+        report.skipped.append(file.filename)
+        echo(f"skip    {file.filename} (already in the registry, same sha256)")
+        return
+    if sha256_of(file.path) != file.sha256:
+        raise VerificationError(f"{file.path}: changed after verification; not uploaded")
+    try:
+        twine_upload(file, target, env, scrub)
+    except (ConflictError, UploadError):
+        # A refused upload may mean another run uploaded it meanwhile: the index says.
+        if check(file, reader.files(file.package)):
+            report.skipped.append(file.filename)
+            echo(f"skip    {file.filename} (uploaded meanwhile, same sha256)")
+            return
+        raise
+    report.uploaded.append(file.filename)
+    echo(f"upload  {file.filename} sha256={file.sha256[:12]}")
+
+
 def publish_files(
     files: list[VerifiedFile],
     target: Target,
@@ -200,23 +229,17 @@ def publish_files(
         check(file, held[file.package])
 
     for file in files:
-        if check(file, reader.files(file.package)):
-            report.skipped.append(file.filename)
-            echo(f"skip    {file.filename} (already in the registry, same sha256)")
-            continue
-        if sha256_of(file.path) != file.sha256:
-            raise VerificationError(f"{file.path}: changed after verification; not uploaded")
         try:
-            twine_upload(file, target, base_env, scrub)
-        except (ConflictError, UploadError):
-            # A refused upload may mean another run uploaded it meanwhile: the index says.
-            if check(file, reader.files(file.package)):
-                report.skipped.append(file.filename)
-                echo(f"skip    {file.filename} (uploaded meanwhile, same sha256)")
-                continue
-            raise
-        report.uploaded.append(file.filename)
-        echo(f"upload  {file.filename} sha256={file.sha256[:12]}")
+            _upload_one(file, target, base_env, scrub, reader, check, report, echo)
+        except PublishError as exc:
+            done = len(report.uploaded) + len(report.skipped)
+            if done == 0:
+                raise
+            # Say so: a partial set must never be left silently.
+            raise type(exc)(
+                f"{exc} [snapshot incomplete: {done} of {len(files)} files are in the "
+                "registry; re-run with the same snapshot id to upload the rest]"
+            ) from None
 
     final = {package: reader.files(package) for package in packages}
     for file in files:
