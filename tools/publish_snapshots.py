@@ -125,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PublishError as exc:
         print(f"error: {scrub(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # e.g. `--dry-run | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("interrupted: re-run with the same snapshot id to complete the set", file=sys.stderr)
         return 130
