@@ -77,8 +77,8 @@ class RunDir:
     def start(self) -> None:
         extra: dict[str, Any] = {}
         if self.selection is not None:
-            extra["selection"] = self.selection
-        options = RunOptions(shard=self.shard, conditions=self.conditions, **extra)
+            extra["selected"] = self.selection
+        options = RunOptions(shard=self.shard, conditions=self.conditions)
         self.writer.emit(
             RunStarted(
                 run_id=self.run_id,
@@ -93,6 +93,7 @@ class RunDir:
                 host=HostInfo(hostname="ci-runner", platform="linux", cpu_count=2),
                 registry=RegistryInfo(path="registry", revision="abc"),
                 options=options,
+                **extra,
             )
         )
 

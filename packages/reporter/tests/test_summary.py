@@ -102,3 +102,29 @@ def test_empty_run(make_run: MakeRun) -> None:
     summary = summarize(load_run(run.path))
     assert summary.total == 0 and summary.buckets == [] and summary.slowest == []
     assert summary.run.interrupted  # no run_finished yet
+
+
+def test_selection_recorded_in_the_options_counts_too(t0: Any) -> None:
+    from normalized_events import (
+        HostInfo,
+        InterpreterInfo,
+        PackageFinished,
+        RegistryInfo,
+        RunOptions,
+        RunStarted,
+    )
+    from reporter import RunData
+
+    start = RunStarted(
+        run_id="o",
+        ts=t0,
+        apiary_version="0",
+        interpreter=InterpreterInfo(path="p", version="3.13.0"),
+        host=HostInfo(hostname="h", platform="linux"),
+        registry=RegistryInfo(path="r"),
+        options=RunOptions(selection=["a", "b"]),
+        selected=["c"],
+    )
+    run = RunData.from_events([start, PackageFinished(run_id="o", package="a", outcome="pass")])
+    assert run.selection() == ["c", "a", "b"]
+    assert summarize(run).not_run == [("b", "default"), ("c", "default")]

@@ -132,12 +132,12 @@ class MergePlan:
         selection: dict[str, None] = {}
         for run in self.sources:
             selection.update(dict.fromkeys(run.selection() or []))
-        update: dict[str, Any] = {"shard": None}
-        if selection:
-            update[SELECTION_FIELD] = list(selection)
-        options = base.options.model_copy(update=update)
         data = base.model_dump(mode="json")
-        data.update({"run_id": self.run_id, "options": options.model_dump(mode="json")})
+        options = data["options"]
+        options["shard"] = None
+        options.pop(SELECTION_FIELD, None)
+        data["run_id"] = self.run_id
+        data["selected"] = list(selection)
         data[MERGE_FIELD] = self.record()
         return RunStarted.model_validate(data)
 
@@ -206,7 +206,7 @@ def merge_runs(
     """Decide the merged run: kept results, duplicates and gaps.
 
     The expected (package, condition) set comes from ``expected_packages`` when given,
-    else from the selections the shards recorded (``run_started.options.selection``);
+    else from the selections the shards recorded (``run_started.selected``);
     without either, only shards and unfinished packages are checked for gaps.
     """
     if not runs:

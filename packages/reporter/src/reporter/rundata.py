@@ -39,9 +39,9 @@ Key = tuple[str, str]
 
 PackageEvent = PackageStarted | StepFinished
 
-# The extra field of ``run_started.options`` that lists the selected package names (the
-# whole hunt's selection, before sharding) and the extra field of ``run_started`` that a
-# merged run uses to remember its shards.
+# The selected package names may also come as an extra field of the options
+# (``options.selection``) besides ``run_started.selected``; and the extra field of
+# ``run_started`` in which a merged run keeps the record of its shards.
 SELECTION_FIELD = "selection"
 MERGE_FIELD = "merge"
 
@@ -277,14 +277,16 @@ class RunData:
         return list(names) or [DEFAULT_CONDITION]
 
     def selection(self) -> list[str] | None:
-        """The selected package names, when the run recorded them (``options.selection``)."""
+        """The selected package names, when the run recorded them (``run_started.selected``
+        or ``run_started.options.selection``; every session's, together)."""
         names: dict[str, None] = {}
         found = False
         for start in self.starts:
-            value = (start.options.model_extra or {}).get(SELECTION_FIELD)
-            if isinstance(value, list):
-                found = True
-                names.update(dict.fromkeys(str(name) for name in value))
+            # An empty ``selected`` is what a writer that does not record it leaves.
+            for value in (start.selected, (start.options.model_extra or {}).get(SELECTION_FIELD)):
+                if isinstance(value, list) and value:
+                    found = True
+                    names.update(dict.fromkeys(str(name) for name in value))
         return list(names) if found else None
 
     def expected(self) -> set[Key] | None:

@@ -50,6 +50,7 @@ def result_json(result: PackageFinished) -> dict[str, Any]:
         "package_version": result.package_version,
         "source_revision": result.source_revision,
         "attempts": result.attempts,
+        "attempt_outcomes": [outcome.value for outcome in result.attempt_outcomes],
         "durations": dict(result.durations),
     }
 
@@ -110,6 +111,8 @@ def run_facts(run: RunData) -> list[tuple[str, str]]:
         facts.append(("state", "unfinished: no run_finished (interrupted or still running)"))
     elif run.finish.interrupted:
         facts.append(("state", "interrupted"))
+    elif run.finish.stopped_after_crash:
+        facts.append(("state", "stopped after the crash limit"))
     return facts
 
 
