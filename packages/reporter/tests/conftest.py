@@ -120,6 +120,7 @@ class RunDir:
         last_lines: Iterable[str] = (),
         finished: bool = True,
         test_duration: float | None = None,
+        attempt_outcomes: list[str] | None = None,
     ) -> PackageFinished | None:
         outcome = Outcome(outcome)
         self.writer.emit(
@@ -197,6 +198,8 @@ class RunDir:
             package_version=version,
             duration_s=duration,
             durations=durations,
+            attempts=len(attempt_outcomes or []) or 1,
+            attempt_outcomes=[Outcome(o) for o in attempt_outcomes or []],
         )
         self.writer.emit(result)
         self.results.append(result)

@@ -31,6 +31,12 @@ STORIES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("pass", "r1", {}),
         ("crash", "r1", {"bucket": "b1", "reproducible": False}),
     ],
+    # retried within a run, with different outcomes: flaky
+    "retried": [
+        ("pass", "r1", {}),
+        ("pass", "r1", {"attempt_outcomes": ["crash", "pass"]}),
+        ("pass", "r1", {}),
+    ],
     # skipped runs do not count as changes
     "skippy": [("pass", "r1", {}), ("skipped", "r1", {}), ("pass", "r1", {})],
     "steady": [("pass", "r1", {}), ("pass", "r1", {}), ("pass", "r1", {})],
@@ -58,7 +64,8 @@ def test_flaky_means_oscillating_with_one_source_and_interpreter(
     history = build_history(list(reversed(loaded)))  # input order does not matter
     assert [r.run_id for r in history.runs] == ["c", "b", "a"]
     flaky = {p.package: p.flaky_detail for p in history.flaky()}
-    assert set(flaky) == {"oscillates", "unrepro"}
+    assert set(flaky) == {"oscillates", "unrepro", "retried"}
+    assert flaky["retried"] == "attempts of one run disagreed in b"
     assert flaky["oscillates"] == "pass -> crash -> pass with source r1 and one interpreter"
     assert flaky["unrepro"] == "crash did not reproduce on rerun in a"
     changed = {p.package for p in history.changed()}

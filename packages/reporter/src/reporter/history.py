@@ -35,6 +35,7 @@ class Entry(NamedTuple):
     interpreter: str
     duration_s: float
     reproducible: bool | None = None
+    attempts_differ: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class Row(NamedTuple):
     reproducible: bool | None
     source: str | None
     duration_s: float
+    attempts_differ: bool = False
 
 
 @dataclass
@@ -141,6 +143,7 @@ class RunRows:
                     crash.reproducible if crash is not None else None,
                     result.source_revision or result.package_version,
                     result.duration_s,
+                    len(set(result.attempt_outcomes)) > 1,
                 )
             )
         return cls(run.run_id, run.started_at, run.interpreter, run.options.conditions, rows)
@@ -164,13 +167,17 @@ def _flakiness(entries: Sequence[Entry | None], runs: Sequence[RunPoint]) -> str
     """Why a package is flaky, or ''.
 
     Flaky means the outcome oscillates (changes at least twice, as in pass -> crash ->
-    pass) across runs that share the package's source revision and the interpreter, or a
-    crash did not reproduce when rerun. A single change is not flakiness: it is what a
-    regression looks like.
+    pass) across runs that share the package's source revision and the interpreter, a
+    crash did not reproduce when rerun, or the attempts of one run (retries) disagreed. A
+    single change is not flakiness: it is what a regression looks like.
     """
     present = [e for e in entries if e is not None]
-    if len({e.outcome for e in present}) == 1 and present[0].outcome != Outcome.CRASH:
-        return ""  # one outcome throughout (no crash to have failed to reproduce)
+    if (
+        len({e.outcome for e in present}) == 1
+        and present[0].outcome != Outcome.CRASH
+        and not any(e.attempts_differ for e in present)
+    ):
+        return ""  # one outcome throughout, no crash to have failed to reproduce
     groups: dict[tuple[str | None, str], list[Outcome]] = defaultdict(list)
     for entry in entries:
         if entry is not None and entry.outcome != Outcome.SKIPPED:
@@ -189,6 +196,9 @@ def _flakiness(entries: Sequence[Entry | None], runs: Sequence[RunPoint]) -> str
     ]
     if unreproduced:
         reasons.append(f"crash did not reproduce on rerun in {', '.join(unreproduced)}")
+    retried = [runs[i].run_id for i, e in enumerate(entries) if e is not None and e.attempts_differ]
+    if retried:
+        reasons.append(f"attempts of one run disagreed in {', '.join(retried)}")
     return "; ".join(reasons)
 
 
@@ -234,6 +244,7 @@ def _build(ordered: Sequence[RunRows]) -> History:
                 interpreters[row.condition],
                 row.duration_s,
                 row.reproducible,
+                row.attempts_differ,
             )
             if row.bucket is not None and row.outcome == Outcome.CRASH:
                 seen = buckets.get(row.bucket)

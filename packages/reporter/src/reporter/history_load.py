@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from normalized_events import DEFAULT_CONDITION, Outcome, RunStarted
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reporter.bulk import collector_paused
 from reporter.history import History, Row, RunRows, history_of
@@ -46,6 +46,7 @@ class _Result(BaseModel):
     source_revision: str | None = None
     package_version: str | None = None
     duration_s: float = 0.0
+    attempt_outcomes: list[Outcome] = Field(default_factory=list)
 
 
 def _lines_with(data: bytes, word: bytes) -> list[bytes]:
@@ -99,6 +100,7 @@ def _quick(path: Path) -> RunRows | None:
                 crash.reproducible if crash is not None else None,
                 result.source_revision or result.package_version,
                 result.duration_s,
+                len(set(result.attempt_outcomes)) > 1,
             )
         )
     return RunRows(

@@ -76,8 +76,8 @@ def history_document(history: History, *, all_results: bool = False) -> Document
             [
                 Note(
                     "flaky: the outcome went back and forth (at least two changes) while the "
-                    "source revision and the interpreter stayed the same, or a crash did not "
-                    "reproduce when rerun"
+                    "source revision and the interpreter stayed the same, a crash did not "
+                    "reproduce when rerun, or the retries of one run disagreed"
                 ),
                 Table(
                     "Flaky packages",
