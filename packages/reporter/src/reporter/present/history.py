@@ -98,7 +98,7 @@ def history_document(history: History, *, all_results: bool = False) -> Document
             "Changed",
             [
                 Table(
-                    "Outcome changed (with the source or the interpreter)",
+                    "Outcome changed, not flaky",
                     (
                         Column("package"),
                         Column("condition"),
