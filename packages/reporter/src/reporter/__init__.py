@@ -27,6 +27,7 @@ from reporter.compare import (
 from reporter.errors import FormatError, MergeError, ReportError, RunDirError
 from reporter.history import History, PackageHistory, build_history
 from reporter.history_load import load_history
+from reporter.lazy_events import Key
 from reporter.load import find_runs, last_runs, load_run, resolve_run
 from reporter.merge import Duplicate, Gap, MergePlan, merge_runs, write_merge
 from reporter.output import (
@@ -37,7 +38,7 @@ from reporter.output import (
     render_summary,
     write_report,
 )
-from reporter.rundata import Key, RunData
+from reporter.rundata import RunData
 from reporter.summary import Summary, summarize
 
 __version__ = version("reporter")

@@ -14,7 +14,8 @@ from typing import NamedTuple
 from normalized_events import Condition, InterpreterInfo, Outcome
 
 from reporter.bulk import collector_paused
-from reporter.rundata import Key, RunData
+from reporter.lazy_events import Key
+from reporter.rundata import RunData
 
 NEVER = datetime.min.replace(tzinfo=UTC)
 

@@ -2,9 +2,9 @@
 
 The reader is as forgiving as ``normalized_events.read_events`` (a torn last line is noted,
 a corrupt line is reported by number and reading goes on) but much faster on large runs:
-``package_finished`` lines are validated straight from their bytes, and the many
-``package_started`` / ``step_finished`` lines are filed by package unparsed, to be
-validated when a report first needs them.
+``package_finished`` lines are validated straight from their bytes, while the many
+``package_started`` / ``step_finished`` lines are only told apart by their type; they are
+read again from the file, filed by package and validated when a report first needs them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pydantic import ValidationError
 
 from reporter.bulk import collector_paused
 from reporter.errors import RunDirError
-from reporter.rundata import RunBuilder, RunData, describe_validation
+from reporter.lazy_events import describe_validation
+from reporter.rundata import RunBuilder, RunData
 
 EVENTS_FILE = "events.jsonl"
 DEFAULT_RESULTS_DIR = Path("apiary-results")

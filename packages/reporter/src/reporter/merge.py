@@ -29,8 +29,9 @@ from normalized_events import (
 )
 
 from reporter.errors import MergeError
+from reporter.lazy_events import Key, key_of
 from reporter.load import EVENTS_FILE
-from reporter.rundata import MERGE_FIELD, SELECTION_FIELD, Key, RunData, key_of
+from reporter.rundata import MERGE_FIELD, SELECTION_FIELD, RunData
 from reporter.summary import count_outcomes
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")

@@ -9,7 +9,8 @@ from normalized_events import Outcome, PackageFinished
 
 from reporter.compare import UNTESTABLE
 from reporter.hints import missing_distributions, missing_modules
-from reporter.rundata import Key, RunData
+from reporter.lazy_events import Key
+from reporter.rundata import RunData
 
 # Upper bounds (seconds) of the duration distribution's bins; the last bin is open.
 DURATION_BINS: tuple[tuple[float, str], ...] = (

@@ -6,6 +6,7 @@ from typing import Any
 
 from normalized_events import Outcome, PackageFinished
 
+from reporter.lazy_events import Key
 from reporter.present.common import (
     header,
     result_json,
@@ -28,7 +29,7 @@ from reporter.render.document import (
     Section,
     Table,
 )
-from reporter.rundata import Key, RunData
+from reporter.rundata import RunData
 from reporter.summary import CrashBucket, Summary
 
 FAILING = (Outcome.FAIL, Outcome.TIMEOUT, Outcome.HANG, Outcome.OOM)
