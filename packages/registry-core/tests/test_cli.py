@@ -110,7 +110,7 @@ def test_show(cli: Any, sample: Path) -> None:
     assert done.exit_code == 0
     assert 'extension_type         "c_extension"' in done.stdout
     assert "has_compiled_code      true  (derived)" in done.stdout
-    data = json.loads(cli("show", "six", "--format", "json", "--registry-dir", sample).stdout)
+    data = json.loads(cli("show", "Six", "--format", "json", "--registry-dir", sample).stdout)
     assert data["effective_import_name"] == "six" and data["download_count"] == 794696816
     missing = cli("show", "nope", "--registry-dir", sample)
     assert (missing.exit_code, missing.stderr) == (1, f"error: no package 'nope' in {sample}\n")

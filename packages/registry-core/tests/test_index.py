@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
-from registry_core import load_registry
+from registry_core import EditError, load_registry
 from registry_core.indexing import build_index, plan_index, write_index
 
 # Two sample files changed after the sample's index was written; the rebuilt index follows
@@ -99,3 +100,11 @@ def test_index_from_nothing(empty_registry: Path) -> None:
         }
     ]
     assert load_registry(empty_registry).strict_problems == []
+
+
+def test_a_broken_index_is_not_rebuilt_over(sample: Path) -> None:
+    (sample / "index.yaml").write_text("packages: [\n")
+    with pytest.raises(EditError, match=r"index.yaml:2:1: .*fix index.yaml first"):
+        write_index(load_registry(sample))
+    (sample / "index.yaml").unlink()
+    assert write_index(load_registry(sample)).changed

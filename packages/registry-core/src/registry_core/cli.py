@@ -72,6 +72,12 @@ def _user_errors() -> Iterator[None]:
         raise _fail(str(exc)) from None
 
 
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
+
+
 def _load(registry_dir: Path | None) -> LoadedRegistry:
     return load_registry(locate_registry(registry_dir))
 
@@ -151,7 +157,7 @@ def show(
 
     with _user_errors():
         loaded = _load(registry_dir)
-        entry = loaded.entries.get(name)
+        entry = loaded.entries.get(name) or loaded.entries.get(_canonical(name))
         if entry is None:
             path = loaded.files.get(name)
             if path is None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from registry_core.errors import EditError
 from registry_core.fileio import atomic_write
 from registry_core.loader import LoadedRegistry
 from registry_core.model import IndexEntry, index_entry_for
@@ -77,11 +78,18 @@ def plan_index(
     download_counts: Mapping[str, int | None] | None = None,
     last_updated: str | None = None,
 ) -> IndexUpdate:
-    """Rebuild the index; ``changed`` is False when only the timestamp would move."""
+    """Rebuild the index; ``changed`` is False when only the timestamp would move.
+
+    An index with problems is not rebuilt over: its download counts would be lost.
+    """
+    broken = [p for p in loaded.problems if p.file == loaded.index_path]
+    if broken:
+        raise EditError(
+            f"{broken[0]} (fix index.yaml first, or delete it to rebuild it without counts)"
+        )
     items = build_index(loaded, download_counts)
     current = [item.model_dump() for item in loaded.index]
-    index_ok = not any(p.file == loaded.index_path for p in loaded.problems)
-    same = index_ok and loaded.index_path.exists() and current == [i.model_dump() for i in items]
+    same = loaded.index_path.exists() and current == [i.model_dump() for i in items]
     stamp = last_updated or (loaded.index_last_updated if same else None) or now_stamp()
     text = render_index(items, stamp, loaded.index_extra)
     try:
