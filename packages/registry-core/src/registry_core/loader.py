@@ -19,10 +19,16 @@ from registry_core.cache import (
     read_cache,
     write_cache,
 )
-from registry_core.checks import FileResult, check_package_text
+from registry_core.cacherows import (
+    index_from_payload,
+    index_payload,
+    package_from_payload,
+    package_payload,
+)
+from registry_core.checks import check_package_text
 from registry_core.errors import RegistryNotFoundError
-from registry_core.indexfile import IndexResult, check_index_text
-from registry_core.model import FIELD_ORDER, NOT_COMPILED, IndexEntry, PackageEntry
+from registry_core.indexfile import check_index_text
+from registry_core.model import NOT_COMPILED, IndexEntry, PackageEntry
 from registry_core.problems import WHOLE_FILE, RegistryProblem
 
 INDEX_NAME = "index.yaml"
@@ -107,91 +113,6 @@ def packages_by_popularity(loaded: LoadedRegistry, top: int | None = None) -> li
     return loaded.by_popularity(top)
 
 
-_FIELD_COUNT = len(FIELD_ORDER)
-
-
-def _package_payload(result: FileResult) -> Any:
-    """A compact JSON form: the values in field order, the unknown fields, which were set."""
-    row = None
-    if result.entry is not None:
-        entry = result.entry
-        values: list[Any] = [getattr(entry, name) for name in FIELD_ORDER]
-        given = sum(1 << i for i, name in enumerate(FIELD_ORDER) if name in entry.model_fields_set)
-        row = [*values, dict(entry.model_extra or {}), given]
-    return [row, [p.to_record() for p in result.problems]]
-
-
-def _restore_entry(row: list[Any]) -> PackageEntry:
-    """Rebuild an entry from the cache without validating it again.
-
-    The cache only holds what validation produced from this very file content (same
-    size, mtime and inode), so the values are known good; skipping validation and
-    default factories is what makes a warm load cheap. The attributes set here are the
-    ones ``BaseModel.model_construct`` sets.
-    """
-    if len(row) != _FIELD_COUNT + 2 or not isinstance(row[-2], dict):
-        raise ValueError("not a cached entry")
-    given = row[-1]
-    entry = PackageEntry.__new__(PackageEntry)
-    object.__setattr__(entry, "__dict__", dict(zip(FIELD_ORDER, row, strict=False)))
-    object.__setattr__(entry, "__pydantic_extra__", row[-2])
-    object.__setattr__(
-        entry,
-        "__pydantic_fields_set__",
-        {name for i, name in enumerate(FIELD_ORDER) if given >> i & 1} | set(row[-2]),
-    )
-    object.__setattr__(entry, "__pydantic_private__", None)
-    return entry
-
-
-def _package_from_payload(directory: Path, name: str, payload: Any) -> FileResult:
-    row, problems = payload
-    entry = None if row is None else _restore_entry(row)
-    if not problems:
-        return FileResult(entry)
-    path = directory / name
-    return FileResult(entry, [RegistryProblem.from_record(path, r) for r in problems])
-
-
-_INDEX_FIELDS = tuple(IndexEntry.model_fields)
-
-
-def _index_payload(result: IndexResult) -> Any:
-    rows = [
-        [*(getattr(item, name) for name in _INDEX_FIELDS), dict(item.model_extra or {})]
-        for item in result.entries
-    ]
-    return {
-        "entries": rows,
-        "lines": result.lines,
-        "last_updated": result.last_updated,
-        "extra": result.extra,
-        "problems": [p.to_record() for p in result.problems],
-    }
-
-
-def _restore_index_entry(row: list[Any]) -> IndexEntry:
-    """Like ``_restore_entry``: cached values were validated from this very file."""
-    if len(row) != len(_INDEX_FIELDS) + 1 or not isinstance(row[-1], dict):
-        raise ValueError("not a cached index entry")
-    item = IndexEntry.__new__(IndexEntry)
-    object.__setattr__(item, "__dict__", dict(zip(_INDEX_FIELDS, row, strict=False)))
-    object.__setattr__(item, "__pydantic_extra__", row[-1])
-    object.__setattr__(item, "__pydantic_fields_set__", set(_INDEX_FIELDS) | set(row[-1]))
-    object.__setattr__(item, "__pydantic_private__", None)
-    return item
-
-
-def _index_from_payload(path: Path, payload: Any) -> IndexResult:
-    return IndexResult(
-        entries=[_restore_index_entry(row) for row in payload["entries"]],
-        lines=list(payload["lines"]),
-        last_updated=payload["last_updated"],
-        extra=dict(payload["extra"]),
-        problems=[RegistryProblem.from_record(path, r) for r in payload["problems"]],
-    )
-
-
 class _Reader:
     """Reads each file, or takes what it gave from the cache when the file is unchanged."""
 
@@ -273,7 +194,7 @@ def _load_package(
     result = None
     if payload is not None:
         try:
-            result = _package_from_payload(directory, name, payload)
+            result = package_from_payload(directory, name, payload)
         except (KeyError, TypeError, ValueError):
             result = None
     if result is None:
@@ -285,7 +206,7 @@ def _load_package(
             return
         result = check_package_text(path, raw)
         extra = result.entry.model_extra if result.entry is not None else None
-        reader.put(rel, key, _package_payload(result), extra)
+        reader.put(rel, key, package_payload(result), extra)
     for problem in result.problems:
         (loaded.strict_problems if problem.strict else loaded.problems).append(problem)
     if result.entry is not None:
@@ -308,7 +229,7 @@ def _load_index(reader: _Reader, loaded: LoadedRegistry) -> None:
     key = file_key(info)
     payload = reader.get(INDEX_NAME, key)
     try:
-        result = _index_from_payload(path, payload) if payload is not None else None
+        result = index_from_payload(path, payload) if payload is not None else None
     except (KeyError, TypeError, ValueError):
         result = None
     if result is None:
@@ -318,7 +239,7 @@ def _load_index(reader: _Reader, loaded: LoadedRegistry) -> None:
             loaded.problems.append(_read_problem(path, exc))
             return
         result = check_index_text(path, raw)
-        payload = _index_payload(result)
+        payload = index_payload(result)
         reader.put(INDEX_NAME, key, payload, payload)
     loaded.index = result.entries
     loaded.index_lines = result.lines
