@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_runner import Isolation, SandboxError, SandboxResult, choose_backend, probe_bwrap
+from sandbox_runner import (
+    Isolation,
+    SandboxError,
+    SandboxResult,
+    SandboxSpec,
+    choose_backend,
+    probe_bwrap,
+    run_sandboxed,
+)
 from sandbox_runner.backends import BwrapBackend, Launch
 
 PY = sys.executable
@@ -198,3 +207,28 @@ def test_bwrap_argv_grants_exactly_the_writable_paths(tmp_path: Path) -> None:
     assert argv[-3:] == ["--", "pytest", "-x"]
     with_network = BwrapBackend("bwrap").wrap(Launch(["true"], Path("/"), (), True))
     assert "--unshare-net" not in with_network
+
+
+def test_programs_in_a_venv_under_tmp_stay_visible(tmp_path: Path) -> None:
+    """A checkout or venv under the host's /tmp: the private /tmp must not hide it."""
+    from sandbox_runner.run import programs_under_tmp
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    assert programs_under_tmp([str(venv / "bin" / "python"), "-c", "pass"], {"PATH": ""}) == (venv,)
+    assert programs_under_tmp(["python"], {"PATH": f"{venv / 'bin'}:/usr/bin"}) == (venv,)
+    assert programs_under_tmp(["/usr/bin/true"], {"PATH": "/usr/bin"}) == ()
+    out = tmp_path / "out.log"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    result = run_sandboxed(
+        SandboxSpec(
+            command=[str(venv / "bin" / "python"), "-c", "import sys; print(sys.prefix)"],
+            cwd=cwd,
+            env={"PATH": "/usr/bin:/bin"},
+            isolation=Isolation(backend="bwrap"),
+            stdout_log=out,
+        )
+    )
+    assert result.exit_code == 0, out.read_text()
+    assert str(venv) in out.read_text()

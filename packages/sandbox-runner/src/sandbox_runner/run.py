@@ -116,6 +116,32 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
     return _result(run, ending, time.monotonic() - started)
 
 
+_HOST_TMP = Path("/tmp")  # noqa: S108 - the host's /tmp, hidden by the sandbox's own
+
+
+def programs_under_tmp(argv: list[str], env: dict[str, str]) -> tuple[Path, ...]:
+    """Folders under the host's /tmp that the command's programs live in: its executable's
+    and every PATH entry's, widened to the whole venv when the folder is a venv's bin.
+
+    The sandbox's private /tmp would hide them (a checkout or venv made under /tmp), so
+    they are bound back read-only; nothing else of the host's /tmp is visible.
+    """
+    candidates: list[Path] = []
+    program = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=env.get("PATH"))
+    if program:
+        candidates.append(Path(program).absolute().parent)
+    candidates += [Path(p) for p in env.get("PATH", "").split(os.pathsep) if p]
+    found: set[Path] = set()
+    for folder in candidates:
+        if not folder.is_absolute() or not folder.is_relative_to(_HOST_TMP):
+            continue
+        if not folder.is_dir():
+            continue
+        is_venv_bin = (folder.parent / "pyvenv.cfg").is_file()
+        found.add(folder.parent if is_venv_bin else folder)
+    return tuple(sorted(found))
+
+
 def _execute(run: _Run, started: float) -> _Ending:
     channel = ReaperChannel() if run.backend.needs_reaper else None
     try:
@@ -128,7 +154,8 @@ def _execute(run: _Run, started: float) -> _Ending:
 def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:
     launch = run.launch
     if channel is not None:
-        launch = replace(launch, argv=channel.wrap(launch.argv), readable=(reaper_prefix(),))
+        readable = (reaper_prefix(), *programs_under_tmp(launch.argv, run.env))
+        launch = replace(launch, argv=channel.wrap(launch.argv), readable=readable)
     try:
         proc = subprocess.Popen(
             run.backend.wrap(launch),
