@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-# The laruche sample (MIT) lives in shared/, beside the checkout.
-SAMPLE = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "laruche-sample"
+# A copy of real laruche registry files (MIT, see its LICENSE), kept with the tests so
+# that they run in any checkout.
+SAMPLE = Path(__file__).resolve().parent / "data" / "laruche-sample"
 DATA = Path(__file__).parent / "data"
 
 

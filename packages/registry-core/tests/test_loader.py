@@ -400,3 +400,15 @@ def test_format_fields_survive_the_cache_in_order(sample: Path) -> None:
     entry = load_registry(sample).entries["duckdb"]
     assert list(entry.model_dump())[: len(FIELD_ORDER)] == list(FIELD_ORDER)
     assert entry.clone_depth == 50
+
+
+@pytest.mark.usefixtures("trust_fresh_files")
+def test_a_change_to_the_reading_code_makes_the_cache_stale(
+    sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry_core import cache
+
+    load_registry(sample)
+    assert load_registry(sample).stats.parsed == 0
+    monkeypatch.setattr(cache, "_code_stamp", lambda: [1, 2, 3])
+    assert load_registry(sample).stats.parsed == SAMPLE_NAMES + 1

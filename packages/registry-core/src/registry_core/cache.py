@@ -53,12 +53,29 @@ def cache_file_for(root: Path) -> Path | None:
     return directory / "registry" / f"{digest[:24]}.json"
 
 
+# The modules whose code decides what a file gives: a change to any of them (an upgrade,
+# or an edit in a checkout) makes every cached result stale.
+_READING_MODULES = ("model", "checks", "quickyaml", "yamlread", "indexfile", "cacherows")
+
+
+def _code_stamp() -> list[int]:
+    here = Path(__file__).parent
+    stamps = []
+    for name in _READING_MODULES:
+        try:
+            stamps.append((here / f"{name}.py").stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return stamps
+
+
 def _header(root: Path) -> dict[str, Any]:
     from registry_core import __version__
 
     return {
         "format": CACHE_FORMAT,
         "version": __version__,
+        "code": _code_stamp(),
         "fields": list(FIELD_ORDER),
         "root": str(root.resolve()),
     }
