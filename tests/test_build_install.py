@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from discover import discover
+from uv import find_uv_bin
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = discover(REPO)
-UV = shutil.which("uv") or os.environ.get("UV") or str(REPO / ".tools" / "uv" / "bin" / "uv")
+UV = find_uv_bin()  # the dev environment's uv (a dependency of runner-core)
 
 pytestmark = pytest.mark.xdist_group("build")
 

@@ -17,12 +17,10 @@ REPO = PACKAGE.parents[1]
 
 
 def _uv() -> str:
-    found = os.environ.get("UV") or shutil.which("uv")
-    if not found and (REPO / ".tools" / "uv" / "bin" / "uv").is_file():
-        found = str(REPO / ".tools" / "uv" / "bin" / "uv")
-    if not found:
-        pytest.skip("uv is not installed (scripts/bootstrap.sh installs it)")
-    return found
+    """The uv binary of the dev environment (the `uv` package is one of its dependencies)."""
+    from uv import find_uv_bin
+
+    return find_uv_bin()
 
 
 @pytest.fixture(scope="module")
