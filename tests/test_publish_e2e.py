@@ -399,6 +399,9 @@ def test_rerun_with_the_same_snapshot_uploads_nothing(world: World) -> None:
     assert done.returncode == 0, done.stderr
     assert "0 uploaded, 10 already there" in done.stdout
     assert world.index_files() == before
+    manifest = json.loads((world.out / "snapshot-manifest.json").read_text())
+    assert manifest["published"]["uploaded"] == []
+    assert len(manifest["published"]["already_there"]) == 10
 
 
 def test_rerun_completes_an_interrupted_set(world: World) -> None:

@@ -117,3 +117,12 @@ def write_traceability(
     atomic_write(manifest, json.dumps(data, indent=2) + "\n")
     atomic_write(constraints, constraints_text(plan, files, commit))
     return manifest, constraints
+
+
+def record_publication(
+    manifest: Path, registry: str, uploaded: list[str], skipped: list[str]
+) -> None:
+    """Add the outcome of a completed publish to the manifest: every file is in the registry."""
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["published"] = {"registry": registry, "uploaded": uploaded, "already_there": skipped}
+    atomic_write(manifest, json.dumps(data, indent=2) + "\n")

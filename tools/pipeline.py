@@ -12,7 +12,7 @@ from pathlib import Path
 
 from building import Built, build_all
 from credentials import Scrubber, Target
-from manifest import current_commit, write_traceability
+from manifest import current_commit, record_publication, write_traceability
 from plan import Plan
 from upload import PublishReport, publish_files
 from verify import VerifiedFile, verify
@@ -73,4 +73,6 @@ def publish(
     """Upload exactly the verified files of ``result`` to ``target``."""
     base_env = dict(os.environ if env is None else env)
     scrub = Scrubber.from_env(base_env, [target.password])
-    return publish_files(result.files, target, env=base_env, scrub=scrub, echo=echo)
+    report = publish_files(result.files, target, env=base_env, scrub=scrub, echo=echo)
+    record_publication(result.manifest, target.upload_url, report.uploaded, report.skipped)
+    return report

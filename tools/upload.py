@@ -145,24 +145,31 @@ def twine_upload(
     file: VerifiedFile, target: Target, env: Mapping[str, str], scrub: Scrubber
 ) -> str:
     """Upload one file; returns twine's scrubbed output, raises a PublishError on failure."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "twine",
-            "upload",
-            "--non-interactive",
-            "--disable-progress-bar",
-            "--repository-url",
-            target.upload_url,
-            str(file.path),
-        ],
-        capture_output=True,
-        text=True,
-        env=twine_environment(env, target),
-        timeout=UPLOAD_TIMEOUT,
-        check=False,
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "twine",
+        "upload",
+        "--non-interactive",
+        "--disable-progress-bar",
+        "--repository-url",
+        target.upload_url,
+        str(file.path),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=twine_environment(env, target),
+            timeout=UPLOAD_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RegistryNetworkError(
+            f"{file.filename}: the upload to {target.upload_url} took over "
+            f"{UPLOAD_TIMEOUT:.0f}s; check the network, then re-run with the same snapshot id"
+        ) from None
     output = scrub(done.stdout + done.stderr)
     if done.returncode != 0:
         raise classify_twine_failure(output, file, target)

@@ -219,6 +219,26 @@ print(json.dumps(report))
 """
 
 
+def _run(
+    command: list[str], *, env: Mapping[str, str], cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=dict(env),
+            cwd=cwd,
+            timeout=INSTALL_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise VerificationError(
+            f"installing the built set into a fresh venv took over {INSTALL_TIMEOUT:.0f}s "
+            f"({Path(command[0]).name} {command[1]}); check the network and the index"
+        ) from None
+
+
 def install_together(
     wheels: Mapping[str, Path],
     versions: Mapping[str, Version],
@@ -240,16 +260,9 @@ def install_together(
             install = [uv, "pip", "install", "--quiet", "--python", vpython]
         else:
             create = [python, "-m", "venv", str(venv)]
-            install = [vpython, "-m", "pip", "install", "--quiet", "--only-binary", ":all:"]
+            install = [vpython, "-m", "pip", "install", "--quiet"]
         for step in (create, install + [str(w) for w in wheels.values()]):
-            done = subprocess.run(
-                step,
-                capture_output=True,
-                text=True,
-                env=clean,
-                timeout=INSTALL_TIMEOUT,
-                check=False,
-            )
+            done = _run(step, env=clean)
             if done.returncode != 0:
                 lines = [x for x in (done.stderr or done.stdout).splitlines() if x.strip()]
                 detail = " ".join(lines[-3:])[:400] if lines else f"exit {done.returncode}"
@@ -257,14 +270,10 @@ def install_together(
                     f"the built set does not install together into a fresh venv: {detail}"
                 )
         modules = {key: top_level_modules(wheel) for key, wheel in wheels.items()}
-        probe = subprocess.run(
+        probe = _run(
             [vpython, "-c", _PROBE, json.dumps(modules)],
-            capture_output=True,
-            text=True,
             env={**clean, "PYTHONNOUSERSITE": "1"},
             cwd=tmp,
-            timeout=INSTALL_TIMEOUT,
-            check=False,
         )
         if probe.returncode != 0:
             last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
