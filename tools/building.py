@@ -74,11 +74,9 @@ def source_date_epoch(root: Path, env: Mapping[str, str]) -> int:
         check=False,
     )
     text = done.stdout.strip()
-    return (
-        max(int(text), FALLBACK_EPOCH)
-        if done.returncode == 0 and text.isdigit()
-        else (FALLBACK_EPOCH)
-    )
+    if done.returncode != 0 or not text.isdigit():
+        return FALLBACK_EPOCH
+    return max(int(text), FALLBACK_EPOCH)
 
 
 def build_environment(env: Mapping[str, str], uv: str | None, epoch: int) -> dict[str, str]:
