@@ -65,6 +65,11 @@ class InterpreterInfo(Model):
     debug_build: bool = False
     asan_build: bool = False
     configure_flags: str = ""
+    identity: str | None = Field(
+        default=None,
+        description="Changes when the interpreter is rebuilt, even at the same path and version "
+        "(a hash of its path, full version string, build flags, binary size and mtime).",
+    )
 
 
 class HostInfo(Model):

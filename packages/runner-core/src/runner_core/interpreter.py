@@ -89,7 +89,15 @@ def probe_interpreter(spec: str) -> Interpreter:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise InterpreterError(f"target interpreter {path}: probe failed: {last}")
     facts = json.loads(done.stdout)
+    real = Path(os.path.realpath(path))
+    stat = real.stat()
+    # A rebuilt interpreter at the same path gets a new identity (size and mtime change).
+    material = json.dumps(
+        [str(real), facts["full_version"], facts["configure_flags"], stat.st_size, stat.st_mtime_ns]
+    )
+    identity = hashlib.sha256(material.encode()).hexdigest()[:16]
     info = InterpreterInfo(
+        identity=identity,
         path=str(path),
         version=facts["version"],
         implementation=facts["implementation"],
@@ -100,11 +108,4 @@ def probe_interpreter(spec: str) -> Interpreter:
         asan_build=facts["asan_build"],
         configure_flags=facts["configure_flags"],
     )
-    real = Path(os.path.realpath(path))
-    stat = real.stat()
-    # A rebuilt interpreter at the same path gets a new identity (size and mtime change).
-    material = json.dumps(
-        [str(real), facts["full_version"], facts["configure_flags"], stat.st_size, stat.st_mtime_ns]
-    )
-    identity = hashlib.sha256(material.encode()).hexdigest()[:16]
     return Interpreter(path=path, info=info, minor=facts["minor"], identity=identity)
