@@ -412,3 +412,17 @@ def test_a_change_to_the_reading_code_makes_the_cache_stale(
     assert load_registry(sample).stats.parsed == 0
     monkeypatch.setattr(cache, "_code_stamp", lambda: [1, 2, 3])
     assert load_registry(sample).stats.parsed == SAMPLE_NAMES + 1
+
+
+def test_apiary_fields_are_known_to_strict_and_kept(tmp_path: Path) -> None:
+    from registry_core import load_registry
+
+    (tmp_path / "packages").mkdir()
+    (tmp_path / "packages" / "six.yaml").write_text(
+        "package: six\nenriched: true\nsdist_has_tests: true\nmystery: 1\n"
+    )
+    (tmp_path / "index.yaml").write_text("packages: []\n")
+    loaded = load_registry(tmp_path, use_cache=False)
+    assert loaded.entries["six"].field_value("sdist_has_tests") is True
+    flagged = {p.field for p in loaded.strict_problems if p.message == "unknown field"}
+    assert flagged == {"mystery"}

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from registry_core.model import (
+    APIARY_FIELDS,
     FIELD_ORDER,
     KNOWN_EXTENSION_TYPES,
     KNOWN_TEST_FRAMEWORKS,
@@ -25,7 +26,7 @@ from registry_core.quickyaml import Declined, quick_load
 from registry_core.yamlread import ParsedDocument, YamlProblem, decode, parse
 
 _NO_XDIST = re.compile(r"-p\s*no:xdist")
-_KNOWN = frozenset(FIELD_ORDER)
+_KNOWN = frozenset(FIELD_ORDER) | frozenset(APIARY_FIELDS)
 
 
 @dataclass

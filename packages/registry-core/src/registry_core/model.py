@@ -30,6 +30,12 @@ FIELD_ORDER: tuple[str, ...] = (
     "import_name",
 )
 
+# Fields apiary adds to the format (kept as extra fields, so the laruche layout and its
+# round trip are untouched; labeille ignores them): --strict does not flag them.
+APIARY_FIELDS: tuple[str, ...] = (
+    "sdist_has_tests",  # the PyPI sdist carries the test suite: run from it, no clone
+)
+
 # Documented values plus those seen in the wild; anything else is flagged by --strict.
 KNOWN_EXTENSION_TYPES = frozenset(
     {"pure", "extensions", "unknown", "c_extension", "rust", "cpp_extension"}
