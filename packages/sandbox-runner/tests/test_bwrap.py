@@ -218,6 +218,8 @@ def test_programs_in_a_venv_under_tmp_stay_visible(tmp_path: Path) -> None:
     assert programs_under_tmp([str(venv / "bin" / "python"), "-c", "pass"], {"PATH": ""}) == (venv,)
     assert programs_under_tmp(["python"], {"PATH": f"{venv / 'bin'}:/usr/bin"}) == (venv,)
     assert programs_under_tmp(["/usr/bin/true"], {"PATH": "/usr/bin"}) == ()
+    in_shell = ["/bin/sh", "-c", f"{venv / 'bin' / 'python'} -c 'pass'; exit $?"]
+    assert programs_under_tmp(in_shell, {"PATH": "/usr/bin"}) == (venv,)
     out = tmp_path / "out.log"
     cwd = tmp_path / "cwd"
     cwd.mkdir()

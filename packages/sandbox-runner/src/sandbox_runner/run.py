@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import selectors
+import shlex
 import shutil
 import signal
 import subprocess
@@ -131,6 +133,15 @@ def programs_under_tmp(argv: list[str], env: dict[str, str]) -> tuple[Path, ...]
     if program:
         candidates.append(Path(program).absolute().parent)
     candidates += [Path(p) for p in env.get("PATH", "").split(os.pathsep) if p]
+    # Programs named by absolute path inside the command (also inside `sh -c '...'`).
+    words = list(argv[1:])
+    for word in argv[1:]:
+        with contextlib.suppress(ValueError):
+            words += shlex.split(word)
+    for word in words:
+        path = Path(word)
+        if path.is_absolute() and path.is_relative_to(_HOST_TMP) and _is_program(path):
+            candidates.append(path.parent)
     found: set[Path] = set()
     for folder in candidates:
         if not folder.is_absolute() or not folder.is_relative_to(_HOST_TMP):
@@ -140,6 +151,13 @@ def programs_under_tmp(argv: list[str], env: dict[str, str]) -> tuple[Path, ...]
         is_venv_bin = (folder.parent / "pyvenv.cfg").is_file()
         found.add(folder.parent if is_venv_bin else folder)
     return tuple(sorted(found))
+
+
+def _is_program(path: Path) -> bool:
+    try:
+        return path.is_file() and os.access(path, os.X_OK)
+    except OSError:
+        return False
 
 
 def _execute(run: _Run, started: float) -> _Ending:
