@@ -130,7 +130,7 @@ def test_suggested_timeout() -> None:
 def test_verify_command_errors_are_one_line(tmp_path: Path) -> None:
     registry = _registry(tmp_path)
     done = run_apiary(
-        "enrich", "verify", "not-there", "--registry-dir", str(registry), cwd=tmp_path
+        "enrich", "verify", "Not.There", "--registry-dir", str(registry), cwd=tmp_path
     )
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: verify: 'not-there' is not in {registry / 'packages'}"

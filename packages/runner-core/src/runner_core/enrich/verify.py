@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from normalized_events import Condition, Outcome, PackageFinished, PackageStarted, read_events
+from packaging.utils import canonicalize_name
 from registry_core import PackageEntry, RegistryError, load_registry
 from registry_core.edits import save_entry
 from runner_core.enrich.errors import EnrichError
@@ -195,7 +196,10 @@ def verify(
     except RegistryError as exc:
         raise EnrichError(str(exc)) from None
     work: dict[str, Verification] = {}
-    for name in dict.fromkeys(names):
+    for raw in dict.fromkeys(names):
+        # Registry files are named by the canonical project name (zope.interface ->
+        # zope-interface), as resolve writes them.
+        name = raw if raw in loaded.files else str(canonicalize_name(raw))
         entry = current_entry(loaded, name)
         if entry is None:
             raise EnrichError(f"verify: {name!r} is not in {loaded.packages_dir}")
