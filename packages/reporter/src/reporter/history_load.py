@@ -11,8 +11,10 @@ fraction of the cost.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -123,8 +125,21 @@ def read_rows(run_dir: str | os.PathLike[str]) -> RunRows:
         return quick if quick is not None else RunRows.of(load_run(run_dir))
 
 
+_PARALLEL_FROM = 4  # runs: below this, starting reader processes costs more than it saves
+
+
+def _read_all(run_dirs: Sequence[str | os.PathLike[str]]) -> list[RunRows]:
+    """Each run's rows; runs are read in parallel processes when there are enough of them
+    (reading is CPU-bound JSON work, one run independent of another)."""
+    workers = min(os.cpu_count() or 1, len(run_dirs))
+    if workers < 2 or len(run_dirs) < _PARALLEL_FROM or "fork" not in mp.get_all_start_methods():
+        return [read_rows(run_dir) for run_dir in run_dirs]
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        return list(pool.map(read_rows, [os.fspath(d) for d in run_dirs]))
+
+
 def load_history(run_dirs: Sequence[str | os.PathLike[str]]) -> History:
     """The history of run directories (the same as ``build_history`` of their
     ``load_run``, read faster)."""
     with collector_paused():  # one pause for all runs, not a collection after each
-        return history_of([read_rows(run_dir) for run_dir in run_dirs])
+        return history_of(_read_all(run_dirs))
