@@ -164,6 +164,12 @@ FIXTURES = {
     "site-c": Fixture("site-c", CRASH_SITE_C, import_name="site_c"),
     "flagged": Fixture("flagged", CRASH_ON_FLAG),
     "flaky-pkg": Fixture("flaky-pkg", FLAKY),
+    # `--no-clean` is a pip option uv does not know: uv fails, pip installs it.
+    "pip-only": Fixture(
+        "pip-only",
+        {"pip_only/__init__.py": "", "tests/test_ok.py": "def test_ok():\n    pass\n"},
+        install="pip install --no-clean pytest",
+    ),
     "uninstallable": Fixture(
         "uninstallable",
         {"uninstallable/__init__.py": ""},

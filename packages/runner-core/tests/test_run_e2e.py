@@ -291,3 +291,46 @@ def test_stopping_apiary_kills_the_sandbox_and_keeps_what_finished(
         ["pgrep", "-f", "sleep 1000"], capture_output=True, text=True, check=False
     )
     assert leftovers.stdout.strip() == ""
+
+
+def test_uv_failure_falls_back_to_pip_and_says_so(
+    fixture_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    registry = fixture_registry("pip-only", "passing-pkg")
+    done = _apiary_run(registry, tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "results" / "r1"
+    finished = {
+        e.package: e
+        for e in read_events(run_dir / "events.jsonl").known()
+        if isinstance(e, PackageFinished)
+    }
+    assert finished["pip-only"].outcome.value == "pass"
+    assert finished["pip-only"].installer == "pip (uv failed)"
+    assert finished["passing-pkg"].installer == "uv"
+    uv_log = run_dir / "logs" / "pip-only" / "install.uv.log"
+    assert "--no-clean" in uv_log.read_text()
+    # --installer pip never tries uv.
+    again = run_apiary(
+        "run",
+        "--registry-dir",
+        str(registry),
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--work-dir",
+        str(tmp_path / "work-pip"),
+        "--run-id",
+        "p",
+        "--installer",
+        "pip",
+        "--packages",
+        "passing-pkg",
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stderr
+    (only,) = [
+        e
+        for e in read_events(tmp_path / "results" / "p" / "events.jsonl").known()
+        if isinstance(e, PackageFinished)
+    ]
+    assert only.outcome.value == "pass" and only.installer == "pip"

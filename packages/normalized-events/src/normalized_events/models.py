@@ -187,6 +187,10 @@ class PackageFinished(EventBase):
     )
     durations: dict[str, float] = Field(default_factory=dict, description="Seconds per step name.")
     duration_s: float = 0.0
+    installer: str | None = Field(
+        default=None,
+        description="What installed the venv: uv, pip, or 'pip (uv failed)'; None when reused.",
+    )
     attempts: int = 1
     attempt_outcomes: list[Outcome] = Field(
         default_factory=list,

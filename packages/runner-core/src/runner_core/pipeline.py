@@ -37,6 +37,7 @@ from runner_core.sources import FetchedSource, SourceRequest, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
 from runner_core.tooling import find_uv
 from runner_core.venvs import (
+    Venv,
     VenvKey,
     create_venv,
     installed_distributions,
@@ -109,6 +110,7 @@ def run_package(
         package_version=state.version,
         source_revision=state.revision,
         installed=state.installed,
+        installer=state.installer,
         durations={k: round(v, 4) for k, v in state.durations.items()},
         duration_s=round(time.monotonic() - started, 4),
     )
@@ -122,6 +124,7 @@ class _State:
     revision: str | None = None
     installed: dict[str, str] = field(default_factory=dict)
     crash: CrashInfo | None = None
+    installer: str | None = None
     durations: dict[str, float] = field(default_factory=dict)
 
     def took(self, outcome: StepOutcome) -> None:
@@ -285,7 +288,7 @@ def _pipeline(
 def _build_venv(
     runner: StepRunner,
     state: _State,
-    venv: object,
+    venv: Venv,
     key: VenvKey,
     interpreter: Interpreter,
     uv: str | None,
@@ -295,9 +298,6 @@ def _build_venv(
     base: dict[str, str],
     writable: list[Path],
 ) -> _Finish | None:
-    from runner_core.venvs import Venv
-
-    assert isinstance(venv, Venv)
     env = env_for_install(base, settings.work_dir / "cache")
     argv = create_venv(venv, interpreter, uv)
     made = runner.run(
@@ -333,14 +333,14 @@ def _build_venv(
         )
 
     done = install(installer)
+    state.installer = installer
     state.took(done)
     if not done.ok and installer == "uv" and settings.installer == "auto":
         # uv refuses some pip options and resolves differently: pip gets a second chance.
         shutil.copyfile(done.log_path, done.log_path.with_name("install.uv.log"))
         done = install("pip")
         state.took(done)
-        if done.ok:
-            base.setdefault("APIARY_INSTALLER_FALLBACK", "pip")
+        state.installer = "pip (uv failed)"
     if not done.ok:
         verdict = outcomes.classify_install(_status(done), done.output())
         return _Finish(verdict.outcome, verdict.reason)
