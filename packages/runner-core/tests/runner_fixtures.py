@@ -147,6 +147,7 @@ class Fixture:
     test: str = "python -m pytest -q -p no:cacheprovider tests"
     import_name: str | None = None
     timeout: int | None = None
+    skip: bool = False
     extra: str = ""
 
 
@@ -170,6 +171,7 @@ FIXTURES = {
         {"pip_only/__init__.py": "", "tests/test_ok.py": "def test_ok():\n    pass\n"},
         install="pip install --no-clean pytest",
     ),
+    "skipped-pkg": Fixture("skipped-pkg", PASSING | {"skipped_pkg/__init__.py": ""}, skip=True),
     "uninstallable": Fixture(
         "uninstallable",
         {"uninstallable/__init__.py": ""},
@@ -210,7 +212,7 @@ def entry_yaml(fixture: Fixture, repo: Path) -> str:
         "test_framework: pytest",
         "uses_xdist: false",
         f"timeout: {fixture.timeout if fixture.timeout else 'null'}",
-        "skip: false",
+        f"skip: {'true' if fixture.skip else 'false'}",
         "enriched: true",
         f"import_name: {fixture.import_name or 'null'}",
     ]

@@ -138,7 +138,9 @@ def test_second_run_reuses_venvs_and_a_new_interpreter_does_not(
 def test_resume_after_kill_9_redoes_nothing_and_loses_nothing(
     fixture_registry: Callable[..., Path], tmp_path: Path
 ) -> None:
-    registry = fixture_registry("passing-pkg", "failing-pkg", "slow-pkg", "abort-pkg")
+    registry = fixture_registry(
+        "passing-pkg", "failing-pkg", "slow-pkg", "abort-pkg", "skipped-pkg"
+    )
     results = tmp_path / "results"
     argv = [
         APIARY,
@@ -155,6 +157,7 @@ def test_resume_after_kill_9_redoes_nothing_and_loses_nothing(
         "20",
         "--workers",
         "2",
+        "--force-run",  # runs skipped-pkg: the resumed run must do the same
     ]
     process = subprocess.Popen(
         argv,
@@ -180,12 +183,15 @@ def test_resume_after_kill_9_redoes_nothing_and_loses_nothing(
         time.sleep(0.5)
     assert _processes_mentioning(str(tmp_path)) == []
     before = [e for e in read_events(events_path).known() if isinstance(e, PackageFinished)]
-    assert 1 <= len(before) < 4
+    assert 1 <= len(before) < 5
     resumed = run_apiary("run", "--resume", "k", "--results-dir", str(results), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     after = [e for e in read_events(events_path).known() if isinstance(e, PackageFinished)]
     names = [e.package for e in after]
-    assert sorted(names) == sorted(["passing-pkg", "failing-pkg", "slow-pkg", "abort-pkg"])
+    assert sorted(names) == sorted(
+        ["passing-pkg", "failing-pkg", "slow-pkg", "abort-pkg", "skipped-pkg"]
+    )
+    assert {e.package: e.outcome.value for e in after}["skipped-pkg"] == "pass"
     assert after[: len(before)] == before  # what finished was kept, not redone
     run_json = json.loads((results / "k" / "run.json").read_text())
     assert run_json["status"] == "finished"

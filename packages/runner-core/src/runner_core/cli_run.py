@@ -14,10 +14,17 @@ from registry_core.locate import locate_registry
 from sandbox_runner import SandboxError
 
 from runner_core.conditions import parse_condition
-from runner_core.errors import OptionError, RunnerError
+from runner_core.errors import OptionError, ResumeError, RunnerError
 from runner_core.interpreter import probe_interpreter
 from runner_core.progress import RunProgress, print_final_table
-from runner_core.run import RunPlan, execute, load_run_json, new_run_id, registry_info
+from runner_core.run import (
+    RunPlan,
+    execute,
+    load_run_json,
+    new_run_id,
+    recorded_selection,
+    registry_info,
+)
 from runner_core.selection import SelectionOptions, read_packages_file, select
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 from runner_core.shards import apply_shard, shard_from_environment
@@ -114,8 +121,9 @@ def run_command(
 ) -> None:
     """Run the test suites of registry packages against an interpreter and record what happened."""
     try:
+        recorded: dict[str, object] | None = None
         if resume:
-            settings, options = _resumed(results_dir, resume)
+            settings, recorded = _resumed(results_dir, resume)
         else:
             names = list(packages)
             if packages_from is not None:
@@ -162,9 +170,13 @@ def run_command(
         for problem in registry.problems:
             typer.echo(f"warning: {problem}", err=True)
         interpreter = probe_interpreter(settings.target_python)
-        selection = select(registry, options, interpreter.minor)
-        if settings.shard and not resume:
-            selection = apply_shard(selection, settings.shard, balance_from)
+        if recorded is not None:
+            # A resumed run keeps the selection it began with, shard and skips included.
+            selection = recorded_selection(recorded, registry)
+        else:
+            selection = select(registry, options, interpreter.minor)
+            if settings.shard:
+                selection = apply_shard(selection, settings.shard, balance_from)
         plan = RunPlan(settings, selection, registry_info(settings.registry_dir, registry))
         if dry_run:
             _print_plan(plan)
@@ -200,23 +212,13 @@ def _choice(value: str, allowed: tuple[_T, ...], option: str) -> _T:
     raise OptionError(f"{option}: {value!r} is not one of {', '.join(allowed)}")
 
 
-def _resumed(results_dir: Path, run_id: str) -> tuple[RunSettings, SelectionOptions]:
+def _resumed(results_dir: Path, run_id: str) -> tuple[RunSettings, dict[str, object]]:
     data = load_run_json(results_dir.absolute(), run_id)
-    settings = RunSettings.model_validate(data["settings"])
-    names = [
-        f"{item['package']}@{item['rev']}" if item.get("rev") else str(item["package"])
-        for item in _records(data, "selection")
-    ]
-    # The selection was made when the run began; skipped ones are re-derived, not rerun.
-    skipped = [str(item["package"]) for item in _records(data, "skipped")]
-    return settings, SelectionOptions(packages=tuple(names + skipped), include_unenriched=True)
-
-
-def _records(data: dict[str, object], key: str) -> list[dict[str, object]]:
-    value = data.get(key)
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise OptionError(f"run.json: {key!r} is not a list of records")
-    return value
+    try:
+        settings = RunSettings.model_validate(data["settings"])
+    except (KeyError, ValueError) as exc:
+        raise ResumeError(f"--resume {run_id}: run.json has no usable settings ({exc})") from None
+    return settings, data
 
 
 def _print_plan(plan: RunPlan) -> None:

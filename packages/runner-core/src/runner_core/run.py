@@ -36,7 +36,7 @@ from runner_core.interpreter import probe_interpreter
 from runner_core.jobs import run_job
 from runner_core.pipeline import PackageJob
 from runner_core.retry_list import write_retry_list
-from runner_core.selection import Selection
+from runner_core.selection import Invalid, Selected, Selection, Skipped
 from runner_core.settings import RunSettings
 from runner_core.versions import installed_versions
 from runner_core.workers import run_in_workers
@@ -116,6 +116,31 @@ def load_run_json(results_dir: Path, run_id: str) -> dict[str, object]:
     except (OSError, ValueError) as exc:
         raise ResumeError(f"--resume {run_id}: {path} is unreadable: {exc}") from exc
     return data
+
+
+def _records(data: dict[str, object], key: str) -> list[dict[str, object]]:
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ResumeError(f"run.json: {key!r} is not a list of records")
+    return value
+
+
+def recorded_selection(data: dict[str, object], registry: LoadedRegistry) -> Selection:
+    """The selection a run recorded in run.json when it began, with today's entries."""
+    selection = Selection()
+    for item in _records(data, "selection"):
+        name, rev = str(item["package"]), item.get("rev")
+        entry = registry.entries.get(name)
+        if entry is None:
+            reason = "no longer in the registry, or its file no longer loads"
+            selection.invalid.append(Invalid(name, reason))
+        else:
+            selection.run.append(Selected(entry, str(rev) if rev else None))
+    for item in _records(data, "skipped"):
+        selection.skipped.append(Skipped(str(item["package"]), str(item["reason"])))
+    for item in _records(data, "invalid"):
+        selection.invalid.append(Invalid(str(item["package"]), str(item["reason"])))
+    return selection
 
 
 def finished_keys(events_path: Path) -> set[tuple[str, str]]:
