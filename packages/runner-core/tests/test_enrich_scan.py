@@ -363,3 +363,18 @@ def test_own_fixtures_and_python2_imports_are_not_dependencies(tmp_path: Path) -
     )
     install = scan_tree(root).install_command.value
     assert install == "pip install -e . && pip install pytest pytest-mock"
+
+
+def test_namespace_packages_are_imported_with_their_dots(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path / "z",
+        {
+            "setup.py": "",
+            "PKG-INFO": "Metadata-Version: 2.1\nName: zope.thing\nVersion: 1\n",
+            "src/zope/thing/__init__.py": "",
+            "src/zope/thing/tests/test_x.py": "def test_x(): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.import_name.value == "zope.thing"
+    assert proposal.test_command.value == "python -m pytest src/zope/thing/tests"

@@ -403,6 +403,13 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
 def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) -> Finding:
     packages = layout.packages
     default = re.sub(r"[-.]+", "_", name).lower() if name else None
+    if name and "." in name:
+        # A namespace package (zope.interface, jaraco.text): imported with its dots.
+        dotted = name.lower()
+        folder = Path(*dotted.split("."))
+        for base in (layout.root / "src", layout.root):
+            if (base / folder).is_dir() or (base / folder).with_suffix(".py").is_file():
+                return Finding(dotted, [f"namespace package {dotted} in {base.name or '.'}"])
     if default and default in packages:
         return Finding(None, [f"{default} is the package name as a module"])
     for hint in config.package_hints:
