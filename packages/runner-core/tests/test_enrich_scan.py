@@ -357,7 +357,7 @@ def test_own_fixtures_and_python2_imports_are_not_dependencies(tmp_path: Path) -
                 if sys.version_info[0] == 2:
                     import urllib2, StringIO
                 def test_a(benchmark, mocker):
-                    pass
+                    import module_the_test_writes
             """,
         },
     )

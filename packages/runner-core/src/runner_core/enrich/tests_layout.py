@@ -1,8 +1,8 @@
 """The test suite of a source tree: where it is, what it imports, which plugins it needs.
 
 Test files are read with ``ast`` (never imported). Imports inside ``try: ... except
-ImportError`` blocks and ``pytest.importorskip("x")`` calls are optional: the suite
-skips those tests without them.
+ImportError`` blocks, inside functions and ``pytest.importorskip("x")`` calls are
+optional: without them the suite skips or fails those tests, it still reaches a verdict.
 """
 
 from __future__ import annotations
@@ -223,7 +223,11 @@ class _Visitor(ast.NodeVisitor):
             self.defined_fixtures.add(node.name)
         names = [a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)]
         self.fixtures.update(n for n in names if n in FIXTURE_TO_DIST)
+        # An import inside a function fails that test only (a verdict, not a config
+        # error), and often names a module the test itself writes: optional.
+        self._optional += 1
         self.generic_visit(node)
+        self._optional -= 1
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._function(node)
