@@ -143,9 +143,7 @@ def test_a_run_without_run_started_is_read_in_full(make_run: MakeRun, t0: dateti
     assert history.buckets[0].bucket == "b9"
 
 
-def test_many_runs_read_in_parallel_give_the_same_history(
-    make_run: MakeRun, t0: datetime
-) -> None:
+def test_many_runs_read_in_parallel_give_the_same_history(make_run: MakeRun, t0: datetime) -> None:
     loaded = _runs(make_run, t0)
     paths = [run.path for run in loaded] * 3  # enough runs for the parallel reader
     from reporter.history_load import _PARALLEL_FROM
