@@ -193,7 +193,7 @@ def _sdist(request: SourceRequest, cache_dir: Path, log: Log) -> FetchedSource:
     shutil.rmtree(target, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=_mkdir(target.parent)))
     try:
-        _extract(archive, staging)
+        extract_archive(archive, staging)
         entries = list(staging.iterdir())
         root = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging
         staging.rename(target)
@@ -237,7 +237,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _extract(archive: Path, into: Path) -> None:
+def extract_archive(archive: Path, into: Path) -> None:
+    """Extract an sdist (.tar.* or .zip) into ``into``; unsafe member paths are refused."""
     try:
         if archive.suffix == ".zip":
             with zipfile.ZipFile(archive) as zipped:

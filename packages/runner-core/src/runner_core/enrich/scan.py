@@ -4,9 +4,7 @@ propose the registry fields that make its test suite run."""
 from __future__ import annotations
 
 import shutil
-import tarfile
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.propose import Proposal, propose
 from runner_core.enrich.tests_layout import scan_tests
 from runner_core.errors import SourceError
-from runner_core.sources import SourceRequest, fetch_source
+from runner_core.sources import SourceRequest, extract_archive, fetch_source
 
 _ARCHIVES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 
@@ -53,17 +51,9 @@ def _extract(archive: Path, into: Path) -> Path:
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
     try:
-        if archive.name.endswith(".zip"):
-            with zipfile.ZipFile(archive) as zipped:
-                for member in zipped.namelist():
-                    if member.startswith("/") or ".." in Path(member).parts:
-                        raise EnrichError(f"{archive}: unsafe path {member!r} in the archive")
-                zipped.extractall(into)  # noqa: S202 - members checked above
-        else:
-            with tarfile.open(archive) as tarred:
-                tarred.extractall(into, filter="data")
-    except (tarfile.TarError, zipfile.BadZipFile, OSError) as exc:
-        raise EnrichError(f"{archive}: cannot extract: {exc}") from None
+        extract_archive(archive, into)
+    except SourceError as exc:
+        raise EnrichError(str(exc)) from None
     return _single_root(into)
 
 
