@@ -134,3 +134,34 @@ def test_verify_command_errors_are_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: verify: 'not-there' is not in {registry / 'packages'}"
+
+
+def test_record_skips_only_versions_that_never_reached_the_tests(tmp_path: Path) -> None:
+    import sys
+
+    from normalized_events import Outcome
+    from runner_core.enrich.verify import Attempt, Result, Verification, record
+    from runner_core.interpreter import probe_interpreter
+
+    registry = _registry(tmp_path)
+    interpreter = probe_interpreter(sys.executable)
+    loaded = load_registry(registry, use_cache=False)
+    original = loaded.entries["hopeless"]
+    item = Verification("hopeless", original, original)
+    item.attempts.append(
+        Attempt(
+            None,
+            {
+                interpreter.minor: Result(Outcome.PASS, "3 passed", "1.0", 12.0, "sdist"),
+                "3.98": Result(Outcome.INSTALL_ERROR, "build failed", "1.0", None, "sdist"),
+                "3.99": Result(Outcome.CRASH, "Segmentation fault", "1.0", 3.0, "sdist"),
+            },
+        )
+    )
+    assert record(registry, item, [interpreter])
+    entry = load_registry(registry, use_cache=False).entries["hopeless"]
+    assert entry.enriched and entry.python_versions == [interpreter.minor]
+    # the crash is what apiary hunts: never skipped; the failed install is
+    assert entry.skip_versions == {"3.98": "verify: install_error: build failed"}
+    assert entry.field_value("sdist_has_tests") is True
+    assert "crash on CPython 3.99 (Segmentation fault)" in entry.notes

@@ -31,6 +31,7 @@ from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, So
 
 VERIFIED = frozenset({Outcome.PASS, Outcome.FAIL})
 FIXABLE = frozenset({Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR, Outcome.INSTALL_ERROR})
+UNRUNNABLE = FIXABLE | {Outcome.SOURCE_ERROR}
 _VERIFY_NOTE = re.compile(
     r"\s*Verified \d{4}-\d{2}-\d{2}.*$|\s*Not verified \d{4}-\d{2}-\d{2}.*$", re.S
 )
@@ -306,7 +307,9 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
             if not v.startswith(_SKIP_PREFIX) or k not in last
         }
         for minor, result in last.items():
-            if result.outcome not in VERIFIED:
+            # Only a run that never got to the tests is skipped there; a crash, a
+            # timeout or a hang is what apiary is looking for, never hidden.
+            if result.outcome in UNRUNNABLE:
                 skips[minor] = (
                     f"{_SKIP_PREFIX}{result.outcome.value}: {result.reason or ''}".strip()
                 )
