@@ -160,6 +160,9 @@ def test_no_fix_for_verdicts_and_unknown_problems(tmp_path: Path) -> None:
     own = "ModuleNotFoundError: No module named 'demo_pkg'"
     assert propose_fix(entry(), Outcome.IMPORT_ERROR, own, own) is None
     assert propose_fix(entry(), Outcome.CONFIG_ERROR, "no tests collected", "") is None
+    # nor is a module of the suite itself (run from the wrong folder, not a dependency)
+    local = "ModuleNotFoundError: No module named 'test_mixins'"
+    assert propose_fix(entry(), Outcome.CONFIG_ERROR, "missing module: test_mixins", local) is None
 
 
 INSTALL_LOGS = {

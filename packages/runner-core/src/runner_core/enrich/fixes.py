@@ -137,7 +137,10 @@ def propose_fix(
     modules = [
         m
         for m in missing_modules(log or reason) or _reason_modules(reason)
-        if not is_stdlib(m) and canonical(m.split(".")[0]) not in own
+        if not is_stdlib(m)
+        and canonical(m.split(".")[0]) not in own
+        # test_x / x_test / tests: a module of the suite itself, never a distribution
+        and not re.match(r"^(test_\w*|\w+_test|tests?|testing|conftest)$", m.split(".")[0])
     ]
     dists = [distribution_for(m) for m in modules]
     new = [d for d in dict.fromkeys(dists) if canonical(d) not in have]
