@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -37,6 +38,14 @@ CONNECT = (
 )
 
 
+def _arrived(received: list[bytes], wait_s: float = 10.0) -> list[bytes]:
+    """What the server thread got: the client may exit before the server's recv returns."""
+    deadline = time.monotonic() + wait_s
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return received
+
+
 @pytest.mark.usefixtures("bwrap_available")
 def test_network_off_cannot_reach_a_host_server(
     run: Callable[..., SandboxResult], tcp_server: tuple[int, list[bytes]]
@@ -58,7 +67,7 @@ def test_network_on_reaches_a_host_server(
     assert result.exit_code == 0, result.stdout_tail
     assert result.stdout_tail == ["connected"]
     assert not result.network_isolated
-    assert received == [b"hello from the sandbox"]
+    assert _arrived(received) == [b"hello from the sandbox"]
 
 
 def test_none_backend_says_the_network_is_not_isolated(
@@ -68,7 +77,7 @@ def test_none_backend_says_the_network_is_not_isolated(
     result = run([PY, "-c", CONNECT.format(port=port)], backend="none", network=False)
     assert result.exit_code == 0
     assert not result.network_isolated
-    assert received == [b"hello from the sandbox"]
+    assert _arrived(received) == [b"hello from the sandbox"]
 
 
 @pytest.fixture
