@@ -10,7 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sandbox_runner import SandboxError, SandboxResult, SandboxSpec, run_sandboxed, terminate_all
+from sandbox_runner import (
+    SandboxError,
+    SandboxResult,
+    SandboxSpec,
+    live_sandboxes,
+    run_sandboxed,
+    terminate_all,
+)
 
 PY = sys.executable
 
@@ -264,7 +271,8 @@ def test_terminate_all_interrupts_running_sandboxes(
     box: list[SandboxResult] = []
     thread = threading.Thread(target=lambda: box.append(run("sleep 600", backend=backend)))
     thread.start()
-    assert wait_until(lambda: len(alive()) >= 1, 30)
+    # Registered with this process (not merely started): what terminate_all() acts on.
+    assert wait_until(lambda: len(alive()) >= 1 and len(live_sandboxes()) >= 1, 30)
     assert terminate_all() >= 1
     thread.join(60)
     (result,) = box
