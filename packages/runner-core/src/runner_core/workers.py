@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import signal
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.context import SpawnProcess
@@ -24,6 +25,7 @@ from runner_core.pipeline import PackageJob
 from runner_core.settings import RunSettings
 
 _POLL_S = 0.5
+_LEAVE_S = 5.0
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -40,6 +42,8 @@ def _worker_main(settings_json: str, jobs: Any, results: Any, worker: int) -> No
         while True:
             item = jobs.get()
             if item is None:
+                # Done: from here a SIGTERM (the runner's clean-up) just ends the process.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 return
             index, job = item
             results.put(("start", worker, index))
@@ -110,6 +114,10 @@ def run_in_workers(
     finally:
         for _ in slots:
             job_queue.put(None)
+        # Idle workers take their None and leave; busy ones (an interrupted run) are stopped.
+        deadline = time.monotonic() + _LEAVE_S
+        for slot in slots.values():
+            slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
         for slot in slots.values():
             if slot.process.is_alive():
                 slot.process.terminate()
