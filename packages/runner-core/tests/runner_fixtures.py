@@ -247,6 +247,22 @@ def fixture_registry(tmp_path: Path) -> Callable[..., Path]:
     return build
 
 
+def run_args(registry: Path, tmp_path: Path, run_id: str, *extra: str) -> list[str]:
+    """`apiary run` on a fixture registry, results and work dir in the test's tmp dir."""
+    return [
+        "run",
+        "--registry-dir",
+        str(registry),
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--run-id",
+        run_id,
+        *extra,
+    ]
+
+
 def run_apiary(
     *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from normalized_events import PackageFinished, read_events
 from reporter import Category, compare_conditions, load_run
-from runner_fixtures import package_outcomes, run_apiary
+from runner_fixtures import package_outcomes, run_apiary, run_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run-e2e")]
 
@@ -19,15 +19,7 @@ def test_two_conditions_show_exactly_the_expected_regressions(
     registry = fixture_registry("passing-pkg", "flagged", "segv-pkg", "flaky-pkg")
     results = tmp_path / "results"
     done = run_apiary(
-        "run",
-        "--registry-dir",
-        str(registry),
-        "--results-dir",
-        str(results),
-        "--work-dir",
-        str(tmp_path / "work"),
-        "--run-id",
-        "ab",
+        *run_args(registry, tmp_path, "ab"),
         "--workers",
         "2",
         "--condition",
@@ -75,15 +67,7 @@ def test_two_conditions_show_exactly_the_expected_regressions(
     assert retry.read_text() == "flagged\n"
     # The retry list feeds a new run as it is.
     again = run_apiary(
-        "run",
-        "--registry-dir",
-        str(registry),
-        "--results-dir",
-        str(results),
-        "--work-dir",
-        str(tmp_path / "work"),
-        "--run-id",
-        "retry",
+        *run_args(registry, tmp_path, "retry"),
         "--packages-from",
         str(retry),
         "--dry-run",

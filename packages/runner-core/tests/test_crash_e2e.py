@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from normalized_events import PackageFinished, read_events
-from runner_fixtures import run_apiary
+from runner_fixtures import run_apiary, run_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run-e2e")]
 
@@ -20,15 +20,7 @@ def test_same_site_shares_a_bucket_other_site_does_not(
 ) -> None:
     registry = fixture_registry("site-a", "site-b", "site-c")
     done = run_apiary(
-        "run",
-        "--registry-dir",
-        str(registry),
-        "--results-dir",
-        str(tmp_path / "results"),
-        "--work-dir",
-        str(tmp_path / "work"),
-        "--run-id",
-        "b",
+        *run_args(registry, tmp_path, "b"),
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from normalized_events import PackageFinished, StepFinished, read_events
-from runner_fixtures import APIARY, package_outcomes, pyenv_python, run_apiary
+from runner_fixtures import APIARY, package_outcomes, pyenv_python, run_apiary, run_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run-e2e")]
 
@@ -111,15 +111,7 @@ def test_second_run_reuses_venvs_and_a_new_interpreter_does_not(
     outcomes = {}
     for run_id, python in (("a", py312), ("b", py312), ("c", py313)):
         done = run_apiary(
-            "run",
-            "--registry-dir",
-            str(registry),
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--work-dir",
-            str(tmp_path / "work"),
-            "--run-id",
-            run_id,
+            *run_args(registry, tmp_path, run_id),
             "--target-python",
             str(python),
             cwd=tmp_path,
