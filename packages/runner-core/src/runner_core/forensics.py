@@ -44,6 +44,7 @@ def record_crash(
     extra_deps: Sequence[str],
     test_command: str,
     test_env: Mapping[str, str],
+    user_env: Mapping[str, str],
 ) -> CrashInfo:
     """Write the output, the record and the reproducer; return the crash for the event."""
     record = first.verdict.crash
@@ -74,7 +75,7 @@ def record_crash(
             test_command=narrowed or test_command,
             what=f"just the test {found.test_id}" if narrowed else "the whole test suite",
             test_env=test_env,
-            user_env={**settings.env},
+            user_env=user_env,
         ),
         encoding="utf-8",
     )
@@ -202,6 +203,9 @@ def reproducer_script(
         f"PYTHON_JIT=0 sh -c {q(install_command)}",
         *([f"PYTHON_JIT=0 {extra}"] if extra else []),
         *exports,
+        "# pytest's default capture would swallow what a dying process writes to fd 2",
+        "# (a fatal error, an assertion, a sanitizer report): show it on the terminal.",
+        'export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:+$PYTEST_ADDOPTS }--capture=no"',
         "set +e",
         f"sh -c {q(test_command)}",
         "status=$?",

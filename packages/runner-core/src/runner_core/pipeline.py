@@ -285,6 +285,7 @@ def _pipeline(
         extra_deps=settings.extra_deps,
         test_command=test_command,
         test_env=env,
+        user_env=user_env,
     )
     return _Finish(Outcome.CRASH, verdict.reason)
 
