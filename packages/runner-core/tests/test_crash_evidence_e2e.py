@@ -238,3 +238,41 @@ def test_no_jit_here_is_said_not_guessed(evidence_run: Path) -> None:
     record = json.loads((evidence_run / (crash.record_path or "")).read_text())
     assert record["test"]["runner"] == "pytest"
     assert [r["step"] for r in record["reruns"]] == ["rerun", "isolate"]
+
+
+ORDER_DEPENDENT = {
+    "order_pkg/__init__.py": "",
+    "tests/test_order.py": textwrap.dedent(
+        """
+        import ctypes, time
+
+        STATE = []
+
+        def test_a_sets_up():
+            STATE.append(1)
+
+        def test_z_depends_on_it():
+            if STATE:
+                ctypes.string_at(0)
+            time.sleep(1000)  # alone, it hangs in silence
+        """
+    ),
+}
+
+
+def test_a_narrowed_rerun_that_hangs_is_one_line_not_an_error(tmp_path: Path) -> None:
+    registry = build_registry(tmp_path, Fixture("order-pkg", ORDER_DEPENDENT))
+    done = run_apiary(
+        *run_args(registry, tmp_path, "hang", "--idle-timeout", "5"),
+        cwd=tmp_path,
+    )
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    finished = _crashes(tmp_path / "results" / "hang")[("order-pkg", "default")]
+    crash = finished.crash
+    assert finished.outcome.value == "crash" and crash is not None
+    assert crash.test_id == "tests/test_order.py::test_z_depends_on_it"
+    assert crash.isolated == "does-not-reproduce"
+    assert "hang" in (crash.isolated_reason or ""), crash.isolated_reason
+    assert crash.reproducible is True
+    script = (tmp_path / "results" / "hang" / (crash.reproducer_path or "")).read_text()
+    assert "# Runs the whole test suite." in script
