@@ -21,3 +21,23 @@ class EditError(RegistryError):
 
 class ResolveError(RegistryError):
     """PyPI could not tell us about one package (network, HTTP status, bad document)."""
+
+
+class FetchError(RegistryError):
+    """An HTTP answer could not be had whole, within its size and time limits."""
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        final: bool = False,
+        unreachable: bool = False,
+    ) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.final = final  # asking again cannot help (say, an answer over the size limit)
+        self.unreachable = unreachable  # no answer at all: connection refused, DNS...
