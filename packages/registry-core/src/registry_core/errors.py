@@ -19,6 +19,15 @@ class EditError(RegistryError):
     """A field edit that cannot be made (bad field name, value, or file shape)."""
 
 
+class FileRefused(RegistryError):
+    """A registry file that is not read: a link out of the registry, not a regular file,
+    or over the size limit."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
+
+
 class ResolveError(RegistryError):
     """PyPI could not tell us about one package (network, HTTP status, bad document)."""
 
