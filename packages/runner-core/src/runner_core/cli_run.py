@@ -19,6 +19,7 @@ from runner_core.interpreter import probe_interpreter
 from runner_core.progress import RunProgress, print_final_table
 from runner_core.run import (
     RunPlan,
+    check_run_id,
     execute,
     load_run_json,
     new_run_id,
@@ -130,7 +131,7 @@ def run_command(
                 names.extend(read_packages_file(packages_from))
             idle = idle_timeout if idle_timeout > 0 else None
             settings = RunSettings(
-                run_id=run_id or new_run_id(),
+                run_id=check_run_id(run_id) if run_id else new_run_id(),
                 results_dir=results_dir.absolute(),
                 work_dir=(work_dir or user_cache_path("apiary") / "work").absolute(),
                 registry_dir=locate_registry(registry_dir),
@@ -216,9 +217,12 @@ def _resumed(results_dir: Path, run_id: str) -> tuple[RunSettings, dict[str, obj
     data = load_run_json(results_dir.absolute(), run_id)
     try:
         settings = RunSettings.model_validate(data["settings"])
-    except (KeyError, ValueError) as exc:
-        raise ResumeError(f"--resume {run_id}: run.json has no usable settings ({exc})") from None
-    return settings, data
+    except (KeyError, ValueError, RecursionError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ResumeError(f"--resume {run_id}: run.json has no usable settings ({first})") from None
+    # A run directory may come from another machine: it is resumed where it is found.
+    update = {"results_dir": results_dir.absolute(), "run_id": run_id}
+    return settings.model_copy(update=update), data
 
 
 def _print_plan(plan: RunPlan) -> None:

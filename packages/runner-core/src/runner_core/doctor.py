@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
+from registry_core.errors import RegistryError
+from registry_core.httpget import FetchLimits, fetch
+from registry_core.pypi import index_root, json_api_url
 from sandbox_runner import probe_bwrap
 
 from runner_core.errors import InterpreterError
 from runner_core.interpreter import probe_interpreter
-from runner_core.sources import pypi_base_url
 from runner_core.tooling import find_git, find_uv
 
 
@@ -94,24 +94,16 @@ def run_checks(target_python: str, check_network: bool = True) -> list[Check]:
         )
     )
     if check_network:
-        url = f"{pypi_base_url()}/pypi/pip/json"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
-                checks.append(
-                    Check(
-                        "PyPI",
-                        True,
-                        f"{pypi_base_url()} reachable (HTTP {response.status})",
-                        required=False,
-                    )
-                )
-        except (urllib.error.URLError, OSError) as exc:
-            checks.append(
-                Check(
-                    "PyPI",
-                    False,
-                    f"{pypi_base_url()} unreachable: {exc}; sdist sources and installs will fail",
-                    required=False,
-                )
-            )
+        checks.append(_index_check())
     return checks
+
+
+def _index_check() -> Check:
+    """Whether the package index (``APIARY_PYPI_URL``) answers its JSON API."""
+    try:
+        root = index_root()
+        fetch(json_api_url(root, "pip"), FetchLimits(64 << 20, 20.0), lambda chunk: None)
+    except RegistryError as exc:
+        reason = f"{exc}; sdist sources and installs will fail"
+        return Check("PyPI", False, f"unreachable: {reason}", required=False)
+    return Check("PyPI", True, f"{root} reachable", required=False)

@@ -25,3 +25,11 @@ class SourceError(RunnerError):
 
 class ResumeError(RunnerError):
     """A run cannot be resumed (no such run, or its options do not match)."""
+
+
+class RunLockedError(RunnerError):
+    """Another apiary is using this run directory (the same --run-id, at the same time)."""
+
+
+class RunFailedError(RunnerError):
+    """A run stopped on an unexpected problem; run.json says so (status "failed")."""

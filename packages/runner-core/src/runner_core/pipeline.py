@@ -33,6 +33,7 @@ from runner_core.errors import RunnerError
 from runner_core.evidence import install_agent
 from runner_core.forensics import record_crash
 from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.limits import SourceLimits
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
@@ -175,11 +176,12 @@ def _pipeline(
     # 1. Source
     fetched: list[FetchedSource] = []
     source_dir = settings.work_dir / "sources"
+    limits = SourceLimits.within(settings.timeout_s)
     try:
         outcome = runner.python_step(
             Step.SOURCE,
             f"fetch {request.kind} {request.repo or name}",
-            lambda log: fetched.append(fetch_source(request, source_dir, log)),
+            lambda log: fetched.append(fetch_source(request, source_dir, log, limits)),
         )
     except RunnerError as exc:
         return _Finish(Outcome.SOURCE_ERROR, str(exc))
