@@ -243,3 +243,24 @@ def test_programs_in_a_venv_under_tmp_stay_visible(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, out.read_text()
     assert str(venv) in out.read_text()
+
+
+@pytest.mark.usefixtures("bwrap_available")
+def test_readable_paths_under_tmp_are_visible_read_only(tmp_path: Path) -> None:
+    helper = tmp_path / "helper"
+    helper.mkdir()
+    (helper / "data.txt").write_text("seen\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_sandboxed(
+        SandboxSpec(
+            command=f"cat {helper}/data.txt && ! touch {helper}/new",
+            cwd=work,
+            env={"PATH": "/usr/bin:/bin"},
+            isolation=Isolation(backend="bwrap", readable=(helper,)),
+            stdout_log=tmp_path / "out.log",
+        )
+    )
+    assert result.exit_code == 0, result.stdout_tail
+    assert result.stdout_tail[0] == "seen"
+    assert not (helper / "new").exists()

@@ -80,6 +80,7 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
     argv = spec.argv()
     cwd = _existing(spec.cwd, "cwd")
     writable = tuple(_existing(path, "writable") for path in spec.isolation.writable)
+    readable = tuple(_existing(path, "readable") for path in spec.isolation.readable)
     backend, reason = choose_backend(spec.isolation)
     env, withheld = filter_env(spec.env, spec.secret_filter)
     marker = new_marker()
@@ -95,7 +96,13 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
         spec=spec,
         backend=backend,
         reason=reason,
-        launch=Launch(argv=argv, cwd=cwd, writable=writable, network=spec.isolation.network),
+        launch=Launch(
+            argv=argv,
+            cwd=cwd,
+            writable=writable,
+            network=spec.isolation.network,
+            readable=readable,
+        ),
         env=env,
         marker=marker,
         withheld=withheld,
@@ -172,7 +179,11 @@ def _execute(run: _Run, started: float) -> _Ending:
 def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:
     launch = run.launch
     if channel is not None:
-        readable = (reaper_prefix(), *programs_under_tmp(launch.argv, run.env))
+        readable = (
+            *launch.readable,
+            reaper_prefix(),
+            *programs_under_tmp(launch.argv, run.env),
+        )
         launch = replace(launch, argv=channel.wrap(launch.argv), readable=readable)
     try:
         proc = subprocess.Popen(

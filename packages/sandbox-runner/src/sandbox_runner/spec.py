@@ -69,12 +69,15 @@ class Isolation(_Frozen):
       loopback interface; `True` shares the host network. Only bwrap can take it away.
     - `writable`: paths writable in addition to `cwd`; under bwrap the rest of the host is
       read-only and `/tmp` is a private tmpfs.
+    - `readable`: paths made visible read-only (also under `/tmp`, which the private tmpfs
+      would otherwise hide).
     - `bwrap_executable`: the bubblewrap binary (a name looked up on PATH, or a path).
     """
 
     backend: BackendName = "auto"
     network: bool = False
     writable: tuple[Path, ...] = ()
+    readable: tuple[Path, ...] = ()
     bwrap_executable: str = "bwrap"
 
 
