@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import selectors
-import shlex
 import shutil
 import signal
 import subprocess
@@ -21,6 +19,7 @@ from sandbox_runner.errors import SandboxError
 from sandbox_runner.live import REGISTRY, LiveSandbox, terminate_on_signals
 from sandbox_runner.output import CappedLog
 from sandbox_runner.procscan import MARKER_VAR, new_marker
+from sandbox_runner.programs import programs_outside_view
 from sandbox_runner.reaper import ReaperChannel, Usage, reaper_prefix
 from sandbox_runner.result import SandboxResult
 from sandbox_runner.spec import SandboxSpec
@@ -82,9 +81,11 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
     writable = tuple(_existing(path, "writable") for path in spec.isolation.writable)
     readable = tuple(_existing(path, "readable") for path in spec.isolation.readable)
     backend, reason = choose_backend(spec.isolation)
-    env, withheld = filter_env(spec.env, spec.secret_filter)
+    env, withheld = filter_env(spec.env, spec.env_policy, network=spec.isolation.network)
     marker = new_marker()
     env[MARKER_VAR] = marker
+    if backend.name == "bwrap":
+        _home_inside(env, (cwd, *writable))
     cap = spec.limits.output_cap_bytes
     stdout = _open_log(spec.stdout_log, cap, "stdout_log")
     try:
@@ -102,6 +103,8 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
             writable=writable,
             network=spec.isolation.network,
             readable=readable,
+            tmp_bytes=spec.limits.tmp_bytes,
+            shm_bytes=spec.limits.shm_bytes,
         ),
         env=env,
         marker=marker,
@@ -125,46 +128,15 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
     return _result(run, ending, time.monotonic() - started)
 
 
-_HOST_TMP = Path("/tmp")  # noqa: S108 - the host's /tmp, hidden by the sandbox's own
+_PRIVATE_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs
 
 
-def programs_under_tmp(argv: list[str], env: dict[str, str]) -> tuple[Path, ...]:
-    """Folders under the host's /tmp that the command's programs live in: its executable's
-    and every PATH entry's, widened to the whole venv when the folder is a venv's bin.
-
-    The sandbox's private /tmp would hide them (a checkout or venv made under /tmp), so
-    they are bound back read-only; nothing else of the host's /tmp is visible.
-    """
-    candidates: list[Path] = []
-    program = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=env.get("PATH"))
-    if program:
-        candidates.append(Path(program).absolute().parent)
-    candidates += [Path(p) for p in env.get("PATH", "").split(os.pathsep) if p]
-    # Programs named by absolute path inside the command (also inside `sh -c '...'`).
-    words = list(argv[1:])
-    for word in argv[1:]:
-        with contextlib.suppress(ValueError):
-            words += shlex.split(word)
-    for word in words:
-        path = Path(word)
-        if path.is_absolute() and path.is_relative_to(_HOST_TMP) and _is_program(path):
-            candidates.append(path.parent)
-    found: set[Path] = set()
-    for folder in candidates:
-        if not folder.is_absolute() or not folder.is_relative_to(_HOST_TMP):
-            continue
-        if not folder.is_dir():
-            continue
-        is_venv_bin = (folder.parent / "pyvenv.cfg").is_file()
-        found.add(folder.parent if is_venv_bin else folder)
-    return tuple(sorted(found))
-
-
-def _is_program(path: Path) -> bool:
-    try:
-        return path.is_file() and os.access(path, os.X_OK)
-    except OSError:
-        return False
+def _home_inside(env: dict[str, str], writable: tuple[Path, ...]) -> None:
+    """Point HOME at the private /tmp when the sandbox cannot write where it points
+    (the host's home is not part of its view)."""
+    home = env.get("HOME")
+    if home is None or not any(Path(home).is_relative_to(path) for path in writable):
+        env["HOME"] = _PRIVATE_TMP
 
 
 def _execute(run: _Run, started: float) -> _Ending:
@@ -179,10 +151,11 @@ def _execute(run: _Run, started: float) -> _Ending:
 def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:
     launch = run.launch
     if channel is not None:
+        roots = (launch.cwd, *launch.writable, *launch.readable, reaper_prefix())
         readable = (
             *launch.readable,
             reaper_prefix(),
-            *programs_under_tmp(launch.argv, run.env),
+            *programs_outside_view(launch.argv, run.env, roots),
         )
         launch = replace(launch, argv=channel.wrap(launch.argv), readable=readable)
     try:
