@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from normalized_events import EventWriter, Step, StepFinished
-from sandbox_runner import Isolation, Limits, SandboxResult, SandboxSpec, run_sandboxed
+from sandbox_runner import (
+    EnvPolicy,
+    Isolation,
+    Limits,
+    SandboxResult,
+    SandboxSpec,
+    run_sandboxed,
+)
 
 from runner_core.commands import CommandStep
 from runner_core.settings import BackendChoice
@@ -50,6 +57,8 @@ class StepRunner:
     run_dir: Path
     backend: BackendChoice
     memory_bytes: int | None = None
+    # Variables the user set or named on purpose: they pass the sandbox's allowlist.
+    pass_env: tuple[str, ...] = ()
 
     def log_path(self, step: Step) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +98,7 @@ class StepRunner:
         writable: Sequence[Path],
         timeout_s: float | None,
         idle_timeout_s: float | None,
+        readable: Sequence[Path] = (),
     ) -> StepOutcome:
         """Run commands one after another until one fails; one log, one event."""
         log_path = self.log_path(step)
@@ -112,8 +122,12 @@ class StepRunner:
                     memory_bytes=self.memory_bytes,
                 ),
                 isolation=Isolation(
-                    backend=self.backend, network=network, writable=tuple(writable)
+                    backend=self.backend,
+                    network=network,
+                    writable=tuple(writable),
+                    readable=tuple(readable),
                 ),
+                env_policy=EnvPolicy(allow=(*self.pass_env, *command.env)),
                 stdout_log=part,
                 stderr_log=None,
             )

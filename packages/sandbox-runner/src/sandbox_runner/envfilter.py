@@ -60,8 +60,8 @@ PASSED_NAMES: tuple[str, ...] = (
     "CPPFLAGS",
     "LDFLAGS",
     "MAKEFLAGS",
-    # the sandbox's own mark
-    "APIARY_SANDBOX_ID",
+    # what apiary itself sets: the sandbox's mark, where crash evidence goes
+    "APIARY_*",
 )
 NETWORK_NAMES: tuple[str, ...] = (
     "HTTP_PROXY",
