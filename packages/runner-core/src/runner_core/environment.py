@@ -19,10 +19,19 @@ _DROPPED = (
     "__PYVENV_LAUNCHER__",
 )
 _DEFAULT_ASAN = {"detect_leaks": "0"}
+# Each sanitizer's options variable and the prefix of its report files (`log_path`
+# appends `.PID`): reports land where apiary reads them, whatever the capture did to fd 2.
+SANITIZER_LOGS = {"ASAN_OPTIONS": "asan", "UBSAN_OPTIONS": "ubsan", "TSAN_OPTIONS": "tsan"}
+EVIDENCE_VARIABLE = "APIARY_EVIDENCE_DIR"
 
 
-def merge_asan_options(existing: str | None, defaults: Mapping[str, str] = _DEFAULT_ASAN) -> str:
-    """ASAN_OPTIONS with our defaults added where the user did not set them."""
+def merge_sanitizer_options(
+    existing: str | None, defaults: Mapping[str, str] = _DEFAULT_ASAN
+) -> str:
+    """Sanitizer options with our defaults added where the user did not set them.
+
+    The user's own options always win: a key they set is never replaced.
+    """
     pairs: dict[str, str] = {}
     for part in (existing or "").replace(",", ":").split(":"):
         key, sep, value = part.partition("=")
@@ -70,16 +79,30 @@ def env_for_tests(
     base: Mapping[str, str],
     user_env: Mapping[str, str],
     pytest_addopts: str | None,
+    evidence_dir: Path | None = None,
 ) -> dict[str, str]:
-    """Test steps: JIT on, faulthandler on, ASan defaults merged; ``--env`` wins."""
+    """Test steps: JIT on, faulthandler on, sanitizer defaults merged; ``--env`` wins.
+
+    With `evidence_dir`, the step keeps its crash evidence there (see
+    `runner_core.evidence`): the in-venv agent is switched on, and sanitizer reports go
+    to `<evidence_dir>/asan.PID` (ubsan, tsan) unless the user chose a `log_path`.
+    """
     env = dict(base)
     env["PYTHON_JIT"] = "1"
     env["PYTHONFAULTHANDLER"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["ASAN_OPTIONS"] = merge_asan_options(user_env.get("ASAN_OPTIONS", env.get("ASAN_OPTIONS")))
+    for variable, prefix in SANITIZER_LOGS.items():
+        defaults = dict(_DEFAULT_ASAN) if variable == "ASAN_OPTIONS" else {}
+        if evidence_dir is not None:
+            defaults["log_path"] = str(evidence_dir / prefix)
+        existing = user_env.get(variable, env.get(variable))
+        if defaults or existing:
+            env[variable] = merge_sanitizer_options(existing, defaults)
+    if evidence_dir is not None:
+        env[EVIDENCE_VARIABLE] = str(evidence_dir)
     if pytest_addopts:
         env["PYTEST_ADDOPTS"] = pytest_addopts
     for key, value in user_env.items():
-        if key not in {"ASAN_OPTIONS", "PYTEST_ADDOPTS"}:
+        if key not in {*SANITIZER_LOGS, "PYTEST_ADDOPTS"}:
             env[key] = value
     return env

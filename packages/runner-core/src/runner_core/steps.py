@@ -18,6 +18,7 @@ from sandbox_runner import (
 )
 
 from runner_core.commands import CommandStep
+from runner_core.outcomes import StepStatus
 from runner_core.settings import BackendChoice
 
 _TAIL_LINES = 30
@@ -33,6 +34,20 @@ class StepOutcome:
     log_path: Path
     result: SandboxResult | None = None
     commands: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> StepStatus:
+        """How the step's last command ended, for the outcome classifiers."""
+        result = self.result
+        if result is None:
+            return StepStatus(exit_code=None)
+        return StepStatus(
+            exit_code=result.exit_code,
+            signal=result.signal,
+            timed_out=result.timed_out,
+            idle_timed_out=result.idle_timed_out,
+            oom_suspected=result.oom_suspected,
+        )
 
     def output(self, limit: int = 2_000_000) -> str:
         """The step's log text (the tail, when it is very large)."""
