@@ -152,3 +152,44 @@ def test_the_rest_of_dev_is_read_only(run: Callable[..., SandboxResult]) -> None
     result = run("touch /dev/planted; echo x > /dev/null && echo null-ok", backend="bwrap")
     assert result.stdout_tail == ["null-ok"]
     assert any("Read-only" in line for line in result.stderr_tail)
+
+
+FORKER = """
+import os, time
+children = 0
+try:
+    for _ in range(400):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        children += 1
+except OSError as error:
+    print("fork refused after", children, error.errno)
+else:
+    print("started", children)
+"""
+
+
+def test_a_fork_bomb_stops_at_the_process_limit(run: Callable[..., SandboxResult]) -> None:
+    """Bounded for the machine's sake: at most 400 sleeping children, 60 allowed."""
+    result = run([sys.executable, "-c", FORKER], backend="bwrap", processes=60, timeout_s=60)
+    words = result.stdout_tail[0].split()
+    assert words[:3] == ["fork", "refused", "after"], result.stdout_tail
+    assert int(words[3]) < 60
+    assert result.process_limit_hit
+    assert "process limit 60" in result.process_limit
+
+
+def test_a_disk_fill_is_stopped_and_said(run: Callable[..., SandboxResult], work: Path) -> None:
+    result = run(
+        "head -c 400000000 /dev/zero > fill.bin; sleep 30",
+        backend="bwrap",
+        disk_bytes=50 * 1024 * 1024,
+        timeout_s=60,
+    )
+    assert result.disk_limit_hit
+    assert result.killed
+    assert result.limit_note is not None and result.limit_note.startswith("disk limit: ")
+    assert "stopped: disk limit" in result.describe()
+    assert result.wall_s < 30

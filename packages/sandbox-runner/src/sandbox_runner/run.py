@@ -9,15 +9,18 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sandbox_runner.backends import Backend, Launch, choose_backend
 from sandbox_runner.childsetup import make_preexec
+from sandbox_runner.diskwatch import DiskWatch
 from sandbox_runner.envfilter import filter_env
 from sandbox_runner.errors import SandboxError
 from sandbox_runner.live import REGISTRY, LiveSandbox, terminate_on_signals
 from sandbox_runner.output import CappedLog
+from sandbox_runner.pidlimit import ProcessLimit, process_limit
 from sandbox_runner.procscan import MARKER_VAR, new_marker
 from sandbox_runner.programs import programs_outside_view
 from sandbox_runner.reaper import ReaperChannel, Usage, reaper_prefix
@@ -34,12 +37,19 @@ STOP_GRACE_S = 2.0
 POLL_S = 0.05
 # Lines searched for allocation-failure messages, whatever `tail_lines` is.
 OOM_SCAN_LINES = 40
+# What fork() failing with EAGAIN prints (RLIMIT_NPROC reached).
+_FORK_FAILED = "Resource temporarily unavailable"
 
 
 @dataclass
 class _Watch:
     timed_out: bool = False
     idle_timed_out: bool = False
+    disk: str | None = None  # why the disk watch stopped the command
+
+    @property
+    def stopped(self) -> bool:
+        return self.timed_out or self.idle_timed_out or self.disk is not None
 
 
 @dataclass
@@ -48,6 +58,7 @@ class _Ending:
     usage: Usage | None = None
     watch: _Watch = field(default_factory=_Watch)
     interrupted: bool = False
+    process_limit_hit: bool = False
 
 
 @dataclass
@@ -63,6 +74,7 @@ class _Run:
     withheld: list[str]
     stdout: CappedLog
     stderr: CappedLog | None
+    pids: ProcessLimit
 
     @property
     def errors(self) -> CappedLog:
@@ -111,6 +123,7 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
         withheld=withheld,
         stdout=stdout,
         stderr=stderr,
+        pids=process_limit(spec.limits.processes, marker),
     )
     started = time.monotonic()
     try:
@@ -125,6 +138,8 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
         stdout.close()
         if stderr is not None:
             stderr.close()
+        process_limit_hit = run.pids.finish()
+    ending.process_limit_hit = process_limit_hit
     return _result(run, ending, time.monotonic() - started)
 
 
@@ -157,7 +172,8 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
             reaper_prefix(),
             *programs_outside_view(launch.argv, run.env, roots),
         )
-        launch = replace(launch, argv=channel.wrap(launch.argv), readable=readable)
+        nproc = run.pids.limit if run.pids.method == "rlimit" else None
+        launch = replace(launch, argv=channel.wrap(launch.argv, nproc), readable=readable)
     try:
         proc = subprocess.Popen(
             run.backend.wrap(launch),
@@ -168,7 +184,7 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
             stderr=subprocess.PIPE if run.stderr is not None else subprocess.STDOUT,
             start_new_session=True,
             pass_fds=channel.child_fds if channel is not None else (),
-            preexec_fn=make_preexec(run.spec.limits),  # noqa: PLW1509 - limits apply before exec
+            preexec_fn=_preexec(run, in_namespace=channel is not None),  # noqa: PLW1509
         )
     except OSError as error:  # exec failed: not executable, bad interpreter line, ...
         program = run.launch.argv[0]
@@ -183,8 +199,9 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
         streams[_fd(proc.stderr)] = run.stderr
     status: tuple[int, resource.struct_rusage] | None = None
     try:
-        watch = _pump(proc.pid, streams, run.spec, started)
-        if (watch.timed_out or watch.idle_timed_out) and channel is not None:
+        disk = DiskWatch.over((launch.cwd, *launch.writable), run.spec.limits.disk_bytes)
+        watch = _pump(proc.pid, streams, run.spec, started, disk)
+        if watch.stopped and channel is not None:
             channel.request_stop()  # let the reaper report the command's usage first
             _wait_exit(proc.pid, STOP_GRACE_S)
         sandbox.kill()
@@ -209,8 +226,21 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
     return ending
 
 
-def _pump(pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: float) -> _Watch:
-    """Copy output to the logs until the command exits or a timeout passes."""
+def _preexec(run: _Run, *, in_namespace: bool) -> Callable[[], None]:
+    """Limits applied between fork and exec: rlimits, the pids cgroup, and RLIMIT_NPROC
+    when it is the process limit and no reaper sets it inside the namespace."""
+    group = run.pids.group
+    nproc = run.pids.limit if run.pids.method == "rlimit" and not in_namespace else None
+    return make_preexec(
+        run.spec.limits, pids_group=group.procs if group is not None else None, nproc=nproc
+    )
+
+
+def _pump(
+    pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: float, disk: DiskWatch
+) -> _Watch:
+    """Copy output to the logs until the command exits, a timeout passes or the disk
+    watch says stop."""
     limits = spec.limits
     watch = _Watch()
     last_output = started
@@ -234,9 +264,10 @@ def _pump(pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: f
                         watch.idle_timed_out = True
                         return watch
                     deadlines.append(last_output + limits.idle_timeout_s)
-                wait = min(deadlines) - now if deadlines else None
+                deadlines.append(now + disk.due_in())
+                wait = min(deadlines) - now
                 if pidfd is None:
-                    wait = POLL_S if wait is None else min(wait, POLL_S)
+                    wait = min(wait, POLL_S)
                 for key, _ in selector.select(wait):
                     if key.fd == pidfd:
                         return watch
@@ -247,6 +278,9 @@ def _pump(pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: f
                     else:
                         selector.unregister(key.fd)
                 if pidfd is None and _exited(pid):
+                    return watch
+                watch.disk = disk.check()
+                if watch.disk is not None:
                     return watch
         finally:
             if pidfd is not None:
@@ -336,7 +370,7 @@ def _missing_executable(program: str, cwd: Path, env: dict[str, str]) -> str | N
 def _result(run: _Run, ending: _Ending, wall: float) -> SandboxResult:
     spec, stdout, stderr, usage = run.spec, run.stdout, run.stderr, ending.usage
     exit_code, signum = decode_status(ending.returncode)
-    killed_by_us = ending.watch.timed_out or ending.watch.idle_timed_out or ending.interrupted
+    killed_by_us = ending.watch.stopped or ending.interrupted
     cpu = usage.cpu_s if usage is not None else None
     peak = usage.maxrss_kib * 1024 if usage is not None else None
     scan = stdout.last_lines(OOM_SCAN_LINES) + (
@@ -349,6 +383,9 @@ def _result(run: _Run, ending: _Ending, wall: float) -> SandboxResult:
     )
     fsize_hit = limits.fsize_bytes is not None and (
         signum == signal.SIGXFSZ or any("File too large" in line for line in scan)
+    )
+    pids_hit = ending.process_limit_hit or (
+        run.pids.method == "rlimit" and any(_FORK_FAILED in line for line in scan)
     )
     oom = (
         exit_code != 0
@@ -373,6 +410,10 @@ def _result(run: _Run, ending: _Ending, wall: float) -> SandboxResult:
         oom_suspected=oom,
         cpu_limit_hit=cpu_hit,
         file_size_limit_hit=fsize_hit,
+        process_limit_hit=pids_hit,
+        disk_limit_hit=ending.watch.disk is not None,
+        limit_note=ending.watch.disk,
+        process_limit=run.pids.describe(),
         wall_s=round(wall, 6),
         cpu_s=round(cpu, 6) if cpu is not None else None,
         peak_rss_bytes=peak,
