@@ -165,7 +165,7 @@ try:
             os._exit(0)
         children += 1
 except OSError as error:
-    print("fork refused after", children, error.errno)
+    print("fork refused after", children, error)
 else:
     print("started", children)
 """
@@ -193,3 +193,10 @@ def test_a_disk_fill_is_stopped_and_said(run: Callable[..., SandboxResult], work
     assert result.limit_note is not None and result.limit_note.startswith("disk limit: ")
     assert "stopped: disk limit" in result.describe()
     assert result.wall_s < 30
+
+
+def test_private_keys_under_etc_stay_hidden(run: Callable[..., SandboxResult]) -> None:
+    result = run(
+        "ls -A /etc/ssl/private | wc -l; test -e /etc/ssl/certs && echo certs", backend="bwrap"
+    )
+    assert result.stdout_tail == ["0", "certs"]

@@ -27,7 +27,7 @@ def programs_outside_view(
     found: set[Path] = set()
     for program in _named_programs(argv, env):
         for folder in _folders_for(program):
-            if not visible(folder, roots) and folder.is_dir():
+            if not visible(folder, roots) and _exists(folder, dir_=True):
                 found.add(folder)
     return tuple(sorted(found))
 
@@ -41,7 +41,7 @@ def _named_programs(argv: list[str], env: dict[str, str]) -> list[Path]:
         programs.append(Path(first).absolute())
     for entry in env.get("PATH", "").split(os.pathsep):
         folder = Path(entry)
-        if entry and folder.is_absolute() and (folder.parent / "pyvenv.cfg").is_file():
+        if entry and folder.is_absolute() and _exists(folder.parent / "pyvenv.cfg"):
             programs.append(folder / "python")
     words = list(argv[1:])
     for word in argv[1:]:
@@ -61,7 +61,7 @@ def _folders_for(program: Path) -> list[Path]:
         if real != program:
             folders.append(_prefix_of(real.parent))
     venv_cfg = program.parent.parent / "pyvenv.cfg"
-    if venv_cfg.is_file():
+    if _exists(venv_cfg):
         home = _venv_home(venv_cfg)
         if home is not None:
             folders.append(_prefix_of(home))
@@ -84,7 +84,12 @@ def _venv_home(cfg: Path) -> Path | None:
 
 
 def _is_program(path: Path) -> bool:
+    return _exists(path) and os.access(path, os.X_OK)
+
+
+def _exists(path: Path, *, dir_: bool = False) -> bool:
+    """A file (or directory) there that this user may see: unreadable places are not."""
     try:
-        return path.is_file() and os.access(path, os.X_OK)
+        return path.is_dir() if dir_ else path.is_file()
     except OSError:
         return False

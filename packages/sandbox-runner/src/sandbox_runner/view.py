@@ -52,6 +52,8 @@ ETC_ENTRIES = (
     "pip.conf",
     "xdg",
 )
+# Inside the entries above, but holding private keys: covered by an empty tmpfs.
+HIDDEN = ("/etc/ssl/private", "/etc/pki/tls/private", "/etc/pki/CA/private")
 # The user the command runs as when apiary runs as root (mapped to root outside).
 SANDBOX_UID = 1000
 SANDBOX_USER = "sandbox"
@@ -74,8 +76,11 @@ def system_args() -> list[str]:
             args += ["--ro-bind", name, name]
     for entry in ETC_ENTRIES:
         path = Path("/etc") / entry
-        if path.exists():  # a dangling symlink (resolv.conf into an absent /run) is skipped
+        if _exists(path):  # a dangling symlink (resolv.conf into an absent /run) is skipped
             args += ["--ro-bind", str(path), str(path)]
+    for hidden in HIDDEN:
+        if _exists(Path(hidden)):
+            args += ["--size", "4096", "--tmpfs", hidden, "--remount-ro", hidden]
     folder = identity_dir()
     for name in ("passwd", "group"):
         args += ["--ro-bind", str(folder / name), f"/etc/{name}"]
@@ -106,6 +111,13 @@ def identity_dir() -> Path:
     _IDENTITY["dir"] = folder
     atexit.register(shutil.rmtree, folder, True)
     return folder
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def visible(path: Path, roots: tuple[Path, ...]) -> bool:
