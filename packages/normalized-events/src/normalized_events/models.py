@@ -102,6 +102,12 @@ class RunOptions(Model):
     shard: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     sandbox_backend: str = "auto"
+    sandbox_used: str | None = Field(
+        default=None, description="The backend commands got: bwrap, or none (no isolation)."
+    )
+    sandbox_warning: str | None = Field(
+        default=None, description="Set when isolation was asked for (auto) and is missing."
+    )
     network_policy: str = "off"
     installer: str = "auto"
 

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from sandbox_runner import filter_env
+
 # Never inherited: they would make the venv's interpreter load someone else's code.
 _DROPPED = (
     "PYTHONPATH",
@@ -45,9 +47,11 @@ def merge_sanitizer_options(
 def base_env(
     venv_bin: Path, home: Path, inherited: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The host environment minus Python overrides, with the venv first on PATH."""
+    """The host environment's allowlisted part (the sandbox's, proxies included: installs
+    have the network) minus Python overrides, with the venv first on PATH."""
     source = dict(os.environ if inherited is None else inherited)
-    env = {k: v for k, v in source.items() if k not in _DROPPED}
+    allowed, _ = filter_env(source, network=True)
+    env = {k: v for k, v in allowed.items() if k not in _DROPPED}
     env["PATH"] = os.pathsep.join([str(venv_bin), source.get("PATH", "/usr/bin:/bin")])
     env["VIRTUAL_ENV"] = str(venv_bin.parent)
     env["HOME"] = str(home)
@@ -57,13 +61,28 @@ def base_env(
     return env
 
 
+def package_cache(work_dir: Path, package: str) -> Path:
+    """The uv and pip caches of one package's installs (made if missing).
+
+    Never shared between packages: a build backend runs with write access to the cache
+    its installer uses, so a shared one would let it plant code in what every later
+    package installs. Test steps do not see it at all.
+    """
+    path = work_dir / "cache" / "packages" / package
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def env_for_install(base: Mapping[str, str], cache_dir: Path) -> dict[str, str]:
-    """Install steps: JIT off (a crash inside pip is not a JIT crash), shared caches."""
+    """Install steps: JIT off (a crash inside pip is not a JIT crash), the package's
+    own caches, and files copied out of the cache, never hard-linked (a linked file
+    written in one venv would change the cached copy)."""
     env = dict(base)
     env["PYTHON_JIT"] = "0"
     env["UV_CACHE_DIR"] = str(cache_dir / "uv")
     env["PIP_CACHE_DIR"] = str(cache_dir / "pip")
     env["UV_PYTHON_DOWNLOADS"] = "never"
+    env["UV_LINK_MODE"] = "copy"
     return env
 
 

@@ -28,7 +28,7 @@ from runner_core.commands import (
     pytest_addopts,
     with_suffix,
 )
-from runner_core.environment import base_env, env_for_import, env_for_install
+from runner_core.environment import base_env, env_for_import, env_for_install, package_cache
 from runner_core.errors import RunnerError
 from runner_core.evidence import install_agent
 from runner_core.forensics import record_crash
@@ -94,6 +94,10 @@ def run_package(
         run_dir=settings.run_dir,
         backend=settings.sandbox_backend,
         memory_bytes=settings.memory_bytes,
+        pass_env=(*settings.env, *condition.env, *settings.pass_env),
+        processes=settings.processes,
+        tmp_bytes=settings.tmp_bytes,
+        disk_bytes=settings.disk_bytes,
     )
     state = _State()
     try:
@@ -207,10 +211,9 @@ def _pipeline(
     venv = lookup_venv(settings.work_dir / "venvs", key, settings.refresh)
     home = settings.work_dir / "home" / name
     home.mkdir(parents=True, exist_ok=True)
-    cache = settings.work_dir / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
     base = base_env(venv.bin, home)
-    writable = [source.path, venv.path, home, cache]
+    # No step but the install sees the package's installer cache (see package_cache).
+    writable = [source.path, venv.path, home]
 
     if not venv.ready:
         finish = _build_venv(
@@ -305,15 +308,17 @@ def _build_venv(
     base: dict[str, str],
     writable: list[Path],
 ) -> _Finish | None:
-    env = env_for_install(base, settings.work_dir / "cache")
+    cache = package_cache(settings.work_dir, key.package)
+    env = env_for_install(base, cache)
     argv = create_venv(venv, interpreter, uv)
+    venv.path.mkdir()
     made = runner.run(
         Step.VENV,
         [CommandStep(tuple(argv))],
-        cwd=settings.work_dir,
+        cwd=venv.path,
         env=env,
         network=True,  # seeding pip may fetch it
-        writable=[venv.path.parent, settings.work_dir / "cache"],
+        writable=[cache],
         timeout_s=600,
         idle_timeout_s=None,
     )
@@ -334,7 +339,7 @@ def _build_venv(
             cwd=source.path,
             env=env,
             network=True,
-            writable=writable,
+            writable=[*writable, cache],
             timeout_s=settings.timeout_s,
             idle_timeout_s=None,
         )
