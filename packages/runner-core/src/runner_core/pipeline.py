@@ -24,6 +24,7 @@ from runner_core.commands import (
     CommandStep,
     Installer,
     install_packages_step,
+    named_host_paths,
     plan_steps,
     pytest_addopts,
     with_suffix,
@@ -340,6 +341,7 @@ def _build_venv(
             env=env,
             network=True,
             writable=[*writable, cache],
+            readable=named_host_paths(install_command, settings.extra_deps),
             timeout_s=settings.timeout_s,
             idle_timeout_s=None,
         )
