@@ -95,6 +95,7 @@ def run_checks(target_python: str, check_network: bool = True) -> list[Check]:
     )
     if check_network:
         checks.append(_index_check())
+    checks.append(_builds_check())
     return checks
 
 
@@ -107,3 +108,17 @@ def _index_check() -> Check:
         reason = f"{exc}; sdist sources and installs will fail"
         return Check("PyPI", False, f"unreachable: {reason}", required=False)
     return Check("PyPI", True, f"{root} reachable", required=False)
+
+
+def _builds_check() -> Check:
+    """The interpreters `apiary python build` made, usable as --target-python NAME."""
+    from runner_core.pythons import list_built
+
+    builds = list_built()
+    if not builds:
+        return Check(
+            "builds", True, "none (apiary python build SOURCE --variant jit)", required=False
+        )
+    names = ", ".join(f"{b.name} ({b.python})" for b in builds[:8])
+    more = f" and {len(builds) - 8} more" if len(builds) > 8 else ""
+    return Check("builds", True, f"{len(builds)}: {names}{more}", required=False)

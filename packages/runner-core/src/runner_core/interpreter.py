@@ -64,10 +64,32 @@ def resolve_path(spec: str) -> Path:
     candidate = Path(spec).expanduser()
     if candidate.parent != Path() or candidate.is_file():
         return candidate.absolute()
+    from runner_core.pythons import find_built
+
+    built = find_built(spec)
+    if built is not None:
+        return built.python
     found = shutil.which(spec)
     if found is None:
-        raise InterpreterError(f"target interpreter {spec!r}: not found on PATH")
+        raise InterpreterError(
+            f"target interpreter {spec!r}: not on PATH, and no build of that name "
+            "(see `apiary python list`)"
+        )
     return Path(found)
+
+
+def _build_of(path: Path) -> dict[str, str | None]:
+    """The `apiary python build` identity of the interpreter at `path`, if it is one."""
+    from runner_core.pythons.installed import read_build
+
+    build = read_build(Path(os.path.realpath(path)).parent.parent)
+    if build is None:
+        return {}
+    return {
+        "build_name": build.name,
+        "build_key": build.key,
+        "build_source": str(build.source.get("digest") or "") or None,
+    }
 
 
 @cache
@@ -108,5 +130,6 @@ def probe_interpreter(spec: str) -> Interpreter:
         debug_build=facts["debug_build"],
         asan_build=facts["asan_build"],
         configure_flags=facts["configure_flags"],
+        **_build_of(path),
     )
     return Interpreter(path=path, info=info, minor=facts["minor"], identity=identity)
