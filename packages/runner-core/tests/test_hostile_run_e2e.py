@@ -234,3 +234,20 @@ def test_a_repo_override_with_a_link_to_usr_copies_only_the_folder(
     assert not (copy / "usr").exists() and (copy / "passing_pkg" / "__init__.py").is_file()
     log = (tmp_path / "results" / "o" / "logs" / "passing-pkg" / "source.log").read_text()
     assert "not copied: usr -> /usr" in log
+
+
+def test_a_hostile_registry_file_is_one_warning_and_the_rest_runs(
+    fixture_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    registry = fixture_registry("passing-pkg")
+    bomb_lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    bomb_lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)]
+    (registry / "packages" / "bomb.yaml").write_text("package: bomb\n" + "\n".join(bomb_lines))
+    (registry / "packages" / "huge.yaml").write_bytes(b"package: huge\n" + b"k: 1\n" * (1 << 19))
+    done = run_apiary(*run_args(registry, tmp_path, "w"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2 and "Traceback" not in done.stderr
+    assert "YAML aliases (*a0) are not allowed" in warnings[0]
+    assert "over the 1 MiB limit" in warnings[1]
+    assert package_outcomes(tmp_path / "results" / "w") == {"passing-pkg": "pass"}
