@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from runner_core.commands import plan_steps, pytest_addopts, split_steps
-from runner_core.environment import base_env, env_for_tests, merge_asan_options
+from runner_core.environment import base_env, env_for_tests, merge_sanitizer_options
 
 PY = Path("/v/bin/python")
 
@@ -67,10 +67,11 @@ def test_xdist_is_disabled_through_pytest_addopts_keeping_what_was_there() -> No
 
 
 def test_asan_options_are_merged_not_clobbered() -> None:
-    assert merge_asan_options(None) == "detect_leaks=0"
-    assert merge_asan_options("halt_on_error=1") == "halt_on_error=1:detect_leaks=0"
+    assert merge_sanitizer_options(None) == "detect_leaks=0"
+    assert merge_sanitizer_options("halt_on_error=1") == "halt_on_error=1:detect_leaks=0"
     assert (
-        merge_asan_options("detect_leaks=1:abort_on_error=1") == "detect_leaks=1:abort_on_error=1"
+        merge_sanitizer_options("detect_leaks=1:abort_on_error=1")
+        == "detect_leaks=1:abort_on_error=1"
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sandbox_runner import (
+    EnvPolicy,
     Isolation,
     Limits,
     SandboxResult,
@@ -58,7 +59,8 @@ Runner = Callable[..., SandboxResult]
 
 @pytest.fixture
 def run(work: Path, tmp_path: Path, token: str) -> Runner:
-    """`run(command, backend=..., merged=True, env={...}, network=..., **limits)`."""
+    """`run(command, backend=..., merged=True, env={...}, allow=(names...), network=...,
+    **limits)`: `allow` lets names of `env` through the environment allowlist."""
 
     def runner(
         command: list[str] | str,
@@ -68,6 +70,7 @@ def run(work: Path, tmp_path: Path, token: str) -> Runner:
         env: dict[str, str] | None = None,
         network: bool = False,
         writable: tuple[Path, ...] = (),
+        allow: tuple[str, ...] = (),
         **limits: Any,
     ) -> SandboxResult:
         environment = dict(os.environ)
@@ -79,6 +82,7 @@ def run(work: Path, tmp_path: Path, token: str) -> Runner:
             env=environment,
             limits=Limits(**limits),
             isolation=Isolation(backend=backend, network=network, writable=writable),  # type: ignore[arg-type]
+            env_policy=EnvPolicy(allow=(TOKEN_VAR, *allow)),
             stdout_log=tmp_path / "logs" / "stdout.log",
             stderr_log=None if merged else tmp_path / "logs" / "stderr.log",
         )

@@ -115,7 +115,8 @@ def test_writes_outside_the_writable_paths_fail(
         "tmp: 0",
         "host /tmp file: 1",
     ]
-    assert any("Read-only file system" in line for line in result.stderr_tail)
+    # the host outside the granted paths is not even visible
+    assert any("nonexistent" in line for line in result.stderr_tail), result.stderr_tail
     assert not (outside / "new.txt").exists()
     assert (outside / "existing.txt").read_text() == "original\n"
     assert (work / "in-cwd.txt").read_text() == "mine\n"
@@ -206,13 +207,22 @@ def test_bwrap_argv_grants_exactly_the_writable_paths(tmp_path: Path) -> None:
     argv = BwrapBackend("/usr/bin/bwrap").wrap(launch)
     text = " ".join(argv)
     assert argv[0] == "/usr/bin/bwrap"
-    for flag in ("--die-with-parent", "--unshare-pid", "--unshare-net", "--ro-bind / /"):
+    for flag in (
+        "--die-with-parent",
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-net",
+        "--cap-drop ALL",
+        "--disable-userns",
+        "--ro-bind /usr /usr",
+    ):
         assert flag in text
+    assert "--ro-bind / /" not in text
     assert "--bind /src/pkg /src/pkg" in text
     assert "--bind /venvs/pkg /venvs/pkg" in text
-    # a read-only path under /tmp is re-exposed after the private tmpfs, others need nothing
+    # a read-only path under /tmp is re-exposed after the private tmpfs
     assert text.index("--tmpfs /tmp") < text.index(f"--ro-bind {tmp_path} {tmp_path}")
-    assert "--ro-bind /usr /usr" not in text
+    assert text.index("--bind /src/pkg") < text.index("--remount-ro / ")
     assert argv[-3:] == ["--", "pytest", "-x"]
     with_network = BwrapBackend("bwrap").wrap(Launch(["true"], Path("/"), (), True))
     assert "--unshare-net" not in with_network
@@ -220,7 +230,10 @@ def test_bwrap_argv_grants_exactly_the_writable_paths(tmp_path: Path) -> None:
 
 def test_programs_in_a_venv_under_tmp_stay_visible(tmp_path: Path) -> None:
     """A checkout or venv under the host's /tmp: the private /tmp must not hide it."""
-    from sandbox_runner.run import programs_under_tmp
+    from sandbox_runner.programs import programs_outside_view
+
+    def programs_under_tmp(argv: list[str], env: dict[str, str]) -> tuple[Path, ...]:
+        return programs_outside_view(argv, env, (Path(sys.base_prefix).resolve(),))
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -243,3 +256,24 @@ def test_programs_in_a_venv_under_tmp_stay_visible(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, out.read_text()
     assert str(venv) in out.read_text()
+
+
+@pytest.mark.usefixtures("bwrap_available")
+def test_readable_paths_under_tmp_are_visible_read_only(tmp_path: Path) -> None:
+    helper = tmp_path / "helper"
+    helper.mkdir()
+    (helper / "data.txt").write_text("seen\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_sandboxed(
+        SandboxSpec(
+            command=f"cat {helper}/data.txt && ! touch {helper}/new",
+            cwd=work,
+            env={"PATH": "/usr/bin:/bin"},
+            isolation=Isolation(backend="bwrap", readable=(helper,)),
+            stdout_log=tmp_path / "out.log",
+        )
+    )
+    assert result.exit_code == 0, result.stdout_tail
+    assert result.stdout_tail[0] == "seen"
+    assert not (helper / "new").exists()

@@ -120,7 +120,7 @@ def test_build_spec_reads_the_options(tmp_path: Path) -> None:
     assert spec.limits.output_cap_bytes == 1024 * 1024
     assert spec.isolation.network and spec.isolation.writable == (tmp_path,)
     assert spec.env["PYTHON_JIT"] == "1"
-    assert spec.secret_filter.allow == ("GITLAB_CI_*",)
+    assert spec.env_policy.allow == ("PYTHON_JIT", "GITLAB_CI_*")
     assert spec.stderr_log == tmp_path / "logs" / "stderr.log"
     limited = build_spec(["true"], memory="256M", log_dir=tmp_path)
     assert limited.limits.memory_bytes == 256 * 1024**2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_runner import SecretFilter, filter_env, is_secret
+from sandbox_runner import EnvPolicy, SecretFilter, filter_env, is_secret
 
 
 @pytest.mark.parametrize(
@@ -89,3 +89,24 @@ def test_filter_env_returns_what_is_kept_and_the_sorted_withheld_names() -> None
     )
     assert kept == {"PATH": "/bin", "HOME": "/root"}
     assert withheld == ["CI_JOB_TOKEN", "TWINE_PASSWORD"]
+
+
+def test_only_allowlisted_names_pass() -> None:
+    env = {
+        "PATH": "/bin",
+        "LC_ALL": "C.UTF-8",
+        "PYTHON_JIT": "1",
+        "UV_CACHE_DIR": "/c",
+        "MY_DB_PASS": "hunter2",
+        "DATABASE_URL_RO": "postgres://db/x",
+        "https_proxy": "http://proxy:3128",
+        "UV_PUBLISH_TOKEN": "pypi-x",
+    }
+    kept, withheld = filter_env(env)
+    assert set(kept) == {"PATH", "LC_ALL", "PYTHON_JIT", "UV_CACHE_DIR"}
+    assert withheld == sorted(["MY_DB_PASS", "DATABASE_URL_RO", "https_proxy", "UV_PUBLISH_TOKEN"])
+    with_network, _ = filter_env(env, network=True)
+    assert "https_proxy" in with_network
+    given, _ = filter_env(env, EnvPolicy(allow=("MY_DB_PASS",)))
+    assert given["MY_DB_PASS"] == "hunter2"
+    assert filter_env(env, EnvPolicy(enabled=False)) == (env, [])

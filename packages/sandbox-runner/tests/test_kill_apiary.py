@@ -20,11 +20,12 @@ from sandbox_runner import sweep_orphans
 WORKER = """
 import os, sys
 from pathlib import Path
-from sandbox_runner import Isolation, SandboxSpec, die_with_parent, run_sandboxed
+from sandbox_runner import EnvPolicy, Isolation, SandboxSpec, die_with_parent, run_sandboxed
 work, backend, hang = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 assert die_with_parent()
 run_sandboxed(SandboxSpec(command=hang, cwd=work, env=dict(os.environ),
-    isolation=Isolation(backend=backend), stdout_log=work.parent / "worker.log"))
+    isolation=Isolation(backend=backend), env_policy=EnvPolicy(allow=("SANDBOX_TEST_MARK",)),
+    stdout_log=work.parent / "worker.log"))
 """
 PARENT = """
 import subprocess, sys, time
@@ -49,7 +50,11 @@ def launch(
         env = dict(os.environ, SANDBOX_TEST_MARK=token)
         with (tmp_path / "apiary.out").open("wb") as out:
             proc = subprocess.Popen(
-                [*launcher, "--backend", backend, "--cwd", str(work), "--", "sh", "-c", HANG],
+                [
+                    *launcher,
+                    *("--backend", backend, "--cwd", str(work)),
+                    *("--allow-env", "SANDBOX_TEST_MARK", "--", "sh", "-c", HANG),
+                ],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,

@@ -43,6 +43,9 @@ class Step(StrEnum):
     IMPORT_CHECK = "import_check"
     TEST = "test"
     RERUN = "rerun"
+    ISOLATE = "isolate"  # the one test a crash killed, run alone
+    JIT_OFF = "jit_off"  # the crash's reproducer again with PYTHON_JIT=0
+    GIL_ON = "gil_on"  # the crash's reproducer again with PYTHON_GIL=1
 
 
 def utc_now() -> datetime:
@@ -99,8 +102,17 @@ class RunOptions(Model):
     shard: str | None = None
     conditions: list[Condition] = Field(default_factory=list)
     sandbox_backend: str = "auto"
+    sandbox_used: str | None = Field(
+        default=None, description="The backend commands got: bwrap, or none (no isolation)."
+    )
+    sandbox_warning: str | None = Field(
+        default=None, description="Set when isolation was asked for (auto) and is missing."
+    )
     network_policy: str = "off"
     installer: str = "auto"
+
+
+IsolatedStatus = Literal["reproduces", "does-not-reproduce", "not-tried"]
 
 
 class CrashInfo(Model):
@@ -120,6 +132,32 @@ class CrashInfo(Model):
     reproducer_path: str | None = Field(
         default=None, description="A script that reproduces the crash, relative to the run dir."
     )
+    test_id: str | None = Field(
+        default=None,
+        description="The test running when the process died: a pytest node id or a "
+        "unittest id; None for a plain script or a crash outside any test.",
+    )
+    isolated: IsolatedStatus | None = Field(
+        default=None,
+        description="Whether running just that test crashes the same way: "
+        "reproduces, does-not-reproduce, or not-tried (isolated_reason says why).",
+    )
+    isolated_reason: str | None = None
+    isolated_command: str | None = Field(
+        default=None, description="The command that runs just that test."
+    )
+    jit_only: bool | None = Field(
+        default=None,
+        description="True when the reproducer no longer crashes with PYTHON_JIT=0, False "
+        "when it still does, None when unknown (jit_only_reason says why).",
+    )
+    jit_only_reason: str | None = None
+    gil_off_only: bool | None = Field(
+        default=None,
+        description="On a free-threaded build: True when the reproducer no longer crashes "
+        "with PYTHON_GIL=1, False when it still does, None when unknown.",
+    )
+    gil_off_only_reason: str | None = None
 
 
 class EventBase(Model):

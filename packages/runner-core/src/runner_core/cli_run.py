@@ -12,10 +12,12 @@ from platformdirs import user_cache_path
 from registry_core import RegistryError, load_registry
 from registry_core.locate import locate_registry
 from sandbox_runner import SandboxError
+from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
 from runner_core.conditions import parse_condition
 from runner_core.errors import OptionError, ResumeError, RunnerError
 from runner_core.interpreter import probe_interpreter
+from runner_core.isolation import check_sandbox
 from runner_core.progress import RunProgress, print_final_table
 from runner_core.run import (
     RunPlan,
@@ -43,12 +45,12 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
     return found
 
 
-def _size(text: str | None) -> int | None:
-    if text is None:
+def _size(text: str | None, option: str = "--memory") -> int | None:
+    if text is None or text.strip().lower() == "off":
         return None
     from sandbox_runner import parse_size
 
-    return parse_size(text, what="--memory")
+    return parse_size(text, what=option)
 
 
 def run_command(
@@ -83,6 +85,18 @@ def run_command(
         float, Opt(help="Seconds without output before a test run counts as a hang (0: off).")
     ] = 600.0,
     memory: Annotated[str | None, Opt(help="Memory limit per command, e.g. 2G.")] = None,
+    processes: Annotated[
+        int, Opt(min=0, help="Processes alive at once per command (0: no limit).")
+    ] = DEFAULT_PROCESSES,
+    tmp_size: Annotated[
+        str, Opt(help="Size of each command's private /tmp and of its /dev/shm, e.g. 1G.")
+    ] = "1G",
+    disk_limit: Annotated[
+        str, Opt(help="How much a command may fill the disk of its writable paths (or off).")
+    ] = "20G",
+    pass_env: Annotated[
+        list[str], Opt(help="Host variable (glob) passed to commands besides the allowlist.")
+    ] = [],  # noqa: B006
     env: Annotated[
         list[str], Opt(help="K=V set for the tests (repeatable); overrides PYTHON_JIT=1.")
     ] = [],  # noqa: B006
@@ -99,7 +113,9 @@ def run_command(
     ] = None,
     installer: Annotated[str, Opt(help="auto (uv, pip as fallback), uv or pip.")] = "auto",
     source: Annotated[str, Opt(help="auto (git, then sdist), git or sdist.")] = "auto",
-    sandbox: Annotated[str, Opt(help="Sandbox backend: auto, none or bwrap.")] = "auto",
+    sandbox: Annotated[
+        str, Opt(help="auto (bwrap, else NO isolation, said loudly), require, bwrap or none.")
+    ] = "auto",
     network_during_tests: Annotated[str, Opt(help="on or off.")] = "off",
     crash_reruns: Annotated[
         int, Opt(min=0, help="Reruns of a crashing test suite to check it reproduces.")
@@ -141,6 +157,10 @@ def run_command(
                 timeout_s=timeout,
                 idle_timeout_s=idle,
                 memory_bytes=_size(memory),
+                processes=processes or None,
+                tmp_bytes=_size(tmp_size, "--tmp-size") or DEFAULT_TMP_BYTES,
+                disk_bytes=_size(disk_limit, "--disk-limit"),
+                pass_env=list(pass_env),
                 installer=_choice(installer, INSTALLERS, "--installer"),
                 source=_choice(source, SOURCES, "--source"),
                 sandbox_backend=_choice(sandbox, BACKENDS, "--sandbox"),
@@ -182,6 +202,9 @@ def run_command(
         if dry_run:
             _print_plan(plan)
             return
+        sandbox_warning = check_sandbox(settings.sandbox_backend).warning
+        if sandbox_warning is not None:
+            typer.secho(sandbox_warning, err=True, fg="red", bold=True)
         total = (len(selection.run) + len(selection.skipped) + len(selection.invalid)) * len(
             settings.conditions
         )
@@ -203,7 +226,7 @@ def run_command(
 _T = TypeVar("_T", bound=str)
 INSTALLERS: tuple[InstallerChoice, ...] = ("auto", "uv", "pip")
 SOURCES: tuple[SourceChoice, ...] = ("auto", "git", "sdist")
-BACKENDS: tuple[BackendChoice, ...] = ("auto", "none", "bwrap")
+BACKENDS: tuple[BackendChoice, ...] = ("auto", "require", "bwrap", "none")
 
 
 def _choice(value: str, allowed: tuple[_T, ...], option: str) -> _T:

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from sandbox_runner import filter_env
+
 # Never inherited: they would make the venv's interpreter load someone else's code.
 _DROPPED = (
     "PYTHONPATH",
@@ -19,10 +21,19 @@ _DROPPED = (
     "__PYVENV_LAUNCHER__",
 )
 _DEFAULT_ASAN = {"detect_leaks": "0"}
+# Each sanitizer's options variable and the prefix of its report files (`log_path`
+# appends `.PID`): reports land where apiary reads them, whatever the capture did to fd 2.
+SANITIZER_LOGS = {"ASAN_OPTIONS": "asan", "UBSAN_OPTIONS": "ubsan", "TSAN_OPTIONS": "tsan"}
+EVIDENCE_VARIABLE = "APIARY_EVIDENCE_DIR"
 
 
-def merge_asan_options(existing: str | None, defaults: Mapping[str, str] = _DEFAULT_ASAN) -> str:
-    """ASAN_OPTIONS with our defaults added where the user did not set them."""
+def merge_sanitizer_options(
+    existing: str | None, defaults: Mapping[str, str] = _DEFAULT_ASAN
+) -> str:
+    """Sanitizer options with our defaults added where the user did not set them.
+
+    The user's own options always win: a key they set is never replaced.
+    """
     pairs: dict[str, str] = {}
     for part in (existing or "").replace(",", ":").split(":"):
         key, sep, value = part.partition("=")
@@ -36,9 +47,11 @@ def merge_asan_options(existing: str | None, defaults: Mapping[str, str] = _DEFA
 def base_env(
     venv_bin: Path, home: Path, inherited: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The host environment minus Python overrides, with the venv first on PATH."""
+    """The host environment's allowlisted part (the sandbox's, proxies included: installs
+    have the network) minus Python overrides, with the venv first on PATH."""
     source = dict(os.environ if inherited is None else inherited)
-    env = {k: v for k, v in source.items() if k not in _DROPPED}
+    allowed, _ = filter_env(source, network=True)
+    env = {k: v for k, v in allowed.items() if k not in _DROPPED}
     env["PATH"] = os.pathsep.join([str(venv_bin), source.get("PATH", "/usr/bin:/bin")])
     env["VIRTUAL_ENV"] = str(venv_bin.parent)
     env["HOME"] = str(home)
@@ -48,13 +61,28 @@ def base_env(
     return env
 
 
+def package_cache(work_dir: Path, package: str) -> Path:
+    """The uv and pip caches of one package's installs (made if missing).
+
+    Never shared between packages: a build backend runs with write access to the cache
+    its installer uses, so a shared one would let it plant code in what every later
+    package installs. Test steps do not see it at all.
+    """
+    path = work_dir / "cache" / "packages" / package
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def env_for_install(base: Mapping[str, str], cache_dir: Path) -> dict[str, str]:
-    """Install steps: JIT off (a crash inside pip is not a JIT crash), shared caches."""
+    """Install steps: JIT off (a crash inside pip is not a JIT crash), the package's
+    own caches, and files copied out of the cache, never hard-linked (a linked file
+    written in one venv would change the cached copy)."""
     env = dict(base)
     env["PYTHON_JIT"] = "0"
     env["UV_CACHE_DIR"] = str(cache_dir / "uv")
     env["PIP_CACHE_DIR"] = str(cache_dir / "pip")
     env["UV_PYTHON_DOWNLOADS"] = "never"
+    env["UV_LINK_MODE"] = "copy"
     return env
 
 
@@ -70,16 +98,30 @@ def env_for_tests(
     base: Mapping[str, str],
     user_env: Mapping[str, str],
     pytest_addopts: str | None,
+    evidence_dir: Path | None = None,
 ) -> dict[str, str]:
-    """Test steps: JIT on, faulthandler on, ASan defaults merged; ``--env`` wins."""
+    """Test steps: JIT on, faulthandler on, sanitizer defaults merged; ``--env`` wins.
+
+    With `evidence_dir`, the step keeps its crash evidence there (see
+    `runner_core.evidence`): the in-venv agent is switched on, and sanitizer reports go
+    to `<evidence_dir>/asan.PID` (ubsan, tsan) unless the user chose a `log_path`.
+    """
     env = dict(base)
     env["PYTHON_JIT"] = "1"
     env["PYTHONFAULTHANDLER"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["ASAN_OPTIONS"] = merge_asan_options(user_env.get("ASAN_OPTIONS", env.get("ASAN_OPTIONS")))
+    for variable, prefix in SANITIZER_LOGS.items():
+        defaults = dict(_DEFAULT_ASAN) if variable == "ASAN_OPTIONS" else {}
+        if evidence_dir is not None:
+            defaults["log_path"] = str(evidence_dir / prefix)
+        existing = user_env.get(variable, env.get(variable))
+        if defaults or existing:
+            env[variable] = merge_sanitizer_options(existing, defaults)
+    if evidence_dir is not None:
+        env[EVIDENCE_VARIABLE] = str(evidence_dir)
     if pytest_addopts:
         env["PYTEST_ADDOPTS"] = pytest_addopts
     for key, value in user_env.items():
-        if key not in {"ASAN_OPTIONS", "PYTEST_ADDOPTS"}:
+        if key not in {*SANITIZER_LOGS, "PYTEST_ADDOPTS"}:
             env[key] = value
     return env

@@ -6,16 +6,18 @@ import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 
 from normalized_events import CrashInfo
 
+from runner_core.crash import CrashRecord, crash_info
 from runner_core.crash import bucket as crash_bucket
-from runner_core.crash import crash_info
 from runner_core.crash import signature as crash_signature
 from runner_core.interpreter import Interpreter
-from runner_core.outcomes import Verdict
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource
+from runner_core.suite import Attempt
+from runner_core.triage import Triage
 
 # Variables the test step sets on purpose; the reproducer sets exactly these.
 _REPRODUCED_ENV = (
@@ -23,6 +25,9 @@ _REPRODUCED_ENV = (
     "PYTHONFAULTHANDLER",
     "PYTHONDONTWRITEBYTECODE",
     "ASAN_OPTIONS",
+    "UBSAN_OPTIONS",
+    "TSAN_OPTIONS",
+    "PYTHON_GIL",
     "PYTEST_ADDOPTS",
 )
 # What a shell accepts after ``export``; any other variable name is left out of the script.
@@ -34,54 +39,37 @@ def _comment(text: str) -> str:
     return text if text.isprintable() else repr(text)[1:-1]
 
 
-def is_reproduced(first: Verdict, rerun: Verdict) -> bool:
-    """A rerun reproduces a crash when it crashes in the same bucket."""
-    if first.crash is None or rerun.crash is None:
-        return False
-    return crash_bucket(first.crash) == crash_bucket(rerun.crash)
-
-
 def record_crash(
     *,
     settings: RunSettings,
     package: str,
     condition: str,
-    verdict: Verdict,
-    reruns: Sequence[Verdict],
-    output: str,
+    first: Attempt,
+    found: Triage,
     interpreter: Interpreter,
     source: FetchedSource,
     install_command: str,
     extra_deps: Sequence[str],
     test_command: str,
     test_env: Mapping[str, str],
+    user_env: Mapping[str, str],
 ) -> CrashInfo:
-    """Write stderr, record and reproducer; return the crash details for the event."""
-    assert verdict.crash is not None
+    """Write the output, the record and the reproducer; return the crash for the event."""
+    record = first.verdict.crash
+    assert record is not None
     folder = settings.run_dir / "crashes" / package
     if condition != "default":
         folder = folder / condition
     folder.mkdir(parents=True, exist_ok=True)
-    reproducible = all(is_reproduced(verdict, again) for again in reruns) if reruns else None
     stderr_path = folder / "output.txt"
-    stderr_path.write_text(output, encoding="utf-8")
-    record = verdict.crash
+    stderr_path.write_text(first.output, encoding="utf-8")
     sig = crash_signature(record)
-    bucket = crash_bucket(record)
     record_path = folder / "crash.json"
-    payload = {
-        "package": package,
-        "condition": condition,
-        "signature": sig,
-        "bucket": bucket,
-        "reproducible": reproducible,
-        "reruns": [
-            {"outcome": r.outcome.value, "bucket": crash_bucket(r.crash) if r.crash else None}
-            for r in reruns
-        ],
-        "record": record.model_dump(mode="json"),
-    }
-    record_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    record_path.write_text(
+        json.dumps(_payload(package, condition, sig, record, first, found), indent=2) + "\n",
+        encoding="utf-8",
+    )
+    narrowed = found.reproducer_command
     script = folder / "reproduce.sh"
     script.write_text(
         reproducer_script(
@@ -92,20 +80,70 @@ def record_crash(
             source=source,
             install_command=install_command,
             extra_deps=extra_deps,
-            test_command=test_command,
+            test_command=narrowed or test_command,
+            what=f"just the test {found.test_id}" if narrowed else "the whole test suite",
             test_env=test_env,
-            user_env={**settings.env},
+            user_env=user_env,
         ),
         encoding="utf-8",
     )
     script.chmod(0o755)
     return crash_info(
         record,
-        reproducible=reproducible,
+        reproducible=found.reproducible,
         stderr_path=str(stderr_path.relative_to(settings.run_dir)),
         record_path=str(record_path.relative_to(settings.run_dir)),
         reproducer_path=str(script.relative_to(settings.run_dir)),
+    ).model_copy(
+        update={
+            "test_id": found.test_id,
+            "isolated": found.isolated,
+            "isolated_reason": found.isolated_reason,
+            "isolated_command": found.isolated_command,
+            "jit_only": found.jit.only,
+            "jit_only_reason": found.jit.reason,
+            "gil_off_only": found.gil.only,
+            "gil_off_only_reason": found.gil.reason,
+        }
     )
+
+
+def _payload(
+    package: str,
+    condition: str,
+    sig: str,
+    record: CrashRecord,
+    first: Attempt,
+    found: Triage,
+) -> dict[str, object]:
+    test = first.evidence.test
+    return {
+        "package": package,
+        "condition": condition,
+        "signature": sig,
+        "bucket": crash_bucket(record),
+        "reproducible": found.reproducible,
+        "test_id": found.test_id,
+        "test": asdict(test) if test is not None else None,
+        "isolated": {
+            "status": found.isolated,
+            "reason": found.isolated_reason,
+            "command": found.isolated_command,
+        },
+        "jit_only": {"value": found.jit.only, "reason": found.jit.reason},
+        "gil_off_only": {"value": found.gil.only, "reason": found.gil.reason},
+        "evidence_problems": found.problems,
+        "reruns": [
+            {
+                "step": r.step.step.value,
+                "command": r.command,
+                "outcome": r.verdict.outcome.value,
+                "bucket": crash_bucket(r.verdict.crash) if r.verdict.crash else None,
+            }
+            for r in found.attempts
+        ],
+        "record": record.model_dump(mode="json"),
+    }
 
 
 def _source_lines(source: FetchedSource) -> list[str]:
@@ -143,6 +181,7 @@ def reproducer_script(
     install_command: str,
     extra_deps: Sequence[str],
     test_command: str,
+    what: str,
     test_env: Mapping[str, str],
     user_env: Mapping[str, str],
 ) -> str:
@@ -157,6 +196,7 @@ def reproducer_script(
         "#!/usr/bin/env bash",
         f"# Reproduces the crash of {_comment(package)} seen in apiary run {_comment(run_id)}.",
         f"# Signature: {_comment(signature)}",
+        f"# Runs {_comment(what)}.",
         f"# Source: {source.kind} {_comment(source.ref)} (revision {_comment(source.revision)})",
         "# Override PYTHON (the interpreter), SOURCE_DIR (the package source) or WORK.",
         "set -eu",
@@ -171,10 +211,13 @@ def reproducer_script(
         f"PYTHON_JIT=0 sh -c {q(install_command)}",
         *([f"PYTHON_JIT=0 {extra}"] if extra else []),
         *exports,
+        "# pytest's default capture would swallow what a dying process writes to fd 2",
+        "# (a fatal error, an assertion, a sanitizer report): show it on the terminal.",
+        'export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:+$PYTEST_ADDOPTS }--capture=no"',
         "set +e",
         f"sh -c {q(test_command)}",
         "status=$?",
-        'echo "apiary: test command exited with status $status" >&2',
+        f'echo {q(f"apiary: the command running {what} exited with status")} "$status" >&2',
         "exit $status",
         "",
     ]

@@ -27,7 +27,8 @@ if jit is not None:
     enabled = bool(jit.is_enabled())
 else:
     available = "--enable-experimental-jit" in args or "_Py_JIT" in cflags
-    enabled = None
+    # 3.13: "=yes-off" and "=interpreter" build it off by default (PYTHON_JIT=1 turns it on)
+    enabled = available and "yes-off" not in args and "=interpreter" not in args
 print(json.dumps({
     "executable": sys.executable,
     "version": ".".join(str(p) for p in sys.version_info[:3]),

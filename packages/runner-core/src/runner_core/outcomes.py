@@ -80,6 +80,8 @@ class StepStatus(_Model):
     timed_out: bool = False
     idle_timed_out: bool = False
     oom_suspected: bool = False
+    # The sandbox stopped the step or refused it resources (disk, processes): why.
+    limit: str | None = None
 
 
 class Verdict(_Model):
@@ -121,6 +123,8 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
         return Verdict(outcome=Outcome.TIMEOUT, reason="stopped at the time limit")
     if status.idle_timed_out:
         return Verdict(outcome=Outcome.HANG, reason="stopped after printing nothing for too long")
+    if status.limit is not None:
+        return Verdict(outcome=Outcome.ERROR, reason=_clip(status.limit))
     crash = parse_crash(output, exit_code=status.exit_code, signal=status.signal)
     died = status_signal(status.exit_code, status.signal)
     # A runner that printed its summary finished on its own: memory did not stop it.
@@ -273,6 +277,8 @@ def classify_install(status: StepStatus, output: str) -> Verdict:
 def _install_reason(status: StepStatus, output: str) -> str:
     if status.timed_out or status.idle_timed_out:
         return "install timed out"
+    if status.limit is not None:
+        return _clip(status.limit)
     died = status_signal(status.exit_code, status.signal)
     if died is not None:
         return f"the installer died: {describe_signal(died)}"
@@ -322,6 +328,8 @@ def classify_import(status: StepStatus, output: str) -> Verdict:
     """import_error with the exception line; a crash when the import check died of a signal."""
     if status.timed_out or status.idle_timed_out:
         return Verdict(outcome=Outcome.IMPORT_ERROR, reason="import check timed out")
+    if status.limit is not None:
+        return Verdict(outcome=Outcome.IMPORT_ERROR, reason=_clip(status.limit))
     crash = parse_crash(output, exit_code=status.exit_code, signal=status.signal)
     if crash is not None:
         reason = _clip(f"crashed during the import check: {describe(crash)}")

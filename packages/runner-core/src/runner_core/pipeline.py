@@ -24,19 +24,23 @@ from runner_core.commands import (
     CommandStep,
     Installer,
     install_packages_step,
+    named_host_paths,
     plan_steps,
     pytest_addopts,
     with_suffix,
 )
-from runner_core.environment import base_env, env_for_import, env_for_install, env_for_tests
+from runner_core.environment import base_env, env_for_import, env_for_install, package_cache
 from runner_core.errors import RunnerError
+from runner_core.evidence import install_agent
 from runner_core.forensics import record_crash
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.limits import SourceLimits
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
+from runner_core.suite import SuiteRunner
 from runner_core.tooling import find_uv
+from runner_core.triage import triage
 from runner_core.venvs import (
     Venv,
     VenvKey,
@@ -91,6 +95,10 @@ def run_package(
         run_dir=settings.run_dir,
         backend=settings.sandbox_backend,
         memory_bytes=settings.memory_bytes,
+        pass_env=(*settings.env, *condition.env, *settings.pass_env),
+        processes=settings.processes,
+        tmp_bytes=settings.tmp_bytes,
+        disk_bytes=settings.disk_bytes,
     )
     state = _State()
     try:
@@ -204,10 +212,9 @@ def _pipeline(
     venv = lookup_venv(settings.work_dir / "venvs", key, settings.refresh)
     home = settings.work_dir / "home" / name
     home.mkdir(parents=True, exist_ok=True)
-    cache = settings.work_dir / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
     base = base_env(venv.bin, home)
-    writable = [source.path, venv.path, home, cache]
+    # No step but the install sees the package's installer cache (see package_cache).
+    writable = [source.path, venv.path, home]
 
     if not venv.ready:
         finish = _build_venv(
@@ -232,57 +239,59 @@ def _pipeline(
     recorded = recorded_distributions(venv)
     state.installed = recorded if recorded is not None else installed_distributions(venv)
     if not check.ok:
-        verdict = outcomes.classify_import(_status(check), check.output())
+        verdict = outcomes.classify_import(check.status, check.output())
         state.crash = verdict.crash_info
         return _Finish(verdict.outcome, verdict.reason)
 
-    # 5. Tests, JIT on
+    # 5. Tests, JIT on, with the crash evidence kept
+    install_agent(venv.path)
     test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
     test_command = with_suffix(test_command, settings.test_command_suffix)
     user_env = {**settings.env, **condition.env}
-    env = env_for_tests(
-        base, user_env, pytest_addopts(user_env.get("PYTEST_ADDOPTS"), entry.uses_xdist)
+    suite = SuiteRunner(
+        runner=runner,
+        python=venv.python,
+        installer=installer,
+        uv=uv,
+        cwd=source.path,
+        base_env=base,
+        user_env=user_env,
+        pytest_addopts=pytest_addopts(user_env.get("PYTEST_ADDOPTS"), entry.uses_xdist),
+        network=settings.network_during_tests,
+        writable=writable,
+        timeout_s=float(entry.timeout) if entry.timeout else settings.timeout_s,
+        idle_timeout_s=settings.idle_timeout_s,
+        framework=entry.test_framework,
+        on_step=state.took,
     )
-    commands = plan_steps(test_command, venv.python, installer, uv)
-    timeout = float(entry.timeout) if entry.timeout else settings.timeout_s
-    test_writable = [*writable]
-
-    def run_tests(step: Step) -> StepOutcome:
-        return runner.run(
-            step,
-            commands,
-            cwd=source.path,
-            env=env,
-            network=settings.network_during_tests,
-            writable=test_writable,
-            timeout_s=timeout,
-            idle_timeout_s=settings.idle_timeout_s,
-        )
-
-    tests = run_tests(Step.TEST)
-    state.took(tests)
-    verdict = outcomes.classify_test(_status(tests), tests.output(), entry.test_framework)
+    first = suite.attempt(Step.TEST, test_command)
+    verdict = first.verdict
     if verdict.outcome is not Outcome.CRASH or verdict.crash is None:
         return _Finish(verdict.outcome, verdict.reason)
-
-    reruns: list[outcomes.Verdict] = []
-    for _ in range(settings.crash_reruns):
-        again = run_tests(Step.RERUN)
-        state.took(again)
-        reruns.append(outcomes.classify_test(_status(again), again.output(), entry.test_framework))
+    env = suite.env(None)
+    found = triage(
+        first,
+        suite.attempt,
+        suite_command=test_command,
+        crash_reruns=settings.crash_reruns,
+        tries=max(1, settings.crash_reruns),
+        interpreter=interpreter.info,
+        env=env,
+        cwd=source.path,
+    )
     state.crash = record_crash(
         settings=settings,
         package=name,
         condition=condition.name,
-        verdict=verdict,
-        reruns=reruns,
-        output=tests.output(),
+        first=first,
+        found=found,
         interpreter=interpreter,
         source=source,
         install_command=install_command,
         extra_deps=settings.extra_deps,
         test_command=test_command,
         test_env=env,
+        user_env=user_env,
     )
     return _Finish(Outcome.CRASH, verdict.reason)
 
@@ -300,15 +309,17 @@ def _build_venv(
     base: dict[str, str],
     writable: list[Path],
 ) -> _Finish | None:
-    env = env_for_install(base, settings.work_dir / "cache")
+    cache = package_cache(settings.work_dir, key.package)
+    env = env_for_install(base, cache)
     argv = create_venv(venv, interpreter, uv)
+    venv.path.mkdir()
     made = runner.run(
         Step.VENV,
         [CommandStep(tuple(argv))],
-        cwd=settings.work_dir,
+        cwd=venv.path,
         env=env,
         network=True,  # seeding pip may fetch it
-        writable=[venv.path.parent, settings.work_dir / "cache"],
+        writable=[cache],
         timeout_s=600,
         idle_timeout_s=None,
     )
@@ -329,7 +340,8 @@ def _build_venv(
             cwd=source.path,
             env=env,
             network=True,
-            writable=writable,
+            writable=[*writable, cache],
+            readable=named_host_paths(install_command, settings.extra_deps),
             timeout_s=settings.timeout_s,
             idle_timeout_s=None,
         )
@@ -344,20 +356,7 @@ def _build_venv(
         state.took(done)
         state.installer = "pip (uv failed)"
     if not done.ok:
-        verdict = outcomes.classify_install(_status(done), done.output())
+        verdict = outcomes.classify_install(done.status, done.output())
         return _Finish(verdict.outcome, verdict.reason)
     mark_ready(venv, key, installed_distributions(venv))
     return None
-
-
-def _status(outcome: StepOutcome) -> outcomes.StepStatus:
-    result = outcome.result
-    if result is None:
-        return outcomes.StepStatus(exit_code=None)
-    return outcomes.StepStatus(
-        exit_code=result.exit_code,
-        signal=result.signal,
-        timed_out=result.timed_out,
-        idle_timed_out=result.idle_timed_out,
-        oom_suspected=result.oom_suspected,
-    )

@@ -36,6 +36,7 @@ from registry_core import LoadedRegistry
 
 from runner_core.errors import OptionError, ResumeError, RunFailedError, RunnerError
 from runner_core.interpreter import probe_interpreter
+from runner_core.isolation import check_sandbox
 from runner_core.jobs import run_job
 from runner_core.pipeline import PackageJob
 from runner_core.retry_list import write_retry_list
@@ -229,7 +230,8 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     interpreter = probe_interpreter(settings.target_python)
-    _write_json(run_dir / "run.json", _run_json(plan, "running"))
+    sandbox = check_sandbox(settings.sandbox_backend)
+    _write_json(run_dir / "run.json", _run_json(plan, "running", {"sandbox": sandbox.as_json()}))
     events_path = run_dir / "events.jsonl"
     done = finished_keys(events_path)
     report = RunReport(run_dir=run_dir)
@@ -264,6 +266,8 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
                     shard=settings.shard,
                     conditions=settings.conditions,
                     sandbox_backend=settings.sandbox_backend,
+                    sandbox_used=sandbox.used,
+                    sandbox_warning=sandbox.warning,
                     network_policy="on" if settings.network_during_tests else "off",
                     installer=settings.installer,
                 ),
@@ -325,7 +329,7 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
         _run_json(
             plan,
             "interrupted" if report.interrupted else "finished",
-            {"wall_s": round(report.wall_s, 3)},
+            {"wall_s": round(report.wall_s, 3), "sandbox": sandbox.as_json()},
         ),
     )
     return report

@@ -7,10 +7,14 @@ from typing import Literal
 
 from normalized_events import Condition
 from pydantic import BaseModel, ConfigDict, Field
+from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
+
+DEFAULT_DISK_BYTES = 20 * 1024**3
 
 InstallerChoice = Literal["auto", "uv", "pip"]
 SourceChoice = Literal["auto", "git", "sdist"]
-BackendChoice = Literal["auto", "none", "bwrap"]
+# require: bwrap or refuse to run (for CI); see runner_core.isolation.
+BackendChoice = Literal["auto", "none", "bwrap", "require"]
 
 
 class RunSettings(BaseModel):
@@ -26,6 +30,13 @@ class RunSettings(BaseModel):
     timeout_s: float = 1800.0
     idle_timeout_s: float | None = 600.0
     memory_bytes: int | None = None
+    # Per command: processes alive at once, size of the private /tmp (and /dev/shm), how
+    # much the writable paths' filesystem may fill.
+    processes: int | None = DEFAULT_PROCESSES
+    tmp_bytes: int = DEFAULT_TMP_BYTES
+    disk_bytes: int | None = DEFAULT_DISK_BYTES
+    # Host variables (globs) passed to commands besides the sandbox's allowlist.
+    pass_env: list[str] = Field(default_factory=list)
     installer: InstallerChoice = "auto"
     source: SourceChoice = "auto"
     sandbox_backend: BackendChoice = "auto"

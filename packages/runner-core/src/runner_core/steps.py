@@ -8,9 +8,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from normalized_events import EventWriter, Step, StepFinished
-from sandbox_runner import Isolation, Limits, SandboxResult, SandboxSpec, run_sandboxed
+from sandbox_runner import (
+    EnvPolicy,
+    Isolation,
+    Limits,
+    SandboxResult,
+    SandboxSpec,
+    run_sandboxed,
+)
+from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
 from runner_core.commands import CommandStep
+from runner_core.isolation import sandbox_backend
+from runner_core.outcomes import StepStatus
 from runner_core.settings import BackendChoice
 
 _TAIL_LINES = 30
@@ -26,6 +36,21 @@ class StepOutcome:
     log_path: Path
     result: SandboxResult | None = None
     commands: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> StepStatus:
+        """How the step's last command ended, for the outcome classifiers."""
+        result = self.result
+        if result is None:
+            return StepStatus(exit_code=None)
+        return StepStatus(
+            exit_code=result.exit_code,
+            signal=result.signal,
+            timed_out=result.timed_out,
+            idle_timed_out=result.idle_timed_out,
+            oom_suspected=result.oom_suspected,
+            limit=limit_reason(result),
+        )
 
     def output(self, limit: int = 2_000_000) -> str:
         """The step's log text (the tail, when it is very large)."""
@@ -50,6 +75,11 @@ class StepRunner:
     run_dir: Path
     backend: BackendChoice
     memory_bytes: int | None = None
+    # Variables the user set or named on purpose: they pass the sandbox's allowlist.
+    pass_env: tuple[str, ...] = ()
+    processes: int | None = DEFAULT_PROCESSES
+    tmp_bytes: int = DEFAULT_TMP_BYTES
+    disk_bytes: int | None = None
 
     def log_path(self, step: Step) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +119,7 @@ class StepRunner:
         writable: Sequence[Path],
         timeout_s: float | None,
         idle_timeout_s: float | None,
+        readable: Sequence[Path] = (),
     ) -> StepOutcome:
         """Run commands one after another until one fails; one log, one event."""
         log_path = self.log_path(step)
@@ -110,10 +141,17 @@ class StepRunner:
                     timeout_s=remaining,
                     idle_timeout_s=idle_timeout_s,
                     memory_bytes=self.memory_bytes,
+                    processes=self.processes,
+                    tmp_bytes=self.tmp_bytes,
+                    disk_bytes=self.disk_bytes,
                 ),
                 isolation=Isolation(
-                    backend=self.backend, network=network, writable=tuple(writable)
+                    backend=sandbox_backend(self.backend),
+                    network=network,
+                    writable=tuple(writable),
+                    readable=tuple(readable),
                 ),
+                env_policy=EnvPolicy(allow=(*self.pass_env, *command.env)),
                 stdout_log=part,
                 stderr_log=None,
             )
@@ -166,10 +204,20 @@ class StepRunner:
         )
 
 
+def limit_reason(result: SandboxResult) -> str | None:
+    """Why the sandbox's resource limits ended or broke the command, if they did."""
+    if result.disk_limit_hit:
+        return f"resource limit: stopped by the sandbox ({result.limit_note})"
+    if result.process_limit_hit and not _succeeded(result):
+        return f"resource limit: fork refused ({result.process_limit})"
+    return None
+
+
 def _succeeded(result: SandboxResult) -> bool:
     return (
         result.exit_code == 0
         and result.signal is None
         and not result.timed_out
         and not result.idle_timed_out
+        and not result.disk_limit_hit
     )

@@ -12,7 +12,9 @@ import os
 import resource
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
+from sandbox_runner.pidlimit import join_group
 from sandbox_runner.spec import Limits
 
 _PR_SET_PDEATHSIG = 1
@@ -44,15 +46,21 @@ def _load_prctl() -> Callable[..., int] | None:
     return prctl
 
 
-def make_preexec(limits: Limits) -> Callable[[], None]:
+def make_preexec(
+    limits: Limits, *, pids_group: Path | None = None, nproc: int | None = None
+) -> Callable[[], None]:
     """The function the child runs before exec.
 
     It asks the kernel to SIGKILL the child when the thread that started it dies
     (PR_SET_PDEATHSIG: so `kill -9` of apiary takes the direct child down; run sandboxes
-    from threads that outlive them), exits at once if that parent is already gone, and
-    applies the rlimits, lowering the hard limit only where it is above the new one.
+    from threads that outlive them), exits at once if that parent is already gone, joins
+    the pids cgroup whose `cgroup.procs` is `pids_group`, and applies the rlimits
+    (RLIMIT_NPROC too when `nproc` is given), lowering the hard limit only where it is
+    above the new one.
     """
     plan = rlimit_plan(limits)
+    if nproc is not None:
+        plan.append((resource.RLIMIT_NPROC, (nproc, nproc)))
     prctl = _load_prctl()
     parent = os.getpid()
     current = {which: resource.getrlimit(which) for which, _ in plan}
@@ -62,6 +70,8 @@ def make_preexec(limits: Limits) -> Callable[[], None]:
             prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
         if os.getppid() != parent:
             os._exit(137)
+        if pids_group is not None:
+            join_group(pids_group)
         for which, (soft, hard) in plan:
             old_hard = current[which][1]
             if old_hard != resource.RLIM_INFINITY and old_hard < hard:

@@ -25,10 +25,10 @@ from sandbox_runner.result import SandboxResult
 from sandbox_runner.run import run_sandboxed
 from sandbox_runner.spec import (
     DEFAULT_OUTPUT_CAP,
+    EnvPolicy,
     Isolation,
     Limits,
     SandboxSpec,
-    SecretFilter,
     parse_size,
 )
 
@@ -63,11 +63,13 @@ def build_spec(
     if not command:
         raise SandboxError("no command given: apiary sandbox [OPTIONS] -- CMD [ARGS]...")
     environment = dict(os.environ)
+    given: list[str] = []
     for item in env or []:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise SandboxError(f"--env: expected NAME=VALUE, got {item!r}")
         environment[name] = value
+        given.append(name)
     memory_off = memory is not None and memory.strip().lower() == "off"
     limits = Limits(
         timeout_s=timeout,
@@ -89,7 +91,7 @@ def build_spec(
         env=environment,
         limits=limits,
         isolation=Isolation(backend=backend, network=network, writable=tuple(writable or ())),
-        secret_filter=SecretFilter(allow=tuple(allow_env or ()), deny=tuple(deny_env or ())),
+        env_policy=EnvPolicy(allow=(*given, *(allow_env or ())), deny=tuple(deny_env or ())),
         stdout_log=logs / ("stdout.log" if separate_stderr else "output.log"),
         stderr_log=logs / "stderr.log" if separate_stderr else None,
         tail_lines=max(tail_lines, 0),
@@ -139,7 +141,10 @@ def sandbox_command(
     ] = None,
     env: Annotated[list[str] | None, typer.Option(help="Set NAME=VALUE (repeatable).")] = None,
     allow_env: Annotated[
-        list[str] | None, typer.Option(help="Let a variable through the secret filter (glob).")
+        list[str] | None,
+        typer.Option(
+            help="Pass this variable (glob) besides the allowlist, even if it looks secret."
+        ),
     ] = None,
     deny_env: Annotated[
         list[str] | None, typer.Option(help="Withhold more variables (glob).")

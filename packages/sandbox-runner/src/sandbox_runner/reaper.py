@@ -28,8 +28,8 @@ REPORT_WAIT_S = 2.0
 REAPER_SOURCE = """\
 import os, select, sys
 import _signal as signal  # the C module: `signal` imports enum, which doubles start-up
-ctl, rep = int(sys.argv[1]), int(sys.argv[2])
-argv = sys.argv[3:]
+ctl, rep, nproc = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+argv = sys.argv[4:]
 os.set_inheritable(ctl, False)
 os.set_inheritable(rep, False)
 pid = os.fork()
@@ -39,6 +39,9 @@ if pid == 0:
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         for sig in (signal.SIGPIPE, signal.SIGXFSZ):
             signal.signal(sig, signal.SIG_DFL)
+        if nproc:  # counted per user namespace: bounds this command's tree alone
+            import resource
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         os.execvp(argv[0], argv)
     except OSError as error:
         os.write(2, b"apiary sandbox: cannot execute %s: %s\\n"
@@ -117,7 +120,8 @@ class ReaperChannel:
     def child_fds(self) -> tuple[int, int]:
         return self.control_read, self.report_write
 
-    def wrap(self, argv: list[str]) -> list[str]:
+    def wrap(self, argv: list[str], nproc: int | None = None) -> list[str]:
+        """The reaper's argv around `argv`; `nproc` sets RLIMIT_NPROC for the command."""
         return [
             reaper_python(),
             "-I",
@@ -126,6 +130,7 @@ class ReaperChannel:
             REAPER_SOURCE,
             str(self.control_read),
             str(self.report_write),
+            str(nproc or 0),
             *argv,
         ]
 

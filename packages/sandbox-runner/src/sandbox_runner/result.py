@@ -21,6 +21,11 @@ class SandboxResult(BaseModel):
       apiary itself was asked to stop (Ctrl-C, SIGTERM).
     - `oom_suspected`: evidence that memory ran out (see `status.suspect_oom`).
     - `cpu_limit_hit` / `file_size_limit_hit`: SIGXCPU / SIGXFSZ under those limits.
+    - `process_limit_hit`: a fork failed because the process limit was reached;
+      `process_limit` says the limit and what enforced it (a pids cgroup, RLIMIT_NPROC, or
+      nothing where neither binds).
+    - `disk_limit_hit`: apiary stopped the command because it filled the disk past
+      `Limits.disk_bytes` or nearly full; `limit_note` says which and how much.
     - `peak_rss_bytes` / `cpu_s`: from `wait4` of the command (it and the descendants it
       waited for); `None` when unknown (a bwrap sandbox killed before its reaper reported).
     - `*_truncated`: the stream passed its cap; its log has a marker line then the tail.
@@ -41,6 +46,10 @@ class SandboxResult(BaseModel):
     oom_suspected: bool
     cpu_limit_hit: bool
     file_size_limit_hit: bool
+    process_limit_hit: bool = False
+    disk_limit_hit: bool = False
+    limit_note: str | None = None
+    process_limit: str = ""
     wall_s: float
     cpu_s: float | None
     peak_rss_bytes: int | None
@@ -59,8 +68,8 @@ class SandboxResult(BaseModel):
 
     @property
     def killed(self) -> bool:
-        """apiary stopped the command (timeout, idle timeout or interruption)."""
-        return self.timed_out or self.idle_timed_out or self.interrupted
+        """apiary stopped the command (timeout, idle timeout, disk watch, interruption)."""
+        return self.timed_out or self.idle_timed_out or self.disk_limit_hit or self.interrupted
 
     @property
     def ok(self) -> bool:
@@ -72,6 +81,8 @@ class SandboxResult(BaseModel):
             how = "timed out"
         elif self.idle_timed_out:
             how = "stopped: no output for the idle timeout"
+        elif self.disk_limit_hit:
+            how = f"stopped: {self.limit_note}"
         elif self.interrupted:
             how = "interrupted"
         elif self.signal is not None:
@@ -84,6 +95,7 @@ class SandboxResult(BaseModel):
                 ("out of memory suspected", self.oom_suspected),
                 ("CPU limit hit", self.cpu_limit_hit),
                 ("file size limit hit", self.file_size_limit_hit),
+                ("process limit hit", self.process_limit_hit),
                 ("output truncated", self.stdout_truncated or self.stderr_truncated),
             )
             if on

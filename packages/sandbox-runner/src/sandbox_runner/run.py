@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import selectors
-import shlex
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sandbox_runner.backends import Backend, Launch, choose_backend
 from sandbox_runner.childsetup import make_preexec
+from sandbox_runner.diskwatch import DiskWatch
 from sandbox_runner.envfilter import filter_env
 from sandbox_runner.errors import SandboxError
 from sandbox_runner.live import REGISTRY, LiveSandbox, terminate_on_signals
 from sandbox_runner.output import CappedLog
+from sandbox_runner.pidlimit import ProcessLimit, process_limit
 from sandbox_runner.procscan import MARKER_VAR, new_marker
+from sandbox_runner.programs import programs_outside_view
 from sandbox_runner.reaper import ReaperChannel, Usage, reaper_prefix
 from sandbox_runner.result import SandboxResult
 from sandbox_runner.spec import SandboxSpec
@@ -35,12 +37,19 @@ STOP_GRACE_S = 2.0
 POLL_S = 0.05
 # Lines searched for allocation-failure messages, whatever `tail_lines` is.
 OOM_SCAN_LINES = 40
+# What fork() failing with EAGAIN prints (RLIMIT_NPROC reached).
+_FORK_FAILED = "Resource temporarily unavailable"
 
 
 @dataclass
 class _Watch:
     timed_out: bool = False
     idle_timed_out: bool = False
+    disk: str | None = None  # why the disk watch stopped the command
+
+    @property
+    def stopped(self) -> bool:
+        return self.timed_out or self.idle_timed_out or self.disk is not None
 
 
 @dataclass
@@ -49,6 +58,7 @@ class _Ending:
     usage: Usage | None = None
     watch: _Watch = field(default_factory=_Watch)
     interrupted: bool = False
+    process_limit_hit: bool = False
 
 
 @dataclass
@@ -64,6 +74,7 @@ class _Run:
     withheld: list[str]
     stdout: CappedLog
     stderr: CappedLog | None
+    pids: ProcessLimit
 
     @property
     def errors(self) -> CappedLog:
@@ -80,10 +91,13 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
     argv = spec.argv()
     cwd = _existing(spec.cwd, "cwd")
     writable = tuple(_existing(path, "writable") for path in spec.isolation.writable)
+    readable = tuple(_existing(path, "readable") for path in spec.isolation.readable)
     backend, reason = choose_backend(spec.isolation)
-    env, withheld = filter_env(spec.env, spec.secret_filter)
+    env, withheld = filter_env(spec.env, spec.env_policy, network=spec.isolation.network)
     marker = new_marker()
     env[MARKER_VAR] = marker
+    if backend.name == "bwrap":
+        _home_inside(env, (cwd, *writable))
     cap = spec.limits.output_cap_bytes
     stdout = _open_log(spec.stdout_log, cap, "stdout_log")
     try:
@@ -95,12 +109,21 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
         spec=spec,
         backend=backend,
         reason=reason,
-        launch=Launch(argv=argv, cwd=cwd, writable=writable, network=spec.isolation.network),
+        launch=Launch(
+            argv=argv,
+            cwd=cwd,
+            writable=writable,
+            network=spec.isolation.network,
+            readable=readable,
+            tmp_bytes=spec.limits.tmp_bytes,
+            shm_bytes=spec.limits.shm_bytes,
+        ),
         env=env,
         marker=marker,
         withheld=withheld,
         stdout=stdout,
         stderr=stderr,
+        pids=process_limit(spec.limits.processes, marker),
     )
     started = time.monotonic()
     try:
@@ -115,49 +138,20 @@ def run_sandboxed(spec: SandboxSpec) -> SandboxResult:
         stdout.close()
         if stderr is not None:
             stderr.close()
+        process_limit_hit = run.pids.finish()
+    ending.process_limit_hit = process_limit_hit
     return _result(run, ending, time.monotonic() - started)
 
 
-_HOST_TMP = Path("/tmp")  # noqa: S108 - the host's /tmp, hidden by the sandbox's own
+_PRIVATE_TMP = "/tmp"  # noqa: S108 - the sandbox's own tmpfs
 
 
-def programs_under_tmp(argv: list[str], env: dict[str, str]) -> tuple[Path, ...]:
-    """Folders under the host's /tmp that the command's programs live in: its executable's
-    and every PATH entry's, widened to the whole venv when the folder is a venv's bin.
-
-    The sandbox's private /tmp would hide them (a checkout or venv made under /tmp), so
-    they are bound back read-only; nothing else of the host's /tmp is visible.
-    """
-    candidates: list[Path] = []
-    program = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=env.get("PATH"))
-    if program:
-        candidates.append(Path(program).absolute().parent)
-    candidates += [Path(p) for p in env.get("PATH", "").split(os.pathsep) if p]
-    # Programs named by absolute path inside the command (also inside `sh -c '...'`).
-    words = list(argv[1:])
-    for word in argv[1:]:
-        with contextlib.suppress(ValueError):
-            words += shlex.split(word)
-    for word in words:
-        path = Path(word)
-        if path.is_absolute() and path.is_relative_to(_HOST_TMP) and _is_program(path):
-            candidates.append(path.parent)
-    found: set[Path] = set()
-    for folder in candidates:
-        if not folder.is_absolute() or not folder.is_relative_to(_HOST_TMP):
-            continue
-        if not folder.is_dir():
-            continue
-        is_venv_bin = (folder.parent / "pyvenv.cfg").is_file()
-        found.add(folder.parent if is_venv_bin else folder)
-    return tuple(sorted(found))
-
-
-def _is_program(path: Path) -> bool:
-    try:
-        return path.is_file() and os.access(path, os.X_OK)
-    except OSError:
-        return False
+def _home_inside(env: dict[str, str], writable: tuple[Path, ...]) -> None:
+    """Point HOME at the private /tmp when the sandbox cannot write where it points
+    (the host's home is not part of its view)."""
+    home = env.get("HOME")
+    if home is None or not any(Path(home).is_relative_to(path) for path in writable):
+        env["HOME"] = _PRIVATE_TMP
 
 
 def _execute(run: _Run, started: float) -> _Ending:
@@ -172,8 +166,14 @@ def _execute(run: _Run, started: float) -> _Ending:
 def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:
     launch = run.launch
     if channel is not None:
-        readable = (reaper_prefix(), *programs_under_tmp(launch.argv, run.env))
-        launch = replace(launch, argv=channel.wrap(launch.argv), readable=readable)
+        roots = (launch.cwd, *launch.writable, *launch.readable, reaper_prefix())
+        readable = (
+            *launch.readable,
+            reaper_prefix(),
+            *programs_outside_view(launch.argv, run.env, roots),
+        )
+        nproc = run.pids.limit if run.pids.method == "rlimit" else None
+        launch = replace(launch, argv=channel.wrap(launch.argv, nproc), readable=readable)
     try:
         proc = subprocess.Popen(
             run.backend.wrap(launch),
@@ -184,7 +184,7 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
             stderr=subprocess.PIPE if run.stderr is not None else subprocess.STDOUT,
             start_new_session=True,
             pass_fds=channel.child_fds if channel is not None else (),
-            preexec_fn=make_preexec(run.spec.limits),  # noqa: PLW1509 - limits apply before exec
+            preexec_fn=_preexec(run, in_namespace=channel is not None),  # noqa: PLW1509
         )
     except OSError as error:  # exec failed: not executable, bad interpreter line, ...
         program = run.launch.argv[0]
@@ -199,8 +199,9 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
         streams[_fd(proc.stderr)] = run.stderr
     status: tuple[int, resource.struct_rusage] | None = None
     try:
-        watch = _pump(proc.pid, streams, run.spec, started)
-        if (watch.timed_out or watch.idle_timed_out) and channel is not None:
+        disk = DiskWatch.over((launch.cwd, *launch.writable), run.spec.limits.disk_bytes)
+        watch = _pump(proc.pid, streams, run.spec, started, disk)
+        if watch.stopped and channel is not None:
             channel.request_stop()  # let the reaper report the command's usage first
             _wait_exit(proc.pid, STOP_GRACE_S)
         sandbox.kill()
@@ -225,8 +226,21 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
     return ending
 
 
-def _pump(pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: float) -> _Watch:
-    """Copy output to the logs until the command exits or a timeout passes."""
+def _preexec(run: _Run, *, in_namespace: bool) -> Callable[[], None]:
+    """Limits applied between fork and exec: rlimits, the pids cgroup, and RLIMIT_NPROC
+    when it is the process limit and no reaper sets it inside the namespace."""
+    group = run.pids.group
+    nproc = run.pids.limit if run.pids.method == "rlimit" and not in_namespace else None
+    return make_preexec(
+        run.spec.limits, pids_group=group.procs if group is not None else None, nproc=nproc
+    )
+
+
+def _pump(
+    pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: float, disk: DiskWatch
+) -> _Watch:
+    """Copy output to the logs until the command exits, a timeout passes or the disk
+    watch says stop."""
     limits = spec.limits
     watch = _Watch()
     last_output = started
@@ -250,9 +264,10 @@ def _pump(pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: f
                         watch.idle_timed_out = True
                         return watch
                     deadlines.append(last_output + limits.idle_timeout_s)
-                wait = min(deadlines) - now if deadlines else None
+                deadlines.append(now + disk.due_in())
+                wait = min(deadlines) - now
                 if pidfd is None:
-                    wait = POLL_S if wait is None else min(wait, POLL_S)
+                    wait = min(wait, POLL_S)
                 for key, _ in selector.select(wait):
                     if key.fd == pidfd:
                         return watch
@@ -263,6 +278,9 @@ def _pump(pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: f
                     else:
                         selector.unregister(key.fd)
                 if pidfd is None and _exited(pid):
+                    return watch
+                watch.disk = disk.check()
+                if watch.disk is not None:
                     return watch
         finally:
             if pidfd is not None:
@@ -352,7 +370,7 @@ def _missing_executable(program: str, cwd: Path, env: dict[str, str]) -> str | N
 def _result(run: _Run, ending: _Ending, wall: float) -> SandboxResult:
     spec, stdout, stderr, usage = run.spec, run.stdout, run.stderr, ending.usage
     exit_code, signum = decode_status(ending.returncode)
-    killed_by_us = ending.watch.timed_out or ending.watch.idle_timed_out or ending.interrupted
+    killed_by_us = ending.watch.stopped or ending.interrupted
     cpu = usage.cpu_s if usage is not None else None
     peak = usage.maxrss_kib * 1024 if usage is not None else None
     scan = stdout.last_lines(OOM_SCAN_LINES) + (
@@ -365,6 +383,9 @@ def _result(run: _Run, ending: _Ending, wall: float) -> SandboxResult:
     )
     fsize_hit = limits.fsize_bytes is not None and (
         signum == signal.SIGXFSZ or any("File too large" in line for line in scan)
+    )
+    pids_hit = ending.process_limit_hit or (
+        run.pids.method == "rlimit" and any(_FORK_FAILED in line for line in scan)
     )
     oom = (
         exit_code != 0
@@ -389,6 +410,10 @@ def _result(run: _Run, ending: _Ending, wall: float) -> SandboxResult:
         oom_suspected=oom,
         cpu_limit_hit=cpu_hit,
         file_size_limit_hit=fsize_hit,
+        process_limit_hit=pids_hit,
+        disk_limit_hit=ending.watch.disk is not None,
+        limit_note=ending.watch.disk,
+        process_limit=run.pids.describe(),
         wall_s=round(wall, 6),
         cpu_s=round(cpu, 6) if cpu is not None else None,
         peak_rss_bytes=peak,

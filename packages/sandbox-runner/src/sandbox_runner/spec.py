@@ -15,6 +15,9 @@ MemoryLimitKind = Literal["rlimit_as", "off"]
 
 DEFAULT_OUTPUT_CAP = 10 * 1024 * 1024
 DEFAULT_TAIL_LINES = 40
+DEFAULT_TMP_BYTES = 1024**3
+DEFAULT_SHM_BYTES = 256 * 1024**2
+DEFAULT_PROCESSES = 2048
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -48,6 +51,13 @@ class Limits(_Frozen):
     - `fsize_bytes`: largest file a process may write (RLIMIT_FSIZE: SIGXFSZ).
     - `output_cap_bytes`: bytes kept per log stream; past it the middle is dropped, a
       marker says how much, and the tail is always kept.
+    - `processes`: processes and threads alive at once in the whole tree (a pids cgroup
+      when apiary may create one, else RLIMIT_NPROC; `limits.py` says which applies).
+    - `tmp_bytes` / `shm_bytes`: sizes of the private /tmp and /dev/shm (bwrap only;
+      they are memory, which `memory_bytes` does not count).
+    - `disk_bytes`: how much the filesystems of the working directory and writable paths
+      may fill while the command runs; past it, or when less than `DISK_RESERVE_BYTES`
+      stays free, the tree is killed and `disk_limit_hit` is set.
     Core dumps are always disabled.
     """
 
@@ -58,6 +68,10 @@ class Limits(_Frozen):
     cpu_s: int | None = Field(default=None, gt=0)
     fsize_bytes: int | None = Field(default=None, gt=0)
     output_cap_bytes: int = Field(default=DEFAULT_OUTPUT_CAP, ge=1024)
+    processes: int | None = Field(default=DEFAULT_PROCESSES, ge=8)
+    tmp_bytes: int = Field(default=DEFAULT_TMP_BYTES, ge=1024 * 1024)
+    shm_bytes: int = Field(default=DEFAULT_SHM_BYTES, ge=1024 * 1024)
+    disk_bytes: int | None = Field(default=None, gt=0)
 
 
 class Isolation(_Frozen):
@@ -69,25 +83,35 @@ class Isolation(_Frozen):
       loopback interface; `True` shares the host network. Only bwrap can take it away.
     - `writable`: paths writable in addition to `cwd`; under bwrap the rest of the host is
       read-only and `/tmp` is a private tmpfs.
+    - `readable`: paths made visible read-only (also under `/tmp`, which the private tmpfs
+      would otherwise hide).
     - `bwrap_executable`: the bubblewrap binary (a name looked up on PATH, or a path).
     """
 
     backend: BackendName = "auto"
     network: bool = False
     writable: tuple[Path, ...] = ()
+    readable: tuple[Path, ...] = ()
     bwrap_executable: str = "bwrap"
 
 
-class SecretFilter(_Frozen):
-    """Environment variables withheld from the command (names matched as shell globs).
+class EnvPolicy(_Frozen):
+    """Which environment variables reach the command (`envfilter.py` has the lists).
 
-    `deny` adds patterns to the built-in list of secret names, `allow` lets names through
-    even when a deny pattern matches them. `enabled=False` passes the environment as is.
+    Only allowlisted names pass (PATH, HOME, locale, PYTHON*/PIP_*/UV_* settings, ...;
+    proxies only with the network); names that look secret are withheld even then.
+    `allow` adds names (case-sensitive shell globs) that pass whatever they look like:
+    the names of variables the user set on purpose. `deny` withholds more names.
+    `enabled=False` passes the environment as is.
     """
 
     enabled: bool = True
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
+
+
+# The former name of EnvPolicy, when only a denylist of secret names existed.
+SecretFilter = EnvPolicy
 
 
 class SandboxSpec(_Frozen):
@@ -102,7 +126,7 @@ class SandboxSpec(_Frozen):
     env: dict[str, str]
     limits: Limits = Limits()
     isolation: Isolation = Isolation()
-    secret_filter: SecretFilter = SecretFilter()
+    env_policy: EnvPolicy = EnvPolicy()
     stdout_log: Path
     stderr_log: Path | None = None
     tail_lines: int = Field(default=DEFAULT_TAIL_LINES, ge=0)

@@ -36,6 +36,14 @@ def crash_json(result: PackageFinished) -> dict[str, Any] | None:
         "stderr_path": crash.stderr_path,
         "record_path": crash.record_path,
         "reproducer_path": crash.reproducer_path,
+        "test_id": crash.test_id,
+        "isolated": crash.isolated,
+        "isolated_reason": crash.isolated_reason,
+        "isolated_command": crash.isolated_command,
+        "jit_only": crash.jit_only,
+        "jit_only_reason": crash.jit_only_reason,
+        "gil_off_only": crash.gil_off_only,
+        "gil_off_only_reason": crash.gil_off_only_reason,
     }
 
 
@@ -104,6 +112,9 @@ def run_facts(run: RunData) -> list[tuple[str, str]]:
         facts.append(("resumed", f"{run.resumed} time(s)"))
     if run.shard:
         facts.append(("shard", run.shard))
+    if run.options.sandbox_used is not None:
+        asked = run.options.sandbox_backend
+        facts.append(("sandbox", f"{run.options.sandbox_used} (asked: {asked})"))
     conditions = run.conditions()
     if conditions != ["default"]:
         facts.append(("conditions", ", ".join(conditions)))
@@ -117,8 +128,10 @@ def run_facts(run: RunData) -> list[tuple[str, str]]:
 
 
 def run_problems(run: RunData) -> list[str]:
-    """What is wrong with the event log itself, one line each."""
-    lines = [f"events.jsonl {problem}" for problem in run.problems]
+    """What is wrong with the run (it ran without the sandbox it asked for) or with the
+    event log itself, one line each."""
+    lines = [run.options.sandbox_warning] if run.options.sandbox_warning else []
+    lines += [f"events.jsonl {problem}" for problem in run.problems]
     if run.torn_tail:
         lines.append("events.jsonl ends in a torn line (a writer was killed mid-write)")
     if run.unknown:

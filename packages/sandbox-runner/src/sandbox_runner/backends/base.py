@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sandbox_runner.result import UsedBackend
+from sandbox_runner.spec import DEFAULT_SHM_BYTES, DEFAULT_TMP_BYTES
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,11 @@ class Launch:
     cwd: Path
     writable: tuple[Path, ...]
     network: bool
-    # Must be visible (read-only is enough) for the argv to start: the reaper's interpreter.
+    # Visible read-only: what the spec asks for, the reaper's interpreter, the programs.
     readable: tuple[Path, ...] = ()
+    # Sizes of the private /tmp and /dev/shm (backends that make them).
+    tmp_bytes: int = DEFAULT_TMP_BYTES
+    shm_bytes: int = DEFAULT_SHM_BYTES
 
 
 class Backend(Protocol):

@@ -1,14 +1,21 @@
-"""The `bwrap` backend: bubblewrap namespaces around the command.
+"""The `bwrap` backend: bubblewrap namespaces around the command, with least privilege.
 
+- `--unshare-user` with `--uid`/`--gid`: the command runs as an ordinary user of its own
+  user namespace (`view.sandbox_uid()`), also when apiary runs as root; `--cap-drop ALL`
+  leaves it no capability, `--disable-userns` forbids it a nested user namespace (where it
+  would get capabilities back), and bwrap sets `no_new_privs`, so setuid programs give
+  nothing.
 - `--unshare-pid`: the command is in its own PID namespace; when its init dies the kernel
   kills every process in it, including descendants that called `setsid()`.
 - `--die-with-parent`: that init gets SIGKILL when bwrap dies; bwrap itself gets SIGKILL
   when apiary dies (PR_SET_PDEATHSIG set before exec), so `kill -9` of apiary leaves
   nothing running.
-- `--ro-bind / /` then `--bind` for the working directory and each writable path: the host
-  is read-only except those; `--tmpfs /tmp` gives a private, empty /tmp; `--dev`/`--proc`
-  fresh device and proc trees.
-- `--unshare-net` unless the network is allowed: only a private loopback interface.
+- The root is an empty tmpfs made read-only at the end (`--remount-ro /`); `view.py` puts
+  the system into it read-only, then come the readable paths (read-only) and the working
+  directory and writable paths (read-write), parents before children. `/tmp` and
+  `/dev/shm` are private tmpfs of bounded size, `/dev` is read-only apart from them.
+- `--unshare-net` unless the network is allowed: only a private loopback interface, so
+  neither the host's network services nor its abstract UNIX sockets answer.
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ from pathlib import Path
 from sandbox_runner.backends.base import Launch
 from sandbox_runner.backends.none import kill_group
 from sandbox_runner.result import UsedBackend
+from sandbox_runner.view import sandbox_uid, system_args
 
 # The sandbox's own /tmp: a fresh tmpfs inside the mount namespace, not the host's.
 _PRIVATE_TMP = "/tmp"  # noqa: S108
 
 PROBE_TIMEOUT_S = 10.0
+PROBE_TMP_BYTES = 1024 * 1024
 _SYSCTL = Path("/proc/sys")
 _NAMESPACE_TROUBLE = (
     "namespace",
@@ -49,17 +58,10 @@ class BwrapBackend:
         return True
 
     def wrap(self, launch: Launch) -> list[str]:
-        args = [self.executable, "--die-with-parent", "--unshare-pid", "--unshare-ipc"]
-        if not launch.network:
-            args.append("--unshare-net")
-        args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        args += ["--tmpfs", _PRIVATE_TMP]
-        for path in launch.readable:
-            if path.is_relative_to(_PRIVATE_TMP):  # hidden by the private /tmp otherwise
-                args += ["--ro-bind", str(path), str(path)]
-        for path in (launch.cwd, *launch.writable):
-            args += ["--bind", str(path), str(path)]
-        args += ["--chdir", str(launch.cwd), "--", *launch.argv]
+        args = [self.executable, *namespace_args(launch.network)]
+        args += private_args(launch.tmp_bytes, launch.shm_bytes)
+        args += bind_args(launch)
+        args += ["--remount-ro", "/", "--chdir", str(launch.cwd), "--", *launch.argv]
         return args
 
     def isolates_network(self, launch: Launch) -> bool:
@@ -71,27 +73,61 @@ class BwrapBackend:
         kill_group(pgid)
 
 
-def probe_argv(executable: str) -> list[str]:
-    """The probe run: the same namespaces and mounts the backend uses, around `true`."""
-    true = shutil.which("true") or "/bin/true"
+def namespace_args(network: bool) -> list[str]:
+    """New namespaces (user, PID, IPC, UTS, network unless allowed), no capabilities."""
+    uid = str(sandbox_uid())
+    args = ["--die-with-parent", "--unshare-user", "--uid", uid, "--gid", uid]
+    args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox"]
+    if not network:
+        args.append("--unshare-net")
+    return [*args, "--cap-drop", "ALL", "--disable-userns"]
+
+
+def private_args(tmp_bytes: int, shm_bytes: int) -> list[str]:
+    """The system view, fresh /dev and /proc, private bounded /tmp and /dev/shm."""
     return [
-        executable,
-        "--die-with-parent",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-net",
-        "--ro-bind",
-        "/",
-        "/",
+        *system_args(),
         "--dev",
+        "/dev",
+        "--size",
+        str(shm_bytes),
+        "--tmpfs",
+        "/dev/shm",  # noqa: S108 - the sandbox's own tmpfs
+        "--remount-ro",
         "/dev",
         "--proc",
         "/proc",
+        "--size",
+        str(tmp_bytes),
         "--tmpfs",
         _PRIVATE_TMP,
-        "--",
-        true,
     ]
+
+
+def bind_args(launch: Launch) -> list[str]:
+    """Readable paths read-only, the working directory and writable paths read-write;
+    shallower paths first so that a deeper one is mounted over them, not under."""
+    modes: dict[Path, str] = dict.fromkeys(launch.readable, "--ro-bind")
+    for path in (launch.cwd, *launch.writable):
+        modes[path] = "--bind"
+    args: list[str] = []
+    for path in sorted(modes, key=lambda p: (len(p.parts), str(p))):
+        args += [modes[path], str(path), str(path)]
+    return args
+
+
+def probe_argv(executable: str) -> list[str]:
+    """The probe run: the same namespaces and mounts the backend uses, around `true`."""
+    true = shutil.which("true") or "/bin/true"
+    launch = Launch(
+        argv=[true],
+        cwd=Path("/"),
+        writable=(),
+        network=False,
+        tmp_bytes=PROBE_TMP_BYTES,
+        shm_bytes=PROBE_TMP_BYTES,
+    )
+    return BwrapBackend(executable).wrap(launch)
 
 
 @functools.cache

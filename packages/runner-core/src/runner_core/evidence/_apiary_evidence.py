@@ -1,0 +1,221 @@
+"""Keeps a crash's evidence inside the interpreter under test (CPython 3.8 and later).
+
+apiary copies this module into the site-packages of its test venvs, with a `.pth` line
+that imports it at start-up and a `pytest11` entry point that makes it a pytest plugin.
+It does nothing unless APIARY_EVIDENCE_DIR names a folder; then it keeps there what a
+dying process would otherwise take with it:
+
+- `test-<pid>.json`: the test running now (a pytest node id or a unittest id), the
+  collection in progress, and how the runner was invoked. Rewritten at every test and
+  removed at a normal exit, so a file left behind names the test a crash killed.
+- `capture-<pid>-<n>.out`: pytest's fd-capture files, named instead of anonymous. A
+  dying process writes its fatal error, assertion or sanitizer report to fd 2, which
+  pytest's default capture points at such a file and never replays after a crash.
+  The file is removed when pytest closes it, so only a crash leaves one behind.
+
+Nothing else changes: the same tests run, captured the same way, with the same outcome.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import itertools
+import json
+import os
+import sys
+from typing import Any
+
+_FOLDER = os.environ.get("APIARY_EVIDENCE_DIR") or None
+
+
+class _Progress:
+    """The test-<pid>.json file of this process."""
+
+    def __init__(self, folder: str) -> None:
+        self.path = os.path.join(folder, f"test-{os.getpid()}.json")
+        self.facts: dict[str, Any] = {"pid": os.getpid(), "runner": None, "test_id": None}
+        self.pytest_active = False
+
+    def update(self, **facts: Any) -> None:
+        self.facts.update(facts)
+        try:
+            with open(self.path, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(self.facts))
+        except OSError:
+            pass  # evidence is best effort: never fail a test because of it
+
+    def remove(self) -> None:
+        if os.getpid() == self.facts["pid"]:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+
+
+_CURRENT: dict[int, _Progress] = {}
+
+
+def _progress() -> _Progress | None:
+    """This process's progress file (a forked child gets its own)."""
+    if _FOLDER is None or not os.path.isdir(_FOLDER):
+        return None
+    progress = _CURRENT.get(os.getpid())
+    if progress is None:
+        progress = _CURRENT[os.getpid()] = _Progress(_FOLDER)
+        atexit.register(progress.remove)
+    return progress
+
+
+# --- pytest: a plugin (through the pytest11 entry point) -----------------------------
+
+
+def pytest_configure(config: Any) -> None:
+    progress = _progress()
+    if progress is None:
+        return
+    progress.pytest_active = True
+    params = config.invocation_params
+    progress.update(
+        runner="pytest",
+        args=[str(a) for a in params.args],
+        positional=[str(a) for a in getattr(config, "args", [])],
+        invocation_dir=str(params.dir),
+        rootdir=str(config.rootpath),
+        launcher=_launcher(),
+    )
+
+
+def _launcher() -> str:
+    """`module` for `python -m pytest` (the cwd is on sys.path), else `script`."""
+    first = sys.argv[0] if sys.argv else ""
+    return "module" if os.path.basename(first) == "__main__.py" else "script"
+
+
+def pytest_collectstart(collector: Any) -> None:
+    progress = _progress()
+    if progress is not None and progress.pytest_active:
+        progress.update(collecting=collector.nodeid, test_id=None)
+
+
+def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
+    progress = _progress()
+    if progress is not None and progress.pytest_active:
+        progress.update(test_id=nodeid, collecting=None)
+
+
+def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:
+    progress = _progress()
+    if progress is not None and progress.pytest_active:
+        progress.update(test_id=None)
+
+
+class _KeptCapture(io.FileIO):
+    """A capture file with a name, removed when closed: only a crash leaves it behind."""
+
+    owner = 0
+
+    def close(self) -> None:
+        name = self.name
+        super().close()
+        if isinstance(name, str) and os.getpid() == self.owner:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+
+
+_COUNTER = itertools.count(1)
+
+
+def _named_capture_file(buffering: int = -1, **_: Any) -> Any:
+    assert _FOLDER is not None
+    path = os.path.join(_FOLDER, f"capture-{os.getpid()}-{next(_COUNTER)}.out")
+    try:
+        kept = _KeptCapture(path, "w+")
+    except OSError:
+        import tempfile
+
+        return tempfile.TemporaryFile(buffering=buffering)
+    kept.owner = os.getpid()
+    return kept
+
+
+def _keep_pytest_captures(capture_module: Any) -> None:
+    if hasattr(capture_module, "TemporaryFile"):
+        capture_module.TemporaryFile = _named_capture_file
+
+
+# --- unittest: TestCase.run wrapped when unittest.case is first imported ------------------
+
+
+def _wrap_unittest(case_module: Any) -> None:
+    test_case = case_module.TestCase
+    original = test_case.run
+    if getattr(original, "_apiary_wrapped", False):
+        return
+
+    def run(self: Any, result: Any = None) -> Any:
+        progress = _progress()
+        if progress is None or progress.pytest_active:
+            return original(self, result)
+        module = sys.modules.get(type(self).__module__)
+        progress.update(
+            runner="unittest",
+            test_id=self.id(),
+            module=type(self).__module__,
+            module_file=getattr(module, "__file__", None),
+            invocation_dir=os.getcwd(),
+        )
+        try:
+            return original(self, result)
+        finally:
+            progress.update(test_id=None)
+
+    setattr(run, "_apiary_wrapped", True)  # noqa: B010
+    test_case.run = run
+
+
+class _AfterImport:
+    """Adjusts a module once it has run, without importing it early."""
+
+    def __init__(self, adjust: dict[str, Any]) -> None:
+        self.adjust = adjust
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        adjust = self.adjust.pop(name, None)
+        if adjust is None:
+            return None
+        if not self.adjust:
+            sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        loader = getattr(spec, "loader", None)
+        execute = getattr(loader, "exec_module", None)
+        if execute is None:
+            return spec
+
+        def exec_module(module: Any) -> None:
+            execute(module)
+            adjust(module)
+
+        setattr(loader, "exec_module", exec_module)  # noqa: B010
+        return spec
+
+
+def _start() -> None:
+    if _FOLDER is None:
+        return
+    pending: dict[str, Any] = {}
+    for name, adjust in (
+        ("_pytest.capture", _keep_pytest_captures),
+        ("unittest.case", _wrap_unittest),
+    ):
+        module = sys.modules.get(name)
+        if module is not None:
+            adjust(module)
+        else:
+            pending[name] = adjust
+    if pending:
+        sys.meta_path.insert(0, _AfterImport(pending))
+
+
+_start()

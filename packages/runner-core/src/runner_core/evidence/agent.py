@@ -1,0 +1,45 @@
+"""Installs the in-interpreter agent into a venv: a module, its `.pth`, its pytest entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+AGENT_MODULE = "_apiary_evidence"
+_SOURCE = Path(__file__).with_name(f"{AGENT_MODULE}.py")
+_DIST_INFO = "apiary_evidence-1.dist-info"
+_METADATA = "Metadata-Version: 2.1\nName: apiary-evidence\nVersion: 1\n"
+_ENTRY_POINTS = f"[pytest11]\napiary_evidence = {AGENT_MODULE}\n"
+
+
+def site_packages(venv_path: Path) -> Path:
+    """The venv's site-packages (`lib/python3.X/site-packages`, `python3.13t` included)."""
+    found = sorted(venv_path.glob("lib/python*/site-packages"))
+    if not found:
+        raise FileNotFoundError(f"{venv_path}: no lib/python*/site-packages folder")
+    return found[0]
+
+
+def install_agent(venv_path: Path) -> Path:
+    """Write (or refresh) the agent into the venv; return the site-packages folder.
+
+    Idempotent and cheap: files are rewritten only when their content changed, so a venv
+    reused across runs picks up a newer agent.
+    """
+    target = site_packages(venv_path)
+    _write(target / f"{AGENT_MODULE}.py", _SOURCE.read_text(encoding="utf-8"))
+    _write(target / f"{AGENT_MODULE}.pth", f"import {AGENT_MODULE}\n")
+    dist_info = target / _DIST_INFO
+    dist_info.mkdir(exist_ok=True)
+    _write(dist_info / "METADATA", _METADATA)
+    _write(dist_info / "entry_points.txt", _ENTRY_POINTS)
+    _write(dist_info / "top_level.txt", f"{AGENT_MODULE}\n")
+    return target
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,189 @@
+"""Reading back what a step's processes left in their evidence folder.
+
+Every read is bounded and every damaged file becomes one line in `Evidence.problems`,
+never an exception: the evidence of a crash must not cost the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner_core.crash.faulthandler import find_dumps
+
+_MAX_FILES = 64
+_MAX_CAPTURE = 1_000_000  # bytes of each capture file kept (its tail)
+_MAX_SANITIZER = 2_000_000  # bytes of each sanitizer log kept (its head: the report)
+_MAX_PROGRESS = 1_000_000
+_SANITIZER_LOG = re.compile(r"^(?P<tool>asan|ubsan|tsan)\.(?P<pid>\d+)$")
+_CAPTURE = re.compile(r"^capture-(?P<pid>\d+)-\d+\.out$")
+_PROGRESS = re.compile(r"^test-(?P<pid>\d+)\.json$")
+
+
+@dataclass(frozen=True)
+class RunningTest:
+    """The test a process was running when it died, and how its runner was invoked."""
+
+    runner: str
+    test_id: str | None
+    collecting: str | None = None
+    pid: int | None = None
+    args: tuple[str, ...] = ()
+    positional: tuple[str, ...] = ()
+    invocation_dir: str | None = None
+    rootdir: str | None = None
+    launcher: str | None = None
+    module: str | None = None
+    module_file: str | None = None
+
+
+@dataclass(frozen=True)
+class SanitizerLog:
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the processes of one step left behind."""
+
+    test: RunningTest | None = None
+    captured: tuple[tuple[str, str], ...] = ()
+    sanitizer_logs: tuple[SanitizerLog, ...] = ()
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    def extra_text(self) -> str:
+        """The kept text, each part under a line naming its file (for logs and parsing)."""
+        parts: list[str] = []
+        for name, text in self.captured:
+            if text.strip():
+                parts.append(f"--- apiary: {name}, what pytest's capture held at the crash ---")
+                parts.append(text.rstrip("\n"))
+        for log in self.sanitizer_logs:
+            parts.append(f"--- apiary: sanitizer report {log.name} ---")
+            parts.append(log.text.rstrip("\n"))
+        return "\n".join(parts)
+
+    def merged(self, output: str) -> str:
+        """The step's output with the kept text where the dying process wrote it.
+
+        That is just before the last fault dump of the output (the dump faulthandler writes
+        on the real stderr after the fatal error or assertion went into the capture), or
+        at the end when the output has no dump.
+        """
+        extra = self.extra_text()
+        if not extra:
+            return output
+        lines = output.splitlines()
+        dumps = find_dumps(lines)
+        if dumps:
+            at = dumps[-1].start
+            return "\n".join([*lines[:at], extra, *lines[at:]]) + "\n"
+        return output.rstrip("\n") + "\n" + extra + "\n"
+
+
+def gather(folder: Path) -> Evidence:
+    """The evidence in `folder` (missing or empty folder: no evidence)."""
+    try:
+        names = sorted(p.name for p in folder.iterdir())
+    except OSError:
+        return Evidence()
+    problems: list[str] = []
+    test = _pick_test(folder, [n for n in names if _PROGRESS.match(n)], problems)
+    captured = tuple(
+        (name, text)
+        for name in [n for n in names if _CAPTURE.match(n)][:_MAX_FILES]
+        if (text := _read(folder / name, _MAX_CAPTURE, tail=True, problems=problems))
+    )
+    logs = tuple(
+        SanitizerLog(name, text)
+        for name in [n for n in names if _SANITIZER_LOG.match(n)][:_MAX_FILES]
+        if (text := _sanitizer_text(folder / name, problems))
+    )
+    return Evidence(test=test, captured=captured, sanitizer_logs=logs, problems=tuple(problems))
+
+
+def _read(path: Path, limit: int, *, tail: bool, problems: list[str]) -> str:
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - limit) if tail else 0)
+            data = handle.read(limit)
+    except OSError as exc:
+        problems.append(f"{path.name}: unreadable ({exc.strerror or exc})")
+        return ""
+    text = data.decode("utf-8", "replace")
+    if size > limit:
+        where = "beginning" if tail else "end"
+        problems.append(f"{path.name}: {size} bytes, only {limit} kept (its {where} dropped)")
+    return text
+
+
+def _sanitizer_text(path: Path, problems: list[str]) -> str:
+    text = _read(path, _MAX_SANITIZER, tail=False, problems=problems)
+    if not text.strip():
+        if path.exists():
+            problems.append(f"{path.name}: an empty sanitizer log")
+        return ""
+    if "ERROR: AddressSanitizer" in text and "ABORTING" not in text:
+        problems.append(f"{path.name}: the report is cut short (no ABORTING line)")
+    return text
+
+
+def _pick_test(folder: Path, names: list[str], problems: list[str]) -> RunningTest | None:
+    """The newest progress file that names a test (else one that names a collection)."""
+    found: list[tuple[float, RunningTest]] = []
+    for name in names[:_MAX_FILES]:
+        path = folder / name
+        raw = _read(path, _MAX_PROGRESS, tail=False, problems=problems)
+        if not raw:
+            continue
+        facts = _progress_facts(raw)
+        if facts is None:
+            problems.append(f"{name}: not a test progress record (cut short or damaged)")
+            continue
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        found.append((mtime, facts))
+    with_test = [f for f in found if f[1].test_id]
+    chosen = with_test or [f for f in found if f[1].collecting]
+    return max(chosen, key=lambda f: f[0])[1] if chosen else None
+
+
+def _progress_facts(raw: str) -> RunningTest | None:
+    try:
+        data: Any = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("runner"), str):
+        return None
+
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return value if isinstance(value, str) else None
+
+    def texts(key: str) -> tuple[str, ...]:
+        value = data.get(key)
+        if not isinstance(value, list):
+            return ()
+        return tuple(v for v in value if isinstance(v, str))
+
+    pid = data.get("pid")
+    return RunningTest(
+        runner=data["runner"],
+        test_id=text("test_id"),
+        collecting=text("collecting"),
+        pid=pid if isinstance(pid, int) else None,
+        args=texts("args"),
+        positional=texts("positional"),
+        invocation_dir=text("invocation_dir"),
+        rootdir=text("rootdir"),
+        launcher=text("launcher"),
+        module=text("module"),
+        module_file=text("module_file"),
+    )

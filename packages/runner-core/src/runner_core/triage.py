@@ -1,0 +1,195 @@
+"""After a crash: does it reproduce, in which test, and is it the JIT's (or free threading's)?
+
+The triage a JIT developer does by hand after every crash:
+
+1. rerun the suite (`--crash-reruns` times): reproducible when a rerun crashes in the
+   same bucket;
+2. run just the test that was running when the process died (its node id or unittest
+   id, from the evidence): `isolated` is reproduces, does-not-reproduce or not-tried;
+3. on a JIT build, when the crash happened with the JIT on and reproduced, run the
+   narrowest reproducer again with PYTHON_JIT=0: `jit_only` is True when it no longer
+   crashes, False when it crashes in the same bucket, None (with the reason) otherwise;
+   the same with PYTHON_GIL=1 on a free-threaded build (`gil_off_only`).
+
+Each rerun is tried up to `tries` times: JIT crashes are often intermittent, so a crash
+counts as reproduced when any try reproduces it, and as gone only when no try crashes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from normalized_events import InterpreterInfo, IsolatedStatus, Outcome, Step
+
+from runner_core.crash import bucket
+from runner_core.evidence import one_test_command
+from runner_core.suite import Attempt
+
+Run = Callable[[Step, str, Mapping[str, str]], Attempt]
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Whether the crash needs a feature on (the JIT, the GIL off); None when unknown."""
+
+    only: bool | None
+    reason: str
+
+
+@dataclass
+class Triage:
+    """What the reruns after a crash found."""
+
+    reruns: list[Attempt] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)  # every rerun of any kind, in order
+    test_id: str | None = None
+    isolated: IsolatedStatus = "not-tried"
+    isolated_reason: str = ""
+    isolated_command: str | None = None
+    jit: Attribution = Attribution(None, "not tried")
+    gil: Attribution = Attribution(None, "not tried")
+    problems: list[str] = field(default_factory=list)
+    reproducible: bool | None = None
+
+    @property
+    def reproducer_command(self) -> str | None:
+        """The one-test command when it reproduced, else None (the whole suite)."""
+        return self.isolated_command if self.isolated == "reproduces" else None
+
+
+def triage(
+    first: Attempt,
+    attempts: Run,
+    *,
+    suite_command: str,
+    crash_reruns: int,
+    tries: int,
+    interpreter: InterpreterInfo,
+    env: Mapping[str, str],
+    cwd: Path,
+) -> Triage:
+    """Rerun, narrow and attribute the crash of `first` (see the module doc)."""
+    found = Triage(problems=list(first.evidence.problems))
+
+    def run(step: Step, command: str, changes: Mapping[str, str]) -> Attempt:
+        attempt = attempts(step, command, changes)
+        found.attempts.append(attempt)
+        return attempt
+
+    found.reruns = [run(Step.RERUN, suite_command, {}) for _ in range(crash_reruns)]
+    if found.reruns:
+        found.reproducible = all(_same(r, first) for r in found.reruns)
+    test = first.evidence.test
+    found.test_id = test.test_id if test is not None else None
+    _isolate(found, first, run, tries, cwd)
+    reproduced = found.isolated == "reproduces" or bool(found.reproducible)
+    command = found.reproducer_command or suite_command
+    found.jit = _attribute(
+        first,
+        run,
+        command,
+        tries,
+        reproduced,
+        step=Step.JIT_OFF,
+        applies=bool(interpreter.jit_available),
+        not_applicable="the interpreter has no JIT",
+        variable="PYTHON_JIT",
+        off_value="0",
+        active=env.get("PYTHON_JIT", "0") != "0",
+        feature="the JIT",
+    )
+    found.gil = _attribute(
+        first,
+        run,
+        command,
+        tries,
+        reproduced,
+        step=Step.GIL_ON,
+        applies=bool(interpreter.free_threaded),
+        not_applicable="not a free-threaded build",
+        variable="PYTHON_GIL",
+        off_value="1",
+        active=env.get("PYTHON_GIL", "0") != "1",
+        feature="the GIL off",
+    )
+    return found
+
+
+def _isolate(found: Triage, first: Attempt, run: Run, tries: int, cwd: Path) -> None:
+    command, why = one_test_command(first.evidence.test, Path(cwd))
+    if command is None:
+        found.isolated, found.isolated_reason = "not-tried", why
+        return
+    found.isolated_command = command
+    seen: list[Attempt] = []
+    for _ in range(tries):
+        again = run(Step.ISOLATE, command, {})
+        seen.append(again)
+        if _same(again, first):
+            found.isolated = "reproduces"
+            found.isolated_reason = f"the {why} alone crashes the same way"
+            return
+    found.isolated = "does-not-reproduce"
+    found.isolated_reason = f"the {why} alone: " + _what_happened(seen, first)
+
+
+def _attribute(
+    first: Attempt,
+    run: Run,
+    command: str,
+    tries: int,
+    reproduced: bool,
+    *,
+    step: Step,
+    applies: bool,
+    not_applicable: str,
+    variable: str,
+    off_value: str,
+    active: bool,
+    feature: str,
+) -> Attribution:
+    if not applies:
+        return Attribution(None, not_applicable)
+    if not active:
+        return Attribution(None, f"the crash happened without {feature} ({variable}={off_value})")
+    if not reproduced:
+        return Attribution(
+            None, f"the crash did not reproduce with {feature}, so a run without it proves nothing"
+        )
+    seen: list[Attempt] = []
+    for _ in range(tries):
+        again = run(step, command, {variable: off_value})
+        seen.append(again)
+        if _same(again, first):
+            return Attribution(False, f"still crashes the same way with {variable}={off_value}")
+    crashed = [a for a in seen if a.verdict.crash is not None]
+    if crashed:
+        other = crashed[-1].verdict
+        return Attribution(None, f"crashes differently with {variable}={off_value}: {other.reason}")
+    stopped = [a for a in seen if a.verdict.outcome in (Outcome.TIMEOUT, Outcome.HANG)]
+    if stopped:
+        return Attribution(
+            None, f"with {variable}={off_value} the run was stopped: {stopped[-1].verdict.reason}"
+        )
+    return Attribution(True, f"no crash in {len(seen)} run(s) with {variable}={off_value}")
+
+
+def _same(attempt: Attempt, first: Attempt) -> bool:
+    if first.verdict.crash is None or attempt.verdict.crash is None:
+        return False
+    return bucket(attempt.verdict.crash) == bucket(first.verdict.crash)
+
+
+def _what_happened(seen: list[Attempt], first: Attempt) -> str:
+    outcomes = []
+    for attempt in seen:
+        verdict = attempt.verdict
+        if verdict.crash is not None:
+            outcomes.append(f"crashed elsewhere ({bucket(verdict.crash)}: {verdict.reason})")
+        else:
+            outcomes.append(
+                f"{verdict.outcome.value}" + (f" ({verdict.reason})" if verdict.reason else "")
+            )
+    return "; ".join(outcomes)
