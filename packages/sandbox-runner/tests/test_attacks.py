@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -200,3 +201,19 @@ def test_private_keys_under_etc_stay_hidden(run: Callable[..., SandboxResult]) -
         "ls -A /etc/ssl/private | wc -l; test -e /etc/ssl/certs && echo certs", backend="bwrap"
     )
     assert result.stdout_tail == ["0", "certs"]
+
+
+def test_the_remount_attack_through_the_command_line(host_dir: Path, tmp_path: Path) -> None:
+    """`apiary sandbox -- sh -c 'mount -o remount,rw,bind / && touch FILE'`, as root."""
+    target = host_dir / "file"
+    attack = f"mount -o remount,rw,bind / && touch {target}"
+    options = ["--backend", "bwrap", "--cwd", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox_runner", *options, "--", "sh", "-c", attack],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert not target.exists()
