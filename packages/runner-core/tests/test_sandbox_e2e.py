@@ -168,6 +168,10 @@ def test_a_failing_bwrap_says_so_loudly_and_require_refuses(
     assert refused.stderr.count("\n") == 1, refused.stderr
     assert refused.stderr.startswith("error: --sandbox require: refusing to run unisolated")
     assert not (tmp_path / "results" / "required").exists()
+    doctor = run_apiary("doctor", "--offline", cwd=tmp_path, env=env)
+    bubblewrap = [line for line in doctor.stdout.splitlines() if "bubblewrap" in line]
+    assert "UNUSABLE" in bubblewrap[0] and "Permission denied" in bubblewrap[0]
+    assert "--sandbox require" in bubblewrap[0]
 
 
 @needs_bwrap
