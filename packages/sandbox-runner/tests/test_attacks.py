@@ -83,12 +83,14 @@ def test_canary_files_in_home_are_out_of_reach(
 
 
 def test_another_runs_results_and_other_trees_are_invisible(
-    run: Callable[..., SandboxResult], work: Path, tmp_path: Path
+    run: Callable[..., SandboxResult], work: Path, host_dir: Path
 ) -> None:
-    other = tmp_path / "results" / "other-run"
+    other = host_dir / "results" / "other-run"
     other.mkdir(parents=True)
     (other / "events.jsonl").write_text("canary-results\n")
-    result = run(f"cat {other}/events.jsonl; ls {tmp_path}", backend="bwrap")
+    sibling = work.parent / "other-package-tree"
+    sibling.mkdir()
+    result = run(f"cat {other}/events.jsonl; ls {work.parent}", backend="bwrap")
     assert "canary" not in result.stdout_log.read_text()
     assert result.stdout_tail == ["work"]  # the parent of cwd shows only cwd
 
