@@ -28,7 +28,13 @@ from runner_core.commands import (
     pytest_addopts,
     with_suffix,
 )
-from runner_core.environment import base_env, env_for_import, env_for_install, package_cache
+from runner_core.environment import (
+    base_env,
+    env_for_import,
+    env_for_install,
+    local_indexes,
+    package_cache,
+)
 from runner_core.errors import DiskFullError, RunnerError, is_disk_full
 from runner_core.evidence import install_agent
 from runner_core.forensics import record_crash
@@ -329,6 +335,7 @@ def _build_venv(
         env=env,
         network=True,  # seeding pip may fetch it
         writable=[cache],
+        readable=local_indexes(env),
         timeout_s=600,
         idle_timeout_s=None,
     )
@@ -350,6 +357,7 @@ def _build_venv(
             env=env,
             network=True,
             writable=[*writable, cache],
+            readable=local_indexes(env),
             timeout_s=settings.timeout_s,
             idle_timeout_s=None,
         )
