@@ -93,3 +93,17 @@ def test_test_env_jit_on_python_overrides_removed_user_env_wins(tmp_path: Path) 
     assert env["PYTEST_ADDOPTS"] == "-p no:xdist"
     assert env["HOME"] == str(tmp_path / "home")
     assert env_for_tests(base, {}, None)["PYTHON_JIT"] == "1"
+
+
+def test_local_indexes_named_by_installer_settings(tmp_path: Path) -> None:
+    from runner_core.environment import local_indexes
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    env = {
+        "PIP_FIND_LINKS": str(wheels),
+        "UV_INDEX": f"local={wheels.as_uri()} https://pypi.org/simple",
+        "PIP_EXTRA_INDEX_URL": "file:///no/such/folder",
+        "PIP_INDEX_URL": "https://pypi.org/simple",
+    }
+    assert local_indexes(env) == [wheels]

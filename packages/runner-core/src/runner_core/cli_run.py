@@ -15,7 +15,13 @@ from sandbox_runner import SandboxError
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
 from runner_core.conditions import parse_condition
-from runner_core.errors import OptionError, ResumeError, RunnerError
+from runner_core.errors import (
+    DiskFullError,
+    OptionError,
+    ResumeError,
+    RunnerError,
+    is_disk_full,
+)
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
 from runner_core.progress import RunProgress, print_final_table
@@ -213,7 +219,14 @@ def run_command(
     except (RunnerError, RegistryError, SandboxError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        typer.echo(f"error: {DiskFullError.from_os_error(exc)}", err=True)
+        raise typer.Exit(2) from None
     _print_summary(report.run_dir, report.counts, report.wall_s, report.interrupted)
+    if report.stopped_by is not None:
+        typer.echo(f"error: {report.stopped_by}", err=True)
     if report.interrupted:
         typer.echo(
             f"interrupted: resume with  apiary run --resume {settings.run_id}"

@@ -9,6 +9,8 @@ from registry_core.errors import RegistryError
 from registry_core.httpget import FetchLimits, fetch
 from registry_core.pypi import index_root, json_api_url
 from sandbox_runner import probe_bwrap
+from sandbox_runner.pidlimit import process_limit
+from sandbox_runner.spec import DEFAULT_PROCESSES
 
 from runner_core.errors import InterpreterError
 from runner_core.interpreter import probe_interpreter
@@ -87,9 +89,26 @@ def run_checks(target_python: str, check_network: bool = True) -> list[Check]:
         Check(
             "bubblewrap",
             ok,
-            f"works: network-off tests and whole-tree kills are isolated ({reason})"
+            "works: commands run as an unprivileged user in their own namespaces, see a "
+            f"minimal read-only view of the host, tests without network ({reason})"
             if ok
-            else f"unusable, the sandbox falls back to rlimits only: {reason}",
+            else "UNUSABLE: with --sandbox auto every command would run with NO isolation "
+            "(this user's rights, the whole host and network); --sandbox require refuses "
+            f"to run. Why and how to fix: {reason}",
+            required=False,
+        )
+    )
+    limit = process_limit(DEFAULT_PROCESSES, "apiary-doctor-probe")
+    limit.finish()
+    checks.append(
+        Check(
+            "process limit",
+            limit.method != "none",
+            limit.describe()
+            if limit.method != "none"
+            else f"{limit.describe()}: a fork bomb in a test suite is bounded only by "
+            "the host; make /sys/fs/cgroup/pids writable (cgroup v1) or run apiary as an "
+            "ordinary user",
             required=False,
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -125,3 +126,32 @@ def env_for_tests(
         if key not in {*SANITIZER_LOGS, "PYTEST_ADDOPTS"}:
             env[key] = value
     return env
+
+
+# Installer settings that may name a local package index or wheel folder.
+_INDEX_VARIABLES = (
+    "PIP_FIND_LINKS",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_INDEX",
+    "UV_DEFAULT_INDEX",
+)
+
+
+def local_indexes(env: Mapping[str, str]) -> list[Path]:
+    """Local folders the installer settings in `env` point at (`/opt/wheels`,
+    `file:///srv/simple`): the sandbox shows them read-only to install steps."""
+    found: list[Path] = []
+    for name in _INDEX_VARIABLES:
+        for word in env.get(name, "").replace(",", " ").split():
+            name_part, sep, rest = word.partition("=")
+            text = rest if sep and "://" not in name_part else word  # uv's NAME=URL
+            if text.startswith("file://"):
+                text = urllib.parse.unquote(urllib.parse.urlparse(text).path)
+            path = Path(text)
+            if path.is_absolute() and path.exists() and path not in found:
+                found.append(path)
+    return found

@@ -29,14 +29,20 @@ from runner_core.commands import (
     pytest_addopts,
     with_suffix,
 )
-from runner_core.environment import base_env, env_for_import, env_for_install, package_cache
-from runner_core.errors import RunnerError
+from runner_core.environment import (
+    base_env,
+    env_for_import,
+    env_for_install,
+    local_indexes,
+    package_cache,
+)
+from runner_core.errors import DiskFullError, RunnerError, is_disk_full
 from runner_core.evidence import install_agent
 from runner_core.forensics import record_crash
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.limits import SourceLimits
 from runner_core.settings import RunSettings
-from runner_core.sources import FetchedSource, SourceRequest, fetch_source
+from runner_core.sources import FetchedSource, SourceRequest, discard_source, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
 from runner_core.suite import SuiteRunner
 from runner_core.tooling import find_uv
@@ -102,11 +108,22 @@ def run_package(
     )
     state = _State()
     try:
-        finish = _pipeline(entry, rev, condition, settings, writer, runner, state)
-    except Exception:  # a harness fault: recorded, and the run goes on
+        try:
+            finish = _pipeline(entry, rev, condition, settings, writer, runner, state)
+        finally:
+            if runner.filled_disk and state.source is not None:
+                discard_source(state.source, settings.work_dir / "sources")
+    except Exception as exc:  # a harness fault: recorded, and the run goes on
+        if is_disk_full(exc):
+            raise DiskFullError.from_os_error(exc) from None
         error_log = log_dir / "error.log"
-        error_log.parent.mkdir(parents=True, exist_ok=True)
-        error_log.write_text(traceback.format_exc())
+        try:
+            error_log.parent.mkdir(parents=True, exist_ok=True)
+            error_log.write_text(traceback.format_exc())
+        except OSError as failed:
+            if is_disk_full(failed):
+                raise DiskFullError.from_os_error(failed) from None
+            raise
         last = traceback.format_exc().strip().splitlines()[-1]
         finish = _Finish(Outcome.ERROR, f"harness error: {last} (see {error_log.name})")
     return PackageFinished(
@@ -134,6 +151,7 @@ class _State:
     installed: dict[str, str] = field(default_factory=dict)
     crash: CrashInfo | None = None
     installer: str | None = None
+    source: FetchedSource | None = None
     durations: dict[str, float] = field(default_factory=dict)
 
     def took(self, outcome: StepOutcome) -> None:
@@ -194,6 +212,7 @@ def _pipeline(
     source = fetched[0]
     state.version = source.version
     state.revision = source.revision
+    state.source = source
 
     # 2. Environment
     uv = find_uv()
@@ -320,6 +339,7 @@ def _build_venv(
         env=env,
         network=True,  # seeding pip may fetch it
         writable=[cache],
+        readable=local_indexes(env),
         timeout_s=600,
         idle_timeout_s=None,
     )
@@ -341,7 +361,7 @@ def _build_venv(
             env=env,
             network=True,
             writable=[*writable, cache],
-            readable=named_host_paths(install_command, settings.extra_deps),
+            readable=[*named_host_paths(install_command, settings.extra_deps), *local_indexes(env)],
             timeout_s=settings.timeout_s,
             idle_timeout_s=None,
         )

@@ -80,6 +80,8 @@ class StepRunner:
     processes: int | None = DEFAULT_PROCESSES
     tmp_bytes: int = DEFAULT_TMP_BYTES
     disk_bytes: int | None = None
+    # Set once a command was stopped for filling the disk: its trees need a reset.
+    filled_disk: bool = False
 
     def log_path(self, step: Step) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -156,6 +158,7 @@ class StepRunner:
                 stderr_log=None,
             )
             result = run_sandboxed(spec)
+            self.filled_disk |= result.disk_limit_hit
             if result.interrupted:
                 # apiary is being stopped: this package is not finished, a resume redoes it.
                 raise KeyboardInterrupt
