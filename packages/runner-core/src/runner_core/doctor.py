@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 
@@ -115,6 +116,7 @@ def run_checks(target_python: str, check_network: bool = True) -> list[Check]:
     if check_network:
         checks.append(_index_check())
     checks.append(_builds_check())
+    checks += _sanitizer_checks(target_python)
     return checks
 
 
@@ -141,3 +143,29 @@ def _builds_check() -> Check:
     names = ", ".join(f"{b.name} ({b.python})" for b in builds[:8])
     more = f" and {len(builds) - 8} more" if len(builds) > 8 else ""
     return Check("builds", True, f"{len(builds)}: {names}{more}", required=False)
+
+
+def _sanitizer_checks(target_python: str) -> list[Check]:
+    """On a sanitizer build: how apiary runs it, and whether the user's options are usable."""
+    from runner_core.sanitizers import is_sanitizer_build, memory_policy, sanitizer_env
+
+    try:
+        info = probe_interpreter(target_python).info
+    except InterpreterError:
+        return []
+    problems = sanitizer_env([os.environ]).problems
+    checks = [Check("sanitizer", False, p, required=False) for p in problems]
+    if is_sanitizer_build(info):
+        _, policy = memory_policy(info, 1024**3, leaks=False)
+        rss = "ASan's hard_rss_limit_mb" if policy.rss_limit_mb else "no memory limit"
+        checks.append(
+            Check(
+                "sanitizer",
+                True,
+                "sanitizer build: LeakSanitizer off unless --leaks; reports kept in each "
+                f"step's evidence folder; --memory becomes {rss} (an address-space limit "
+                "would stop it at start-up)",
+                required=False,
+            )
+        )
+    return checks

@@ -14,6 +14,7 @@ from pathlib import Path
 from normalized_events import InterpreterInfo
 
 from runner_core.errors import InterpreterError
+from runner_core.sanitizers import sanitizer_env
 
 # Runs inside the target interpreter: keep it valid for every version we may meet.
 _PROBE = r"""
@@ -103,7 +104,13 @@ def probe_interpreter(spec: str) -> Interpreter:
             capture_output=True,
             text=True,
             timeout=60,
-            env={"PATH": os.environ.get("PATH", ""), "PYTHON_JIT": "0"},
+            # a sanitizer build's leak report at exit would fail the probe: leaks off,
+            # the user's own sanitizer options merged
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "PYTHON_JIT": "0",
+                **sanitizer_env([os.environ]).values,
+            },
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -41,6 +41,7 @@ from runner_core.evidence import install_agent
 from runner_core.forensics import record_crash
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.limits import SourceLimits
+from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, discard_source, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
@@ -170,6 +171,9 @@ def _pipeline(
 ) -> _Finish:
     name = entry.package
     interpreter = probe_interpreter(condition_python(settings, condition))
+    runner.memory_limit, policy = memory_policy(
+        interpreter.info, settings.memory_bytes, settings.leaks
+    )
     repo = settings.repo_overrides.get(name, entry.repo)
     kind = settings.source
     if (
@@ -237,7 +241,18 @@ def _pipeline(
 
     if not venv.ready:
         finish = _build_venv(
-            runner, state, venv, key, interpreter, uv, installer, settings, source, base, writable
+            runner,
+            state,
+            venv,
+            key,
+            interpreter,
+            uv,
+            installer,
+            settings,
+            source,
+            base,
+            writable,
+            policy,
         )
         if finish is not None:
             return finish
@@ -248,7 +263,7 @@ def _pipeline(
         Step.IMPORT_CHECK,
         [CommandStep((str(venv.python), "-c", f"import {import_name}"))],
         cwd=source.path,
-        env=env_for_import(base),
+        env=env_for_import(base, policy),
         network=False,
         writable=writable,
         timeout_s=300,
@@ -282,6 +297,7 @@ def _pipeline(
         idle_timeout_s=settings.idle_timeout_s,
         framework=entry.test_framework,
         on_step=state.took,
+        policy=policy,
     )
     first = suite.attempt(Step.TEST, test_command)
     verdict = first.verdict
@@ -327,9 +343,10 @@ def _build_venv(
     source: FetchedSource,
     base: dict[str, str],
     writable: list[Path],
+    policy: SanitizerPolicy,
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
-    env = env_for_install(base, cache)
+    env = env_for_install(base, cache, policy)
     argv = create_venv(venv, interpreter, uv)
     venv.path.mkdir()
     made = runner.run(

@@ -47,13 +47,22 @@ def configure_flags(variant: str) -> tuple[str, ...]:
     return tuple(flags)
 
 
+def _spellings(flag: str) -> tuple[str, ...]:
+    """configure's help names an option by one of its forms (--with-pymalloc documents
+    --without-pymalloc)."""
+    for negative, positive in (("--without-", "--with-"), ("--disable-", "--enable-")):
+        if flag.startswith(negative):
+            return flag, positive + flag.removeprefix(negative)
+    return (flag,)
+
+
 def check_supported(source_tree: Path, version: str, flags: tuple[str, ...]) -> None:
     """Refuse flags the source's own `configure` does not offer (`ft` before 3.13, ...)."""
     try:
         configure = (source_tree / "configure").read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise BuildError(f"{source_tree}: no readable configure script ({exc.strerror})") from exc
-    missing = [flag for flag in flags if flag not in configure]
+    missing = [flag for flag in flags if not any(f in configure for f in _spellings(flag))]
     if missing:
         raise BuildError(
             f"CPython {version} cannot build {' '.join(missing)}: its configure does not offer it"
