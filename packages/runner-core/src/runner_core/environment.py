@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import urllib.parse
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from sandbox_runner import filter_env
@@ -60,8 +61,9 @@ def env_for_install(
 ) -> dict[str, str]:
     """Install steps: JIT off (a crash inside pip is not a JIT crash), the package's
     own caches, and files copied out of the cache, never hard-linked (a linked file
-    written in one venv would change the cached copy)."""
-    env = {**base, **sanitizer_env([base], policy).values}
+    written in one venv would change the cached copy). Leaks are never reported here:
+    `--leaks` is about the code under test, not the installers."""
+    env = {**base, **sanitizer_env([base], replace(policy, leaks=False)).values}
     env["PYTHON_JIT"] = "0"
     env["UV_CACHE_DIR"] = str(cache_dir / "uv")
     env["PIP_CACHE_DIR"] = str(cache_dir / "pip")
