@@ -31,6 +31,12 @@ export UV
 APT_MISSING=""
 command -v bwrap >/dev/null 2>&1 || APT_MISSING="$APT_MISSING bubblewrap"
 command -v chromium >/dev/null 2>&1 || APT_MISSING="$APT_MISSING chromium"
+# What the tests' real CPython JIT build needs (clang/LLVM for the JIT's stencils, the
+# headers of the standard library's C modules) and ccache, which makes rebuilds cheap.
+for package in clang-19 llvm-19 lld-19 ccache libffi-dev libssl-dev zlib1g-dev liblzma-dev \
+    libbz2-dev libsqlite3-dev; do
+    dpkg -s "$package" >/dev/null 2>&1 || APT_MISSING="$APT_MISSING $package"
+done
 if [ -n "$APT_MISSING" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing$APT_MISSING with apt-get"

@@ -157,7 +157,7 @@ def _handler(state: FakePyPI) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def fake_pypi(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePyPI]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    state = FakePyPI(url=f"http://127.0.0.1:{server.server_address[1]}/pypi")
+    state = FakePyPI(url=f"http://127.0.0.1:{server.server_address[1]}")
     server.RequestHandlerClass = _handler(state)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -211,7 +211,7 @@ def test_resolve_command(cli: Any, fake_pypi: Any, empty_registry: Path, tmp_pat
         "created greenlet: extensions, https://github.com/python-greenlet/greenlet",
     ]
     assert done.stderr == (
-        f"failed no-such-project: not found on PyPI ({fake_pypi.url}/no-such-project/json)\n"
+        f"failed no-such-project: not found on PyPI ({fake_pypi.url}/pypi/no-such-project/json)\n"
     )
     again = cli("resolve", "six", "--registry-dir", empty_registry)
     assert (again.exit_code, again.stdout) == (

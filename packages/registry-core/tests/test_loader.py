@@ -116,7 +116,7 @@ BAD_FILES = [
     (
         "alias.yaml",
         b"package: alias\nrepo: *nowhere\n",
-        (2, 7, "(file)", "invalid YAML: found undefined alias"),
+        (2, 7, "(file)", "YAML aliases (*nowhere) are not allowed in registry files"),
     ),
     ("tab.yaml", b"\tpackage: tab\n", (1, 1, "(file)", "invalid YAML")),
     (
@@ -160,7 +160,7 @@ def test_a_bad_file_is_one_located_problem_and_the_rest_still_loads(
     ("content", "message"),
     [
         ("x: " + "[" * 3000 + "]" * 3000 + "\n", "(file): value nested too deeply"),
-        ("x:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(3000)), "nested too deeply"),
+        ("x:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(900)), "value nested"),
         ("x:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(100)), "x: value nested more"),
         ("x: " + "[" * 40 + "]" * 40 + "\n", "x: value nested more than 32 levels deep"),
     ],

@@ -166,13 +166,17 @@ def test_read_requests(tmp_path: Path) -> None:
 
 
 def test_base_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("APIARY_PYPI_URL", "http://127.0.0.1:9/pypi/")
-    assert PyPISettings.from_env().project_url("six") == "http://127.0.0.1:9/pypi/six/json"
+    monkeypatch.setenv("APIARY_PYPI_URL", "http://127.0.0.1:9/mirror/")
+    assert PyPISettings.from_env().project_url("six") == "http://127.0.0.1:9/mirror/pypi/six/json"
+    assert (
+        PyPISettings.from_env().project_url("six", "1.0")
+        == "http://127.0.0.1:9/mirror/pypi/six/1.0/json"
+    )
     monkeypatch.setenv("APIARY_PYPI_URL", "ftp://example.org")
     with pytest.raises(ResolveError, match=r"^APIARY_PYPI_URL='ftp://example\.org': expected"):
         PyPISettings.from_env()
     monkeypatch.delenv("APIARY_PYPI_URL")
-    assert PyPISettings.from_env().base_url == "https://pypi.org/pypi"
+    assert PyPISettings.from_env().base_url == "https://pypi.org"
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,7 @@ class RunDir:
         finished: bool = True,
         test_duration: float | None = None,
         attempt_outcomes: list[str] | None = None,
+        crash_facts: dict[str, Any] | None = None,
     ) -> PackageFinished | None:
         outcome = Outcome(outcome)
         self.writer.emit(
@@ -180,7 +181,7 @@ class RunDir:
                     f"crashes/{base}/reproduce.sh",
                     f"#!/bin/sh\n# reproduce {package}\npython -m pytest\n",
                 ),
-            )
+            ).model_copy(update=crash_facts or {})
         durations = {"install": 0.3, "test": test_s} if steps else {}
         if reason is None and outcome != Outcome.PASS:
             reason = {"fail": "3 failed, 10 passed", "skipped": "skip: needs a GPU"}.get(

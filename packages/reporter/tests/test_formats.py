@@ -224,3 +224,42 @@ def test_reports_are_written_atomically(tmp_path: Path) -> None:
     write_report("again\n", target)
     assert target.read_text() == "again\n"
     assert [p.name for p in target.parent.iterdir()] == ["report.md"]
+
+
+def test_crash_triage_shows_in_every_format_jit_only_buckets_first(make_run: MakeRun) -> None:
+    run = make_run("triaged")
+    jit_test = "tests/test_hot.py::TestLoop::test_sum[big ints]"
+    run.package("many-a", "crash", bucket="b-not-jit")
+    run.package("many-b", "crash", bucket="b-not-jit")
+    run.package(
+        "hot",
+        "crash",
+        bucket="b-jit",
+        crash_facts={
+            "test_id": jit_test,
+            "isolated": "reproduces",
+            "isolated_reason": "the pytest node id alone crashes the same way",
+            "isolated_command": f"python -m pytest '{jit_test}'",
+            "jit_only": True,
+            "jit_only_reason": "no crash in 1 run(s) with PYTHON_JIT=0",
+        },
+    )
+    run.finish()
+    summary = summarize(load_run(run.path))
+    assert [b.bucket for b in summary.buckets] == ["b-jit", "b-not-jit"]  # fewer packages, first
+    data = json.loads(render_summary(summary, Format.JSON))
+    first = data["crash_buckets"][0]
+    assert first["jit_only"] == "yes" and first["test_ids"] == [jit_test]
+    assert data["crash_buckets"][1]["jit_only"] == "unknown"
+    hot = next(r for r in data["results"] if r["package"] == "hot")
+    assert hot["crash"]["isolated"] == "reproduces" and hot["crash"]["test_id"] == jit_test
+    text = render_summary(summary, Format.TEXT)
+    assert jit_test in text and "JIT only" in text
+    assert jit_test in render_summary(summary, Format.HTML)
+    assert jit_test in render_summary(summary, Format.MARKDOWN)
+    root = _junit(render_summary(summary, Format.JUNIT))
+    case = next(c for c in root.iter("testcase") if c.get("name") == "hot")
+    failure = case.find("failure")
+    assert failure is not None and failure.text is not None
+    assert f"crashing test: {jit_test}" in failure.text
+    assert "JIT only: True" in failure.text and "test alone: reproduces" in failure.text

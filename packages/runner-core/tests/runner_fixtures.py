@@ -219,30 +219,39 @@ def entry_yaml(fixture: Fixture, repo: Path) -> str:
     return "\n".join(lines) + "\n" + fixture.extra
 
 
+def build_registry(
+    tmp_path: Path, *fixtures: Fixture, extra_files: dict[str, str] | None = None
+) -> Path:
+    """A registry folder in `tmp_path` with these fixture packages as local git repos."""
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True, exist_ok=True)
+    index = ["last_updated: '2026-01-01T00:00:00'", "packages:"]
+    for fixture in fixtures:
+        name = fixture.name
+        repo = make_git_repo(tmp_path / "repos" / name, fixture.files)
+        (registry / "packages" / f"{name}.yaml").write_text(entry_yaml(fixture, repo))
+        index += [
+            f"- name: {name}",
+            "  download_count: 1",
+            "  extension_type: pure",
+            "  enriched: true",
+            "  skip: false",
+            "  skip_versions_keys: []",
+        ]
+    for rel, text in (extra_files or {}).items():
+        (registry / rel).write_text(text)
+    (registry / "index.yaml").write_text("\n".join(index) + "\n")
+    return registry
+
+
 @pytest.fixture
 def fixture_registry(tmp_path: Path) -> Callable[..., Path]:
     """Build a registry folder with the named fixture packages as local git repos."""
 
     def build(*names: str, extra_files: dict[str, str] | None = None) -> Path:
-        registry = tmp_path / "registry"
-        (registry / "packages").mkdir(parents=True, exist_ok=True)
-        index = ["last_updated: '2026-01-01T00:00:00'", "packages:"]
-        for name in names:
-            fixture = FIXTURES[name]
-            repo = make_git_repo(tmp_path / "repos" / name, fixture.files)
-            (registry / "packages" / f"{name}.yaml").write_text(entry_yaml(fixture, repo))
-            index += [
-                f"- name: {name}",
-                "  download_count: 1",
-                "  extension_type: pure",
-                "  enriched: true",
-                "  skip: false",
-                "  skip_versions_keys: []",
-            ]
-        for rel, text in (extra_files or {}).items():
-            (registry / rel).write_text(text)
-        (registry / "index.yaml").write_text("\n".join(index) + "\n")
-        return registry
+        return build_registry(
+            tmp_path, *(FIXTURES[name] for name in names), extra_files=extra_files
+        )
 
     return build
 

@@ -7,9 +7,11 @@ from normalized_events.jsonl import (
     EventWriter,
     LineProblem,
     ReadResult,
+    decode_line,
     iter_events,
     parse_event,
     read_events,
+    torn_path,
 )
 from normalized_events.models import (
     DEFAULT_CONDITION,
@@ -62,7 +64,9 @@ __all__ = [
     "StepFinished",
     "UnknownEvent",
     "__version__",
+    "decode_line",
     "iter_events",
     "parse_event",
     "read_events",
+    "torn_path",
 ]

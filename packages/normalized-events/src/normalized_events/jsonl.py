@@ -68,28 +68,42 @@ def _describe(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+def decode_line(raw: bytes) -> AnyEvent:
+    """One line's event; ValueError (not JSON, not an object, nested too deeply) or
+    ValidationError (not a valid event) otherwise."""
+    try:
+        decoded = json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(decoded, dict):
+        raise ValueError("not a JSON object")
+    try:
+        return parse_event(decoded)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def read_events(path: str | os.PathLike[str]) -> ReadResult:
-    """Read every event of a log. Never raises on content, only on a missing file."""
+    """Read every event of a log. Never raises on content, only on a missing file.
+
+    A last line without its newline is torn (its writer was stopped mid-write): it is
+    reported as ``torn_tail`` and never taken as an event, even when it happens to parse,
+    so a resumed run redoes that package rather than trusting half a write.
+    """
     result = ReadResult()
     data = Path(path).read_bytes()
     lines = data.split(b"\n")
-    complete = data.endswith(b"\n") or not data
+    if not data.endswith(b"\n") and data:
+        result.torn_tail = bool(lines.pop().strip())
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        is_last = number == len(lines)
         try:
-            decoded = json.loads(raw)
-            if not isinstance(decoded, dict):
-                raise ValueError("not a JSON object")
-            result.events.append(parse_event(decoded))
+            result.events.append(decode_line(raw))
         except ValidationError as exc:
             result.problems.append(LineProblem(number, _describe(exc)))
         except ValueError as exc:
-            if is_last and not complete:
-                result.torn_tail = True
-            else:
-                result.problems.append(LineProblem(number, f"not valid JSON ({exc})"))
+            result.problems.append(LineProblem(number, f"not valid JSON ({exc})"))
     return result
 
 
@@ -107,7 +121,7 @@ def _last_seq(fd: int, size: int) -> int:
                 continue
             try:
                 value = json.loads(raw).get("seq")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 continue
             if isinstance(value, int):
                 return value
@@ -120,9 +134,10 @@ class EventWriter:
     """Appends events to a JSONL file, one line each, assigning ``seq``.
 
     Several processes may hold a writer on the same file: each append takes an exclusive
-    ``flock``, reads the last ``seq`` when another process wrote since, drops a torn
-    last line left by a writer that was killed mid-write, and writes the line with one
-    ``write`` call.
+    ``flock``, reads the last ``seq`` when another process wrote since, sets a torn last
+    line left by a writer that was stopped mid-write aside (appended to
+    ``<log>.torn``, so no byte of a result is ever lost) before the log goes on, and
+    writes the line with one ``write`` call.
     """
 
     def __init__(self, path: str | os.PathLike[str], run_id: str) -> None:
@@ -143,6 +158,7 @@ class EventWriter:
             size = os.fstat(self._fd).st_size
             if size and os.pread(self._fd, 1, size - 1) != b"\n":
                 keep = _complete_prefix(self._fd, size)
+                _set_aside(self.path, os.pread(self._fd, size - keep, keep))
                 os.ftruncate(self._fd, keep)
                 size = keep
             if size != self._known_size:
@@ -184,6 +200,24 @@ class EventWriter:
         self.close()
 
 
+def torn_path(path: str | os.PathLike[str]) -> Path:
+    """Where a log's torn last lines are kept: ``events.jsonl.torn``."""
+    log = Path(path)
+    return log.with_name(log.name + ".torn")
+
+
+def _set_aside(path: Path, torn: bytes) -> None:
+    """Keep a torn line's bytes (one line each) before the log drops it."""
+    if not torn.strip():
+        return
+    fd = os.open(torn_path(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, torn.replace(b"\n", b" ") + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _complete_prefix(fd: int, size: int) -> int:
     """Length of the file up to and including its last newline."""
     start = size
@@ -203,7 +237,9 @@ __all__ = [
     "EventWriter",
     "LineProblem",
     "ReadResult",
+    "decode_line",
     "iter_events",
     "parse_event",
     "read_events",
+    "torn_path",
 ]

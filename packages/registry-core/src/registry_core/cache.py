@@ -55,7 +55,15 @@ def cache_file_for(root: Path) -> Path | None:
 
 # The modules whose code decides what a file gives: a change to any of them (an upgrade,
 # or an edit in a checkout) makes every cached result stale.
-_READING_MODULES = ("model", "checks", "quickyaml", "yamlread", "indexfile", "cacherows")
+_READING_MODULES = (
+    "model",
+    "checks",
+    "quickyaml",
+    "yamlread",
+    "indexfile",
+    "cacherows",
+    "limits",
+)
 
 
 def _code_stamp() -> list[int]:
@@ -101,7 +109,7 @@ def read_cache(root: Path, cache_file: Path | None) -> dict[str, tuple[FileKey, 
                 return {}
             records[name] = (key, payload)
         return records
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return {}
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from registry_core.fileio import too_large
+from registry_core.limits import MAX_PACKAGE_FIELDS, MAX_PACKAGE_FILE_BYTES
 from registry_core.model import (
     APIARY_FIELDS,
     FIELD_ORDER,
@@ -180,6 +182,9 @@ def too_deep(value: Any) -> bool:
 def check_package_text(path: Path, raw: bytes) -> FileResult:
     """Parse and validate one package file's bytes. Never raises for bad content."""
     stem = path.name.removesuffix(".yaml")
+    if len(raw) > MAX_PACKAGE_FILE_BYTES:
+        message = too_large(len(raw), MAX_PACKAGE_FILE_BYTES)
+        return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
     try:
         text = decode(raw)
         doc = _read(text)
@@ -192,6 +197,9 @@ def check_package_text(path: Path, raw: bytes) -> FileResult:
         return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
     if not isinstance(doc.data, dict):
         message = f"expected a mapping of fields, got {_type_name(doc.data)}"
+        return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
+    if len(doc.data) > MAX_PACKAGE_FIELDS:
+        message = f"{len(doc.data)} fields, more than the {MAX_PACKAGE_FIELDS} a file may have"
         return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
     problems: list[RegistryProblem] = []
     for name, value in doc.data.items():

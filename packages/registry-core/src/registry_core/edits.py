@@ -12,8 +12,9 @@ import yaml
 
 from registry_core.checks import check_package_text
 from registry_core.document import Document, check_field_name
-from registry_core.errors import EditError
-from registry_core.fileio import atomic_write
+from registry_core.errors import EditError, FileRefused
+from registry_core.fileio import atomic_write, outside, read_capped
+from registry_core.limits import MAX_PACKAGE_FILE_BYTES
 from registry_core.loader import LoadedRegistry
 from registry_core.model import FIELD_ORDER, PackageEntry
 from registry_core.problems import RegistryProblem
@@ -84,14 +85,25 @@ class EditPlan:
         written = []
         for change in self.changes:
             try:
-                current = change.path.read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+                current = read_for_edit(change.path, self.root).decode("utf-8")
+            except UnicodeDecodeError as exc:
                 raise EditError(f"{change.path}: cannot read it again: {exc}") from None
             if current != change.before:
                 raise EditError(f"{change.path}: changed on disk since the edit was planned")
             atomic_write(change.path, change.after.encode("utf-8"))
             written.append(change.path)
         return written
+
+
+def read_for_edit(path: Path, root: Path) -> bytes:
+    """A package file's bytes, read for an edit: never through a symbolic link, nor in a
+    folder outside the registry at ``root``, nor over the size limit (EditError)."""
+    if outside(path.parent, root) is not None:
+        raise EditError(f"{path}: its folder leads out of the registry {root}")
+    try:
+        return read_capped(path, MAX_PACKAGE_FILE_BYTES, follow=False)
+    except FileRefused as exc:
+        raise EditError(str(exc)) from None
 
 
 def _blocking(problems: list[RegistryProblem]) -> set[tuple[str, str]]:
@@ -106,14 +118,14 @@ def _plan(
     plan = EditPlan(root=loaded.root)
     for path in files:
         try:
-            raw = path.read_bytes()
+            raw = read_for_edit(path, loaded.root)
             before = raw.decode("utf-8")
             document = Document(before, str(path))
             operation(document)
         except EditError as exc:
             plan.refused.append(str(exc))
             continue
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             plan.refused.append(f"{path}: cannot read: {exc}")
             continue
         after = document.text()
@@ -210,12 +222,12 @@ def entry_changes(path: Path, entry: PackageEntry) -> FileChange | None:
     A new file is written whole; an existing file keeps every line of every field whose
     value is unchanged, so saving an unchanged entry changes no byte.
     """
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return FileChange(path, "", render_entry(entry))
     try:
-        raw = path.read_bytes()
+        raw = read_for_edit(path, path.parent.parent)
         before = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise EditError(f"{path}: cannot read: {exc}") from None
     current = check_package_text(path, raw)
     if current.entry is None:

@@ -1,13 +1,48 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Registry file access: atomic writes (a reader sees the old file or the new one, never
+half of one) and reads that never follow a link out of the registry nor exceed a size."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-from registry_core.errors import EditError
+from registry_core.errors import EditError, FileRefused
+from registry_core.limits import size_text
+
+
+def outside(path: Path, root: Path) -> Path | None:
+    """Where ``path`` really leads when that is outside ``root``; None when inside."""
+    real = path.resolve()
+    return None if real.is_relative_to(root.resolve()) else real
+
+
+def read_capped(path: Path, limit: int, *, follow: bool = True) -> bytes:
+    """The bytes of the regular file ``path``, or FileRefused (one line) when it is over
+    ``limit`` bytes, not a regular file, or (``follow=False``) a symbolic link."""
+    flags = os.O_RDONLY | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if not follow and path.is_symlink():
+            raise FileRefused(path, "a symbolic link; edit the file it points to") from None
+        raise FileRefused(path, f"cannot read the file: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(path, "not a regular file")
+        if info.st_size > limit:
+            raise FileRefused(path, too_large(info.st_size, limit))
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise FileRefused(path, too_large(len(data), limit))
+    return data
+
+
+def too_large(size: int, limit: int) -> str:
+    return f"the file is {size_text(size)}, over the {size_text(limit)} limit"
 
 
 def atomic_write(path: Path, data: bytes) -> None:

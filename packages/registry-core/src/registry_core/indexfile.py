@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from registry_core.checks import MAX_DEPTH, too_deep
+from registry_core.fileio import too_large
+from registry_core.limits import MAX_INDEX_FILE_BYTES
 from registry_core.model import IndexEntry
 from registry_core.problems import WHOLE_FILE, RegistryProblem
 from registry_core.quickyaml import Declined, quick_load
@@ -42,6 +44,9 @@ def _quick_index(path: Path, raw: bytes) -> IndexResult | None:
 
 def check_index_text(path: Path, raw: bytes) -> IndexResult:
     """Parse and validate ``index.yaml``'s bytes. Never raises for bad content."""
+    if len(raw) > MAX_INDEX_FILE_BYTES:
+        message = too_large(len(raw), MAX_INDEX_FILE_BYTES)
+        return IndexResult(problems=[RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
     quick = _quick_index(path, raw)
     if quick is not None:
         return quick

@@ -26,8 +26,10 @@ from registry_core.cacherows import (
     package_payload,
 )
 from registry_core.checks import check_package_text
-from registry_core.errors import RegistryNotFoundError
+from registry_core.errors import FileRefused, RegistryNotFoundError
+from registry_core.fileio import outside, read_capped
 from registry_core.indexfile import check_index_text
+from registry_core.limits import MAX_INDEX_FILE_BYTES, MAX_PACKAGE_FILE_BYTES
 from registry_core.model import NOT_COMPILED, IndexEntry, PackageEntry
 from registry_core.problems import WHOLE_FILE, RegistryProblem
 
@@ -123,6 +125,19 @@ class _Reader:
         self.records: dict[str, tuple[FileKey, Any]] = {}
         self.stats = LoadStats(cache_file=self.cache_file)
         self.dirty = False
+        self.real_root = root.resolve()
+
+    def leaves_registry(self, path: Path, problems: list[RegistryProblem]) -> bool:
+        """True (and a problem noted) when ``path`` is a link to a file outside the registry:
+        it is not read, so a registry never shows (nor an edit copies) what lies there."""
+        if not path.is_symlink():
+            return False
+        target = outside(path, self.real_root)
+        if target is None:
+            return False
+        message = f"a symbolic link out of the registry (to {target}): not read"
+        problems.append(RegistryProblem(path, 1, 1, WHOLE_FILE, message))
+        return True
 
     def get(self, rel: str, key: FileKey) -> Any | None:
         hit = self.cached.get(rel)
@@ -185,6 +200,8 @@ def _load_package(
     except OSError as exc:
         loaded.problems.append(_read_problem(directory / name, exc))
         return
+    if reader.leaves_registry(directory / name, loaded.problems):
+        return
     if not stat_module.S_ISREG(info.st_mode):
         problem = RegistryProblem(directory / name, 1, 1, WHOLE_FILE, "not a regular file")
         loaded.problems.append(problem)
@@ -200,9 +217,9 @@ def _load_package(
     if result is None:
         path = directory / name
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            loaded.problems.append(_read_problem(path, exc))
+            raw = read_capped(path, MAX_PACKAGE_FILE_BYTES)
+        except FileRefused as exc:
+            loaded.problems.append(RegistryProblem(path, 1, 1, WHOLE_FILE, exc.reason))
             return
         result = check_package_text(path, raw)
         extra = result.entry.model_extra if result.entry is not None else None
@@ -222,6 +239,8 @@ def _load_index(reader: _Reader, loaded: LoadedRegistry) -> None:
     except OSError as exc:
         loaded.problems.append(_read_problem(path, exc))
         return
+    if reader.leaves_registry(path, loaded.problems):
+        return
     if not stat_module.S_ISREG(info.st_mode):
         loaded.problems.append(RegistryProblem(path, 1, 1, WHOLE_FILE, "not a regular file"))
         return
@@ -234,9 +253,9 @@ def _load_index(reader: _Reader, loaded: LoadedRegistry) -> None:
         result = None
     if result is None:
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            loaded.problems.append(_read_problem(path, exc))
+            raw = read_capped(path, MAX_INDEX_FILE_BYTES)
+        except FileRefused as exc:
+            loaded.problems.append(RegistryProblem(path, 1, 1, WHOLE_FILE, exc.reason))
             return
         result = check_index_text(path, raw)
         payload = index_payload(result)

@@ -6,16 +6,18 @@ import json
 import os
 import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from registry_core.errors import ResolveError
+from registry_core.errors import FetchError, ResolveError
+from registry_core.httpget import FetchLimits, check_http_url, fetch_bytes
 
-DEFAULT_PYPI_URL = "https://pypi.org/pypi"
+# The package index's root: its JSON API is at <root>/pypi/<name>/json, as on pypi.org.
+DEFAULT_PYPI_URL = "https://pypi.org"
 PYPI_URL_ENV = "APIARY_PYPI_URL"
+# A project's JSON document lists every release; the largest on PyPI weigh a few MB.
+MAX_JSON_BYTES = 64 << 20
 
 # project_urls keys naming the source repository, best first (compared in lower case).
 _SOURCE_KEYS = (
@@ -42,23 +44,45 @@ Classification = Literal["pure", "extensions", "unknown"]
 
 @dataclass(frozen=True)
 class PyPISettings:
-    """Where PyPI's JSON API is and how patiently to ask it."""
+    """Where the package index is and how patiently to ask it.
+
+    ``base_url`` is the index's root (``https://pypi.org``); ``timeout`` bounds each
+    answer as a whole (a server trickling bytes included) and ``max_bytes`` its size.
+    """
 
     base_url: str = DEFAULT_PYPI_URL
     timeout: float = 15.0
     retries: int = 2
     backoff: float = 1.0
+    max_bytes: int = MAX_JSON_BYTES
 
     @classmethod
     def from_env(cls, timeout: float = 15.0, retries: int = 2) -> PyPISettings:
-        """Settings with the base URL from ``APIARY_PYPI_URL`` (default: pypi.org)."""
-        base = os.environ.get(PYPI_URL_ENV, "").strip() or DEFAULT_PYPI_URL
-        if not base.startswith(("http://", "https://")):
-            raise ResolveError(f"{PYPI_URL_ENV}={base!r}: expected an http:// or https:// URL")
-        return cls(base_url=base.rstrip("/"), timeout=timeout, retries=max(retries, 0))
+        """Settings with the index root from ``APIARY_PYPI_URL`` (default: pypi.org)."""
+        return cls(base_url=index_root(), timeout=timeout, retries=max(retries, 0))
 
-    def project_url(self, name: str) -> str:
-        return f"{self.base_url.rstrip('/')}/{urllib.parse.quote(name)}/json"
+    def project_url(self, name: str, version: str | None = None) -> str:
+        """The JSON API URL of a project (or of one of its releases)."""
+        return json_api_url(self.base_url, name, version)
+
+
+def index_root() -> str:
+    """The package index root named by ``APIARY_PYPI_URL`` (default ``https://pypi.org``)."""
+    base = os.environ.get(PYPI_URL_ENV, "").strip() or DEFAULT_PYPI_URL
+    try:
+        check_http_url(base)
+    except FetchError:
+        raise ResolveError(
+            f"{PYPI_URL_ENV}={base!r}: expected an http:// or https:// URL"
+        ) from None
+    return base.rstrip("/")
+
+
+def json_api_url(root: str, name: str, version: str | None = None) -> str:
+    """``<root>/pypi/<name>[/<version>]/json``: the one place this URL is built."""
+    parts = [name, version] if version else [name]
+    quoted = "/".join(urllib.parse.quote(part, safe="") for part in parts)
+    return f"{root.rstrip('/')}/pypi/{quoted}/json"
 
 
 def _user_agent() -> str:
@@ -67,45 +91,43 @@ def _user_agent() -> str:
     return f"apiary-registry-core/{__version__}"
 
 
-def fetch_project(name: str, settings: PyPISettings) -> dict[str, Any]:
-    """The JSON document of ``name``; ResolveError (one line) when it cannot be had.
+def fetch_project(name: str, settings: PyPISettings, version: str | None = None) -> dict[str, Any]:
+    """The JSON document of ``name`` (or of its release ``version``); ResolveError (one
+    line) when it cannot be had.
 
     Connection errors, timeouts, 429 and 5xx answers are retried ``settings.retries``
-    times; a 404 is not.
+    times; a 404 and an answer over ``settings.max_bytes`` are not.
     """
-    url = settings.project_url(name)
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked in from_env
-        url, headers={"User-Agent": _user_agent(), "Accept": "application/json"}
-    )
+    what = f"{name}=={version}" if version else name
+    url = settings.project_url(name, version)
+    headers = {"User-Agent": _user_agent(), "Accept": "application/json"}
+    limits = FetchLimits(max_bytes=settings.max_bytes, deadline_s=settings.timeout)
     problem = ""
     for attempt in range(settings.retries + 1):
         if attempt:
             time.sleep(settings.backoff * 2 ** (attempt - 1))
         try:
-            with urllib.request.urlopen(request, timeout=settings.timeout) as response:  # noqa: S310
-                body = response.read()
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                raise ResolveError(f"{name}: not found on PyPI ({url})") from None
-            problem = f"PyPI answered HTTP {exc.code} ({url})"
-            if exc.code == 429 or exc.code >= 500:
+            body = fetch_bytes(url, limits, headers)
+        except FetchError as exc:
+            if exc.status == 404:
+                raise ResolveError(f"{what}: not found on PyPI ({url})") from None
+            if exc.status:
+                problem = f"PyPI answered HTTP {exc.status} ({url})"
+            elif exc.unreachable:
+                problem = f"cannot reach PyPI at {url}: {exc.reason}"
+            else:
+                problem = f"PyPI at {url}: {exc.reason}"
+            if not exc.final and (exc.status in (None, 429) or (exc.status or 0) >= 500):
                 continue
             break
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            reason = getattr(exc, "reason", exc)
-            problem = f"cannot reach PyPI at {url}: {reason}"
-            continue
-        except OSError as exc:
-            problem = f"cannot reach PyPI at {url}: {exc}"
-            continue
         try:
             document = json.loads(body)
-        except ValueError:
-            raise ResolveError(f"{name}: PyPI sent a document that is not JSON ({url})") from None
+        except (ValueError, RecursionError):
+            raise ResolveError(f"{what}: PyPI sent a document that is not JSON ({url})") from None
         if not isinstance(document, dict) or not isinstance(document.get("info"), dict):
-            raise ResolveError(f"{name}: PyPI sent JSON without an info object ({url})")
+            raise ResolveError(f"{what}: PyPI sent JSON without an info object ({url})")
         return document
-    raise ResolveError(f"{name}: {problem}")
+    raise ResolveError(f"{what}: {problem}")
 
 
 def forge_root(url: str) -> str | None:

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from yaml.nodes import ScalarNode
 
+from registry_core.limits import MAX_YAML_VALUES
 from registry_core.yamlread import (
     _BOOL,
     _FLOAT,
@@ -137,6 +138,7 @@ class _Reader:
     def __init__(self, text: str) -> None:
         if (
             not text.endswith("\n")
+            or text.count("\n") > MAX_YAML_VALUES
             or _UNUSUAL.search(text)
             or _BLANK_OR_COMMENT.search(text, 0, len(text) - 1)
         ):

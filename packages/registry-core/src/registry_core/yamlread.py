@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from registry_core.limits import MAX_YAML_VALUES
+
 try:
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # PyYAML built without libyaml: the same results, slower
@@ -149,8 +151,43 @@ def _problem_from(exc: yaml.YAMLError, text: str = "") -> YamlProblem:
     return YamlProblem(1, 1, f"invalid YAML: {message}")
 
 
-def compose(text: str) -> tuple[Loader, Node | None]:
-    """The node tree of the single document in ``text`` (the loader is kept for values)."""
+def _where(event: yaml.Event) -> tuple[int, int]:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+_VALUE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
+
+
+def _screen(text: str, max_values: int) -> None:
+    """Refuse aliases and over-large documents from the event stream, before any node is
+    built: an alias bomb (a few lines naming each other) expands to billions of values."""
+    loader = Loader(text)
+    values = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                message = f"YAML aliases (*{event.anchor}) are not allowed in registry files"
+                raise YamlProblem(*_where(event), message)
+            if isinstance(event, _VALUE_EVENTS):
+                values += 1
+                if values > max_values:
+                    raise YamlProblem(*_where(event), f"more than {max_values} values in one file")
+    except yaml.YAMLError as exc:
+        raise _problem_from(exc, text) from None
+    except (RecursionError, ValueError) as exc:  # absurdly nested or odd input
+        raise YamlProblem(1, 1, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def compose(text: str, max_values: int = MAX_YAML_VALUES) -> tuple[Loader, Node | None]:
+    """The node tree of the single document in ``text`` (the loader is kept for values).
+
+    YAML aliases are refused, and so is a document of more than ``max_values`` values.
+    """
+    _screen(text, max_values)
     loader = Loader(text)
     try:
         return loader, loader.get_single_node()

@@ -59,7 +59,7 @@ def _lines_with(data: bytes, word: bytes) -> list[bytes]:
         start = data.rfind(b"\n", 0, at) + 1
         end = data.find(b"\n", at)
         if end < 0:
-            end = len(data)
+            break  # a torn last line is not a result
         found.append(data[start:end])
         at = data.find(word, end)
     return found

@@ -18,7 +18,7 @@ from normalized_events import (
     PackageFinished,
     PackageStarted,
     StepFinished,
-    parse_event,
+    decode_line,
 )
 from pydantic import ValidationError
 
@@ -101,10 +101,7 @@ class PackageEvents:
     def _parse(self, package: str) -> None:
         for line, raw in self._raw.pop(package, ()):
             try:
-                decoded = json.loads(raw)
-                if not isinstance(decoded, dict):
-                    raise ValueError("not a JSON object")
-                event = parse_event(decoded)
+                event = decode_line(raw)
             except ValidationError as exc:
                 self.problems.append(LineProblem(line, describe_validation(exc)))
                 continue

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from normalized_events import LineProblem, PackageFinished, RunStarted, parse_event
+from normalized_events import LineProblem, PackageFinished, RunStarted, decode_line
 from pydantic import ValidationError
 
 from reporter.bulk import collector_paused
@@ -107,36 +107,30 @@ def _read(path: Path, data: bytes) -> RunData:
         return [(n, raw) for n, raw in enumerate(found, start=1) if _waits(raw)]
 
     builder.package_events.wait_for(waiting)
-    if torn is not None and torn.strip():
-        eager.append((len(lines) + 1, torn))
+    # A torn last line (its writer stopped mid-write) is never a result, even when it
+    # parses: the contract's reader and a resumed run treat it the same way.
+    builder.torn_tail = torn is not None and bool(torn.strip())
     starts: list[int] = []
     for number, raw in eager:
         if raw.isspace():
             continue
-        if number <= len(lines):
-            at = raw.find(_TYPE)
-            kind = raw[at + 8 : at + 26] if at >= 0 else b""
-            if kind.startswith(_FINISHED):
-                try:
-                    builder.add(PackageFinished.model_validate_json(raw))
-                    continue
-                except ValidationError:
-                    pass  # the exact path below names the problem
+        at = raw.find(_TYPE)
+        kind = raw[at + 8 : at + 26] if at >= 0 else b""
+        if kind.startswith(_FINISHED):
+            try:
+                builder.add(PackageFinished.model_validate_json(raw))
+                continue
+            except ValidationError:
+                pass  # the exact path below names the problem
         try:
-            decoded = json.loads(raw)
-            if not isinstance(decoded, dict):
-                raise ValueError("not a JSON object")
-            event = parse_event(decoded)
+            event = decode_line(raw)
             if isinstance(event, RunStarted):
                 starts.append(number)
             builder.add(event)
         except ValidationError as exc:
             builder.problems.append(LineProblem(number, describe_validation(exc)))
         except ValueError as exc:
-            if number > len(lines):
-                builder.torn_tail = True
-            else:
-                builder.problems.append(LineProblem(number, f"not valid JSON ({exc})"))
+            builder.problems.append(LineProblem(number, f"not valid JSON ({exc})"))
     _session_ends(builder, lines, starts)
     return builder.build()
 
@@ -178,7 +172,7 @@ def _first_start(events: Path) -> tuple[str, datetime] | None:
                     decoded = json.loads(raw)
                     ts = datetime.fromisoformat(str(decoded["ts"]))
                     run_id = str(decoded["run_id"])
-                except (ValueError, KeyError, TypeError):
+                except (ValueError, KeyError, TypeError, RecursionError):
                     continue
                 if ts.tzinfo is None:
                     continue

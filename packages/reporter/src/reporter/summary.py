@@ -59,6 +59,35 @@ class CrashBucket:
             r.crash.reproducer_path for r in self.results if r.crash and r.crash.reproducer_path
         ]
 
+    @property
+    def jit_only(self) -> str:
+        """yes (every crash gone with the JIT off), no, mixed, or unknown."""
+        return _agreement([r.crash.jit_only for r in self.results if r.crash is not None])
+
+    @property
+    def gil_off_only(self) -> str:
+        """yes (every crash gone with the GIL on), no, mixed, or unknown."""
+        return _agreement([r.crash.gil_off_only for r in self.results if r.crash is not None])
+
+    @property
+    def test_ids(self) -> list[str]:
+        """The tests that were running when the processes died, in package order."""
+        found = [r.crash.test_id for r in self.results if r.crash and r.crash.test_id]
+        return list(dict.fromkeys(found))
+
+
+def _agreement(values: list[bool | None]) -> str:
+    known = {v for v in values if v is not None}
+    if known == {True}:
+        return "yes"
+    if known == {False}:
+        return "no"
+    return "mixed" if known else "unknown"
+
+
+# JIT-only buckets first: a JIT developer reads them first.
+_JIT_ORDER = {"yes": 0, "mixed": 1, "unknown": 2, "no": 3}
+
 
 @dataclass(frozen=True)
 class ReasonGroup:
@@ -117,7 +146,7 @@ def crash_buckets(results: list[PackageFinished]) -> list[CrashBucket]:
                 results=tuple(sorted(members, key=lambda r: (r.package, r.condition))),
             )
         )
-    buckets.sort(key=lambda b: (-len(b.packages), b.bucket))
+    buckets.sort(key=lambda b: (_JIT_ORDER[b.jit_only], -len(b.packages), b.bucket))
     return buckets
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -21,12 +22,14 @@ from runner_core.isolation import check_sandbox
 from runner_core.progress import RunProgress, print_final_table
 from runner_core.run import (
     RunPlan,
+    check_run_id,
     execute,
     load_run_json,
     new_run_id,
     recorded_selection,
     registry_info,
 )
+from runner_core.sanitizers import sanitizer_env
 from runner_core.selection import SelectionOptions, read_packages_file, select
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 from runner_core.shards import apply_shard, shard_from_environment
@@ -122,6 +125,10 @@ def run_command(
     retries: Annotated[
         int, Opt(min=0, help="Retries of a package whose outcome differs between conditions.")
     ] = 2,
+    leaks: Annotated[
+        bool,
+        Opt(help="On a sanitizer build, keep LeakSanitizer on: leak reports become crashes."),
+    ] = False,
     shard: Annotated[str | None, Opt(help="I/N: run the I-th of N shards (1-based).")] = None,
     balance_from: Annotated[
         Path | None, Opt(help="Run dir whose durations balance the shards.")
@@ -146,7 +153,7 @@ def run_command(
                 names.extend(read_packages_file(packages_from))
             idle = idle_timeout if idle_timeout > 0 else None
             settings = RunSettings(
-                run_id=run_id or new_run_id(),
+                run_id=check_run_id(run_id) if run_id else new_run_id(),
                 results_dir=results_dir.absolute(),
                 work_dir=(work_dir or user_cache_path("apiary") / "work").absolute(),
                 registry_dir=locate_registry(registry_dir),
@@ -174,6 +181,7 @@ def run_command(
                 repo_overrides=_pairs(repo_override, "--repo-override"),
                 refresh=refresh,
                 crash_reruns=crash_reruns,
+                leaks=leaks,
                 condition_retries=retries,
                 stop_after_crash=stop_after_crash,
                 shard=shard or shard_from_environment(),
@@ -190,6 +198,8 @@ def run_command(
         for problem in registry.problems:
             typer.echo(f"warning: {problem}", err=True)
         interpreter = probe_interpreter(settings.target_python)
+        for unusable in sanitizer_env([settings.env, os.environ]).problems:
+            typer.echo(f"warning: {unusable}", err=True)
         if recorded is not None:
             # A resumed run keeps the selection it began with, shard and skips included.
             selection = recorded_selection(recorded, registry)
@@ -247,9 +257,12 @@ def _resumed(results_dir: Path, run_id: str) -> tuple[RunSettings, dict[str, obj
     data = load_run_json(results_dir.absolute(), run_id)
     try:
         settings = RunSettings.model_validate(data["settings"])
-    except (KeyError, ValueError) as exc:
-        raise ResumeError(f"--resume {run_id}: run.json has no usable settings ({exc})") from None
-    return settings, data
+    except (KeyError, ValueError, RecursionError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ResumeError(f"--resume {run_id}: run.json has no usable settings ({first})") from None
+    # A run directory may come from another machine: it is resumed where it is found.
+    update = {"results_dir": results_dir.absolute(), "run_id": run_id}
+    return settings.model_copy(update=update), data
 
 
 def _print_plan(plan: RunPlan) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -61,6 +62,48 @@ def split_steps(command: str | None) -> list[list[str]]:
         else:
             steps[-1].append(token)
     return [s for s in steps if s]
+
+
+_FILE_URL = re.compile(r"file://(?P<path>/[^\s'\"]*)")
+_ABSOLUTE = re.compile(r"(?:^|[=@])\s*(?P<path>/[^\s'\"=]*)$")
+
+
+# Never bound for a command that names them: the places the sandbox keeps secrets
+# from package code (a registry entry naming ~/.ssh must not be a way around that).
+_PRIVATE = tuple(
+    Path(p) for p in ("/root", "/etc", "/run", "/var", "/proc", "/sys", "/dev", "/boot")
+)
+# Folders that may hold what a command names, but are never bound whole.
+_HOLDERS = (Path("/home"), Path("/tmp"))  # noqa: S108 (compared with, never written to)
+
+
+def named_host_paths(command: str | None, extra: Sequence[str] = ()) -> list[Path]:
+    """Existing absolute host paths that install commands and extra deps name.
+
+    `/tmp/x/helper`, `--find-links=/opt/wheels`, `-r /path/reqs.txt`,
+    `helper @ file:///tmp/x/helper`: the sandbox binds them read-only into the install
+    step, whose private /tmp and minimal view of the host would otherwise hide them.
+    Paths in the user's home, /root, /etc, /run, /var, /proc, /sys, /dev and /boot, and
+    folders holding those (`/`, `/home`, `/tmp` itself), are never bound.
+    """
+    candidates = [t for step in split_steps(command) for t in step] + list(extra)
+    found: dict[Path, None] = {}
+    for token in candidates:
+        for pattern in (_FILE_URL, _ABSOLUTE):
+            match = pattern.search(token)
+            if match is None:
+                continue
+            path = Path(match.group("path"))
+            if _may_bind(path) and path.exists():
+                found[path] = None
+    return list(found)
+
+
+def _may_bind(path: Path) -> bool:
+    private = (*_PRIVATE, Path.home())
+    if any(path == p or path.is_relative_to(p) for p in private):
+        return False
+    return not any(p.is_relative_to(path) for p in (*private, *_HOLDERS))
 
 
 def _is_pip_install(argv: list[str]) -> int:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 
+from registry_core.errors import RegistryError
+from registry_core.httpget import FetchLimits, fetch
+from registry_core.pypi import index_root, json_api_url
 from sandbox_runner import probe_bwrap
 from sandbox_runner.pidlimit import process_limit
 from sandbox_runner.spec import DEFAULT_PROCESSES
 
 from runner_core.errors import InterpreterError
 from runner_core.interpreter import probe_interpreter
-from runner_core.sources import pypi_base_url
 from runner_core.tooling import find_git, find_uv
 
 
@@ -113,24 +114,58 @@ def run_checks(target_python: str, check_network: bool = True) -> list[Check]:
         )
     )
     if check_network:
-        url = f"{pypi_base_url()}/pypi/pip/json"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
-                checks.append(
-                    Check(
-                        "PyPI",
-                        True,
-                        f"{pypi_base_url()} reachable (HTTP {response.status})",
-                        required=False,
-                    )
-                )
-        except (urllib.error.URLError, OSError) as exc:
-            checks.append(
-                Check(
-                    "PyPI",
-                    False,
-                    f"{pypi_base_url()} unreachable: {exc}; sdist sources and installs will fail",
-                    required=False,
-                )
+        checks.append(_index_check())
+    checks.append(_builds_check())
+    checks += _sanitizer_checks(target_python)
+    return checks
+
+
+def _index_check() -> Check:
+    """Whether the package index (``APIARY_PYPI_URL``) answers its JSON API."""
+    try:
+        root = index_root()
+        fetch(json_api_url(root, "pip"), FetchLimits(64 << 20, 20.0), lambda chunk: None)
+    except RegistryError as exc:
+        reason = f"{exc}; sdist sources and installs will fail"
+        return Check("PyPI", False, f"unreachable: {reason}", required=False)
+    return Check("PyPI", True, f"{root} reachable", required=False)
+
+
+def _builds_check() -> Check:
+    """The interpreters `apiary python build` made, usable as --target-python NAME."""
+    from runner_core.pythons import list_built
+
+    builds = list_built()
+    if not builds:
+        return Check(
+            "builds", True, "none (apiary python build SOURCE --variant jit)", required=False
+        )
+    names = ", ".join(f"{b.name} ({b.python})" for b in builds[:8])
+    more = f" and {len(builds) - 8} more" if len(builds) > 8 else ""
+    return Check("builds", True, f"{len(builds)}: {names}{more}", required=False)
+
+
+def _sanitizer_checks(target_python: str) -> list[Check]:
+    """On a sanitizer build: how apiary runs it, and whether the user's options are usable."""
+    from runner_core.sanitizers import is_sanitizer_build, memory_policy, sanitizer_env
+
+    try:
+        info = probe_interpreter(target_python).info
+    except InterpreterError:
+        return []
+    problems = sanitizer_env([os.environ]).problems
+    checks = [Check("sanitizer", False, p, required=False) for p in problems]
+    if is_sanitizer_build(info):
+        _, policy = memory_policy(info, 1024**3, leaks=False)
+        rss = "ASan's hard_rss_limit_mb" if policy.rss_limit_mb else "no memory limit"
+        checks.append(
+            Check(
+                "sanitizer",
+                True,
+                "sanitizer build: LeakSanitizer off unless --leaks; reports kept in each "
+                f"step's evidence folder; --memory becomes {rss} (an address-space limit "
+                "would stop it at start-up)",
+                required=False,
             )
+        )
     return checks

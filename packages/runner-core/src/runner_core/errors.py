@@ -34,6 +34,14 @@ class ResumeError(RunnerError):
     """A run cannot be resumed (no such run, or its options do not match)."""
 
 
+class RunLockedError(RunnerError):
+    """Another apiary is using this run directory (the same --run-id, at the same time)."""
+
+
+class RunFailedError(RunnerError):
+    """A run stopped on an unexpected problem; run.json says so (status "failed")."""
+
+
 class DiskFullError(RunnerError):
     """apiary itself could not write (results, logs, sources): the disk is full.
 

@@ -24,6 +24,7 @@ from runner_core.commands import (
     CommandStep,
     Installer,
     install_packages_step,
+    named_host_paths,
     plan_steps,
     pytest_addopts,
     with_suffix,
@@ -39,6 +40,8 @@ from runner_core.errors import RunnerError, full_disk
 from runner_core.evidence import install_agent
 from runner_core.forensics import record_crash
 from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.limits import SourceLimits
+from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, discard_source, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
@@ -170,6 +173,9 @@ def _pipeline(
 ) -> _Finish:
     name = entry.package
     interpreter = probe_interpreter(condition_python(settings, condition))
+    runner.memory_limit, policy = memory_policy(
+        interpreter.info, settings.memory_bytes, settings.leaks
+    )
     repo = settings.repo_overrides.get(name, entry.repo)
     kind = settings.source
     if (
@@ -199,11 +205,12 @@ def _pipeline(
     # 1. Source
     fetched: list[FetchedSource] = []
     source_dir = settings.work_dir / "sources"
+    limits = SourceLimits.within(settings.timeout_s)
     try:
         outcome = runner.python_step(
             Step.SOURCE,
             f"fetch {request.kind} {request.repo or name}",
-            lambda log: fetched.append(fetch_source(request, source_dir, log)),
+            lambda log: fetched.append(fetch_source(request, source_dir, log, limits)),
         )
     except RunnerError as exc:
         return _Finish(Outcome.SOURCE_ERROR, str(exc))
@@ -236,7 +243,18 @@ def _pipeline(
 
     if not venv.ready:
         finish = _build_venv(
-            runner, state, venv, key, interpreter, uv, installer, settings, source, base, writable
+            runner,
+            state,
+            venv,
+            key,
+            interpreter,
+            uv,
+            installer,
+            settings,
+            source,
+            base,
+            writable,
+            policy,
         )
         if finish is not None:
             return finish
@@ -247,7 +265,7 @@ def _pipeline(
         Step.IMPORT_CHECK,
         [CommandStep((str(venv.python), "-c", f"import {import_name}"))],
         cwd=source.path,
-        env=env_for_import(base),
+        env=env_for_import(base, policy),
         network=False,
         writable=writable,
         timeout_s=300,
@@ -281,6 +299,7 @@ def _pipeline(
         idle_timeout_s=settings.idle_timeout_s,
         framework=entry.test_framework,
         on_step=state.took,
+        policy=policy,
     )
     first = suite.attempt(Step.TEST, test_command)
     verdict = first.verdict
@@ -309,6 +328,7 @@ def _pipeline(
         extra_deps=settings.extra_deps,
         test_command=test_command,
         test_env=env,
+        user_env=user_env,
     )
     return _Finish(Outcome.CRASH, verdict.reason)
 
@@ -325,9 +345,10 @@ def _build_venv(
     source: FetchedSource,
     base: dict[str, str],
     writable: list[Path],
+    policy: SanitizerPolicy,
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
-    env = env_for_install(base, cache)
+    env = env_for_install(base, cache, policy)
     argv = create_venv(venv, interpreter, uv)
     venv.path.mkdir()
     made = runner.run(
@@ -359,7 +380,7 @@ def _build_venv(
             env=env,
             network=True,
             writable=[*writable, cache],
-            readable=local_indexes(env),
+            readable=[*named_host_paths(install_command, settings.extra_deps), *local_indexes(env)],
             timeout_s=settings.timeout_s,
             idle_timeout_s=None,
         )

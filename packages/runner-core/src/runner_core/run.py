@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,12 +35,20 @@ from normalized_events import (
 )
 from registry_core import LoadedRegistry
 
-from runner_core.errors import DiskFullError, ResumeError, full_disk
+from runner_core.errors import (
+    DiskFullError,
+    OptionError,
+    ResumeError,
+    RunFailedError,
+    RunnerError,
+    full_disk,
+)
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
 from runner_core.jobs import run_job
 from runner_core.pipeline import PackageJob
 from runner_core.retry_list import write_retry_list
+from runner_core.runlock import run_lock
 from runner_core.selection import Invalid, Selected, Selection, Skipped
 from runner_core.settings import RunSettings
 from runner_core.versions import installed_versions
@@ -111,21 +122,47 @@ def _run_json(
     }
 
 
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+# run.json is a few kilobytes per thousand packages; a larger one is not ours.
+_MAX_RUN_JSON = 64 << 20
+
+
+def check_run_id(run_id: str, option: str = "--run-id") -> str:
+    """``run_id`` when it names a folder of the results directory (no path, no dot first)."""
+    if not _RUN_ID.match(run_id):
+        raise OptionError(
+            f"{option} {run_id!r}: a run id is letters, digits and . _ + - (128 at most),"
+            " not starting with a dot or a dash"
+        )
+    return run_id
+
+
 def load_run_json(results_dir: Path, run_id: str) -> dict[str, object]:
+    check_run_id(run_id, "--resume")
     path = results_dir / run_id / "run.json"
     try:
-        data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > _MAX_RUN_JSON:
+            raise ResumeError(f"--resume {run_id}: {path} is too large to be a run.json")
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResumeError(f"--resume {run_id}: no run.json in {path.parent}") from None
     except (OSError, ValueError) as exc:
-        raise ResumeError(f"--resume {run_id}: {path} is unreadable: {exc}") from exc
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResumeError(f"--resume {run_id}: {path} is unreadable: {first}") from None
+    except RecursionError:
+        raise ResumeError(f"--resume {run_id}: {path} is nested too deeply") from None
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise ResumeError(f"--resume {run_id}: {path} holds a JSON {kind}, not a run's record")
     return data
 
 
 def _records(data: dict[str, object], key: str) -> list[dict[str, object]]:
     value = data.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ResumeError(f"run.json: {key!r} is not a list of records")
+    if not isinstance(value, list) or not all(
+        isinstance(v, dict) and isinstance(v.get("package"), str) for v in value
+    ):
+        raise ResumeError(f"run.json: {key!r} is not a list of package records")
     return value
 
 
@@ -141,9 +178,9 @@ def recorded_selection(data: dict[str, object], registry: LoadedRegistry) -> Sel
         else:
             selection.run.append(Selected(entry, str(rev) if rev else None))
     for item in _records(data, "skipped"):
-        selection.skipped.append(Skipped(str(item["package"]), str(item["reason"])))
+        selection.skipped.append(Skipped(str(item["package"]), str(item.get("reason"))))
     for item in _records(data, "invalid"):
-        selection.invalid.append(Invalid(str(item["package"]), str(item["reason"])))
+        selection.invalid.append(Invalid(str(item["package"]), str(item.get("reason"))))
     return selection
 
 
@@ -171,7 +208,33 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def execute(plan: RunPlan, on_result: OnResult | None = None, resumed: bool = False) -> RunReport:
-    """Run the plan; safe to call again on the same run directory (resume)."""
+    """Run the plan; safe to call again on the same run directory (resume).
+
+    The run directory is locked for the whole run (RunLockedError when another apiary
+    holds it). An unexpected failure never leaves run.json saying "running": it says
+    "failed" with the reason, the traceback goes to ``error.log``, and RunFailedError
+    carries one line.
+    """
+    settings = plan.settings
+    with run_lock(settings.run_dir, settings.run_id):
+        try:
+            return _execute(plan, on_result, resumed)
+        except Exception as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            with contextlib.suppress(OSError):
+                (settings.run_dir / "error.log").write_text(traceback.format_exc())
+                _write_json(
+                    settings.run_dir / "run.json", _run_json(plan, "failed", {"error": reason})
+                )
+            if isinstance(exc, RunnerError):
+                raise
+            raise RunFailedError(
+                f"run {settings.run_id} stopped: {type(exc).__name__}: {reason}"
+                f" (details in {settings.run_dir / 'error.log'})"
+            ) from exc
+
+
+def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunReport:
     settings = plan.settings
     run_dir = settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)

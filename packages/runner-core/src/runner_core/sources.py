@@ -7,29 +7,31 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from runner_core.errors import SourceError
+from runner_core.extract import extract_archive
+from runner_core.limits import SourceLimits
+from runner_core.localcopy import copy_folder
+from runner_core.sdist import download, find_sdist
 
 SourceKind = Literal["git", "sdist", "local", "auto"]
 Log = Callable[[str], None]
 
-DEFAULT_PYPI = "https://pypi.org"
 _GIT_TIMEOUT = 600
-_HTTP_TIMEOUT = 60
 
-
-def pypi_base_url() -> str:
-    return os.environ.get("APIARY_PYPI_URL", DEFAULT_PYPI).rstrip("/")
+__all__ = [
+    "FetchedSource",
+    "SourceKind",
+    "SourceLimits",
+    "SourceRequest",
+    "extract_archive",
+    "fetch_source",
+]
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,19 @@ class FetchedSource:
     version: str | None = None
 
 
-def fetch_source(request: SourceRequest, cache_dir: Path, log: Log) -> FetchedSource:
-    """Fetch (or refresh) a source into ``cache_dir``; ``auto`` falls back git -> sdist."""
+def fetch_source(
+    request: SourceRequest, cache_dir: Path, log: Log, limits: SourceLimits | None = None
+) -> FetchedSource:
+    """Fetch (or refresh) a source into ``cache_dir``; ``auto`` falls back git -> sdist.
+
+    What the package index sends is checked and bounded by ``limits``; any problem is a
+    one-line SourceError.
+    """
+    limits = limits or SourceLimits()
     kind = request.kind
     repo = request.repo
     if repo and _is_plain_folder(repo):
-        return _copy_local(request.package, Path(repo), cache_dir, log)
+        return _copy_local(request.package, Path(repo), cache_dir, log, limits)
     if kind == "local":
         raise SourceError(f"{request.package}: local source needs a folder, got {repo!r}")
     if kind == "git" or (kind == "auto" and repo):
@@ -67,7 +76,7 @@ def fetch_source(request: SourceRequest, cache_dir: Path, log: Log) -> FetchedSo
             if kind == "git":
                 raise
             log(f"git source failed ({exc}); falling back to the PyPI sdist")
-    return _sdist(request, cache_dir, log)
+    return _sdist(request, cache_dir, log, limits)
 
 
 def _is_plain_folder(repo: str) -> bool:
@@ -154,120 +163,52 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def _pypi_json_url(package: str, version: str | None) -> str:
-    quoted = urllib.parse.quote(package)
-    suffix = f"{quoted}/{urllib.parse.quote(version)}/json" if version else f"{quoted}/json"
-    return f"{pypi_base_url()}/pypi/{suffix}"
-
-
-def _pypi_json(package: str, version: str | None) -> dict[str, Any]:
-    url = _pypi_json_url(package, version)
-    try:
-        with urllib.request.urlopen(url, timeout=_HTTP_TIMEOUT) as response:  # noqa: S310
-            data: dict[str, Any] = json.load(response)
-            return data
-    except urllib.error.HTTPError as exc:
-        what = f"{package}=={version}" if version else package
-        raise SourceError(f"PyPI has no release {what} (HTTP {exc.code})") from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise SourceError(f"PyPI JSON API unreachable for {package}: {exc}") from exc
-
-
-def _sdist(request: SourceRequest, cache_dir: Path, log: Log) -> FetchedSource:
-    data = _pypi_json(request.package, request.rev)
-    version = str(data["info"]["version"])
-    files = [f for f in data.get("urls", []) if f.get("packagetype") == "sdist"]
-    if not files:
-        raise SourceError(f"{request.package} {version}: PyPI has no sdist for this release")
-    chosen = files[0]
-    sha256 = str(chosen["digests"]["sha256"])
+def _sdist(
+    request: SourceRequest, cache_dir: Path, log: Log, limits: SourceLimits
+) -> FetchedSource:
+    release = find_sdist(request.package, request.rev, limits)
+    version = release.version
+    ref = f"{request.package}=={version}"
     target = cache_dir / "sdist" / request.package / version
     marker = target / ".apiary-source.json"
-    if marker.is_file() and json.loads(marker.read_text()).get("sha256") == sha256:
-        log(f"sdist {chosen['filename']} already extracted")
-        tree = Path(json.loads(marker.read_text())["tree"])
-        return FetchedSource("sdist", tree, sha256, f"{request.package}=={version}", version)
-    # PyPI mirrors may give file URLs relative to the JSON document's own URL.
-    url = urllib.parse.urljoin(_pypi_json_url(request.package, request.rev), str(chosen["url"]))
-    archive = _download(url, str(chosen["filename"]), sha256, cache_dir, log)
+    tree = _extracted_tree(marker, target, release.sha256)
+    if tree is not None:
+        log(f"sdist {release.filename} already extracted")
+        return FetchedSource("sdist", tree, release.sha256, ref, version)
+    archive = download(release, cache_dir / "downloads", limits, log)
     shutil.rmtree(target, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=_mkdir(target.parent)))
     try:
-        extract_archive(archive, staging)
+        extract_archive(archive, staging, limits)
         entries = list(staging.iterdir())
         root = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging
         staging.rename(target)
         tree = target / root.relative_to(staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    marker.write_text(json.dumps({"sha256": sha256, "tree": str(tree), "version": version}))
+    marker.write_text(json.dumps({"sha256": release.sha256, "tree": str(tree), "version": version}))
     log(f"extracted {archive.name} into {tree}")
-    return FetchedSource("sdist", tree, sha256, f"{request.package}=={version}", version)
+    return FetchedSource("sdist", tree, release.sha256, ref, version)
 
 
-def _download(url: str, filename: str, sha256: str, cache_dir: Path, log: Log) -> Path:
-    target = _mkdir(cache_dir / "downloads") / filename
-    if target.is_file() and _sha256(target) == sha256:
-        return target
-    log(f"downloading {url}")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".dl-")
+def _extracted_tree(marker: Path, target: Path, sha256: str) -> Path | None:
+    """The tree an earlier extraction of this very file left, if its marker is sound."""
     try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            urllib.request.urlopen(  # noqa: S310
-                url, timeout=_HTTP_TIMEOUT
-            ) as response,
-        ):
-            shutil.copyfileobj(response, out)
-        if _sha256(Path(tmp)) != sha256:
-            raise SourceError(f"{filename}: sha256 does not match PyPI's digest")
-        Path(tmp).replace(target)
-    except (urllib.error.URLError, OSError) as exc:
-        raise SourceError(f"download of {filename} failed: {exc}") from exc
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return target
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        tree = Path(data["tree"])
+        same = data.get("sha256") == sha256
+    except (OSError, ValueError, RecursionError, KeyError, TypeError, AttributeError):
+        return None
+    inside = target in (tree, tree.parent)
+    return tree if same and inside and tree.is_dir() else None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def extract_archive(archive: Path, into: Path) -> None:
-    """Extract an sdist (.tar.* or .zip) into ``into``; unsafe member paths are refused."""
-    try:
-        if archive.suffix == ".zip":
-            with zipfile.ZipFile(archive) as zipped:
-                for member in zipped.namelist():
-                    if member.startswith("/") or ".." in Path(member).parts:
-                        raise SourceError(f"{archive.name}: unsafe path {member!r}")
-                zipped.extractall(into)  # noqa: S202 - members checked above
-        else:
-            with tarfile.open(archive) as tarred:
-                tarred.extractall(into, filter="data")
-    except (tarfile.TarError, zipfile.BadZipFile, OSError) as exc:
-        raise SourceError(f"{archive.name}: cannot extract: {exc}") from exc
-
-
-def _copy_local(package: str, folder: Path, cache_dir: Path, log: Log) -> FetchedSource:
+def _copy_local(
+    package: str, folder: Path, cache_dir: Path, log: Log, limits: SourceLimits
+) -> FetchedSource:
     """A plain folder is copied, so tests never write into the user's tree."""
-    listing = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not {".venv", "__pycache__"} & set(path.parts):
-            stat = path.stat()
-            listing.update(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    revision = listing.hexdigest()[:16]
     target = cache_dir / "local" / package
-    marker = target.parent / f"{package}.revision"
-    if not (marker.is_file() and marker.read_text() == revision and target.is_dir()):
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".venv", "__pycache__"))
-        marker.write_text(revision)
-        log(f"copied {folder} into {target}")
+    revision = copy_folder(folder, target, limits, log)
     return FetchedSource("local", target, revision, str(folder))
 
 

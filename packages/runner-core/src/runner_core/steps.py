@@ -16,7 +16,7 @@ from sandbox_runner import (
     SandboxSpec,
     run_sandboxed,
 )
-from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
+from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES, MemoryLimitKind
 
 from runner_core.commands import CommandStep
 from runner_core.isolation import sandbox_backend
@@ -75,6 +75,7 @@ class StepRunner:
     run_dir: Path
     backend: BackendChoice
     memory_bytes: int | None = None
+    memory_limit: MemoryLimitKind = "rlimit_as"
     # Variables the user set or named on purpose: they pass the sandbox's allowlist.
     pass_env: tuple[str, ...] = ()
     processes: int | None = DEFAULT_PROCESSES
@@ -143,6 +144,7 @@ class StepRunner:
                     timeout_s=remaining,
                     idle_timeout_s=idle_timeout_s,
                     memory_bytes=self.memory_bytes,
+                    memory_limit=self.memory_limit,
                     processes=self.processes,
                     tmp_bytes=self.tmp_bytes,
                     disk_bytes=self.disk_bytes,

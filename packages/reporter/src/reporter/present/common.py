@@ -36,6 +36,14 @@ def crash_json(result: PackageFinished) -> dict[str, Any] | None:
         "stderr_path": crash.stderr_path,
         "record_path": crash.record_path,
         "reproducer_path": crash.reproducer_path,
+        "test_id": crash.test_id,
+        "isolated": crash.isolated,
+        "isolated_reason": crash.isolated_reason,
+        "isolated_command": crash.isolated_command,
+        "jit_only": crash.jit_only,
+        "jit_only_reason": crash.jit_only_reason,
+        "gil_off_only": crash.gil_off_only,
+        "gil_off_only_reason": crash.gil_off_only_reason,
     }
 
 

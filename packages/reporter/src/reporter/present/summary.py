@@ -53,7 +53,16 @@ def _bucket_card(run: RunData, bucket: CrashBucket, *, inline_files: bool) -> Ca
         ("kind", bucket.kind or "unknown"),
         ("packages", _keys([(r.package, r.condition) for r in bucket.results], limit=50)),
         ("reproducible", bucket.reproducibility),
+        ("JIT only", _attribution(bucket.jit_only, crash.jit_only_reason if crash else None)),
     ]
+    if bucket.gil_off_only != "unknown" or (run.interpreter and run.interpreter.free_threaded):
+        gil_reason = crash.gil_off_only_reason if crash else None
+        facts.append(("GIL off only", _attribution(bucket.gil_off_only, gil_reason)))
+    if bucket.test_ids:
+        facts.append(("crashing test", ", ".join(bucket.test_ids[:10])))
+    if crash is not None and crash.isolated:
+        isolated = crash.isolated + (f" ({crash.isolated_reason})" if crash.isolated_reason else "")
+        facts.append(("test alone", isolated))
     if crash is not None and crash.headline and crash.headline != bucket.signature:
         facts.append(("headline", crash.headline))
     if crash is not None and crash.frames:
@@ -82,6 +91,10 @@ def _bucket_card(run: RunData, bucket: CrashBucket, *, inline_files: bool) -> Ca
         facts=facts,
         attachments=attachments,
     )
+
+
+def _attribution(value: str, reason: str | None) -> str:
+    return f"{value} ({reason})" if reason and value in ("unknown", "mixed") else value
 
 
 def _result_rows(results: list[PackageFinished]) -> list[tuple[Any, ...]]:
@@ -138,10 +151,20 @@ def summary_document(
                 Column("kind"),
                 Column("packages", Kind.NUMBER),
                 Column("reproducible", Kind.TONE),
+                Column("JIT only"),
+                Column("test", Kind.CODE),
                 Column("signature", Kind.CODE),
             ),
             [
-                (b.bucket, b.kind, len(b.packages), b.reproducibility, b.signature)
+                (
+                    b.bucket,
+                    b.kind,
+                    len(b.packages),
+                    b.reproducibility,
+                    b.jit_only,
+                    (b.test_ids or [""])[0],
+                    b.signature,
+                )
                 for b in summary.buckets
             ],
             empty="no crashes",
@@ -294,6 +317,9 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             "kind": b.kind,
             "headline": b.headline,
             "reproducibility": b.reproducibility,
+            "jit_only": b.jit_only,
+            "gil_off_only": b.gil_off_only,
+            "test_ids": b.test_ids,
             "packages": b.packages,
             "reproducers": b.reproducers,
         }

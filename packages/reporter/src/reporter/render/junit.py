@@ -52,6 +52,12 @@ def _details(run: RunData, result: PackageFinished) -> tuple[str, str]:
         body.extend(f"  {frame}" for frame in crash.frames[:10])
         if crash.reproducible is not None:
             body.append(f"reproducible: {'yes' if crash.reproducible else 'no (flaky)'}")
+        if crash.test_id:
+            body.append(f"crashing test: {crash.test_id}")
+        if crash.isolated:
+            body.append(f"test alone: {crash.isolated} ({crash.isolated_reason or ''})")
+        if crash.jit_only is not None or crash.jit_only_reason:
+            body.append(f"JIT only: {crash.jit_only} ({crash.jit_only_reason or ''})")
         for title, path in (("reproducer", crash.reproducer_path), ("stderr", crash.stderr_path)):
             if path:
                 where = run.artifact(path)

@@ -8,14 +8,14 @@ the test into a command that runs just that test.
 """
 
 from runner_core.evidence.agent import AGENT_MODULE, install_agent
-from runner_core.evidence.gather import Evidence, SanitizerLog, TestInProgress, gather
+from runner_core.evidence.gather import Evidence, RunningTest, SanitizerLog, gather
 from runner_core.evidence.narrow import one_test_command
 
 __all__ = [
     "AGENT_MODULE",
     "Evidence",
+    "RunningTest",
     "SanitizerLog",
-    "TestInProgress",
     "gather",
     "install_agent",
     "one_test_command",

@@ -24,7 +24,7 @@ _PROGRESS = re.compile(r"^test-(?P<pid>\d+)\.json$")
 
 
 @dataclass(frozen=True)
-class TestInProgress:
+class RunningTest:
     """The test a process was running when it died, and how its runner was invoked."""
 
     runner: str
@@ -50,7 +50,7 @@ class SanitizerLog:
 class Evidence:
     """What the processes of one step left behind."""
 
-    test: TestInProgress | None = None
+    test: RunningTest | None = None
     captured: tuple[tuple[str, str], ...] = ()
     sanitizer_logs: tuple[SanitizerLog, ...] = ()
     problems: tuple[str, ...] = field(default_factory=tuple)
@@ -133,9 +133,9 @@ def _sanitizer_text(path: Path, problems: list[str]) -> str:
     return text
 
 
-def _pick_test(folder: Path, names: list[str], problems: list[str]) -> TestInProgress | None:
+def _pick_test(folder: Path, names: list[str], problems: list[str]) -> RunningTest | None:
     """The newest progress file that names a test (else one that names a collection)."""
-    found: list[tuple[float, TestInProgress]] = []
+    found: list[tuple[float, RunningTest]] = []
     for name in names[:_MAX_FILES]:
         path = folder / name
         raw = _read(path, _MAX_PROGRESS, tail=False, problems=problems)
@@ -155,7 +155,7 @@ def _pick_test(folder: Path, names: list[str], problems: list[str]) -> TestInPro
     return max(chosen, key=lambda f: f[0])[1] if chosen else None
 
 
-def _progress_facts(raw: str) -> TestInProgress | None:
+def _progress_facts(raw: str) -> RunningTest | None:
     try:
         data: Any = json.loads(raw)
     except (ValueError, RecursionError):
@@ -174,7 +174,7 @@ def _progress_facts(raw: str) -> TestInProgress | None:
         return tuple(v for v in value if isinstance(v, str))
 
     pid = data.get("pid")
-    return TestInProgress(
+    return RunningTest(
         runner=data["runner"],
         test_id=text("test_id"),
         collecting=text("collecting"),

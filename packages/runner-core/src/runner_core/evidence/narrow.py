@@ -6,7 +6,7 @@ import os
 import shlex
 from pathlib import Path
 
-from runner_core.evidence.gather import TestInProgress
+from runner_core.evidence.gather import RunningTest
 
 # Options that pick tests by the cache's memory: they would change which test runs.
 _PYTEST_CACHE_SELECTION = frozenset(
@@ -15,7 +15,7 @@ _PYTEST_CACHE_SELECTION = frozenset(
 )
 
 
-def one_test_command(test: TestInProgress | None, cwd: Path) -> tuple[str | None, str]:
+def one_test_command(test: RunningTest | None, cwd: Path) -> tuple[str | None, str]:
     """(command, description) for the one test, or (None, why it cannot be narrowed).
 
     `cwd` is the folder the suite's command started in: the command `cd`s from there to
@@ -33,7 +33,7 @@ def one_test_command(test: TestInProgress | None, cwd: Path) -> tuple[str | None
     return None, f"unknown test runner {test.runner!r}"
 
 
-def _pytest(test: TestInProgress, cwd: Path) -> tuple[str | None, str]:
+def _pytest(test: RunningTest, cwd: Path) -> tuple[str | None, str]:
     assert test.test_id is not None
     if test.invocation_dir is None or test.rootdir is None:
         return None, "pytest did not say where it was invoked"
@@ -58,7 +58,7 @@ def _without_positional(args: list[str], positional: tuple[str, ...]) -> list[st
     return kept
 
 
-def _unittest(test: TestInProgress, cwd: Path) -> tuple[str | None, str]:
+def _unittest(test: RunningTest, cwd: Path) -> tuple[str | None, str]:
     assert test.test_id is not None
     if test.module in (None, "__main__") or test.module_file is None:
         return None, "the tests are defined in the script that ran them"

@@ -1,0 +1,165 @@
+"""Reading back a step's evidence folder, and narrowing a crash to one test: tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from runner_core.evidence import Evidence, RunningTest, SanitizerLog, gather, one_test_command
+
+ASAN = (
+    "==77==ERROR: AddressSanitizer: heap-use-after-free on address 0x6020 at pc 0x1 bp 0x2 sp 0x3\n"
+    "READ of size 4 at 0x6020 thread T0\n"
+    "    #0 0x1 in frob /src/frob.c:3\n"
+)
+
+
+def _progress(folder: Path, pid: int, **facts: object) -> None:
+    (folder / f"test-{pid}.json").write_text(json.dumps({"pid": pid, **facts}))
+
+
+def test_an_empty_or_missing_folder_is_no_evidence(tmp_path: Path) -> None:
+    assert gather(tmp_path / "missing") == Evidence()
+    assert gather(tmp_path) == Evidence()
+
+
+def test_the_test_left_behind_is_named(tmp_path: Path) -> None:
+    _progress(tmp_path, 10, runner="pytest", test_id="tests/t.py::test_a", args=["-x"])
+    _progress(tmp_path, 11, runner="pytest", test_id=None, collecting="tests/u.py")
+    found = gather(tmp_path)
+    assert found.test is not None and found.test.test_id == "tests/t.py::test_a"
+    assert found.test.args == ("-x",) and found.problems == ()
+
+
+def test_a_collection_in_progress_is_kept_when_no_test_ran(tmp_path: Path) -> None:
+    _progress(tmp_path, 11, runner="pytest", test_id=None, collecting="tests/u.py")
+    found = gather(tmp_path)
+    assert found.test is not None and found.test.collecting == "tests/u.py"
+    assert one_test_command(found.test, tmp_path) == (
+        None,
+        "the process died outside a test while collecting tests/u.py",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("test-5.json", '{"pid": 5, "runner": "pyt', "test-5.json: not a test progress record"),
+        ("test-6.json", "[1, 2]", "test-6.json: not a test progress record"),
+        ("test-7.json", "[" * 100_000, "test-7.json: not a test progress record"),
+        ("asan.12", "", "asan.12: an empty sanitizer log"),
+        ("asan.13", ASAN, "asan.13: the report is cut short (no ABORTING line)"),
+    ],
+)
+def test_damaged_files_give_one_line_each(
+    tmp_path: Path, name: str, content: str, problem: str
+) -> None:
+    (tmp_path / name).write_text(content)
+    found = gather(tmp_path)
+    assert len(found.problems) == 1 and found.problems[0].startswith(problem), found.problems
+
+
+def test_an_unreadable_sanitizer_log_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "tsan.99").mkdir()  # a folder where a file should be: open() fails
+    found = gather(tmp_path)
+    assert found.sanitizer_logs == ()
+    assert found.problems and found.problems[0].startswith("tsan.99: unreadable")
+
+
+def test_a_huge_capture_keeps_its_tail(tmp_path: Path) -> None:
+    (tmp_path / "capture-3-2.out").write_text("x" * 2_000_000 + "\nFatal Python error: end\n")
+    found = gather(tmp_path)
+    assert found.captured[0][1].endswith("Fatal Python error: end\n")
+    assert "only 1000000 kept" in found.problems[0]
+
+
+def test_kept_text_goes_where_the_dying_process_wrote_it() -> None:
+    output = (
+        "tests/test_x.py .\n"
+        "Fatal Python error: Aborted\n\n"
+        "Current thread 0x00007f (most recent call first):\n"
+        '  File "/src/tests/test_x.py", line 3 in test_z\n'
+    )
+    evidence = Evidence(
+        captured=(("capture-1-2.out", "python: a.c:1: f: Assertion `x' failed.\n"),)
+    )
+    merged = evidence.merged(output).splitlines()
+    assertion = next(i for i, line in enumerate(merged) if "Assertion" in line)
+    dump = merged.index("Fatal Python error: Aborted")
+    assert assertion < dump  # within the assertion's reach of the dump that follows it
+    logs = Evidence(sanitizer_logs=(SanitizerLog("asan.1", ASAN),))
+    assert logs.merged("no dump here\n").rstrip().endswith("#0 0x1 in frob /src/frob.c:3")
+
+
+PYTEST = RunningTest(
+    runner="pytest",
+    test_id="tests/test_x.py::TestY::test_z[it's odd/x y]",
+    args=("--lf", "-x", "-k", "tests", "tests", "-p", "no:randomly"),
+    positional=("tests",),
+    invocation_dir="/src/pkg",
+    rootdir="/src/pkg",
+    launcher="module",
+)
+
+
+@pytest.mark.parametrize(
+    ("test", "cwd", "expected"),
+    [
+        (
+            PYTEST,
+            "/src/pkg",
+            "python -m pytest -x -k tests -p no:randomly "
+            "'tests/test_x.py::TestY::test_z[it'\"'\"'s odd/x y]'",
+        ),
+        (
+            RunningTest(
+                runner="pytest",
+                test_id="test_a.py::test_a",
+                args=(),
+                invocation_dir="/src/pkg/sub",
+                rootdir="/src/pkg",
+                launcher="script",
+            ),
+            "/src/pkg",
+            "cd sub && pytest ../test_a.py::test_a",
+        ),
+        (
+            RunningTest(
+                runner="unittest",
+                test_id="pkg.tests.test_u.TestY.test_z",
+                module="pkg.tests.test_u",
+                module_file="/src/repo/lib/pkg/tests/test_u.py",
+            ),
+            "/src/repo",
+            "cd lib && python -m unittest pkg.tests.test_u.TestY.test_z",
+        ),
+        (
+            RunningTest(
+                runner="unittest",
+                test_id="test_u.TestY.test_z",
+                module="test_u",
+                module_file="/elsewhere/test_u.py",
+            ),
+            "/src/repo",
+            "cd /elsewhere && python -m unittest test_u.TestY.test_z",
+        ),
+    ],
+)
+def test_one_test_commands(test: RunningTest, cwd: str, expected: str) -> None:
+    command, _ = one_test_command(test, Path(cwd))
+    assert command == expected
+
+
+@pytest.mark.parametrize(
+    ("test", "why"),
+    [
+        (None, "no test was running"),
+        (RunningTest(runner="unittest", test_id="__main__.T.test", module="__main__"), "script"),
+        (RunningTest(runner="nose", test_id="x"), "unknown test runner 'nose'"),
+        (RunningTest(runner="pytest", test_id="t.py::t"), "did not say where"),
+    ],
+)
+def test_what_cannot_be_narrowed_says_why(test: RunningTest | None, why: str) -> None:
+    command, reason = one_test_command(test, Path("/src"))
+    assert command is None and why in reason

@@ -1,0 +1,80 @@
+"""On a real JIT build of CPython 3.13.5: doctor sees the JIT, and crashes are attributed.
+
+The build comes from `cpython_builds` (Debian's pristine tarball, built once into the
+user cache). The fixture suites crash only when the JIT's optimizer is really active in
+the process (`_testinternalcapi.get_optimizer()`), not when a variable says so: the
+attribution rerun must really run the interpreter with the JIT off.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from cpython_builds import built
+from normalized_events import PackageFinished, read_events
+from runner_fixtures import Fixture, build_registry, run_apiary, run_args
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("jit-build")]
+
+JIT_ONLY = {
+    "jit_only_pkg/__init__.py": "",
+    "tests/test_hot.py": textwrap.dedent(
+        """
+        import ctypes, _testinternalcapi
+
+        def test_warm_up():
+            assert sum(i * i for i in range(10000)) > 0
+
+        def test_crashes_under_the_jit():
+            if _testinternalcapi.get_optimizer() is not None:
+                ctypes.string_at(0)
+        """
+    ),
+}
+ALWAYS = {
+    "always_pkg/__init__.py": "",
+    "tests/test_always.py": "import os\n\ndef test_abort():\n    os.abort()\n",
+}
+
+
+@pytest.fixture(scope="module")
+def jit_python() -> Path:
+    return built("jit").python
+
+
+def test_doctor_says_the_jit_is_available(jit_python: Path, tmp_path: Path) -> None:
+    done = run_apiary("doctor", "--target-python", str(jit_python), cwd=tmp_path)
+    text = done.stdout + done.stderr
+    assert "JIT available" in text, text
+
+
+def test_a_crash_only_the_jit_causes_is_jit_only(jit_python: Path, tmp_path: Path) -> None:
+    registry = build_registry(
+        tmp_path, Fixture("jit-only-pkg", JIT_ONLY), Fixture("always-pkg", ALWAYS)
+    )
+    done = run_apiary(
+        *run_args(registry, tmp_path, "jit", "--target-python", str(jit_python)),
+        cwd=tmp_path,
+        timeout=1200,
+    )
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    run_dir = tmp_path / "results" / "jit"
+    crashes = {
+        e.package: e.crash
+        for e in read_events(run_dir / "events.jsonl").known()
+        if isinstance(e, PackageFinished) and e.crash is not None
+    }
+    jit_only, always = crashes["jit-only-pkg"], crashes["always-pkg"]
+    assert jit_only is not None and always is not None
+    assert jit_only.test_id == "tests/test_hot.py::test_crashes_under_the_jit"
+    assert jit_only.isolated == "reproduces"
+    assert jit_only.jit_only is True, jit_only.jit_only_reason
+    assert always.jit_only is False, always.jit_only_reason
+    record = json.loads((run_dir / (jit_only.record_path or "")).read_text())
+    jit_off = [r for r in record["reruns"] if r["step"] == "jit_off"]
+    assert jit_off and all(r["outcome"] == "pass" for r in jit_off)
+    log = (run_dir / "logs" / "jit-only-pkg" / "jit_off.log").read_text()
+    assert "1 passed" in log  # the narrowed test alone, with the JIT really off
