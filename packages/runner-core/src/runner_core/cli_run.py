@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from normalized_events import Condition, Outcome
+from normalized_events import Condition, EventLogError, Outcome
 from platformdirs import user_cache_path
 from registry_core import RegistryError, load_registry
 from registry_core.locate import locate_registry
@@ -16,13 +16,7 @@ from sandbox_runner import SandboxError
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
 from runner_core.conditions import parse_condition
-from runner_core.errors import (
-    DiskFullError,
-    OptionError,
-    ResumeError,
-    RunnerError,
-    is_disk_full,
-)
+from runner_core.errors import OptionError, ResumeError, RunnerError, full_disk
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
 from runner_core.progress import RunProgress, print_final_table
@@ -228,10 +222,11 @@ def run_command(
     except (RunnerError, RegistryError, SandboxError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except OSError as exc:
-        if not is_disk_full(exc):
+    except (OSError, EventLogError) as exc:
+        stop = full_disk(exc, results_dir)
+        if stop is None:
             raise
-        typer.echo(f"error: {DiskFullError.from_os_error(exc)}", err=True)
+        typer.echo(f"error: {stop}", err=True)
         raise typer.Exit(2) from None
     _print_summary(report.run_dir, report.counts, report.wall_s, report.interrupted)
     if report.stopped_by is not None:

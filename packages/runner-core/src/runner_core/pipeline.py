@@ -36,7 +36,7 @@ from runner_core.environment import (
     local_indexes,
     package_cache,
 )
-from runner_core.errors import DiskFullError, RunnerError, is_disk_full
+from runner_core.errors import RunnerError, full_disk
 from runner_core.evidence import install_agent
 from runner_core.forensics import record_crash
 from runner_core.interpreter import Interpreter, probe_interpreter
@@ -115,15 +115,17 @@ def run_package(
             if runner.filled_disk and state.source is not None:
                 discard_source(state.source, settings.work_dir / "sources")
     except Exception as exc:  # a harness fault: recorded, and the run goes on
-        if is_disk_full(exc):
-            raise DiskFullError.from_os_error(exc) from None
+        stop = full_disk(exc, settings.run_dir)
+        if stop is not None:
+            raise stop from None
         error_log = log_dir / "error.log"
         try:
             error_log.parent.mkdir(parents=True, exist_ok=True)
             error_log.write_text(traceback.format_exc())
         except OSError as failed:
-            if is_disk_full(failed):
-                raise DiskFullError.from_os_error(failed) from None
+            stop = full_disk(failed, settings.run_dir)
+            if stop is not None:
+                raise stop from None
             raise
         last = traceback.format_exc().strip().splitlines()[-1]
         finish = _Finish(Outcome.ERROR, f"harness error: {last} (see {error_log.name})")

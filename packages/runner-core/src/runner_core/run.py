@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from normalized_events import (
+    EventLogError,
     EventWriter,
     HostInfo,
     Outcome,
@@ -40,7 +41,7 @@ from runner_core.errors import (
     ResumeError,
     RunFailedError,
     RunnerError,
-    is_disk_full,
+    full_disk,
 )
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
@@ -318,17 +319,18 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
                     note(finished)
         except KeyboardInterrupt:
             report.interrupted = True
-        except (DiskFullError, OSError) as exc:
-            if not isinstance(exc, DiskFullError) and not is_disk_full(exc):
+        except (DiskFullError, OSError, EventLogError) as exc:
+            stop = full_disk(exc, run_dir)
+            if stop is None:
                 raise
             report.interrupted = True
-            report.stopped_by = str(DiskFullError.from_os_error(exc) if is_disk_full(exc) else exc)
+            report.stopped_by = str(stop)
         counts = Counter(
             e.outcome for e in read_events(events_path).known() if isinstance(e, PackageFinished)
         )
         report.counts = dict(counts)
         report.wall_s = time.monotonic() - started
-        with _unless_disk_full(report):
+        with _unless_disk_full(report, run_dir):
             writer.emit(
                 RunFinished(
                     run_id=settings.run_id,
@@ -338,9 +340,9 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
                     stopped_after_crash=not keep_going(),
                 )
             )
-    with _unless_disk_full(report):
+    with _unless_disk_full(report, run_dir):
         write_retry_list(run_dir, settings.conditions)
-    with _unless_disk_full(report):
+    with _unless_disk_full(report, run_dir):
         _write_json(
             run_dir / "run.json",
             _run_json(
@@ -353,13 +355,14 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
 
 
 @contextmanager
-def _unless_disk_full(report: RunReport) -> Iterator[None]:
+def _unless_disk_full(report: RunReport, run_dir: Path) -> Iterator[None]:
     """Closing records that a full disk cannot take are given up (the run resumes from
     its events); the report says why."""
     try:
         yield
-    except OSError as exc:
-        if not is_disk_full(exc):
+    except (OSError, EventLogError) as exc:
+        stop = full_disk(exc, run_dir)
+        if stop is None:
             raise
         report.interrupted = True
-        report.stopped_by = report.stopped_by or str(DiskFullError.from_os_error(exc))
+        report.stopped_by = report.stopped_by or str(stop)

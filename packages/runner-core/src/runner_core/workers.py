@@ -17,10 +17,10 @@ from multiprocessing.context import SpawnProcess
 from types import FrameType
 from typing import Any
 
-from normalized_events import EventWriter, Outcome, PackageFinished
+from normalized_events import EventLogError, EventWriter, Outcome, PackageFinished
 from sandbox_runner import die_with_parent
 
-from runner_core.errors import DiskFullError, is_disk_full
+from runner_core.errors import DiskFullError, full_disk
 from runner_core.jobs import run_job
 from runner_core.pipeline import PackageJob
 from runner_core.settings import RunSettings
@@ -52,10 +52,11 @@ def _worker_main(settings_json: str, jobs: Any, results: Any, worker: int) -> No
             results.put(("done", worker, [f.model_dump_json() for f in finished]))
     except KeyboardInterrupt:
         return
-    except (DiskFullError, OSError) as exc:
-        if not isinstance(exc, DiskFullError) and not is_disk_full(exc):
+    except (DiskFullError, OSError, EventLogError) as exc:
+        stop = full_disk(exc, settings.run_dir)
+        if stop is None:
             raise
-        results.put(("disk_full", worker, str(_disk_full(exc))))
+        results.put(("disk_full", worker, str(stop)))
     finally:
         writer.close()
 
@@ -134,13 +135,6 @@ def run_in_workers(
                 slot.process.kill()
         job_queue.close()
         results.close()
-
-
-def _disk_full(error: BaseException) -> DiskFullError:
-    if is_disk_full(error):
-        return DiskFullError.from_os_error(error)
-    assert isinstance(error, DiskFullError)
-    return error
 
 
 def _replace_dead(

@@ -24,6 +24,7 @@ from typing import Literal
 PIDS_V1 = Path("/sys/fs/cgroup/pids")
 _BASE_NAME = "apiary"
 RMDIR_WAIT_S = 2.0
+SWEEP_AGE_S = 600.0
 
 LimitMethod = Literal["cgroup", "rlimit", "none"]
 
@@ -132,17 +133,14 @@ def _base() -> Path | None:
     return base
 
 
-# An empty group younger than this may be another process's, made a moment before its
-# command joins it: sweeping it would make that command fail to start.
-_STALE_AFTER_S = 3600.0
-
-
 def _sweep(base: Path) -> None:
-    """Remove the empty groups of commands whose clean-up did not finish, long ago."""
+    """Remove the empty groups of commands whose clean-up did not finish; never a young
+    one, which another process may have made for a command about to join it."""
+    old = time.time() - SWEEP_AGE_S
     with contextlib.suppress(OSError):
         for leaf in base.iterdir():
             with contextlib.suppress(OSError):
-                if leaf.is_dir() and leaf.stat().st_mtime < time.time() - _STALE_AFTER_S:
+                if leaf.is_dir() and leaf.stat().st_mtime < old:
                     leaf.rmdir()
 
 
