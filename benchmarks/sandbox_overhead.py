@@ -11,7 +11,9 @@ alike), on the same command:
   log, secret filter, process-group and /proc sweep after the command);
 - bwrap: ``run_sandboxed`` with bubblewrap (namespaces, mounts, the in-namespace reaper),
   when it works here; with, for reference, its two parts run bare: bwrap around ``true``
-  and the reaper's interpreter starting (``python -I -S -c pass``).
+  and the reaper's interpreter starting (``python -I -S -c pass``), and bwrap around
+  ``true`` as it was before the hardening (``--ro-bind / /``, no user namespace, no
+  capability drop): the difference is what least privilege and the minimal view cost.
 Each line gives the median wall time per command, the overhead over plain in
 milliseconds, and the ratio. The bwrap probe (cached per process) is timed separately.
 """
@@ -83,6 +85,7 @@ def main() -> int:
         sides["bwrap"] = sandboxed("bwrap")
         parts["bwrap true"] = bare(probe_argv(shutil.which("bwrap") or "bwrap"))
         parts["python -I -S"] = bare([reaper_python(), "-I", "-S", "-c", "pass"])
+        parts["bwrap true, old"] = bare(_unhardened_argv(shutil.which("bwrap") or "bwrap"))
     sides.update(parts)
     times: dict[str, list[float]] = {name: [] for name in sides}
     for side in sides.values():  # warm-up: imports, page cache
@@ -117,6 +120,13 @@ def main() -> int:
     if not ok:
         print("  bwrap not measured: it cannot run here")
     return 0
+
+
+def _unhardened_argv(bwrap: str) -> list[str]:
+    """bwrap around `true` as the backend ran it before the hardening, for comparison."""
+    view = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    namespaces = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-net"]
+    return [bwrap, *namespaces, *view, "--", shutil.which("true") or "/bin/true"]
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ from multiprocessing.context import SpawnProcess
 from types import FrameType
 from typing import Any
 
-from normalized_events import EventWriter, Outcome, PackageFinished
+from normalized_events import EventLogError, EventWriter, Outcome, PackageFinished
 from sandbox_runner import die_with_parent
 
+from runner_core.errors import DiskFullError, full_disk
 from runner_core.jobs import run_job
 from runner_core.pipeline import PackageJob
 from runner_core.settings import RunSettings
@@ -51,6 +52,11 @@ def _worker_main(settings_json: str, jobs: Any, results: Any, worker: int) -> No
             results.put(("done", worker, [f.model_dump_json() for f in finished]))
     except KeyboardInterrupt:
         return
+    except (DiskFullError, OSError, EventLogError) as exc:
+        stop = full_disk(exc, settings.run_dir)
+        if stop is None:
+            raise
+        results.put(("disk_full", worker, str(stop)))
     finally:
         writer.close()
 
@@ -106,6 +112,8 @@ def run_in_workers(
             if kind == "start":
                 slots[worker].job = value
                 continue
+            if kind == "disk_full":
+                raise DiskFullError(value)
             slots[worker].job = None
             outstanding -= 1
             for line in value:

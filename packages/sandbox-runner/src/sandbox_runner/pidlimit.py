@@ -24,6 +24,7 @@ from typing import Literal
 PIDS_V1 = Path("/sys/fs/cgroup/pids")
 _BASE_NAME = "apiary"
 RMDIR_WAIT_S = 2.0
+SWEEP_AGE_S = 600.0
 
 LimitMethod = Literal["cgroup", "rlimit", "none"]
 
@@ -133,11 +134,13 @@ def _base() -> Path | None:
 
 
 def _sweep(base: Path) -> None:
-    """Remove the empty groups of commands whose clean-up did not finish."""
+    """Remove the empty groups of commands whose clean-up did not finish; never a young
+    one, which another process may have made for a command about to join it."""
+    old = time.time() - SWEEP_AGE_S
     with contextlib.suppress(OSError):
         for leaf in base.iterdir():
-            if leaf.is_dir():
-                with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):
+                if leaf.is_dir() and leaf.stat().st_mtime < old:
                     leaf.rmdir()
 
 
