@@ -34,6 +34,7 @@ MEANING: dict[Category, str] = {
     Category.FIXED: "crashed in A and not in B, or failed in A and passes in B",
     Category.SPURIOUS: "changed through a timeout, hang, OOM kill or network-shaped failure",
     Category.BROKEN: "could be tested in A, not in B (install, import, source or config error)",
+    Category.NOW_TESTED: "never ran its tests in A; ran them in B, and some fail",
     Category.STILL_BROKEN: "the same non-passing state on both sides",
     Category.SKIPPED: "skipped on one side only",
     Category.MISSING: "no result on one side",
