@@ -90,6 +90,8 @@ NOT_CRASHES = [
     "pytest_exit1_verbose_311",
     "pytest_exit1_fixture_error_311",
     "unittest_failure_312",
+    "stestr_failure_312",
+    "stestr_import_error_312",
     "pytest_exit1_coverage_plugin_missing_312",
     "pytest_exit3_configure_error_311",
     "pytest_exit4_conftest_error_311",

@@ -100,6 +100,8 @@ TEST_STEP = [
     ("pytest_exit1_verbose_311", "pytest", Outcome.FAIL, "1 failed, 1 passed"),
     ("pytest_exit1_fixture_error_311", "pytest", Outcome.FAIL, "1 passed, 1 error"),
     ("unittest_failure_312", "unittest", Outcome.FAIL, "FAILED (failures=1)"),
+    ("stestr_failure_312", "stestr", Outcome.FAIL, "Ran: 2 tests, Failed: 1"),
+    ("stestr_import_error_312", "stestr", Outcome.CONFIG_ERROR, "missing module: xmlschema"),
     # ... and whatever else stopped the run before any test is no verdict on the tests
     ("pytest_exit1_coverage_plugin_missing_312", "pytest", Outcome.CONFIG_ERROR,
      "missing module: covdefaults"),

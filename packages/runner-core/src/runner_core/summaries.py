@@ -3,7 +3,8 @@
 The runners recognised are pytest (`=== 1 failed, 2 passed in 0.12s ===`, or the bare
 line of `-q`) and unittest with everything that prints its summary (`python -m unittest`,
 Django's and nose2's runners, nose): `Ran N tests in Xs`, then `OK`, `FAILED (...)` or
-`NO TESTS RAN`. An exit status alone never says that tests ran; these lines do.
+`NO TESTS RAN`; and stestr's totals (`Ran: N tests in Xs sec.` then ` - Failed: N`). An
+exit status alone never says that tests ran; these lines do.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Runner = Literal["pytest", "unittest"]
+Runner = Literal["pytest", "unittest", "stestr"]
 
 _PYTEST_FINAL = re.compile(r"^=+ (?P<text>.*?) in [\d.]+s(?: \([^)]*\))? =+$")
 _PYTEST_QUIET_FINAL = re.compile(
@@ -22,6 +23,8 @@ _PYTEST_QUIET_FINAL = re.compile(
 _PYTEST_COUNT = re.compile(r"\b(?P<n>\d+) (?P<what>failed|passed|errors?|xfailed|xpassed)\b")
 _UNITTEST_RAN = re.compile(r"^Ran (?P<n>\d+) tests? in [\d.]+s$")
 _UNITTEST_STATUS = re.compile(r"^(?P<text>OK\b.*|FAILED \(.*\)|NO TESTS RAN)$")
+_STESTR_RAN = re.compile(r"^Ran: (?P<n>\d+) tests? in [\d.]+ sec\.$")
+_STESTR_FAILED = re.compile(r"^ - Failed: (?P<n>\d+)$")
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,11 @@ def runner_summary(output: str) -> RunnerSummary | None:
     """The last runner summary in `output`, or None when no runner printed one."""
     lines = [line.rstrip() for line in output.splitlines()]
     for index in range(len(lines) - 1, -1, -1):
-        found = _pytest_summary(lines[index]) or _unittest_summary(lines, index)
+        found = (
+            _pytest_summary(lines[index])
+            or _unittest_summary(lines, index)
+            or _stestr_summary(lines, index)
+        )
         if found is not None:
             return found
     return None
@@ -73,3 +80,13 @@ def _unittest_summary(lines: list[str], index: int) -> RunnerSummary | None:
     failed = verdict is not None and verdict.group("text").startswith("FAILED")
     text = verdict.group("text") if failed and verdict is not None else lines[index]
     return RunnerSummary("unittest", text, int(ran.group("n")), failed)
+
+
+def _stestr_summary(lines: list[str], index: int) -> RunnerSummary | None:
+    ran = _STESTR_RAN.match(lines[index])
+    if ran is None:
+        return None
+    counts = (_STESTR_FAILED.match(line) for line in lines[index + 1 : index + 8])
+    failed = next((int(m.group("n")) for m in counts if m), 0)
+    text = f"Ran: {ran.group('n')} tests, Failed: {failed}" if failed else lines[index]
+    return RunnerSummary("stestr", text, int(ran.group("n")), failed > 0)

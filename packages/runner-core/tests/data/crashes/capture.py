@@ -787,21 +787,48 @@ def _free_threaded_python() -> Path:
     return built("ft").python
 
 
-def _cython_coverage_free_threaded(work: Work) -> list[str]:
-    """A suite whose .coveragerc loads Cython's coverage plugin, under --cov, on 3.13t.
+FASTPATH = {
+    ".coveragerc": "[run]\nplugins = Cython.Coverage\nsource = fastpath\n",
+    "fastpath/__init__.py": "def double(x):\n    return 2 * x\n",
+    "tests/test_double.py": "from fastpath import double\n\n\ndef test_double():\n"
+    "    assert double(2) == 4\n",
+}
 
-    coverage ships no free-threaded wheel: the installer takes its pure-Python wheel, which
-    has no C tracer, and Cython.Coverage refuses to load without one."""
-    ft = _free_threaded_python()
-    make = _venv_with(ft, "pytest", "pytest-cov", "coverage", "cython")
-    files = {
-        ".coveragerc": "[run]\nplugins = Cython.Coverage\nsource = fastpath\n",
-        "fastpath/__init__.py": "def double(x):\n    return 2 * x\n",
-        "tests/test_double.py": "from fastpath import double\n\n\ndef test_double():\n"
-        "    assert double(2) == 4\n",
-    }
-    return _pytest_in_venv(make, files, "--cov", "--cov-config=.coveragerc", "tests")(work)
 
+def _cython_coverage_free_threaded(*args: str) -> Callable[[Work], list[str]]:
+    """A suite that loads Cython's coverage plugin on 3.13t (the .coveragerc under --cov,
+    or pytest's -p). coverage ships no free-threaded wheel: the installer takes its
+    pure-Python wheel, which has no C tracer, and Cython.Coverage refuses to load."""
+
+    def build(work: Work) -> list[str]:
+        make = _venv_with(_free_threaded_python(), "pytest", "pytest-cov", "coverage", "cython")
+        return _pytest_in_venv(make, FASTPATH, *args)(work)
+
+    return build
+
+
+def _stestr_session(files: dict[str, str]) -> Callable[[Work], list[str]]:
+    def build(work: Work) -> list[str]:
+        python = _venv_with(PY312, "stestr")(work)
+        work.write(".stestr.conf", "[DEFAULT]\ntest_path=./tests\ntop_dir=./\n")
+        for relative, text in files.items():
+            work.write(relative, text)
+        return [str(python), "-m", "stestr", "run"]
+
+    return build
+
+
+MATH_TESTS = """\
+    import unittest
+
+
+    class MathTests(unittest.TestCase):
+        def test_adds(self):
+            self.assertEqual(1 + 1, 2)
+
+        def test_wrong(self):
+            self.assertEqual(1 + 1, 3)
+    """
 
 CONFIGURE_FAILS_PLUGIN = """\
     def pytest_configure(config):
@@ -863,23 +890,17 @@ CAPTURES += [
     Capture(
         "unittest_failure_312",
         "python -m unittest: one test of two fails",
-        unittest_session(
-            {
-                "tests/__init__.py": "",
-                "tests/test_math.py": """\
-                    import unittest
-
-
-                    class MathTests(unittest.TestCase):
-                        def test_adds(self):
-                            self.assertEqual(1 + 1, 2)
-
-                        def test_wrong(self):
-                            self.assertEqual(1 + 1, 3)
-                    """,
-            },
-            PY312,
-        ),
+        unittest_session({"tests/__init__.py": "", "tests/test_math.py": MATH_TESTS}, PY312),
+    ),
+    Capture(
+        "stestr_failure_312",
+        "stestr run: one test of two fails",
+        _stestr_session({"tests/__init__.py": "", "tests/test_math.py": MATH_TESTS}),
+    ),
+    Capture(
+        "stestr_import_error_312",
+        "stestr run: a test module's dependency is missing (exit 100)",
+        _stestr_session({"tests/__init__.py": "", "tests/test_dep.py": "import xmlschema\n"}),
     ),
     Capture(
         "pytest_exit3_configure_error_311",
@@ -951,7 +972,12 @@ CAPTURES += [
     Capture(
         "pytest_exit1_cython_coverage_ft_313t",
         "free-threaded 3.13.5: Cython.Coverage in .coveragerc under --cov, no C tracer",
-        _cython_coverage_free_threaded,
+        _cython_coverage_free_threaded("--cov", "--cov-config=.coveragerc", "tests"),
+    ),
+    Capture(
+        "pytest_cython_coverage_plugin_ft_313t",
+        "free-threaded 3.13.5: -p Cython.Coverage, no C tracer",
+        _cython_coverage_free_threaded("-p", "Cython.Coverage", "tests"),
     ),
 ]  # fmt: skip
 
