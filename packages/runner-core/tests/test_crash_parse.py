@@ -93,6 +93,8 @@ NOT_CRASHES = [
     "stestr_failure_312",
     "stestr_import_error_312",
     "pytest_exit1_coverage_plugin_missing_312",
+    "pytest_exit1_cython_coverage_ft_313t",
+    "pytest_cython_coverage_plugin_ft_313t",
     "pytest_exit3_configure_error_311",
     "pytest_exit4_conftest_error_311",
     "pytest_exit1_cov_fail_under_312",

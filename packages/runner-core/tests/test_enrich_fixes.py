@@ -226,6 +226,13 @@ COVERAGE_CASES = [
     (COV_MISSING, PROPCACHE_TEST,
      frozenset({"missing covdefaults -> pip install covdefaults"}),
      "coverage could not start -> the coverage options dropped", PROPCACHE_WITHOUT_COVERAGE),
+    # a real free-threaded 3.13.5: coverage without its C tracer, Cython's plugin refuses
+    ("pytest_exit1_cython_coverage_ft_313t", PROPCACHE_TEST, frozenset(),
+     f"{NO_TRACER} -> the coverage options dropped", PROPCACHE_WITHOUT_COVERAGE),
+    ("pytest_exit1_cython_coverage_ft_313t", "python -m pytest tests", frozenset(),
+     f"{NO_TRACER} -> -o addopts=''", "python -m pytest tests -o addopts="),
+    ("pytest_cython_coverage_plugin_ft_313t", "python -m pytest -p Cython.Coverage tests",
+     frozenset(), f"{NO_TRACER} -> the coverage options dropped", "python -m pytest tests"),
     # the options come from the ini file's addopts
     (COV_MISSING, "python -m pytest tests",
      frozenset({"missing covdefaults -> pip install covdefaults"}),

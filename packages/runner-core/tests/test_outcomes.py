@@ -32,6 +32,11 @@ def verdict_of(name: str, framework: str = "pytest", **status: bool) -> Verdict:
     return classify_test(StepStatus(exit_code=exit_code, **status), output, framework)
 
 
+NO_COVERAGE_PLUGINS = (
+    "Installed 'coverage' does not support plugins."
+    " See https://coverage.readthedocs.io/en/latest/install.html#c-extension"
+)
+
 TEST_STEP = [
     # name, framework, outcome, reason
     ("pytest_exit0_311", "pytest", Outcome.PASS, "2 passed"),
@@ -102,7 +107,12 @@ TEST_STEP = [
     ("unittest_failure_312", "unittest", Outcome.FAIL, "FAILED (failures=1)"),
     ("stestr_failure_312", "stestr", Outcome.FAIL, "Ran: 2 tests, Failed: 1"),
     ("stestr_import_error_312", "stestr", Outcome.CONFIG_ERROR, "missing module: xmlschema"),
-    # ... and whatever else stopped the run before any test is no verdict on the tests
+    # ... and whatever else stopped the run before any test is no verdict on the tests:
+    # on a real free-threaded 3.13.5, coverage has no C tracer and Cython's plugin refuses
+    ("pytest_exit1_cython_coverage_ft_313t", "pytest", Outcome.CONFIG_ERROR,
+     f"ImportError: {NO_COVERAGE_PLUGINS}"),
+    ("pytest_cython_coverage_plugin_ft_313t", "pytest", Outcome.CONFIG_ERROR,
+     f"plugin Cython.Coverage could not load: ImportError: {NO_COVERAGE_PLUGINS}"),
     ("pytest_exit1_coverage_plugin_missing_312", "pytest", Outcome.CONFIG_ERROR,
      "missing module: covdefaults"),
     ("pytest_exit3_configure_error_311", "pytest", Outcome.CONFIG_ERROR,

@@ -57,6 +57,9 @@ _INTERRUPTED = re.compile(r"^!+ (?P<text>Interrupted: .*?) !+$")
 _PLUGIN_LOAD = re.compile(r'^Error while loading plugin "(?P<name>[^"]+)"')
 _COVERAGE_UNDER = re.compile(r"^FAIL (?P<text>Required test coverage of .*)$")
 _TRACEBACK = "Traceback (most recent call last):"
+_PATH_OR_URL = re.compile(
+    r"(?P<url>\b[a-z][a-z0-9+.-]*://\S+)|(?:/[^\s/:'\"]+)+/(?P<base>[^\s/:'\"]+)"
+)
 _EXCEPTION_LINE = re.compile(r"^(?P<text>[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b(?::.*)?)$")
 _PIP_NO_MATCH = re.compile(r"(?P<text>No matching distribution found for \S+)")
 _UV_NO_SOLUTION = re.compile(r"No solution found when resolving dependencies")
@@ -375,7 +378,8 @@ def _error_detail(lines: list[str]) -> str | None:
 
 
 def _basename_paths(text: str) -> str:
-    return re.sub(r"(?:/[^\s/:'\"]+)+/([^\s/:'\"]+)", r"\1", text)
+    """Paths shortened to their last part (temp dirs differ run to run); URLs kept whole."""
+    return _PATH_OR_URL.sub(lambda m: m.group("url") or m.group("base"), text)
 
 
 def _last_meaningful(lines: list[str]) -> str | None:
