@@ -135,8 +135,9 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
         return Verdict(outcome=Outcome.ERROR, reason=_clip(status.limit))
     crash = parse_crash(output, exit_code=status.exit_code, signal=status.signal)
     died = status_signal(status.exit_code, status.signal)
+    summary = runner_summary(output)
     # A runner that printed its summary finished on its own: memory did not stop it.
-    finished = died is None and _runner_finished(output)
+    finished = died is None and summary is not None
     if (
         status.oom_suspected
         and status.exit_code != 0
@@ -147,10 +148,13 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
         return Verdict(outcome=Outcome.OOM, reason=_clip(f"memory ran out{how}"))
     if crash is not None:
         return Verdict(outcome=Outcome.CRASH, reason=describe(crash), crash=crash)
-    code = status.exit_code
-    if code is None:
+    if status.exit_code is None:
         return Verdict(outcome=Outcome.ERROR, reason="the test command reported no exit status")
-    summary = runner_summary(output)
+    return _exit_verdict(status.exit_code, output, framework, summary)
+
+
+def _exit_verdict(code: int, output: str, framework: str, summary: RunnerSummary | None) -> Verdict:
+    """A process that exited on its own with `code`, and crashed nowhere: what it says."""
     if code == 0:
         if summary is not None and summary.runner == "unittest" and summary.ran == 0:
             return Verdict(outcome=Outcome.CONFIG_ERROR, reason="no tests ran")
@@ -172,10 +176,6 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
     if (summary is not None and summary.shows_failures) or report is not None:
         return Verdict(outcome=Outcome.FAIL, reason=_fail_reason(code, summary, report))
     return Verdict(outcome=Outcome.CONFIG_ERROR, reason=_no_verdict_reason(code, output, summary))
-
-
-def _runner_finished(output: str) -> bool:
-    return runner_summary(output) is not None
 
 
 def _startup_failure(report: CrashRecord | None) -> str | None:
