@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 from runner_core.commands import plan_steps, pytest_addopts, split_steps
-from runner_core.environment import base_env, env_for_tests, merge_sanitizer_options
+from runner_core.environment import base_env, env_for_tests
+from runner_core.sanitizers import sanitizer_env
 
 PY = Path("/v/bin/python")
 
@@ -67,12 +68,13 @@ def test_xdist_is_disabled_through_pytest_addopts_keeping_what_was_there() -> No
 
 
 def test_asan_options_are_merged_not_clobbered() -> None:
-    assert merge_sanitizer_options(None) == "detect_leaks=0"
-    assert merge_sanitizer_options("halt_on_error=1") == "halt_on_error=1:detect_leaks=0"
-    assert (
-        merge_sanitizer_options("detect_leaks=1:abort_on_error=1")
-        == "detect_leaks=1:abort_on_error=1"
-    )
+    def asan(text: str | None) -> str:
+        sources = [{"ASAN_OPTIONS": text}] if text is not None else []
+        return sanitizer_env(sources).values["ASAN_OPTIONS"]
+
+    assert asan(None) == "detect_leaks=0"
+    assert asan("halt_on_error=1") == "halt_on_error=1:detect_leaks=0"
+    assert asan("detect_leaks=1:abort_on_error=1") == "detect_leaks=1:abort_on_error=1"
 
 
 def test_test_env_jit_on_python_overrides_removed_user_env_wins(tmp_path: Path) -> None:
@@ -93,3 +95,17 @@ def test_test_env_jit_on_python_overrides_removed_user_env_wins(tmp_path: Path) 
     assert env["PYTEST_ADDOPTS"] == "-p no:xdist"
     assert env["HOME"] == str(tmp_path / "home")
     assert env_for_tests(base, {}, None)["PYTHON_JIT"] == "1"
+
+
+def test_local_indexes_named_by_installer_settings(tmp_path: Path) -> None:
+    from runner_core.environment import local_indexes
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    env = {
+        "PIP_FIND_LINKS": str(wheels),
+        "UV_INDEX": f"local={wheels.as_uri()} https://pypi.org/simple",
+        "PIP_EXTRA_INDEX_URL": "file:///no/such/folder",
+        "PIP_INDEX_URL": "https://pypi.org/simple",
+    }
+    assert local_indexes(env) == [wheels]

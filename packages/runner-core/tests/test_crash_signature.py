@@ -58,7 +58,8 @@ SIGNATURES = [
     ("asan_use_after_free_python_312",
      "asan:heap-use-after-free | AddressSanitizer: heap-use-after-free on address 0x? at pc"
      " 0x? bp 0x? sp 0x? | crashext.c:read_after_free | libffi.so.8:ffi_call"
-     " | callproc.c:_call_function_pointer"),
+     " | callproc.c:_call_function_pointer | free:crashext.c:read_after_free"
+     " | alloc:crashext.c:read_after_free"),
     ("asan_segv_c_program",
      "asan:SEGV | AddressSanitizer: SEGV on unknown address 0x? (pc 0x? bp 0x? sp 0x? T?)"
      " | read_null.c:read_value | read_null.c:main"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -82,12 +83,14 @@ def test_canary_files_in_home_are_out_of_reach(
 
 
 def test_another_runs_results_and_other_trees_are_invisible(
-    run: Callable[..., SandboxResult], work: Path, tmp_path: Path
+    run: Callable[..., SandboxResult], work: Path, host_dir: Path
 ) -> None:
-    other = tmp_path / "results" / "other-run"
+    other = host_dir / "results" / "other-run"
     other.mkdir(parents=True)
     (other / "events.jsonl").write_text("canary-results\n")
-    result = run(f"cat {other}/events.jsonl; ls {tmp_path}", backend="bwrap")
+    sibling = work.parent / "other-package-tree"
+    sibling.mkdir()
+    result = run(f"cat {other}/events.jsonl; ls {work.parent}", backend="bwrap")
     assert "canary" not in result.stdout_log.read_text()
     assert result.stdout_tail == ["work"]  # the parent of cwd shows only cwd
 
@@ -200,3 +203,19 @@ def test_private_keys_under_etc_stay_hidden(run: Callable[..., SandboxResult]) -
         "ls -A /etc/ssl/private | wc -l; test -e /etc/ssl/certs && echo certs", backend="bwrap"
     )
     assert result.stdout_tail == ["0", "certs"]
+
+
+def test_the_remount_attack_through_the_command_line(host_dir: Path, tmp_path: Path) -> None:
+    """`apiary sandbox -- sh -c 'mount -o remount,rw,bind / && touch FILE'`, as root."""
+    target = host_dir / "file"
+    attack = f"mount -o remount,rw,bind / && touch {target}"
+    options = ["--backend", "bwrap", "--cwd", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox_runner", *options, "--", "sh", "-c", attack],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert not target.exists()

@@ -73,6 +73,17 @@ class InterpreterInfo(Model):
         description="Changes when the interpreter is rebuilt, even at the same path and version "
         "(a hash of its path, full version string, build flags, binary size and mtime).",
     )
+    build_name: str | None = Field(
+        default=None,
+        description="For an interpreter `apiary python build` made: its name (3.13.5-jit).",
+    )
+    build_key: str | None = Field(
+        default=None, description="That build's key: source identity, flags and compilers."
+    )
+    build_source: str | None = Field(
+        default=None,
+        description="What it was built from: a tarball's sha256, a commit, a folder's digest.",
+    )
 
 
 class HostInfo(Model):

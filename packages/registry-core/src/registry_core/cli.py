@@ -329,7 +329,8 @@ def resolve(
         int, typer.Option("--workers", min=1, max=64, help="Parallel requests.")
     ] = 4,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds per request.")
+        float,
+        typer.Option("--timeout", min=0.1, help="Seconds each answer may take, all of it."),
     ] = 15.0,
     retries: Annotated[
         int, typer.Option("--retries", min=0, max=10, help="Retries per project.")

@@ -11,6 +11,7 @@ from reporter.cli import app as report_app
 from sandbox_runner.cli import SANDBOX_CONTEXT, sandbox_command
 
 from runner_core.cli_enrich import app as enrich_app
+from runner_core.cli_python import app as python_app
 from runner_core.cli_run import run_command
 from runner_core.versions import installed_versions
 
@@ -46,6 +47,7 @@ def root(
 app.add_typer(registry_app, name="registry")
 app.add_typer(report_app, name="report")
 app.add_typer(enrich_app, name="enrich")
+app.add_typer(python_app, name="python")
 
 
 app.command("run")(run_command)

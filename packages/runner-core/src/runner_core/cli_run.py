@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -15,7 +16,13 @@ from sandbox_runner import SandboxError
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
 from runner_core.conditions import parse_condition
-from runner_core.errors import OptionError, ResumeError, RunnerError
+from runner_core.errors import (
+    DiskFullError,
+    OptionError,
+    ResumeError,
+    RunnerError,
+    is_disk_full,
+)
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
 from runner_core.progress import RunProgress, print_final_table
@@ -28,6 +35,7 @@ from runner_core.run import (
     recorded_selection,
     registry_info,
 )
+from runner_core.sanitizers import sanitizer_env
 from runner_core.selection import SelectionOptions, read_packages_file, select
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 from runner_core.shards import apply_shard, shard_from_environment
@@ -123,6 +131,10 @@ def run_command(
     retries: Annotated[
         int, Opt(min=0, help="Retries of a package whose outcome differs between conditions.")
     ] = 2,
+    leaks: Annotated[
+        bool,
+        Opt(help="On a sanitizer build, keep LeakSanitizer on: leak reports become crashes."),
+    ] = False,
     shard: Annotated[str | None, Opt(help="I/N: run the I-th of N shards (1-based).")] = None,
     balance_from: Annotated[
         Path | None, Opt(help="Run dir whose durations balance the shards.")
@@ -175,6 +187,7 @@ def run_command(
                 repo_overrides=_pairs(repo_override, "--repo-override"),
                 refresh=refresh,
                 crash_reruns=crash_reruns,
+                leaks=leaks,
                 condition_retries=retries,
                 stop_after_crash=stop_after_crash,
                 shard=shard or shard_from_environment(),
@@ -191,6 +204,8 @@ def run_command(
         for problem in registry.problems:
             typer.echo(f"warning: {problem}", err=True)
         interpreter = probe_interpreter(settings.target_python)
+        for unusable in sanitizer_env([settings.env, os.environ]).problems:
+            typer.echo(f"warning: {unusable}", err=True)
         if recorded is not None:
             # A resumed run keeps the selection it began with, shard and skips included.
             selection = recorded_selection(recorded, registry)
@@ -213,7 +228,14 @@ def run_command(
     except (RunnerError, RegistryError, SandboxError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        typer.echo(f"error: {DiskFullError.from_os_error(exc)}", err=True)
+        raise typer.Exit(2) from None
     _print_summary(report.run_dir, report.counts, report.wall_s, report.interrupted)
+    if report.stopped_by is not None:
+        typer.echo(f"error: {report.stopped_by}", err=True)
     if report.interrupted:
         typer.echo(
             f"interrupted: resume with  apiary run --resume {settings.run_id}"

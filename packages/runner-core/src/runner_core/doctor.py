@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 
@@ -9,6 +10,8 @@ from registry_core.errors import RegistryError
 from registry_core.httpget import FetchLimits, fetch
 from registry_core.pypi import index_root, json_api_url
 from sandbox_runner import probe_bwrap
+from sandbox_runner.pidlimit import process_limit
+from sandbox_runner.spec import DEFAULT_PROCESSES
 
 from runner_core.errors import InterpreterError
 from runner_core.interpreter import probe_interpreter
@@ -87,14 +90,33 @@ def run_checks(target_python: str, check_network: bool = True) -> list[Check]:
         Check(
             "bubblewrap",
             ok,
-            f"works: network-off tests and whole-tree kills are isolated ({reason})"
+            "works: commands run as an unprivileged user in their own namespaces, see a "
+            f"minimal read-only view of the host, tests without network ({reason})"
             if ok
-            else f"unusable, the sandbox falls back to rlimits only: {reason}",
+            else "UNUSABLE: with --sandbox auto every command would run with NO isolation "
+            "(this user's rights, the whole host and network); --sandbox require refuses "
+            f"to run. Why and how to fix: {reason}",
+            required=False,
+        )
+    )
+    limit = process_limit(DEFAULT_PROCESSES, "apiary-doctor-probe")
+    limit.finish()
+    checks.append(
+        Check(
+            "process limit",
+            limit.method != "none",
+            limit.describe()
+            if limit.method != "none"
+            else f"{limit.describe()}: a fork bomb in a test suite is bounded only by "
+            "the host; make /sys/fs/cgroup/pids writable (cgroup v1) or run apiary as an "
+            "ordinary user",
             required=False,
         )
     )
     if check_network:
         checks.append(_index_check())
+    checks.append(_builds_check())
+    checks += _sanitizer_checks(target_python)
     return checks
 
 
@@ -107,3 +129,43 @@ def _index_check() -> Check:
         reason = f"{exc}; sdist sources and installs will fail"
         return Check("PyPI", False, f"unreachable: {reason}", required=False)
     return Check("PyPI", True, f"{root} reachable", required=False)
+
+
+def _builds_check() -> Check:
+    """The interpreters `apiary python build` made, usable as --target-python NAME."""
+    from runner_core.pythons import list_built
+
+    builds = list_built()
+    if not builds:
+        return Check(
+            "builds", True, "none (apiary python build SOURCE --variant jit)", required=False
+        )
+    names = ", ".join(f"{b.name} ({b.python})" for b in builds[:8])
+    more = f" and {len(builds) - 8} more" if len(builds) > 8 else ""
+    return Check("builds", True, f"{len(builds)}: {names}{more}", required=False)
+
+
+def _sanitizer_checks(target_python: str) -> list[Check]:
+    """On a sanitizer build: how apiary runs it, and whether the user's options are usable."""
+    from runner_core.sanitizers import is_sanitizer_build, memory_policy, sanitizer_env
+
+    try:
+        info = probe_interpreter(target_python).info
+    except InterpreterError:
+        return []
+    problems = sanitizer_env([os.environ]).problems
+    checks = [Check("sanitizer", False, p, required=False) for p in problems]
+    if is_sanitizer_build(info):
+        _, policy = memory_policy(info, 1024**3, leaks=False)
+        rss = "ASan's hard_rss_limit_mb" if policy.rss_limit_mb else "no memory limit"
+        checks.append(
+            Check(
+                "sanitizer",
+                True,
+                "sanitizer build: LeakSanitizer off unless --leaks; reports kept in each "
+                f"step's evidence folder; --memory becomes {rss} (an address-space limit "
+                "would stop it at start-up)",
+                required=False,
+            )
+        )
+    return checks

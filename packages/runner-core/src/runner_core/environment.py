@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from sandbox_runner import filter_env
+
+from runner_core.sanitizers import NO_LEAKS, SANITIZER_LOGS, SanitizerPolicy, sanitizer_env
 
 # Never inherited: they would make the venv's interpreter load someone else's code.
 _DROPPED = (
@@ -20,28 +24,7 @@ _DROPPED = (
     "PYTEST_PLUGINS",
     "__PYVENV_LAUNCHER__",
 )
-_DEFAULT_ASAN = {"detect_leaks": "0"}
-# Each sanitizer's options variable and the prefix of its report files (`log_path`
-# appends `.PID`): reports land where apiary reads them, whatever the capture did to fd 2.
-SANITIZER_LOGS = {"ASAN_OPTIONS": "asan", "UBSAN_OPTIONS": "ubsan", "TSAN_OPTIONS": "tsan"}
 EVIDENCE_VARIABLE = "APIARY_EVIDENCE_DIR"
-
-
-def merge_sanitizer_options(
-    existing: str | None, defaults: Mapping[str, str] = _DEFAULT_ASAN
-) -> str:
-    """Sanitizer options with our defaults added where the user did not set them.
-
-    The user's own options always win: a key they set is never replaced.
-    """
-    pairs: dict[str, str] = {}
-    for part in (existing or "").replace(",", ":").split(":"):
-        key, sep, value = part.partition("=")
-        if sep and key.strip():
-            pairs[key.strip()] = value
-    for key, value in defaults.items():
-        pairs.setdefault(key, value)
-    return ":".join(f"{k}={v}" for k, v in pairs.items())
 
 
 def base_env(
@@ -73,11 +56,14 @@ def package_cache(work_dir: Path, package: str) -> Path:
     return path
 
 
-def env_for_install(base: Mapping[str, str], cache_dir: Path) -> dict[str, str]:
+def env_for_install(
+    base: Mapping[str, str], cache_dir: Path, policy: SanitizerPolicy = NO_LEAKS
+) -> dict[str, str]:
     """Install steps: JIT off (a crash inside pip is not a JIT crash), the package's
     own caches, and files copied out of the cache, never hard-linked (a linked file
-    written in one venv would change the cached copy)."""
-    env = dict(base)
+    written in one venv would change the cached copy). Leaks are never reported here:
+    `--leaks` is about the code under test, not the installers."""
+    env = {**base, **sanitizer_env([base], replace(policy, leaks=False)).values}
     env["PYTHON_JIT"] = "0"
     env["UV_CACHE_DIR"] = str(cache_dir / "uv")
     env["PIP_CACHE_DIR"] = str(cache_dir / "pip")
@@ -86,8 +72,8 @@ def env_for_install(base: Mapping[str, str], cache_dir: Path) -> dict[str, str]:
     return env
 
 
-def env_for_import(base: Mapping[str, str]) -> dict[str, str]:
-    env = dict(base)
+def env_for_import(base: Mapping[str, str], policy: SanitizerPolicy = NO_LEAKS) -> dict[str, str]:
+    env = {**base, **sanitizer_env([base], policy).values}
     env["PYTHON_JIT"] = "0"
     env["PYTHONFAULTHANDLER"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -99,6 +85,7 @@ def env_for_tests(
     user_env: Mapping[str, str],
     pytest_addopts: str | None,
     evidence_dir: Path | None = None,
+    policy: SanitizerPolicy = NO_LEAKS,
 ) -> dict[str, str]:
     """Test steps: JIT on, faulthandler on, sanitizer defaults merged; ``--env`` wins.
 
@@ -110,13 +97,7 @@ def env_for_tests(
     env["PYTHON_JIT"] = "1"
     env["PYTHONFAULTHANDLER"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    for variable, prefix in SANITIZER_LOGS.items():
-        defaults = dict(_DEFAULT_ASAN) if variable == "ASAN_OPTIONS" else {}
-        if evidence_dir is not None:
-            defaults["log_path"] = str(evidence_dir / prefix)
-        existing = user_env.get(variable, env.get(variable))
-        if defaults or existing:
-            env[variable] = merge_sanitizer_options(existing, defaults)
+    env.update(sanitizer_env([user_env, base], policy, evidence_dir).values)
     if evidence_dir is not None:
         env[EVIDENCE_VARIABLE] = str(evidence_dir)
     if pytest_addopts:
@@ -125,3 +106,32 @@ def env_for_tests(
         if key not in {*SANITIZER_LOGS, "PYTEST_ADDOPTS"}:
             env[key] = value
     return env
+
+
+# Installer settings that may name a local package index or wheel folder.
+_INDEX_VARIABLES = (
+    "PIP_FIND_LINKS",
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_INDEX",
+    "UV_DEFAULT_INDEX",
+)
+
+
+def local_indexes(env: Mapping[str, str]) -> list[Path]:
+    """Local folders the installer settings in `env` point at (`/opt/wheels`,
+    `file:///srv/simple`): the sandbox shows them read-only to install steps."""
+    found: list[Path] = []
+    for name in _INDEX_VARIABLES:
+        for word in env.get(name, "").replace(",", " ").split():
+            name_part, sep, rest = word.partition("=")
+            text = rest if sep and "://" not in name_part else word  # uv's NAME=URL
+            if text.startswith("file://"):
+                text = urllib.parse.unquote(urllib.parse.urlparse(text).path)
+            path = Path(text)
+            if path.is_absolute() and path.exists() and path not in found:
+                found.append(path)
+    return found

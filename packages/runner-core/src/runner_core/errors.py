@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from typing import TypeGuard
+
 
 class RunnerError(Exception):
     """Base of every user-facing runner error."""
@@ -33,3 +36,20 @@ class RunLockedError(RunnerError):
 
 class RunFailedError(RunnerError):
     """A run stopped on an unexpected problem; run.json says so (status "failed")."""
+
+
+class DiskFullError(RunnerError):
+    """apiary itself could not write (results, logs, sources): the disk is full.
+
+    The run stops as if interrupted, so `--resume` continues it once space is back.
+    """
+
+    @classmethod
+    def from_os_error(cls, error: OSError) -> DiskFullError:
+        where = f" writing {error.filename}" if error.filename else ""
+        return cls(f"the disk is full ({error.strerror}{where}); free some space, then resume")
+
+
+def is_disk_full(error: BaseException) -> TypeGuard[OSError]:
+    """Whether `error` says the disk (or the user's quota) is full."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -29,6 +30,13 @@ _REPRODUCED_ENV = (
     "PYTHON_GIL",
     "PYTEST_ADDOPTS",
 )
+# What a shell accepts after ``export``; any other variable name is left out of the script.
+_SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _comment(text: str) -> str:
+    """``text`` fit for a ``#`` comment line: line breaks and control characters escaped."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def record_crash(
@@ -181,15 +189,15 @@ def reproducer_script(
     exports = [
         f"export {k}={q(test_env[k])}"
         for k in (*_REPRODUCED_ENV, *sorted(user_env))
-        if k in test_env
+        if k in test_env and _SHELL_NAME.match(k)
     ]
     extra = f"python -m pip install {' '.join(q(d) for d in extra_deps)}" if extra_deps else ""
     lines = [
         "#!/usr/bin/env bash",
-        f"# Reproduces the crash of {package} seen in apiary run {run_id}.",
-        f"# Signature: {signature}",
-        f"# Runs {what}.",
-        f"# Source: {source.kind} {source.ref} (revision {source.revision})",
+        f"# Reproduces the crash of {_comment(package)} seen in apiary run {_comment(run_id)}.",
+        f"# Signature: {_comment(signature)}",
+        f"# Runs {_comment(what)}.",
+        f"# Source: {source.kind} {_comment(source.ref)} (revision {_comment(source.revision)})",
         "# Override PYTHON (the interpreter), SOURCE_DIR (the package source) or WORK.",
         "set -eu",
         f"PYTHON=${{PYTHON:-{q(str(interpreter.path))}}}",

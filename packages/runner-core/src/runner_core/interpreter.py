@@ -14,6 +14,7 @@ from pathlib import Path
 from normalized_events import InterpreterInfo
 
 from runner_core.errors import InterpreterError
+from runner_core.sanitizers import sanitizer_env
 
 # Runs inside the target interpreter: keep it valid for every version we may meet.
 _PROBE = r"""
@@ -64,10 +65,32 @@ def resolve_path(spec: str) -> Path:
     candidate = Path(spec).expanduser()
     if candidate.parent != Path() or candidate.is_file():
         return candidate.absolute()
+    from runner_core.pythons import find_built
+
+    built = find_built(spec)
+    if built is not None:
+        return built.python
     found = shutil.which(spec)
     if found is None:
-        raise InterpreterError(f"target interpreter {spec!r}: not found on PATH")
+        raise InterpreterError(
+            f"target interpreter {spec!r}: not on PATH, and no build of that name "
+            "(see `apiary python list`)"
+        )
     return Path(found)
+
+
+def _build_of(path: Path) -> dict[str, str | None]:
+    """The `apiary python build` identity of the interpreter at `path`, if it is one."""
+    from runner_core.pythons.installed import read_build
+
+    build = read_build(Path(os.path.realpath(path)).parent.parent)
+    if build is None:
+        return {}
+    return {
+        "build_name": build.name,
+        "build_key": build.key,
+        "build_source": str(build.source.get("digest") or "") or None,
+    }
 
 
 @cache
@@ -81,7 +104,13 @@ def probe_interpreter(spec: str) -> Interpreter:
             capture_output=True,
             text=True,
             timeout=60,
-            env={"PATH": os.environ.get("PATH", ""), "PYTHON_JIT": "0"},
+            # a sanitizer build's leak report at exit would fail the probe: leaks off,
+            # the user's own sanitizer options merged
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "PYTHON_JIT": "0",
+                **sanitizer_env([os.environ]).values,
+            },
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -108,5 +137,6 @@ def probe_interpreter(spec: str) -> Interpreter:
         debug_build=facts["debug_build"],
         asan_build=facts["asan_build"],
         configure_flags=facts["configure_flags"],
+        **_build_of(path),
     )
     return Interpreter(path=path, info=info, minor=facts["minor"], identity=identity)

@@ -29,14 +29,21 @@ from runner_core.commands import (
     pytest_addopts,
     with_suffix,
 )
-from runner_core.environment import base_env, env_for_import, env_for_install, package_cache
-from runner_core.errors import RunnerError
+from runner_core.environment import (
+    base_env,
+    env_for_import,
+    env_for_install,
+    local_indexes,
+    package_cache,
+)
+from runner_core.errors import DiskFullError, RunnerError, is_disk_full
 from runner_core.evidence import install_agent
 from runner_core.forensics import record_crash
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.limits import SourceLimits
+from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
-from runner_core.sources import FetchedSource, SourceRequest, fetch_source
+from runner_core.sources import FetchedSource, SourceRequest, discard_source, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
 from runner_core.suite import SuiteRunner
 from runner_core.tooling import find_uv
@@ -102,11 +109,22 @@ def run_package(
     )
     state = _State()
     try:
-        finish = _pipeline(entry, rev, condition, settings, writer, runner, state)
-    except Exception:  # a harness fault: recorded, and the run goes on
+        try:
+            finish = _pipeline(entry, rev, condition, settings, writer, runner, state)
+        finally:
+            if runner.filled_disk and state.source is not None:
+                discard_source(state.source, settings.work_dir / "sources")
+    except Exception as exc:  # a harness fault: recorded, and the run goes on
+        if is_disk_full(exc):
+            raise DiskFullError.from_os_error(exc) from None
         error_log = log_dir / "error.log"
-        error_log.parent.mkdir(parents=True, exist_ok=True)
-        error_log.write_text(traceback.format_exc())
+        try:
+            error_log.parent.mkdir(parents=True, exist_ok=True)
+            error_log.write_text(traceback.format_exc())
+        except OSError as failed:
+            if is_disk_full(failed):
+                raise DiskFullError.from_os_error(failed) from None
+            raise
         last = traceback.format_exc().strip().splitlines()[-1]
         finish = _Finish(Outcome.ERROR, f"harness error: {last} (see {error_log.name})")
     return PackageFinished(
@@ -134,6 +152,7 @@ class _State:
     installed: dict[str, str] = field(default_factory=dict)
     crash: CrashInfo | None = None
     installer: str | None = None
+    source: FetchedSource | None = None
     durations: dict[str, float] = field(default_factory=dict)
 
     def took(self, outcome: StepOutcome) -> None:
@@ -152,6 +171,9 @@ def _pipeline(
 ) -> _Finish:
     name = entry.package
     interpreter = probe_interpreter(condition_python(settings, condition))
+    runner.memory_limit, policy = memory_policy(
+        interpreter.info, settings.memory_bytes, settings.leaks
+    )
     repo = settings.repo_overrides.get(name, entry.repo)
     kind = settings.source
     if (
@@ -194,6 +216,7 @@ def _pipeline(
     source = fetched[0]
     state.version = source.version
     state.revision = source.revision
+    state.source = source
 
     # 2. Environment
     uv = find_uv()
@@ -218,7 +241,18 @@ def _pipeline(
 
     if not venv.ready:
         finish = _build_venv(
-            runner, state, venv, key, interpreter, uv, installer, settings, source, base, writable
+            runner,
+            state,
+            venv,
+            key,
+            interpreter,
+            uv,
+            installer,
+            settings,
+            source,
+            base,
+            writable,
+            policy,
         )
         if finish is not None:
             return finish
@@ -229,7 +263,7 @@ def _pipeline(
         Step.IMPORT_CHECK,
         [CommandStep((str(venv.python), "-c", f"import {import_name}"))],
         cwd=source.path,
-        env=env_for_import(base),
+        env=env_for_import(base, policy),
         network=False,
         writable=writable,
         timeout_s=300,
@@ -263,6 +297,7 @@ def _pipeline(
         idle_timeout_s=settings.idle_timeout_s,
         framework=entry.test_framework,
         on_step=state.took,
+        policy=policy,
     )
     first = suite.attempt(Step.TEST, test_command)
     verdict = first.verdict
@@ -308,9 +343,10 @@ def _build_venv(
     source: FetchedSource,
     base: dict[str, str],
     writable: list[Path],
+    policy: SanitizerPolicy,
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
-    env = env_for_install(base, cache)
+    env = env_for_install(base, cache, policy)
     argv = create_venv(venv, interpreter, uv)
     venv.path.mkdir()
     made = runner.run(
@@ -320,6 +356,7 @@ def _build_venv(
         env=env,
         network=True,  # seeding pip may fetch it
         writable=[cache],
+        readable=local_indexes(env),
         timeout_s=600,
         idle_timeout_s=None,
     )
@@ -341,7 +378,7 @@ def _build_venv(
             env=env,
             network=True,
             writable=[*writable, cache],
-            readable=named_host_paths(install_command, settings.extra_deps),
+            readable=[*named_host_paths(install_command, settings.extra_deps), *local_indexes(env)],
             timeout_s=settings.timeout_s,
             idle_timeout_s=None,
         )

@@ -34,7 +34,14 @@ from normalized_events import (
 )
 from registry_core import LoadedRegistry
 
-from runner_core.errors import OptionError, ResumeError, RunFailedError, RunnerError
+from runner_core.errors import (
+    DiskFullError,
+    OptionError,
+    ResumeError,
+    RunFailedError,
+    RunnerError,
+    is_disk_full,
+)
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
 from runner_core.jobs import run_job
@@ -78,6 +85,8 @@ class RunReport:
     counts: dict[Outcome, int] = field(default_factory=dict)
     interrupted: bool = False
     wall_s: float = 0.0
+    # Why the run stopped early on its own (the disk filled up), for the user.
+    stopped_by: str | None = None
 
 
 def registry_info(path: Path, registry: LoadedRegistry) -> RegistryInfo:
@@ -309,27 +318,48 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
                     note(finished)
         except KeyboardInterrupt:
             report.interrupted = True
+        except (DiskFullError, OSError) as exc:
+            if not isinstance(exc, DiskFullError) and not is_disk_full(exc):
+                raise
+            report.interrupted = True
+            report.stopped_by = str(DiskFullError.from_os_error(exc) if is_disk_full(exc) else exc)
         counts = Counter(
             e.outcome for e in read_events(events_path).known() if isinstance(e, PackageFinished)
         )
         report.counts = dict(counts)
         report.wall_s = time.monotonic() - started
-        writer.emit(
-            RunFinished(
-                run_id=settings.run_id,
-                wall_s=round(report.wall_s, 3),
-                counts=report.counts,
-                interrupted=report.interrupted,
-                stopped_after_crash=not keep_going(),
+        with _unless_disk_full(report):
+            writer.emit(
+                RunFinished(
+                    run_id=settings.run_id,
+                    wall_s=round(report.wall_s, 3),
+                    counts=report.counts,
+                    interrupted=report.interrupted,
+                    stopped_after_crash=not keep_going(),
+                )
             )
+    with _unless_disk_full(report):
+        write_retry_list(run_dir, settings.conditions)
+    with _unless_disk_full(report):
+        _write_json(
+            run_dir / "run.json",
+            _run_json(
+                plan,
+                "interrupted" if report.interrupted else "finished",
+                {"wall_s": round(report.wall_s, 3), "sandbox": sandbox.as_json()},
+            ),
         )
-    write_retry_list(run_dir, settings.conditions)
-    _write_json(
-        run_dir / "run.json",
-        _run_json(
-            plan,
-            "interrupted" if report.interrupted else "finished",
-            {"wall_s": round(report.wall_s, 3), "sandbox": sandbox.as_json()},
-        ),
-    )
     return report
+
+
+@contextmanager
+def _unless_disk_full(report: RunReport) -> Iterator[None]:
+    """Closing records that a full disk cannot take are given up (the run resumes from
+    its events); the report says why."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        report.interrupted = True
+        report.stopped_by = report.stopped_by or str(DiskFullError.from_os_error(exc))

@@ -48,6 +48,7 @@ class RunSettings(BaseModel):
     repo_overrides: dict[str, str] = Field(default_factory=dict)
     refresh: bool = False
     crash_reruns: int = 1
+    leaks: bool = False
     condition_retries: int = 2
     stop_after_crash: int | None = None
     shard: str | None = None

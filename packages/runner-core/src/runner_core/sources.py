@@ -210,3 +210,17 @@ def _copy_local(
     target = cache_dir / "local" / package
     revision = copy_folder(folder, target, limits, log)
     return FetchedSource("local", target, revision, str(folder))
+
+
+def discard_source(source: FetchedSource, cache_dir: Path) -> None:
+    """Remove a fetched tree (one a test suite filled, say) so that the next
+    `fetch_source` makes it afresh; never touches anything outside `cache_dir`."""
+    try:
+        parts = source.path.relative_to(cache_dir).parts
+    except ValueError:
+        return
+    # What fetch_source made: git/<name>, local/<name>, sdist/<name>/<version> (with its
+    # marker, so the archive is extracted again).
+    depth = 3 if source.kind == "sdist" else 2
+    if len(parts) >= depth:
+        shutil.rmtree(cache_dir.joinpath(*parts[:depth]), ignore_errors=True)

@@ -16,7 +16,7 @@ from sandbox_runner import (
     SandboxSpec,
     run_sandboxed,
 )
-from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
+from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES, MemoryLimitKind
 
 from runner_core.commands import CommandStep
 from runner_core.isolation import sandbox_backend
@@ -75,11 +75,14 @@ class StepRunner:
     run_dir: Path
     backend: BackendChoice
     memory_bytes: int | None = None
+    memory_limit: MemoryLimitKind = "rlimit_as"
     # Variables the user set or named on purpose: they pass the sandbox's allowlist.
     pass_env: tuple[str, ...] = ()
     processes: int | None = DEFAULT_PROCESSES
     tmp_bytes: int = DEFAULT_TMP_BYTES
     disk_bytes: int | None = None
+    # Set once a command was stopped for filling the disk: its trees need a reset.
+    filled_disk: bool = False
 
     def log_path(self, step: Step) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +144,7 @@ class StepRunner:
                     timeout_s=remaining,
                     idle_timeout_s=idle_timeout_s,
                     memory_bytes=self.memory_bytes,
+                    memory_limit=self.memory_limit,
                     processes=self.processes,
                     tmp_bytes=self.tmp_bytes,
                     disk_bytes=self.disk_bytes,
@@ -156,6 +160,7 @@ class StepRunner:
                 stderr_log=None,
             )
             result = run_sandboxed(spec)
+            self.filled_disk |= result.disk_limit_hit
             if result.interrupted:
                 # apiary is being stopped: this package is not finished, a resume redoes it.
                 raise KeyboardInterrupt

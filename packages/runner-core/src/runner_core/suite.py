@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from normalized_events import Step
@@ -13,6 +13,7 @@ from runner_core import outcomes
 from runner_core.commands import Installer, plan_steps
 from runner_core.environment import env_for_tests
 from runner_core.evidence import Evidence, gather
+from runner_core.sanitizers import SanitizerPolicy
 from runner_core.steps import StepOutcome, StepRunner
 
 
@@ -45,11 +46,14 @@ class SuiteRunner:
     idle_timeout_s: float | None
     framework: str
     on_step: Callable[[StepOutcome], None]
+    policy: SanitizerPolicy = field(default_factory=SanitizerPolicy)
 
     def env(
         self, evidence_dir: Path | None, changes: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        env = env_for_tests(self.base_env, self.user_env, self.pytest_addopts, evidence_dir)
+        env = env_for_tests(
+            self.base_env, self.user_env, self.pytest_addopts, evidence_dir, self.policy
+        )
         env.update(changes or {})
         return env
 

@@ -20,6 +20,7 @@ from typing import Any
 from normalized_events import EventWriter, Outcome, PackageFinished
 from sandbox_runner import die_with_parent
 
+from runner_core.errors import DiskFullError, is_disk_full
 from runner_core.jobs import run_job
 from runner_core.pipeline import PackageJob
 from runner_core.settings import RunSettings
@@ -51,6 +52,10 @@ def _worker_main(settings_json: str, jobs: Any, results: Any, worker: int) -> No
             results.put(("done", worker, [f.model_dump_json() for f in finished]))
     except KeyboardInterrupt:
         return
+    except (DiskFullError, OSError) as exc:
+        if not isinstance(exc, DiskFullError) and not is_disk_full(exc):
+            raise
+        results.put(("disk_full", worker, str(_disk_full(exc))))
     finally:
         writer.close()
 
@@ -106,6 +111,8 @@ def run_in_workers(
             if kind == "start":
                 slots[worker].job = value
                 continue
+            if kind == "disk_full":
+                raise DiskFullError(value)
             slots[worker].job = None
             outstanding -= 1
             for line in value:
@@ -127,6 +134,13 @@ def run_in_workers(
                 slot.process.kill()
         job_queue.close()
         results.close()
+
+
+def _disk_full(error: BaseException) -> DiskFullError:
+    if is_disk_full(error):
+        return DiskFullError.from_os_error(error)
+    assert isinstance(error, DiskFullError)
+    return error
 
 
 def _replace_dead(

@@ -25,6 +25,9 @@ from sandbox_runner.result import SandboxResult
 from sandbox_runner.run import run_sandboxed
 from sandbox_runner.spec import (
     DEFAULT_OUTPUT_CAP,
+    DEFAULT_PROCESSES,
+    DEFAULT_SHM_BYTES,
+    DEFAULT_TMP_BYTES,
     EnvPolicy,
     Isolation,
     Limits,
@@ -49,9 +52,13 @@ def build_spec(
     cpu: int | None = None,
     file_size: str | None = None,
     output_cap: str | None = None,
+    processes: int | None = DEFAULT_PROCESSES,
+    tmp_size: str | None = None,
+    disk_limit: str | None = None,
     network: bool = False,
     cwd: Path = Path(),
     writable: list[Path] | None = None,
+    readable: list[Path] | None = None,
     env: list[str] | None = None,
     allow_env: list[str] | None = None,
     deny_env: list[str] | None = None,
@@ -83,6 +90,14 @@ def build_spec(
             if output_cap is None
             else parse_size(output_cap, what="--output-cap")
         ),
+        processes=processes or None,
+        tmp_bytes=DEFAULT_TMP_BYTES
+        if tmp_size is None
+        else parse_size(tmp_size, what="--tmp-size"),
+        shm_bytes=DEFAULT_SHM_BYTES
+        if tmp_size is None
+        else parse_size(tmp_size, what="--tmp-size"),
+        disk_bytes=None if disk_limit is None else parse_size(disk_limit, what="--disk-limit"),
     )
     logs = log_dir if log_dir is not None else Path(tempfile.mkdtemp(prefix="apiary-sandbox-"))
     return SandboxSpec(
@@ -90,7 +105,12 @@ def build_spec(
         cwd=cwd,
         env=environment,
         limits=limits,
-        isolation=Isolation(backend=backend, network=network, writable=tuple(writable or ())),
+        isolation=Isolation(
+            backend=backend,
+            network=network,
+            writable=tuple(writable or ()),
+            readable=tuple(readable or ()),
+        ),
         env_policy=EnvPolicy(allow=(*given, *(allow_env or ())), deny=tuple(deny_env or ())),
         stdout_log=logs / ("stdout.log" if separate_stderr else "output.log"),
         stderr_log=logs / "stderr.log" if separate_stderr else None,
@@ -134,10 +154,23 @@ def sandbox_command(
     output_cap: Annotated[
         str | None, typer.Option(help="Bytes kept per output stream (default 10M).")
     ] = None,
+    processes: Annotated[
+        int, typer.Option(help="Processes alive at once in the whole tree (0: no limit).")
+    ] = DEFAULT_PROCESSES,
+    tmp_size: Annotated[
+        str | None, typer.Option(help="Size of the private /tmp and /dev/shm (default 1G, 256M).")
+    ] = None,
+    disk_limit: Annotated[
+        str | None,
+        typer.Option(help="How much the writable paths' filesystem may fill.", show_default=False),
+    ] = None,
     network: Annotated[str, typer.Option(help="on: host network; off: loopback only.")] = "off",
     cwd: Annotated[Path, typer.Option(help="Working directory (writable).")] = Path(),
     writable: Annotated[
         list[Path] | None, typer.Option(help="Another writable path (repeatable).")
+    ] = None,
+    readable: Annotated[
+        list[Path] | None, typer.Option(help="Another path visible read-only (repeatable).")
     ] = None,
     env: Annotated[list[str] | None, typer.Option(help="Set NAME=VALUE (repeatable).")] = None,
     allow_env: Annotated[
@@ -173,9 +206,13 @@ def sandbox_command(
             cpu=cpu,
             file_size=file_size,
             output_cap=output_cap,
+            processes=processes,
+            tmp_size=tmp_size,
+            disk_limit=disk_limit,
             network=network == "on",
             cwd=cwd,
             writable=writable,
+            readable=readable,
             env=env,
             allow_env=allow_env,
             deny_env=deny_env,

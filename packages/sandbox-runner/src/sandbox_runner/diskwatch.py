@@ -3,10 +3,11 @@
 The command writes only to its working directory and writable paths (and to tmpfs,
 bounded elsewhere). Every `CHECK_S` the runner asks `statvfs` how much the filesystems
 holding those paths have filled since the command started: past `Limits.disk_bytes`, or
-once less than `DISK_RESERVE_BYTES` stays free while the command writes, the command is
-stopped. `statvfs` sees the whole filesystem, so what other processes write at the same
-time counts too: the limit bounds the step's share only roughly, never its files exactly
-(RLIMIT_FSIZE, `Limits.fsize_bytes`, bounds each file exactly).
+once less than a reserve stays free while the command writes (`DISK_RESERVE_BYTES`, or
+`RESERVE_SHARE` of a smaller filesystem), the command is stopped. `statvfs` sees the
+whole filesystem, so what other processes write at the same time counts too: the limit
+bounds the step's share only roughly, never its files exactly (RLIMIT_FSIZE,
+`Limits.fsize_bytes`, bounds each file exactly).
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ from pathlib import Path
 
 CHECK_S = 0.5
 DISK_RESERVE_BYTES = 256 * 1024**2
+RESERVE_SHARE = 0.05
 
 
-def _sizes(path: Path) -> tuple[int, int] | None:
-    """(bytes used, bytes free for unprivileged writers) of the filesystem of `path`."""
+def _sizes(path: Path) -> tuple[int, int, int] | None:
+    """(bytes used, bytes free for unprivileged writers, size) of the filesystem of `path`."""
     try:
         stat = os.statvfs(path)
     except OSError:
         return None
-    return (stat.f_blocks - stat.f_bfree) * stat.f_frsize, stat.f_bavail * stat.f_frsize
+    used = (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+    return used, stat.f_bavail * stat.f_frsize, stat.f_blocks * stat.f_frsize
 
 
 @dataclass
@@ -64,14 +67,15 @@ class DiskWatch:
             sizes = _sizes(path)
             if sizes is None:
                 continue
-            used, free = sizes
+            used, free, size = sizes
             grown = used - used_at_start
+            reserve = min(self.reserve, int(size * RESERVE_SHARE))
             if self.limit is not None and grown > self.limit:
                 return (
                     f"disk limit: {_mib(grown)} written on the filesystem of {path} "
                     f"(limit {_mib(self.limit)})"
                 )
-            if grown > 0 and free < self.reserve:
+            if grown > 0 and free < reserve:
                 return f"disk nearly full: {_mib(free)} left on the filesystem of {path}"
         return None
 

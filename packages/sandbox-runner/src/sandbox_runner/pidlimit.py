@@ -132,12 +132,17 @@ def _base() -> Path | None:
     return base
 
 
+# An empty group younger than this may be another process's, made a moment before its
+# command joins it: sweeping it would make that command fail to start.
+_STALE_AFTER_S = 3600.0
+
+
 def _sweep(base: Path) -> None:
-    """Remove the empty groups of commands whose clean-up did not finish."""
+    """Remove the empty groups of commands whose clean-up did not finish, long ago."""
     with contextlib.suppress(OSError):
         for leaf in base.iterdir():
-            if leaf.is_dir():
-                with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):
+                if leaf.is_dir() and leaf.stat().st_mtime < time.time() - _STALE_AFTER_S:
                     leaf.rmdir()
 
 

@@ -20,8 +20,16 @@ from dataclasses import dataclass, field
 
 from runner_core.crash.record import CFrame
 
-_ERROR = re.compile(r"==(?P<pid>\d+)==ERROR: AddressSanitizer: (?P<rest>.*?)\s*$")
+_ERROR = re.compile(
+    r"==(?P<pid>\d+)==ERROR: (?P<tool>AddressSanitizer|LeakSanitizer): (?P<rest>.*?)\s*$"
+)
 _SUMMARY = re.compile(r"^SUMMARY: AddressSanitizer: (?P<type>\S+)")
+# The stacks after the access: where the memory was freed, where it was allocated.
+_RELATED = re.compile(
+    r"^(?:(?P<free>freed by thread)|(?:previously )?(?P<alloc>allocated by thread))\b.*here:"
+)
+_LEAK = re.compile(r"^(?P<kind>Direct|Indirect) leak of \d+ byte\(s\) in \d+ object\(s\)")
+LEAK_ERROR = "memory-leak"
 _FRAME = re.compile(r"^\s*#(?P<index>\d+) (?P<address>0x[0-9a-fA-F]+)\s*(?P<rest>.*?)\s*$")
 _LOCATION = re.compile(
     r"^(?P<function>.*?)\s*"
@@ -42,6 +50,7 @@ class AsanReport:
     error: str
     error_type: str
     frames: list[CFrame] = field(default_factory=list)
+    related: dict[str, list[CFrame]] = field(default_factory=dict)  # "free", "alloc"
 
 
 @dataclass(frozen=True)
@@ -53,33 +62,57 @@ class Assertion:
 def find_asan_report(lines: list[str]) -> AsanReport | None:
     """The first AddressSanitizer error report (ASan stops at the first by default)."""
     for index, line in enumerate(lines):
-        if "AddressSanitizer: " not in line:
+        if "Sanitizer: " not in line:
             continue
         error = _ERROR.search(line)
-        if error is not None:
-            return _read_report(lines, index, error.group("rest"))
+        if error is None:
+            continue
+        if error.group("tool") == "LeakSanitizer":
+            return _read_leaks(lines, index, error.group("rest"))
+        return _read_report(lines, index, error.group("rest"))
     return None
 
 
 def _read_report(lines: list[str], start: int, rest: str) -> AsanReport:
-    # The first stack is the faulting access; the stacks after it (where the memory was
-    # freed, where it was allocated) are background and not kept.
+    """The faulting access's stack, then the free and allocation stacks when shown."""
     frames: list[CFrame] = []
-    first_stack_done = False
+    related: dict[str, list[CFrame]] = {}
+    current: list[CFrame] | None = frames
     summary_type: str | None = None
     for line in lines[start + 1 :]:
         summary = _SUMMARY.match(line)
         if summary is not None:
             summary_type = summary.group("type")
             break
-        if first_stack_done:
+        heading = _RELATED.match(line.strip())
+        if heading is not None:
+            current = related.setdefault("free" if heading.group("free") else "alloc", [])
             continue
         frame = _FRAME.match(line)
-        if frame is not None:
+        if frame is not None and current is not None:
+            current.append(_c_frame(frame))
+        elif current and frame is None:
+            current = None  # a stack ends at its first non-frame line
+    return AsanReport(start, rest, summary_type or _error_type(rest), frames, related)
+
+
+def _read_leaks(lines: list[str], start: int, rest: str) -> AsanReport:
+    """A LeakSanitizer report: the first direct leak's allocation stack is its site."""
+    frames: list[CFrame] = []
+    reading = False
+    for line in lines[start + 1 :]:
+        if _SUMMARY.match(line):
+            break
+        leak = _LEAK.match(line.strip())
+        if leak is not None:
+            reading = not frames and leak.group("kind") == "Direct"
+            continue
+        frame = _FRAME.match(line)
+        if frame is not None and reading:
             frames.append(_c_frame(frame))
         elif frames:
-            first_stack_done = True
-    return AsanReport(start, rest, summary_type or _error_type(rest), frames)
+            reading = False
+    return AsanReport(start, f"LeakSanitizer: {rest}", LEAK_ERROR, frames)
 
 
 def _c_frame(match: re.Match[str]) -> CFrame:

@@ -152,9 +152,12 @@ def _asan_record(
         kind=CrashKind.ASAN,
         signal=died_of,
         exit_code=exit_code,
-        headline=f"AddressSanitizer: {report.error}",
+        headline=report.error
+        if report.error.startswith("LeakSanitizer")
+        else f"AddressSanitizer: {report.error}",
         asan_error=report.error_type,
         c_frames=report.frames,
+        asan_stacks=report.related,
     )
     # With faulthandler on, a fault is dumped by Python first and then reported by ASan.
     return _with_dump(record, dumps[-1] if dumps else None, keep_c_frames=True)

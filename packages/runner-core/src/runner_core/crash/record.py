@@ -78,6 +78,10 @@ class CrashRecord(_Model):
     current_thread_id: str | None = None
     other_threads: list[ThreadStack] = Field(default_factory=list)
     c_frames: list[CFrame] = Field(default_factory=list)
+    asan_stacks: dict[str, list[CFrame]] = Field(
+        default_factory=dict,
+        description="ASan's other stacks: where the memory was freed (free) and allocated (alloc).",
+    )
     extension_modules: list[str] = Field(default_factory=list)
 
     @property

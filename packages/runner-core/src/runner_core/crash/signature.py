@@ -113,11 +113,25 @@ def top_frames(record: CrashRecord, count: int = TOP_FRAMES) -> list[str]:
 
 
 def signature(record: CrashRecord) -> str:
-    """The crash's key: kind, normalised headline and top frames, joined by " | "."""
+    """The crash's key: kind, normalised headline and top frames, joined by " | ".
+
+    An ASan report adds the top frame of the stacks where the memory was freed and
+    allocated (`free:file.c:func`, `alloc:...`): one bad access to memory freed at two
+    different sites is two bugs.
+    """
     kind = record.kind.value
     if record.kind is CrashKind.ASAN and record.asan_error:
         kind = f"{kind}:{record.asan_error}"
-    return " | ".join([kind, normalise(record.headline), *top_frames(record)])
+    return " | ".join([kind, normalise(record.headline), *top_frames(record), *_related(record)])
+
+
+def _related(record: CrashRecord) -> list[str]:
+    tokens = []
+    for name in ("free", "alloc"):
+        native = [t for t in map(_native_token, record.asan_stacks.get(name, [])) if t]
+        if native:
+            tokens.append(f"{name}:{native[0]}")
+    return tokens
 
 
 def bucket(record: CrashRecord) -> str:

@@ -1,4 +1,9 @@
-"""Building one variant of a CPython source tarball into the user cache."""
+"""Building one variant of a CPython source into the user cache, once per key.
+
+The key covers the source's identity (a tarball's sha256, a commit, a folder's digest),
+the configure flags and the compilers. A build is listed only once its marker file is
+written, last: an interrupted or failed build is never used, and is cleaned up.
+"""
 
 from __future__ import annotations
 
@@ -6,89 +11,146 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
-import tarfile
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from runner_core.pythons.variants import configure_flags
-
-_MARKER = ".apiary-build.json"
-_LLVM_PIN = re.compile(r"^_LLVM_VERSION = (\d+)$", re.MULTILINE)
-_TOP = re.compile(r"^Python-(?P<version>\d+\.\d+\.\d+[a-z0-9]*)/")
-
-
-class BuildError(Exception):
-    """A build that cannot be done; the message says which step and why."""
+from runner_core.pythons.errors import BuildError
+from runner_core.pythons.installed import MARKER, BuiltPython, builds_root, read_build
+from runner_core.pythons.phases import Phase, Report, run_phases
+from runner_core.pythons.source import PythonSource, materialize, open_source
+from runner_core.pythons.toolchain import Toolchain, find_toolchain
+from runner_core.pythons.variants import check_supported, configure_flags, parse_variant
 
 
-@dataclass(frozen=True)
-class BuiltPython:
-    prefix: Path
-    python: Path
-    version: str
-    variant: str
-    key: str
-
-
-def user_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "apiary"
+def _quiet(phase: str, detail: str) -> None:
+    del phase, detail
 
 
 def build_cpython(
-    tarball: Path,
+    source: PythonSource | str | Path,
     variant: str,
     *,
+    rev: str | None = None,
     cache: Path | None = None,
-    log: Callable[[str], None] = print,
+    report: Report = _quiet,
 ) -> BuiltPython:
-    """The build of `tarball` as `variant`, from the cache or built now (minutes)."""
+    """The build of `source` as `variant`: from the cache, or built now (minutes)."""
+    parts = parse_variant(variant)
     flags = configure_flags(variant)
-    digest = _sha256(tarball)
-    version = _tarball_version(tarball)
-    tools = _toolchain(flags)
-    material = json.dumps([digest, variant, flags, tools.describe()])
+    if not isinstance(source, PythonSource):
+        source = open_source(source, rev)
+    tools = find_toolchain(flags)
+    material = json.dumps([source.digest, variant, flags, tools.describe()])
     key = hashlib.sha256(material.encode()).hexdigest()[:12]
-    root = (cache or user_cache()) / "pythons"
-    prefix = root / f"cpython-{version}-{variant}-{key}"
+    name = _name(source, parts)
+    root = builds_root(cache)
+    prefix = root / f"cpython-{name}-{key}"
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root / f".{prefix.name}.lock"):
-        found = _cached(prefix, version, variant, key)
+        found = read_build(prefix)
         if found is not None:
+            report("cached", str(prefix))
             return found
-        log(f"building CPython {version} ({variant}) into {prefix}")
-        work = root / "build" / key
-        shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(prefix, ignore_errors=True)
-        source = _extract(tarball, work)
-        tools.prepare(source, log)
-        _run_build(source, prefix, flags, tools, log)
-        built = BuiltPython(prefix, _python_in(prefix, version), version, variant, key)
-        marker = {"version": version, "variant": variant, "key": key, "sha256": digest}
-        (prefix / _MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
-        shutil.rmtree(work, ignore_errors=True)
-        return built
+        try:
+            return _build(source, name, variant, flags, tools, key, prefix, root, report)
+        except BaseException:
+            shutil.rmtree(prefix, ignore_errors=True)  # never a half-built interpreter
+            raise
 
 
-def _cached(prefix: Path, version: str, variant: str, key: str) -> BuiltPython | None:
-    if not (prefix / _MARKER).is_file():
-        return None
-    python = _python_in(prefix, version)
-    return BuiltPython(prefix, python, version, variant, key) if python.exists() else None
+def _name(source: PythonSource, parts: tuple[str, ...]) -> str:
+    variant = "-".join(parts)
+    if source.kind == "git" and source.rev:
+        return f"{source.version}-{source.rev[:10]}-{variant}"
+    return f"{source.version}-{variant}"
 
 
-def _python_in(prefix: Path, version: str) -> Path:
-    minor = ".".join(version.split(".")[:2])
-    for name in (f"python{minor}", f"python{minor}t", f"python{minor}d"):
-        if (prefix / "bin" / name).exists():
-            return prefix / "bin" / name
-    return prefix / "bin" / f"python{minor}"
+def _build(
+    source: PythonSource,
+    name: str,
+    variant: str,
+    flags: tuple[str, ...],
+    tools: Toolchain,
+    key: str,
+    prefix: Path,
+    root: Path,
+    report: Report,
+) -> BuiltPython:
+    started = time.monotonic()
+    work = root / "build" / _work_key(source, flags, tools, key)
+    report("source", source.describe())
+    tree = materialize(source, work)
+    check_supported(tree, source.version, flags)
+    tools.prepare(tree, report)
+    logs = work / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    warnings = run_phases(
+        _phases(tree, prefix, flags, tools),
+        cwd=tree,
+        env=tools.env(asan="--with-address-sanitizer" in flags),
+        log_dir=logs,
+        report=report,
+    )
+    record = {
+        "name": name,
+        "version": source.version,
+        "variant": variant,
+        "flags": list(flags),
+        "key": key,
+        "source": {
+            "kind": source.kind,
+            "location": str(source.location),
+            "rev": source.rev,
+            "digest": source.digest,
+        },
+        "compiler": tools.compiler,
+        "llvm": tools.llvm,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_seconds": round(time.monotonic() - started, 1),
+        "warnings": warnings,
+        "logs": str(logs),
+    }
+    (prefix / MARKER).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    if source.kind != "git":  # a checkout's build folder is kept for the next commit
+        shutil.rmtree(work / "src", ignore_errors=True)
+        for top in work.glob("Python-*"):
+            shutil.rmtree(top, ignore_errors=True)
+    built = read_build(prefix)
+    if built is None:
+        raise BuildError(f"{prefix}: the install did not produce an interpreter")
+    return built
+
+
+def _work_key(source: PythonSource, flags: tuple[str, ...], tools: Toolchain, key: str) -> str:
+    """One build folder per checkout and configuration (incremental), else per build."""
+    if source.kind != "git":
+        return key
+    material = json.dumps([str(source.location), flags, tools.describe()])
+    return "git-" + hashlib.sha256(material.encode()).hexdigest()[:12]
+
+
+def _phases(tree: Path, prefix: Path, flags: tuple[str, ...], tools: Toolchain) -> list[Phase]:
+    configure = Phase(
+        "configure",
+        [
+            "./configure",
+            *flags,
+            f"--prefix={prefix}",
+            f"PYTHON_FOR_REGEN={sys.executable}",
+            f"CC={tools.cc}",
+        ],
+    )
+    jobs = str(os.cpu_count() or 1)
+    return [
+        configure,
+        Phase("compile", ["make", f"-j{jobs}"]),
+        Phase("install", ["make", "install"]),
+    ]
 
 
 @contextmanager
@@ -100,133 +162,3 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as exc:
-        raise BuildError(f"{path}: cannot read the source tarball ({exc.strerror})") from exc
-    return digest.hexdigest()
-
-
-def _tarball_version(path: Path) -> str:
-    try:
-        with tarfile.open(path) as archive:
-            first = archive.next()
-    except (OSError, tarfile.TarError) as exc:
-        raise BuildError(f"{path}: not a readable tar archive ({exc})") from exc
-    found = _TOP.match((first.name + "/") if first is not None else "")
-    if found is None:
-        raise BuildError(f"{path}: not a CPython source tarball (no Python-X.Y.Z/ folder)")
-    return found.group("version")
-
-
-def _extract(tarball: Path, work: Path) -> Path:
-    work.mkdir(parents=True)
-    with tarfile.open(tarball) as archive:
-        archive.extractall(work, filter="data")
-    tops = [p for p in work.iterdir() if p.is_dir()]
-    if len(tops) != 1:
-        raise BuildError(f"{tarball}: expected one Python-X.Y.Z folder, found {len(tops)}")
-    return tops[0]
-
-
-@dataclass(frozen=True)
-class _Toolchain:
-    cc: str
-    compiler: str
-    llvm: int | None
-
-    def describe(self) -> list[object]:
-        return [self.cc, self.compiler, self.llvm]
-
-    def prepare(self, source: Path, log: Callable[[str], None]) -> None:
-        """Point the JIT's stencil build at the LLVM that is installed."""
-        if self.llvm is None:
-            return
-        pin_file = source / "Tools" / "jit" / "_llvm.py"
-        text = pin_file.read_text(encoding="utf-8")
-        found = _LLVM_PIN.search(text)
-        if found is None or int(found.group(1)) == self.llvm:
-            return
-        log(
-            f"the JIT of this source expects LLVM {found.group(1)}; using the installed "
-            f"LLVM {self.llvm} (its stencils are built by another clang than upstream's CI)"
-        )
-        pin_file.write_text(_LLVM_PIN.sub(f"_LLVM_VERSION = {self.llvm}", text), encoding="utf-8")
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        if self.llvm is not None:
-            env["PATH"] = f"/usr/lib/llvm-{self.llvm}/bin:{env.get('PATH', '')}"
-        return env
-
-
-def _toolchain(flags: tuple[str, ...]) -> _Toolchain:
-    cc = os.environ.get("CC") or "gcc"
-    if shutil.which(cc.split()[0]) is None:
-        raise BuildError(f"no C compiler: {cc!r} is not on PATH (apt-get install gcc)")
-    compiler = _first_line([*cc.split(), "--version"])
-    if shutil.which("ccache") and not cc.startswith("ccache"):
-        cc = f"ccache {cc}"
-    llvm = _installed_llvm() if "--enable-experimental-jit" in flags else None
-    if "--enable-experimental-jit" in flags and llvm is None:
-        raise BuildError(
-            "the JIT needs clang and LLVM to build its stencils: apt-get install clang-19 "
-            "llvm-19 lld-19"
-        )
-    return _Toolchain(cc, compiler, llvm)
-
-
-def _installed_llvm() -> int | None:
-    versions = [
-        int(p.parent.parent.name.removeprefix("llvm-"))
-        for p in Path("/usr/lib").glob("llvm-*/bin/clang")
-        if p.parent.parent.name.removeprefix("llvm-").isdigit()
-    ]
-    return max(versions) if versions else None
-
-
-def _first_line(argv: list[str]) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    return (done.stdout.splitlines() or ["unknown"])[0]
-
-
-def _run_build(
-    source: Path,
-    prefix: Path,
-    flags: tuple[str, ...],
-    tools: _Toolchain,
-    log: Callable[[str], None],
-) -> None:
-    env = tools.env()
-    if "--with-address-sanitizer" in flags:
-        env["ASAN_OPTIONS"] = "detect_leaks=0"  # LeakSanitizer stops make at the bootstrap
-    configure = [
-        "./configure",
-        *flags,
-        f"--prefix={prefix}",
-        f"PYTHON_FOR_REGEN={sys.executable}",
-        f"CC={tools.cc}",
-    ]
-    jobs = str(os.cpu_count() or 1)
-    for phase, argv in (
-        ("configure", configure),
-        ("compile", ["make", f"-j{jobs}"]),
-        ("install", ["make", "install"]),
-    ):
-        log(f"{phase}: {' '.join(argv)}")
-        build_log = source.parent / f"{phase}.log"
-        with build_log.open("w") as handle:
-            done = subprocess.run(
-                argv, cwd=source, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False
-            )
-        if done.returncode != 0:
-            tail = build_log.read_text(errors="replace").strip().splitlines()[-1:] or ["?"]
-            raise BuildError(
-                f"{phase} failed (exit {done.returncode}): {tail[0]} (see {build_log})"
-            )
