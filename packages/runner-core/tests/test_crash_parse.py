@@ -88,6 +88,8 @@ NOT_CRASHES = [
     "unittest_no_tests_312",
     "pytest_exit1_quiet_311",
     "pytest_exit1_verbose_311",
+    "pytest_exit1_very_quiet_311",
+    "pytest_exit1_color_311",
     "pytest_exit1_fixture_error_311",
     "unittest_failure_312",
     "stestr_failure_312",

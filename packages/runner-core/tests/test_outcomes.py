@@ -103,6 +103,8 @@ TEST_STEP = [
     # fail needs the runner's own word that tests ran and failed
     ("pytest_exit1_quiet_311", "pytest", Outcome.FAIL, "1 failed, 1 passed"),
     ("pytest_exit1_verbose_311", "pytest", Outcome.FAIL, "1 failed, 1 passed"),
+    ("pytest_exit1_very_quiet_311", "pytest", Outcome.FAIL, "1 failed"),  # no closing line
+    ("pytest_exit1_color_311", "pytest", Outcome.FAIL, "1 failed, 1 passed"),
     ("pytest_exit1_fixture_error_311", "pytest", Outcome.FAIL, "1 passed, 1 error"),
     ("unittest_failure_312", "unittest", Outcome.FAIL, "FAILED (failures=1)"),
     ("stestr_failure_312", "stestr", Outcome.FAIL, "Ran: 2 tests, Failed: 1"),

@@ -1,7 +1,8 @@
 """What a test runner's own closing lines say: how many tests ran and whether any failed.
 
-The runners recognised are pytest (`=== 1 failed, 2 passed in 0.12s ===`, or the bare
-line of `-q`) and unittest with everything that prints its summary (`python -m unittest`,
+The runners recognised are pytest (`=== 1 failed, 2 passed in 0.12s ===`, the bare line
+of `-q`, or under `-qq`, which prints no closing line, the FAILED / ERROR lines of its
+short test summary) and unittest with everything that prints its summary (`python -m unittest`,
 Django's and nose2's runners, nose): `Ran N tests in Xs`, then `OK`, `FAILED (...)` or
 `NO TESTS RAN`; and stestr's totals (`Ran: N tests in Xs sec.` then ` - Failed: N`). An
 exit status alone never says that tests ran; these lines do.
@@ -20,6 +21,9 @@ _PYTEST_QUIET_FINAL = re.compile(
     r"^(?P<text>(?:\d+ (?:failed|passed|errors?|skipped|xfailed|xpassed|deselected)\b.*?"
     r"|no tests ran)) in [\d.]+s\b"
 )
+_PYTEST_SHORT_SUMMARY = re.compile(r"^=+ short test summary info =+$")
+_PYTEST_SHORT_ENTRY = re.compile(r"^(?P<what>FAILED|ERROR) \S")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _PYTEST_COUNT = re.compile(r"\b(?P<n>\d+) (?P<what>failed|passed|errors?|xfailed|xpassed)\b")
 _UNITTEST_RAN = re.compile(r"^Ran (?P<n>\d+) tests? in [\d.]+s$")
 _UNITTEST_STATUS = re.compile(r"^(?P<text>OK\b.*|FAILED \(.*\)|NO TESTS RAN)$")
@@ -44,10 +48,11 @@ class RunnerSummary:
 
 def runner_summary(output: str) -> RunnerSummary | None:
     """The last runner summary in `output`, or None when no runner printed one."""
-    lines = [line.rstrip() for line in output.splitlines()]
+    lines = [_ANSI.sub("", line).rstrip() for line in output.splitlines()]
     for index in range(len(lines) - 1, -1, -1):
         found = (
             _pytest_summary(lines[index])
+            or _pytest_short_summary(lines, index)
             or _unittest_summary(lines, index)
             or _stestr_summary(lines, index)
         )
@@ -69,6 +74,19 @@ def _pytest_summary(line: str) -> RunnerSummary | None:
         return None
     failed = counts.get("failed", 0) + counts.get("error", 0)
     return RunnerSummary("pytest", text, sum(counts.values()), failed > 0)
+
+
+def _pytest_short_summary(lines: list[str], index: int) -> RunnerSummary | None:
+    """`-qq`: no closing line, but the short summary lists each failed or erring test."""
+    if not _PYTEST_SHORT_SUMMARY.match(lines[index]):
+        return None
+    entries = [m.group("what") for m in map(_PYTEST_SHORT_ENTRY.match, lines[index + 1 :]) if m]
+    failed, errors = entries.count("FAILED"), entries.count("ERROR")
+    if not entries:
+        return None
+    counts = [f"{failed} failed"] if failed else []
+    counts += [f"{errors} error{'s' if errors > 1 else ''}"] if errors else []
+    return RunnerSummary("pytest", ", ".join(counts), failed + errors, True)
 
 
 def _unittest_summary(lines: list[str], index: int) -> RunnerSummary | None:

@@ -882,6 +882,10 @@ CAPTURES += [
             pytest_session(ONE_FAILS, "-q", "tests")),
     Capture("pytest_exit1_verbose_311", "one test fails, pytest -v",
             pytest_session(ONE_FAILS, "-v", "tests")),
+    Capture("pytest_exit1_very_quiet_311", "one test fails, pytest -qq: no closing line",
+            pytest_session(ONE_FAILS, "-qq", "tests")),
+    Capture("pytest_exit1_color_311", "one test fails, pytest --color=yes (ANSI colours)",
+            pytest_session(ONE_FAILS, "--color=yes", "tests")),
     Capture(
         "pytest_exit1_fixture_error_311",
         "a fixture raises in setup: one test passes, one errors (tests ran)",
