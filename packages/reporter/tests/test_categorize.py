@@ -49,7 +49,10 @@ TABLE: list[tuple[Outcome | None, Outcome | None, dict[str, object], Category, s
     (Out.TIMEOUT, Out.TIMEOUT, {}, C.STILL_BROKEN, "timeout both"),
     (Out.FAIL, Out.FAIL, {"spurious_a": True, "spurious_b": True}, C.STILL_BROKEN, "fail both"),
     (Out.INSTALL_ERROR, Out.CONFIG_ERROR, {}, C.STILL_BROKEN, "untestable both"),
-    (Out.CONFIG_ERROR, Out.FAIL, {}, C.STILL_BROKEN, "now testable, still not passing"),
+    # now tested: A never ran its tests, B ran them and some fail (nothing to compare with)
+    (Out.CONFIG_ERROR, Out.FAIL, {}, C.NOW_TESTED, "no tests ran in A, B's fail"),
+    (Out.INSTALL_ERROR, Out.FAIL, {}, C.NOW_TESTED, "not installable in A, B's fail"),
+    (Out.ERROR, Out.FAIL, {}, C.NOW_TESTED, "harness error in A, B's fail"),
     # same, skipped, missing
     (Out.PASS, Out.PASS, {}, C.SAME, "pass both"),
     (Out.PASS, Out.PASS, {"spurious_a": True}, C.SAME, "a hint never changes pass -> pass"),
@@ -102,3 +105,20 @@ def test_categorize_results_reads_buckets_and_network_reasons_from_events() -> N
         == C.REGRESSED
     )
     assert categorize_results(None, _finished(Out.PASS)) == C.MISSING
+
+
+def test_a_fail_without_a_test_summary_never_ran_its_tests() -> None:
+    # what apiary recorded for any non-zero exit before it required a test summary
+    silent = _finished(Out.FAIL, reason="exit status 1")
+    failed = _finished(Out.FAIL, reason="3 failed, 97 passed")
+    assert categorize_results(silent, failed) == C.NOW_TESTED
+    assert categorize_results(silent, silent) == C.STILL_BROKEN
+    assert categorize_results(failed, failed) == C.STILL_BROKEN
+    assert categorize_results(_finished(Out.PASS), silent) == C.BROKEN
+    assert categorize_results(silent, _finished(Out.PASS)) == C.FIXED
+    assert categorize_results(_finished(Out.CONFIG_ERROR, reason="no tests ran"), silent) == (
+        C.STILL_BROKEN
+    )
+    # a child's crash report is a failure with evidence, whatever the summary
+    child = _finished(Out.FAIL, reason="exit status 1; a child process crashed: Aborted")
+    assert categorize_results(child, failed) == C.STILL_BROKEN

@@ -29,6 +29,8 @@ def _pairs(make_run: MakeRun, t0: datetime) -> Any:
         ("broken", "pass", "install_error", {}, {}),
         ("still", "crash", "crash", {"bucket": "old1"}, {"bucket": "old1"}),
         ("still-fail", "fail", "fail", {}, {}),
+        ("now-tested", "config_error", "fail", {}, {}),
+        ("never-ran", "fail", "fail", {"reason": "exit status 1"}, {}),
         ("skip", "pass", "skipped", {}, {}),
         ("gone", "pass", None, {}, {}),
         ("same", "pass", "pass", {}, {}),
@@ -57,12 +59,14 @@ def test_every_category_from_two_real_runs(make_run: MakeRun, t0: datetime) -> N
         "broken": Category.BROKEN,
         "still": Category.STILL_BROKEN,
         "still-fail": Category.STILL_BROKEN,
+        "now-tested": Category.NOW_TESTED,
+        "never-ran": Category.NOW_TESTED,
         "skip": Category.SKIPPED,
         "gone": Category.MISSING,
         "same": Category.SAME,
     }
     counts = comparison.counts()
-    assert counts[Category.REGRESSED] == 3 and sum(counts.values()) == 13
+    assert counts[Category.REGRESSED] == 3 and sum(counts.values()) == 15
     # reading order: what needs attention first
     assert comparison.pairs[0].category == Category.REGRESSED
     assert comparison.pairs[-1].category == Category.SAME
@@ -77,6 +81,7 @@ def test_notes_say_whether_the_source_changed(make_run: MakeRun, t0: datetime) -
     assert pairs["reg-fail"].note == "source changed"
     assert pairs["offline"].spurious_b and pairs["offline"].note == "network-shaped failure"
     assert pairs["gone"].source_changed is None
+    assert pairs["never-ran"].note == "A: fail without a test summary, its tests never ran"
 
 
 def test_new_and_gone_crash_buckets(make_run: MakeRun, t0: datetime) -> None:

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from runner_core.pythons import BuiltPython, build_cpython, user_cache
+from runner_core.pythons.toolchain import installed_llvm
 
 TARBALL_URL = "http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.5.orig.tar.xz"
 TARBALL_SHA256 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
@@ -34,7 +35,9 @@ def cpython_tarball() -> Path:
 
 
 def built(variant: str) -> BuiltPython:
-    return build_cpython(cpython_tarball(), variant)
+    """3.13's JIT pins LLVM 18; Debian 12 has 19, which builds a working JIT."""
+    llvm = installed_llvm() if "jit" in variant else None
+    return build_cpython(cpython_tarball(), variant, llvm=llvm)
 
 
 def _sha256(path: Path) -> str:

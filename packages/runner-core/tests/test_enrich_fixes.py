@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,9 +14,11 @@ from normalized_events import Outcome
 from registry_core import PackageEntry
 from runner_core.enrich.fixes import (
     add_requirements,
+    drop_coverage,
     installed_by,
     propose_fix,
     remove_requirement,
+    without_coverage_options,
 )
 from runner_core.outcomes import classify
 
@@ -199,3 +202,67 @@ def test_command_edits() -> None:
         "pip install -e ."
     )
     assert remove_requirement("pip install -e .", "six") is None
+
+
+CAPTURED = Path(__file__).parent / "data" / "crashes"
+PROPCACHE_TEST = (
+    "python -m pytest -p no:xdist -o 'addopts=--durations=10 -ra --showlocals"
+    " --doctest-modules -p pytest_cov --cov --cov-config=.coveragerc --cov-context=test"
+    " --no-cov-on-fail --strict-markers'"
+)
+PROPCACHE_WITHOUT_COVERAGE = (
+    "python -m pytest -p no:xdist -o 'addopts=--durations=10 -ra --showlocals"
+    " --doctest-modules --strict-markers'"
+)
+NO_TRACER = "a coverage plugin needs coverage's C tracer, which this interpreter lacks"
+COV_MISSING = "pytest_exit1_coverage_plugin_missing_312"
+WITH_COV = "python -m pytest --cov --cov-config=.coveragerc tests"
+
+# (captured output, test command, fixes tried, the fix's description, its test command)
+COVERAGE_CASES = [
+    (COV_MISSING, WITH_COV, frozenset(), "missing covdefaults -> pip install covdefaults", None),
+    (COV_MISSING, WITH_COV, frozenset({"missing covdefaults -> pip install covdefaults"}),
+     "coverage could not start -> the coverage options dropped", "python -m pytest tests"),
+    (COV_MISSING, PROPCACHE_TEST,
+     frozenset({"missing covdefaults -> pip install covdefaults"}),
+     "coverage could not start -> the coverage options dropped", PROPCACHE_WITHOUT_COVERAGE),
+    # a real free-threaded 3.13.5: coverage without its C tracer, Cython's plugin refuses
+    ("pytest_exit1_cython_coverage_ft_313t", PROPCACHE_TEST, frozenset(),
+     f"{NO_TRACER} -> the coverage options dropped", PROPCACHE_WITHOUT_COVERAGE),
+    ("pytest_exit1_cython_coverage_ft_313t", "python -m pytest tests", frozenset(),
+     f"{NO_TRACER} -> -o addopts=''", "python -m pytest tests -o addopts="),
+    ("pytest_cython_coverage_plugin_ft_313t", "python -m pytest -p Cython.Coverage tests",
+     frozenset(), f"{NO_TRACER} -> the coverage options dropped", "python -m pytest tests"),
+    # the options come from the ini file's addopts
+    (COV_MISSING, "python -m pytest tests",
+     frozenset({"missing covdefaults -> pip install covdefaults"}),
+     "coverage could not start -> -o addopts=''", "python -m pytest tests -o addopts="),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "test", "tried", "description", "new_test"), COVERAGE_CASES)
+def test_coverage_that_cannot_start_is_run_without(
+    name: str, test: str, tried: frozenset[str], description: str, new_test: str | None
+) -> None:
+    output = (CAPTURED / f"{name}.out").read_text(encoding="utf-8")
+    code = json.loads((CAPTURED / f"{name}.json").read_text(encoding="utf-8"))["exit_code"]
+    verdict = classify(exit_code=code, output=output)
+    assert verdict.outcome is Outcome.CONFIG_ERROR
+    current = entry(test=test)
+    fix = propose_fix(current, verdict.outcome, verdict.reason, output, tried)
+    assert fix is not None
+    assert fix.description == description
+    assert fix.test_command == (new_test or test)
+    if new_test is not None:
+        assert fix.install_command == current.install_command
+
+
+def test_coverage_options_dropped() -> None:
+    assert without_coverage_options(
+        ["--cov", "src", "tests", "-pCython.Coverage", "-p", "no:cov", "--cov-report", "term"]
+    ) == ["tests", "-p", "no:cov"]
+    assert without_coverage_options(["--cov=pkg", "--cov-fail-under=90", "-x", "--cov"]) == ["-x"]
+    assert drop_coverage("python -m pytest -p pytest_cov -p covdefaults tests") == (
+        "python -m pytest tests"
+    )
+    assert drop_coverage("python -m pytest tests") is None

@@ -165,3 +165,44 @@ def test_record_skips_only_versions_that_never_reached_the_tests(tmp_path: Path)
     assert entry.skip_versions == {"3.98": "verify: install_error: build failed"}
     assert entry.field_value("sdist_has_tests") is True
     assert "crash on CPython 3.99 (Segmentation fault)" in entry.notes
+
+
+def test_a_run_that_stops_before_its_tests_is_never_verified(tmp_path: Path) -> None:
+    # pytest exits 1 when coverage cannot start (here a coverage plugin that refuses to
+    # load): no test ran, so verify runs the suite again without coverage.
+    package = _package(
+        tmp_path / "src" / "cov-stops",
+        {
+            "cov_stops/__init__.py": "",
+            "covplug.py": "raise RuntimeError('this coverage plugin needs the C tracer')\n",
+            ".coveragerc": "[run]\nplugins = covplug\n",
+            "tests/test_it.py": "def test_it():\n    assert True\n",
+        },
+    )
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True)
+    entry = _entry("cov-stops", package, "pip install pytest pytest-cov").replace(
+        "tests\n", "--cov --cov-config=.coveragerc tests\n", 1
+    )
+    (registry / "packages" / "cov-stops.yaml").write_text(entry)
+    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
+    options = VerifyOptions(
+        registry_dir=registry,
+        results_dir=tmp_path / "results",
+        work_dir=tmp_path / "work",
+        pythons=(str(Path(__import__("sys").executable)),),
+        workers=1,
+        max_attempts=2,
+        source="auto",
+        idle_timeout_s=120,
+        run_prefix="v",
+    )
+    (result,) = verify(["cov-stops"], options)
+    first, second = (next(iter(a.results.values())) for a in result.attempts)
+    assert (first.outcome.value, first.reason) == (
+        "config_error",
+        "RuntimeError: this coverage plugin needs the C tracer",
+    )
+    assert result.tried == ["coverage could not start -> the coverage options dropped"]
+    assert result.verified and second.outcome.value == "pass"
+    assert result.entry.test_command == "python -m pytest -q -p no:cacheprovider tests"

@@ -184,7 +184,7 @@ def test_a_download_over_the_size_limit_stops(index: HostileIndex, tmp_path: Pat
 def test_a_decompression_bomb_stops_before_filling_the_disk(
     index: HostileIndex, tmp_path: Path
 ) -> None:
-    # 320 files of 64 MiB: 20 GiB from a 7 MB archive.
+    # 320 files of 64 MiB: 20 GiB from a 21 MB archive.
     index.release("bomb", "1.0", "bomb-1.0.tar.gz", bomb(320, 64 << 20))
     limits = SourceLimits(unpacked_bytes=256 << 20)
     message = _fetch(tmp_path, "bomb", limits)

@@ -32,6 +32,11 @@ def verdict_of(name: str, framework: str = "pytest", **status: bool) -> Verdict:
     return classify_test(StepStatus(exit_code=exit_code, **status), output, framework)
 
 
+NO_COVERAGE_PLUGINS = (
+    "Installed 'coverage' does not support plugins."
+    " See https://coverage.readthedocs.io/en/latest/install.html#c-extension"
+)
+
 TEST_STEP = [
     # name, framework, outcome, reason
     ("pytest_exit0_311", "pytest", Outcome.PASS, "2 passed"),
@@ -95,6 +100,37 @@ TEST_STEP = [
     ("sigkill_script_312", "other", Outcome.CRASH, "killed by SIGKILL"),
     ("threads_worker_crashes_313", "other", Outcome.CRASH,
      "Segmentation fault in ctypes/__init__.py:string_at, crash_script.py:decode_in_worker"),
+    # fail needs the runner's own word that tests ran and failed
+    ("pytest_exit1_quiet_311", "pytest", Outcome.FAIL, "1 failed, 1 passed"),
+    ("pytest_exit1_verbose_311", "pytest", Outcome.FAIL, "1 failed, 1 passed"),
+    ("pytest_exit1_very_quiet_311", "pytest", Outcome.FAIL, "1 failed"),  # no closing line
+    ("pytest_exit1_color_311", "pytest", Outcome.FAIL, "1 failed, 1 passed"),
+    ("pytest_exit1_fixture_error_311", "pytest", Outcome.FAIL, "1 passed, 1 error"),
+    ("unittest_failure_312", "unittest", Outcome.FAIL, "FAILED (failures=1)"),
+    ("stestr_failure_312", "stestr", Outcome.FAIL, "Ran: 2 tests, Failed: 1"),
+    ("stestr_import_error_312", "stestr", Outcome.CONFIG_ERROR, "missing module: xmlschema"),
+    # ... and whatever else stopped the run before any test is no verdict on the tests:
+    # on a real free-threaded 3.13.5, coverage has no C tracer and Cython's plugin refuses
+    ("pytest_exit1_cython_coverage_ft_313t", "pytest", Outcome.CONFIG_ERROR,
+     f"ImportError: {NO_COVERAGE_PLUGINS}"),
+    ("pytest_cython_coverage_plugin_ft_313t", "pytest", Outcome.CONFIG_ERROR,
+     f"plugin Cython.Coverage could not load: ImportError: {NO_COVERAGE_PLUGINS}"),
+    ("pytest_exit1_coverage_plugin_missing_312", "pytest", Outcome.CONFIG_ERROR,
+     "missing module: covdefaults"),
+    ("pytest_exit3_configure_error_311", "pytest", Outcome.CONFIG_ERROR,
+     "pytest internal error: RuntimeError: the line tracer needs a build with the C tracer"),
+    ("pytest_exit4_conftest_error_311", "pytest", Outcome.CONFIG_ERROR,
+     "conftest: RuntimeError: DJANGO_SETTINGS_MODULE is not set"),
+    ("pytest_exit1_cov_fail_under_312", "pytest", Outcome.CONFIG_ERROR,
+     "1 passed, but Required test coverage of 90% not reached. Total coverage: 75.00%"),
+    ("unittest_ran_0_setup_class_311", "unittest", Outcome.CONFIG_ERROR,
+     "no tests ran: RuntimeError: database server not reachable at 127.0.0.1:5432"),
+    ("unittest_ran_0_ok_311", "unittest", Outcome.CONFIG_ERROR, "no tests ran"),
+    ("script_exit1_silent_313", "custom", Outcome.CONFIG_ERROR,
+     "exit status 1 without a test summary"),
+    ("script_exit1_message_313", "custom", Outcome.CONFIG_ERROR,
+     "exit status 1 without a test summary: runtests: no test data in testdata, run"
+     " fetch_data.py first"),
 ]  # fmt: skip
 
 
@@ -171,10 +207,30 @@ def test_no_status_is_a_harness_error() -> None:
     assert verdict.outcome is Outcome.ERROR
 
 
-def test_other_frameworks_have_no_config_exit_codes() -> None:
+def test_other_frameworks_fail_only_on_a_summary_with_failures() -> None:
+    # no pytest exit codes for a custom runner, but pytest's own "no tests ran" still counts
     output, _ = load("pytest_exit5_no_tests_311")
     verdict = classify_test(StepStatus(exit_code=5), output, "custom")
-    assert (verdict.outcome, verdict.reason) == (Outcome.FAIL, "no tests ran")
+    assert (verdict.outcome, verdict.reason) == (Outcome.CONFIG_ERROR, "no tests ran")
+    output, _ = load("pytest_exit1_311")
+    verdict = classify_test(StepStatus(exit_code=1), output, "custom")
+    assert (verdict.outcome, verdict.reason) == (Outcome.FAIL, "1 failed, 1 passed")
+
+
+def test_a_summary_without_failures_is_no_fail() -> None:
+    output, _ = load("pytest_exit0_311")
+    verdict = classify_test(StepStatus(exit_code=1), output)
+    assert verdict.outcome is Outcome.CONFIG_ERROR
+    assert verdict.reason == "2 passed, then exit status 1"
+
+
+def test_a_child_crash_without_a_summary_stays_a_failure() -> None:
+    # a custom script whose subprocess died: a crash report is evidence enough
+    child, _ = load("segv_faulthandler_script_312")
+    verdict = classify_test(StepStatus(exit_code=1), "running the suite\n" + child, "custom")
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.reason is not None
+    assert verdict.reason.startswith("exit status 1; a child process crashed: Segmentation fault")
 
 
 def test_crash_verdict_carries_the_record_and_its_info() -> None:

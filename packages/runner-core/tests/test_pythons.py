@@ -25,6 +25,7 @@ from runner_core.pythons import (
     list_built,
     remove_built,
 )
+from runner_core.pythons.toolchain import installed_llvm
 
 CONFIGURE = textwrap.dedent(
     """\
@@ -224,3 +225,21 @@ def test_cli_build_list_remove(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown" in bad.stderr
     assert run("remove", "3.13.5-ft").returncode == 0
     assert run("remove", "3.13.5-ft").returncode == 2
+
+
+def test_a_jit_source_pinned_to_an_absent_llvm_needs_an_explicit_choice(tmp_path: Path) -> None:
+    llvm = installed_llvm()
+    assert llvm is not None, "clang/LLVM are installed by scripts/bootstrap.sh"
+    source = stand_in(tmp_path / "cpython", offers="--enable-experimental-jit")
+    (source / "Tools" / "jit").mkdir(parents=True)
+    (source / "Tools" / "jit" / "_llvm.py").write_text("_LLVM_VERSION = 7\n")
+    with pytest.raises(BuildError, match=f"expects LLVM 7, which is not installed.*--llvm {llvm}"):
+        build_cpython(source, "jit", cache=tmp_path / "c")
+    said: list[str] = []
+    built = build_cpython(
+        source, "jit", llvm=llvm, cache=tmp_path / "c", report=lambda p, d: said.append(d)
+    )
+    assert built.python.exists()
+    assert any(f"with the installed LLVM {llvm} instead" in line for line in said)
+    with pytest.raises(BuildError, match="--llvm 6: no clang-6"):
+        build_cpython(source, "jit", llvm=6, cache=tmp_path / "c")

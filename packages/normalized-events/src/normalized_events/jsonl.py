@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -167,6 +168,18 @@ class EventWriter:
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def _write_whole(self, line: bytes) -> None:
+        """Write all of `line` or none of it: a full disk (ENOSPC) leaves no torn line."""
+        before = os.fstat(self._fd).st_size
+        rest = memoryview(line)
+        try:
+            while rest:
+                rest = rest[os.write(self._fd, rest) :]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, before)
+            raise
+
     def emit(self, event: Event) -> Event:
         """Write one event and return it as written (with its ``seq``)."""
         if self._fd < 0:
@@ -174,9 +187,7 @@ class EventWriter:
         with self._locked():
             stamped = event.model_copy(update={"seq": self._seq + 1, "run_id": self.run_id})
             line = stamped.model_dump_json(exclude_none=False).encode() + b"\n"
-            written = os.write(self._fd, line)
-            if written != len(line):
-                raise EventLogError(f"{self.path}: short write ({written} of {len(line)} bytes)")
+            self._write_whole(line)
             if isinstance(stamped, _DURABLE):
                 os.fsync(self._fd)
             self._seq += 1

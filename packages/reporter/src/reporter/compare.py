@@ -7,6 +7,7 @@ pairs results up and decorates the pairs (source revision changed? timing change
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,6 +26,7 @@ class Category(StrEnum):
     FIXED = "fixed"  # A crashed and B does not, or A failed and B passes
     SPURIOUS = "spurious"  # a change involving a timeout, hang, OOM or network failure
     BROKEN = "broken"  # B could not be tested (install, import, source, config error)
+    NOW_TESTED = "now-tested"  # A never ran its tests; B did, and some fail
     STILL_BROKEN = "still-broken"  # the same non-passing state on both sides
     SKIPPED = "skipped"  # skipped on one side only
     MISSING = "missing"  # no result on one side
@@ -85,8 +87,27 @@ def categorize(
         return Category.FIXED
     if b in UNTESTABLE:
         return Category.STILL_BROKEN if a in UNTESTABLE else Category.BROKEN
-    # A could not be tested; B can: passing is a fix, failing is still not passing.
-    return Category.FIXED if b == Outcome.PASS else Category.STILL_BROKEN
+    # A never ran its tests; B did: passing is a fix, failing has nothing to compare with.
+    return Category.FIXED if b == Outcome.PASS else Category.NOW_TESTED
+
+
+# What apiary wrote for a non-zero exit before it required a test summary for `fail`.
+_EXIT_STATUS_ONLY = re.compile(r"^exit status -?\d+$")
+
+
+def compared_outcome(result: PackageFinished | None) -> Outcome | None:
+    """The outcome compare reads: a `fail` recorded with no test summary at all (its reason
+    only `exit status N`) never ran its tests, so it counts as a config error."""
+    if result is None:
+        return None
+    if result.outcome is Outcome.FAIL and _EXIT_STATUS_ONLY.match(result.reason or ""):
+        return Outcome.CONFIG_ERROR
+    return result.outcome
+
+
+def never_ran(result: PackageFinished | None) -> bool:
+    """A `fail` that compare reads as a config error (see `compared_outcome`)."""
+    return result is not None and compared_outcome(result) is not result.outcome
 
 
 def crash_bucket(result: PackageFinished | None) -> str | None:
@@ -114,8 +135,8 @@ def categorize_results(a: PackageFinished | None, b: PackageFinished | None) -> 
     if a is not None and b is not None and a.outcome != b.outcome and (is_flaky(a) or is_flaky(b)):
         return Category.SPURIOUS
     return categorize(
-        a.outcome if a else None,
-        b.outcome if b else None,
+        compared_outcome(a),
+        compared_outcome(b),
         bucket_a=crash_bucket(a),
         bucket_b=crash_bucket(b),
         spurious_a=looks_spurious(a),
@@ -157,7 +178,9 @@ def test_seconds(result: PackageFinished) -> float:
 def timing_change(
     a: PackageFinished | None, b: PackageFinished | None, rule: TimingRule
 ) -> TimingChange | None:
-    if a is None or b is None or a.outcome not in TESTED or b.outcome not in TESTED:
+    if a is None or b is None or compared_outcome(a) not in TESTED:
+        return None
+    if compared_outcome(b) not in TESTED:
         return None
     if "test" in a.durations and "test" in b.durations:
         a_s, b_s = a.durations["test"], b.durations["test"]
@@ -214,6 +237,9 @@ class Pair:
             return "retries disagreed: flaky"
         if self.category == Category.SPURIOUS and (self.spurious_a or self.spurious_b):
             return "network-shaped failure"
+        silent = [side for side, r in (("A", self.a), ("B", self.b)) if never_ran(r)]
+        if silent:
+            return f"{' and '.join(silent)}: fail without a test summary, its tests never ran"
         return ""
 
 
@@ -329,12 +355,12 @@ def compare_sides(
         package = key[0]
         cond_a = a.condition or key[1] or DEFAULT_CONDITION
         cond_b = b.condition or key[1] or DEFAULT_CONDITION
-        differs = ra is None or rb is None or ra.outcome != rb.outcome
+        differs = ra is None or rb is None or compared_outcome(ra) != compared_outcome(rb)
         spurious_a = differs and hint(a.run, ra)
         spurious_b = differs and hint(b.run, rb)
         category = categorize(
-            ra.outcome if ra else None,
-            rb.outcome if rb else None,
+            compared_outcome(ra),
+            compared_outcome(rb),
             bucket_a=crash_bucket(ra),
             bucket_b=crash_bucket(rb),
             spurious_a=spurious_a,

@@ -43,13 +43,17 @@ def build_command(
     rev: Annotated[
         str | None, typer.Option(help="The commit to build, for a git checkout.")
     ] = None,
+    llvm: Annotated[
+        int | None,
+        typer.Option(help="Build the JIT's stencils with this LLVM when the pinned one is absent."),
+    ] = None,
 ) -> None:
     """Build SOURCE as VARIANT into the user cache (instant when already built)."""
     try:
         if _plain():
-            built = build_cpython(source, variant, rev=rev, report=_print_phase)
+            built = build_cpython(source, variant, rev=rev, llvm=llvm, report=_print_phase)
         else:
-            built = _with_progress(source, variant, rev)
+            built = _with_progress(source, variant, rev, llvm)
     except BuildError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -67,7 +71,7 @@ def _print_phase(phase: str, detail: str) -> None:
         typer.echo(f"[{phase}] {detail}", err=True)
 
 
-def _with_progress(source: Path, variant: str, rev: str | None) -> BuiltPython:
+def _with_progress(source: Path, variant: str, rev: str | None, llvm: int | None) -> BuiltPython:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -84,7 +88,7 @@ def _with_progress(source: Path, variant: str, rev: str | None) -> BuiltPython:
                 progress.console.print(f"{phase}: {detail}")
             progress.update(task, phase=phase, description=detail[-70:])
 
-        return build_cpython(source, variant, rev=rev, report=report)
+        return build_cpython(source, variant, rev=rev, llvm=llvm, report=report)
 
 
 @app.command("list")

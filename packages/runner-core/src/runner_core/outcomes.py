@@ -7,10 +7,15 @@ Pure functions, tested as a table of real captured outputs. The test step:
   an assertion, an ASan error other than an allocation failure): that is a crash;
 - crash: see `runner_core.crash.parse_crash` (death by signal, shell 128+N, an ASan
   report with any non-zero status; "Fatal Python error" alone with a normal exit is not);
-- pass on 0; for pytest, fail on 1 and config_error on 2-5 (collection error, internal
-  error, usage error, no tests collected), the reason naming the missing module when a
-  `ModuleNotFoundError` caused it; any other framework fails on any other status, except
-  unittest's "NO TESTS RAN" and its failed test-module imports, which are config errors.
+- pass on 0, unless unittest's summary says it ran 0 tests (config_error);
+- for pytest, config_error on 2-5 (collection error, internal error, a plugin that cannot
+  load, a conftest.py that raises, usage error, no tests collected), the reason naming the
+  missing module when a `ModuleNotFoundError` caused it; for the other frameworks,
+  config_error on unittest's "NO TESTS RAN" and its failed test-module imports;
+- any other status: fail only when a runner's own summary (`runner_core.summaries`) shows
+  tests that ran and failed, or a process the tests started crashed; without that
+  evidence (pytest exits 1 for a plugin that cannot start too, a script can exit 1 before
+  any test) config_error, the reason being the line that stopped the run.
 
 The other steps: `classify_install` (install_error), `classify_import` (import_error, or
 crash when the import check itself died of a signal) and `classify_source` (source_error).
@@ -33,6 +38,7 @@ from runner_core.crash import (
     scan_output,
 )
 from runner_core.crash.signals import describe_signal, signal_name, status_signal
+from runner_core.summaries import RunnerSummary, runner_summary
 
 MAX_REASON = 200
 
@@ -43,15 +49,17 @@ _ASAN_ALLOCATION_ERRORS = frozenset(
 
 _STARTING = frozenset({"preinitializing", "preinitialized", "initializing", "core initialized"})
 _MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '(?P<name>[^']+)'")
-_PYTEST_FINAL = re.compile(r"^=+ (?P<text>.*?) in [\d.]+s(?: \([^)]*\))? =+$")
-_PYTEST_QUIET_FINAL = re.compile(r"^(?P<text>\d+ (?:failed|passed|errors?)\b.*?) in [\d.]+s\b")
 _INTERNAL_ERROR = re.compile(r"^INTERNALERROR> (?P<text>[A-Za-z_][\w.]*(?:Error|Exception)\b.*)$")
 _USAGE_ERROR = re.compile(r"^\S.*?: error: (?P<text>.+)$")
 _NOT_FOUND = re.compile(r"^ERROR: (?P<text>(?:file or directory|module or package) not found.*)$")
 _COLLECT_ERROR = re.compile(r"^E\s+(?P<text>[A-Za-z_][\w.]*(?:Error|Exception)\b.*)$")
 _INTERRUPTED = re.compile(r"^!+ (?P<text>Interrupted: .*?) !+$")
-_UNITTEST_FINAL = re.compile(r"^(?P<text>FAILED \(.*\)|NO TESTS RAN)$")
-_UNITTEST_RAN = re.compile(r"^(?P<text>Ran \d+ tests? in [\d.]+s)$")
+_PLUGIN_LOAD = re.compile(r'^Error while loading plugin "(?P<name>[^"]+)"')
+_COVERAGE_UNDER = re.compile(r"^FAIL (?P<text>Required test coverage of .*)$")
+_TRACEBACK = "Traceback (most recent call last):"
+_PATH_OR_URL = re.compile(
+    r"(?P<url>\b[a-z][a-z0-9+.-]*://\S+)|(?:/[^\s/:'\"]+)+/(?P<base>[^\s/:'\"]+)"
+)
 _EXCEPTION_LINE = re.compile(r"^(?P<text>[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b(?::.*)?)$")
 _PIP_NO_MATCH = re.compile(r"(?P<text>No matching distribution found for \S+)")
 _UV_NO_SOLUTION = re.compile(r"No solution found when resolving dependencies")
@@ -127,8 +135,9 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
         return Verdict(outcome=Outcome.ERROR, reason=_clip(status.limit))
     crash = parse_crash(output, exit_code=status.exit_code, signal=status.signal)
     died = status_signal(status.exit_code, status.signal)
+    summary = runner_summary(output)
     # A runner that printed its summary finished on its own: memory did not stop it.
-    finished = died is None and _runner_finished(output)
+    finished = died is None and summary is not None
     if (
         status.oom_suspected
         and status.exit_code != 0
@@ -139,13 +148,20 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
         return Verdict(outcome=Outcome.OOM, reason=_clip(f"memory ran out{how}"))
     if crash is not None:
         return Verdict(outcome=Outcome.CRASH, reason=describe(crash), crash=crash)
-    code = status.exit_code
-    if code is None:
+    if status.exit_code is None:
         return Verdict(outcome=Outcome.ERROR, reason="the test command reported no exit status")
+    return _exit_verdict(status.exit_code, output, framework, summary)
+
+
+def _exit_verdict(code: int, output: str, framework: str, summary: RunnerSummary | None) -> Verdict:
+    """A process that exited on its own with `code`, and crashed nowhere: what it says."""
     if code == 0:
-        return Verdict(outcome=Outcome.PASS, reason=_summary(output))
+        if summary is not None and summary.runner == "unittest" and summary.ran == 0:
+            return Verdict(outcome=Outcome.CONFIG_ERROR, reason="no tests ran")
+        shown = summary.text if summary is not None and summary.runner == "pytest" else None
+        return Verdict(outcome=Outcome.PASS, reason=_clip(shown) if shown else None)
     report = scan_output(output)
-    startup = None if _runner_finished(output) else _startup_failure(report)
+    startup = None if summary is not None else _startup_failure(report)
     if startup is not None:
         return Verdict(outcome=Outcome.CONFIG_ERROR, reason=startup)
     if framework == "pytest":
@@ -155,11 +171,11 @@ def classify_test(status: StepStatus, output: str, framework: str = "pytest") ->
         config = _other_config_reason(output)
         if config is not None:
             return Verdict(outcome=Outcome.CONFIG_ERROR, reason=config)
-    return Verdict(outcome=Outcome.FAIL, reason=_fail_reason(code, output, report))
-
-
-def _runner_finished(output: str) -> bool:
-    return _summary(output) is not None or _last(_UNITTEST_RAN, _lines(output)) is not None
+    # `fail` needs the runner's word that tests ran and failed (or a crash report of a
+    # process the tests started): pytest exits 1 for a plugin that cannot start too.
+    if (summary is not None and summary.shows_failures) or report is not None:
+        return Verdict(outcome=Outcome.FAIL, reason=_fail_reason(code, summary, report))
+    return Verdict(outcome=Outcome.CONFIG_ERROR, reason=_no_verdict_reason(code, output, summary))
 
 
 def _startup_failure(report: CrashRecord | None) -> str | None:
@@ -217,20 +233,20 @@ def _missing_reason(output: str) -> str | None:
     return _clip(f"missing module{'s' if len(names) > 1 else ''}: {', '.join(names)}")
 
 
-def _summary(output: str) -> str | None:
-    lines = _lines(output)
-    text = _last(_PYTEST_FINAL, lines) or _last(_PYTEST_QUIET_FINAL, lines)
-    return _clip(text) if text else None
-
-
 def _pytest_config_reason(code: int, output: str) -> str:
     lines = _lines(output)
     missing = _missing_reason(output)
     if missing is not None:
         return missing
     internal = _last(_INTERNAL_ERROR, lines)
-    if code == 3 or internal is not None:
-        return _clip(f"pytest internal error: {internal}" if internal else "pytest internal error")
+    if internal is not None:
+        return _clip(f"pytest internal error: {internal}")
+    # a plugin that cannot load (exit 3), a conftest.py that raises (exit 4)
+    error = _error_line(lines) if code in (3, 4) else None
+    if error is not None:
+        return error
+    if code == 3:
+        return "pytest internal error"
     not_found = _first(_NOT_FOUND, lines)
     if not_found is not None:
         return _clip(not_found)
@@ -257,9 +273,54 @@ def _other_config_reason(output: str) -> str | None:
     return None
 
 
-def _fail_reason(code: int, output: str, child: CrashRecord | None) -> str:
+def _no_verdict_reason(code: int, output: str, summary: RunnerSummary | None) -> str:
+    """Why a run that exited non-zero without reporting failed tests did so."""
     lines = _lines(output)
-    reason = _summary(output) or _last(_UNITTEST_FINAL, lines) or f"exit status {code}"
+    error = _error_line(lines)
+    if summary is not None and summary.ran == 0:
+        return _clip(f"no tests ran: {error}" if error else "no tests ran")
+    if summary is not None:
+        coverage = _first(_COVERAGE_UNDER, lines)
+        why = coverage or error or f"exit status {code}"
+        return _clip(f"{summary.text}, but {why}" if coverage else f"{summary.text}, then {why}")
+    if error is not None:
+        return error
+    last = _last_meaningful(lines)
+    head = f"exit status {code} without a test summary"
+    return _clip(f"{head}: {_basename_paths(last)}" if last else head)
+
+
+def _error_line(lines: list[str]) -> str | None:
+    """The line that says what stopped the run: a plugin that could not load, the
+    INTERNALERROR's exception, conftest's exception, a traceback's last line."""
+    internal = _last(_INTERNAL_ERROR, lines)
+    if internal is not None:
+        return _clip(f"pytest internal error: {internal}")
+    plugin = _first(_PLUGIN_LOAD, lines, "name")
+    conftest = any(line.startswith("ImportError while loading conftest") for line in lines)
+    pytest_error = _first(_COLLECT_ERROR, lines)
+    exception = _traceback_end(lines)
+    found = pytest_error or exception
+    if found is None:
+        return None
+    missing = _MISSING_MODULE.search(found)
+    text = f"missing module: {missing.group('name')}" if missing else _basename_paths(found)
+    if plugin is not None:
+        return _clip(f"plugin {plugin} could not load: {text}")
+    return _clip(f"conftest: {text}" if conftest and not missing else text)
+
+
+def _traceback_end(lines: list[str]) -> str | None:
+    """The exception line that ends the last Python traceback (the one that was raised)."""
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].startswith(_TRACEBACK):
+            following = lines[index + 1 :]
+            return next((m.group("text") for m in map(_EXCEPTION_LINE.match, following) if m), None)
+    return None
+
+
+def _fail_reason(code: int, summary: RunnerSummary | None, child: CrashRecord | None) -> str:
+    reason = summary.text if summary is not None else f"exit status {code}"
     if child is not None and child.kind is CrashKind.FATAL_ERROR:
         reason = f"{reason}; Fatal Python error: {child.fatal_error}"
     elif child is not None:
@@ -317,7 +378,8 @@ def _error_detail(lines: list[str]) -> str | None:
 
 
 def _basename_paths(text: str) -> str:
-    return re.sub(r"(?:/[^\s/:'\"]+)+/([^\s/:'\"]+)", r"\1", text)
+    """Paths shortened to their last part (temp dirs differ run to run); URLs kept whole."""
+    return _PATH_OR_URL.sub(lambda m: m.group("url") or m.group("base"), text)
 
 
 def _last_meaningful(lines: list[str]) -> str | None:

@@ -31,9 +31,10 @@ from reporter.render.document import (
 MEANING: dict[Category, str] = {
     Category.REGRESSED: "crashes in B but not in A, or passed in A and fails in B",
     Category.NEW_CRASH_BUCKET: "crashes on both sides, but B crashes somewhere else",
-    Category.FIXED: "crashed in A and not in B, or failed in A and passes in B",
+    Category.FIXED: "crashed in A and not in B; failed or untested in A and passes in B",
     Category.SPURIOUS: "changed through a timeout, hang, OOM kill or network-shaped failure",
     Category.BROKEN: "could be tested in A, not in B (install, import, source or config error)",
+    Category.NOW_TESTED: "never ran its tests in A; ran them in B, and some fail",
     Category.STILL_BROKEN: "the same non-passing state on both sides",
     Category.SKIPPED: "skipped on one side only",
     Category.MISSING: "no result on one side",

@@ -22,6 +22,7 @@ TONES: dict[str, tuple[str, str]] = {
     "fixed": ("#1a7f37", "green"),
     "spurious": ("#8250df", "magenta"),
     "broken": ("#bc4c00", "dark_orange"),
+    "now-tested": ("#9a6700", "yellow"),
     "still-broken": ("#953800", "yellow"),
     "missing": ("#6e7781", "bright_black"),
     "same": ("#4ac26b", "green"),

@@ -31,6 +31,20 @@ _NO_DIST = re.compile(
 )
 _WARNING_ERROR = re.compile(r"\b(?P<cls>(?:\w+\.)*\w*(?:Deprecation|Future|Resource)Warning)\b")
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
+# coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
+# Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
+_NO_C_TRACER = re.compile(
+    r"Installed 'coverage' does not support plugins|No module named 'coverage\.tracer'"
+    r"|Plugin file tracers \(.*\) aren't supported with"
+)
+# a traceback through coverage or pytest-cov: coverage could not start
+_COVERAGE_FRAME = re.compile(r"""^\s*File "[^"]*/(?:coverage|pytest_cov)/""", re.MULTILINE)
+_COV_FLAGS = frozenset(
+    {"--cov", "--no-cov", "--no-cov-on-fail", "--cov-append", "--cov-branch", "--cov-reset"}
+)
+_COV_VALUED = frozenset(
+    {"--cov-report", "--cov-config", "--cov-fail-under", "--cov-context", "--cov-precision"}
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,73 @@ def _with_test_args(test_command: str | None, args: list[str]) -> str:
     return f"{(test_command or 'python -m pytest').strip()} {shlex.join(args)}"
 
 
+def _is_coverage_plugin(name: str) -> bool:
+    """`-p pytest_cov`, `-p Cython.Coverage`, `-p covdefaults`; never `-p no:cov`."""
+    return not name.startswith("no:") and "cov" in name.lower()
+
+
+def without_coverage_options(args: list[str]) -> list[str]:
+    """`args` (pytest's) without pytest-cov's options and `-p` of coverage plugins."""
+    kept: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name, has_value = arg.split("=", 1)[0], "=" in arg
+        following = args[index + 1] if index + 1 < len(args) else None
+        if name == "--cov":
+            # --cov's value is optional: argparse takes the next token unless it is an option
+            takes_next = not has_value and following is not None and not following.startswith("-")
+            index += 2 if takes_next else 1
+        elif name in _COV_FLAGS:
+            index += 1
+        elif name in _COV_VALUED:
+            index += 1 if has_value else 2
+        elif arg == "-p" and following is not None and _is_coverage_plugin(following):
+            index += 2
+        elif arg.startswith("-p") and len(arg) > 2 and _is_coverage_plugin(arg[2:]):
+            index += 1
+        else:
+            kept.append(arg)
+            index += 1
+    return kept
+
+
+def drop_coverage(test_command: str | None) -> str | None:
+    """The test command without coverage options, also inside `-o addopts=...`; None when
+    it has none (they come from the ini file's addopts)."""
+    tokens = shlex.split(test_command or "python -m pytest")
+    rewritten = [
+        _addopts_without_coverage(token) if before in ("-o", "--override-ini") else token
+        for before, token in zip(["", *tokens], tokens, strict=False)
+    ]
+    rewritten = without_coverage_options(rewritten)
+    return shlex.join(rewritten) if rewritten != tokens else None
+
+
+def _addopts_without_coverage(override: str) -> str:
+    if not override.startswith("addopts="):
+        return override
+    return "addopts=" + shlex.join(without_coverage_options(shlex.split(override[8:])))
+
+
+def _coverage_fix(
+    reason: str, log: str, install: str | None, test: str | None
+) -> tuple[str, str | None, str | None] | None:
+    """Coverage that cannot start: run the tests without it (apiary needs no coverage)."""
+    if _NO_C_TRACER.search(reason) or _NO_C_TRACER.search(log):
+        cause = "a coverage plugin needs coverage's C tracer, which this interpreter lacks"
+    elif _COVERAGE_FRAME.search(log):
+        cause = "coverage could not start"
+    else:
+        return None
+    dropped = drop_coverage(test)
+    if dropped is not None:
+        return f"{cause} -> the coverage options dropped", install, dropped
+    if _NO_ADDOPTS.search(test or ""):
+        return None
+    return f"{cause} -> -o addopts=''", install, _with_test_args(test, ["-o", "addopts="])
+
+
 def propose_fix(
     entry: PackageEntry,
     outcome: Outcome,
@@ -133,6 +214,10 @@ def propose_fix(
     if outcome not in (Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR):
         return None
 
+    # before missing modules: coverage without a C tracer also says `coverage.tracer`
+    tracer = _coverage_fix(reason, log, install, test) if _NO_C_TRACER.search(log) else None
+    if tracer is not None:
+        return fix(*tracer)
     own = {canonical(entry.package), canonical(entry.effective_import_name)}
     modules = [
         m
@@ -148,9 +233,14 @@ def propose_fix(
         description = "missing " + ", ".join(
             f"{m} -> pip install {d}" for m, d in zip(modules, dists, strict=True) if d in new
         )
-        return fix(description, add_requirements(install, new), test)
+        installed = fix(description, add_requirements(install, new), test)
+        if installed is not None:
+            return installed
     if outcome is Outcome.IMPORT_ERROR:
         return None
+    coverage = _coverage_fix(reason, log, install, test)
+    if coverage is not None:
+        return fix(*coverage)
 
     unrecognized = _UNRECOGNIZED.search(log) or _UNRECOGNIZED.search(reason)
     if unrecognized:

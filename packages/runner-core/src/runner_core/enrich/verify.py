@@ -4,7 +4,9 @@ run again (up to a bound), and record what happened in the entries.
 Each round is one ordinary run (its own run directory, events and logs) of the packages
 still worth a try, under every interpreter asked for. A package whose run ended in
 config_error, import_error or install_error gets the fix `fixes.propose_fix` proposes and
-goes into the next round; one that reached a verdict (pass or fail) is verified.
+goes into the next round; one that reached a verdict (pass or fail) is verified. A fail is
+a verdict only because the classifier demands the runner's own summary of failed tests:
+a suite that stopped before its tests is a config_error (`runner_core.outcomes`).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ def build_cpython(
     variant: str,
     *,
     rev: str | None = None,
+    llvm: int | None = None,
     cache: Path | None = None,
     report: Report = _quiet,
 ) -> BuiltPython:
@@ -43,7 +44,7 @@ def build_cpython(
     flags = configure_flags(variant)
     if not isinstance(source, PythonSource):
         source = open_source(source, rev)
-    tools = find_toolchain(flags)
+    tools = find_toolchain(flags, llvm)
     material = json.dumps([source.digest, variant, flags, tools.describe()])
     key = hashlib.sha256(material.encode()).hexdigest()[:12]
     name = _name(source, parts)

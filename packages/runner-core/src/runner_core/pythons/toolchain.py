@@ -20,6 +20,7 @@ class Toolchain:
     cc: str
     compiler: str
     llvm: int | None
+    llvm_chosen: bool = False  # asked for with --llvm, rather than found
 
     def describe(self) -> list[object]:
         return [self.cc, self.compiler, self.llvm]
@@ -36,6 +37,13 @@ class Toolchain:
         found = _LLVM_PIN.search(text)
         if found is None or int(found.group(1)) == self.llvm:
             return
+        expected = int(found.group(1))
+        if not self.llvm_chosen:
+            raise BuildError(
+                f"this source's JIT expects LLVM {expected}, which is not installed (LLVM "
+                f"{self.llvm} is): apt-get install clang-{expected} llvm-{expected} "
+                f"lld-{expected}, or pass --llvm {self.llvm} to build the stencils with it"
+            )
         report(
             "llvm",
             f"this source's JIT expects LLVM {found.group(1)}; building its stencils with the "
@@ -61,12 +69,16 @@ def find_toolchain(flags: tuple[str, ...], llvm: int | None = None) -> Toolchain
     if shutil.which("ccache") and not cc.startswith("ccache"):
         cc = f"ccache {cc}"
     needs_llvm = "--enable-experimental-jit" in flags
+    if llvm is not None and not Path(f"/usr/lib/llvm-{llvm}/bin/clang").exists():
+        raise BuildError(
+            f"--llvm {llvm}: no clang-{llvm} (apt-get install clang-{llvm} llvm-{llvm})"
+        )
     chosen = (llvm or installed_llvm()) if needs_llvm else None
     if needs_llvm and chosen is None:
         raise BuildError(
             "the JIT needs clang and LLVM for its stencils: apt-get install clang-19 llvm-19 lld-19"
         )
-    return Toolchain(cc, compiler, chosen)
+    return Toolchain(cc, compiler, chosen, llvm_chosen=llvm is not None)
 
 
 def installed_llvm() -> int | None:

@@ -7,9 +7,11 @@ AddressSanitizer, an installer, git. Each writes two files next to this script:
 ``<name>.out`` (stdout and stderr merged, as a step log holds them, temp paths as they
 were) and ``<name>.json`` (what ran and how it ended). The tests never rerun this script.
 
-Needs: gcc with libasan, the pyenv interpreters 3.12.1 and 3.13.0, the dev venv (Python
-3.11 with pytest), uv, git. The environment mirrors apiary's test step:
-PYTHONFAULTHANDLER=1, PYTHON_JIT=1, PYTHONDONTWRITEBYTECODE=1, ASAN_OPTIONS=detect_leaks=0.
+Needs: gcc with libasan, the pyenv interpreters 3.11.7, 3.12.1 and 3.13.0, the dev venv
+(Python 3.11 with pytest), uv, git, PyPI (pytest-cov, Cython) and, for the free-threaded
+capture, the cached `--disable-gil` build of tests/cpython_builds.py (built on first use).
+The environment mirrors apiary's test step: PYTHONFAULTHANDLER=1, PYTHON_JIT=1,
+PYTHONDONTWRITEBYTECODE=1, ASAN_OPTIONS=detect_leaks=0.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[4]
 DEV = REPO / ".venv" / "bin" / "python"
+PY311 = Path("/root/.pyenv/versions/3.11.7/bin/python3")
 PY312 = Path("/root/.pyenv/versions/3.12.1/bin/python3")
 PY313 = Path("/root/.pyenv/versions/3.13.0/bin/python3")
-UV = shutil.which("uv") or "/tmp/uvboot/bin/uv"
+UV = shutil.which("uv") or str(REPO / ".tools" / "uv" / "bin" / "uv")
 TIMEOUT_S = 300
 
 BASE_ENV = {
@@ -737,6 +740,250 @@ CAPTURES += [
         unittest_session({"tests/__init__.py": ""}, PY312),
     ),
 ]
+
+# ------------------------------------------ did the tests run? (summaries or none)
+
+ONE_FAILS = {
+    "tests/test_fail.py": """\
+        def test_passes():
+            assert True
+
+        def test_fails():
+            assert 1 + 1 == 3
+        """
+}
+
+
+def _venv_with(python: Path, *requirements: str) -> Callable[[Work], Path]:
+    """A venv of `python` with `requirements` from PyPI."""
+
+    def make(work: Work) -> Path:
+        venv_python = _uv_venv(work, python)
+        subprocess.run(
+            [UV, "pip", "install", "-q", "--python", str(venv_python), *requirements],
+            check=True,
+        )
+        return venv_python
+
+    return make
+
+
+def _pytest_in_venv(
+    make: Callable[[Work], Path], files: dict[str, str], *args: str
+) -> Callable[[Work], list[str]]:
+    def build(work: Work) -> list[str]:
+        python = make(work)
+        for relative, text in files.items():
+            work.write(relative, text)
+        return [str(python), "-m", "pytest", "-p", "no:cacheprovider", *args]
+
+    return build
+
+
+def _free_threaded_python() -> Path:
+    sys.path.insert(0, str(HERE.parents[1]))
+    from cpython_builds import built  # the tests' cached CPython builds
+
+    return built("ft").python
+
+
+FASTPATH = {
+    ".coveragerc": "[run]\nplugins = Cython.Coverage\nsource = fastpath\n",
+    "fastpath/__init__.py": "def double(x):\n    return 2 * x\n",
+    "tests/test_double.py": "from fastpath import double\n\n\ndef test_double():\n"
+    "    assert double(2) == 4\n",
+}
+
+
+def _cython_coverage_free_threaded(*args: str) -> Callable[[Work], list[str]]:
+    """A suite that loads Cython's coverage plugin on 3.13t (the .coveragerc under --cov,
+    or pytest's -p). coverage ships no free-threaded wheel: the installer takes its
+    pure-Python wheel, which has no C tracer, and Cython.Coverage refuses to load."""
+
+    def build(work: Work) -> list[str]:
+        make = _venv_with(_free_threaded_python(), "pytest", "pytest-cov", "coverage", "cython")
+        return _pytest_in_venv(make, FASTPATH, *args)(work)
+
+    return build
+
+
+def _stestr_session(files: dict[str, str]) -> Callable[[Work], list[str]]:
+    def build(work: Work) -> list[str]:
+        python = _venv_with(PY312, "stestr")(work)
+        work.write(".stestr.conf", "[DEFAULT]\ntest_path=./tests\ntop_dir=./\n")
+        for relative, text in files.items():
+            work.write(relative, text)
+        return [str(python), "-m", "stestr", "run"]
+
+    return build
+
+
+MATH_TESTS = """\
+    import unittest
+
+
+    class MathTests(unittest.TestCase):
+        def test_adds(self):
+            self.assertEqual(1 + 1, 2)
+
+        def test_wrong(self):
+            self.assertEqual(1 + 1, 3)
+    """
+
+CONFIGURE_FAILS_PLUGIN = """\
+    def pytest_configure(config):
+        raise RuntimeError("the line tracer needs a build with the C tracer")
+    """
+
+SETUP_CLASS_FAILS = """\
+    import unittest
+
+
+    class DatabaseTests(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            raise RuntimeError("database server not reachable at 127.0.0.1:5432")
+
+        def test_query(self):
+            pass
+    """
+
+SILENT_EXIT = "import sys\n\nsys.exit(1)\n"
+
+RUNNER_SCRIPT_EXIT = """\
+    import os
+    import sys
+
+    DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testdata")
+    if not os.path.isdir(DATA):
+        print(f"runtests: no test data in {DATA}, run fetch_data.py first", file=sys.stderr)
+        sys.exit(1)
+    """
+
+FIXTURE_FAILS = """\
+    import pytest
+
+
+    @pytest.fixture
+    def server():
+        raise ConnectionRefusedError("fixture server did not start")
+
+
+    def test_alone():
+        assert True
+
+
+    def test_with_server(server):
+        assert server
+    """
+
+CAPTURES += [
+    Capture("pytest_exit1_quiet_311", "one test fails, pytest -q",
+            pytest_session(ONE_FAILS, "-q", "tests")),
+    Capture("pytest_exit1_verbose_311", "one test fails, pytest -v",
+            pytest_session(ONE_FAILS, "-v", "tests")),
+    Capture("pytest_exit1_very_quiet_311", "one test fails, pytest -qq: no closing line",
+            pytest_session(ONE_FAILS, "-qq", "tests")),
+    Capture("pytest_exit1_color_311", "one test fails, pytest --color=yes (ANSI colours)",
+            pytest_session(ONE_FAILS, "--color=yes", "tests")),
+    Capture(
+        "pytest_exit1_fixture_error_311",
+        "a fixture raises in setup: one test passes, one errors (tests ran)",
+        pytest_session({"tests/test_server.py": FIXTURE_FAILS}, "tests"),
+    ),
+    Capture(
+        "unittest_failure_312",
+        "python -m unittest: one test of two fails",
+        unittest_session({"tests/__init__.py": "", "tests/test_math.py": MATH_TESTS}, PY312),
+    ),
+    Capture(
+        "stestr_failure_312",
+        "stestr run: one test of two fails",
+        _stestr_session({"tests/__init__.py": "", "tests/test_math.py": MATH_TESTS}),
+    ),
+    Capture(
+        "stestr_import_error_312",
+        "stestr run: a test module's dependency is missing (exit 100)",
+        _stestr_session({"tests/__init__.py": "", "tests/test_dep.py": "import xmlschema\n"}),
+    ),
+    Capture(
+        "pytest_exit3_configure_error_311",
+        "a plugin named with -p raises in pytest_configure",
+        pytest_session(
+            {
+                "lineplugin.py": CONFIGURE_FAILS_PLUGIN,
+                "tests/test_ok.py": "def test_a():\n    pass\n",
+            },
+            "-p", "lineplugin", "tests",
+        ),
+    ),
+    Capture(
+        "pytest_exit4_conftest_error_311",
+        "conftest.py raises (not an import error) while pytest loads it",
+        pytest_session(
+            {
+                "tests/conftest.py": "raise RuntimeError('DJANGO_SETTINGS_MODULE is not set')\n",
+                "tests/test_ok.py": "def test_a():\n    pass\n",
+            },
+            "tests",
+        ),
+    ),
+    Capture(
+        "pytest_exit1_coverage_plugin_missing_312",
+        "pytest-cov starts coverage, whose .coveragerc names a plugin that is not installed",
+        _pytest_in_venv(
+            _venv_with(PY312, "pytest", "pytest-cov"),
+            {
+                ".coveragerc": "[run]\nplugins = covdefaults\n",
+                "tests/test_ok.py": "def test_a():\n    pass\n",
+            },
+            "--cov", "--cov-config=.coveragerc", "tests",
+        ),
+    ),
+    Capture(
+        "pytest_exit1_cov_fail_under_312",
+        "every test passes, coverage is under --cov-fail-under: exit 1",
+        _pytest_in_venv(
+            _venv_with(PY312, "pytest", "pytest-cov"),
+            {
+                "halfcovered/__init__.py": "def used():\n    return 1\n\n\n"
+                "def unused():\n    return 2\n",
+                "tests/test_used.py": "from halfcovered import used\n\n\ndef test_used():\n"
+                "    assert used() == 1\n",
+            },
+            "--cov=halfcovered", "--cov-fail-under=90", "tests",
+        ),
+    ),
+    Capture(
+        "unittest_ran_0_setup_class_311",
+        "python -m unittest: setUpClass raises, so no test runs (Ran 0 tests, exit 1)",
+        unittest_session(
+            {"tests/__init__.py": "", "tests/test_db.py": SETUP_CLASS_FAILS}, PY311
+        ),
+    ),
+    Capture(
+        "unittest_ran_0_ok_311",
+        "python -m unittest discover in a folder with no tests: Ran 0 tests, OK, exit 0",
+        unittest_session({"tests/__init__.py": ""}, PY311, "discover", "-s", "tests"),
+    ),
+    Capture("script_exit1_silent_313", "a custom test script that exits 1 printing nothing",
+            script(PY313, SILENT_EXIT)),
+    Capture(
+        "script_exit1_message_313",
+        "a custom test runner script that stops before any test, with its own message",
+        script(PY313, RUNNER_SCRIPT_EXIT),
+    ),
+    Capture(
+        "pytest_exit1_cython_coverage_ft_313t",
+        "free-threaded 3.13.5: Cython.Coverage in .coveragerc under --cov, no C tracer",
+        _cython_coverage_free_threaded("--cov", "--cov-config=.coveragerc", "tests"),
+    ),
+    Capture(
+        "pytest_cython_coverage_plugin_ft_313t",
+        "free-threaded 3.13.5: -p Cython.Coverage, no C tracer",
+        _cython_coverage_free_threaded("-p", "Cython.Coverage", "tests"),
+    ),
+]  # fmt: skip
 
 # ------------------------------------------------------ install, import, source
 
