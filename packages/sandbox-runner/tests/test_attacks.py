@@ -219,3 +219,25 @@ def test_the_remount_attack_through_the_command_line(host_dir: Path, tmp_path: P
     )
     assert done.returncode != 0
     assert not target.exists()
+
+
+def test_a_group_swept_before_the_command_joins_is_made_again() -> None:
+    """Another apiary's clean-up may remove an empty group: the child recreates it."""
+    from sandbox_runner.pidlimit import join_group, process_limit
+
+    limit = process_limit(50, f"test-swept-{os.getpid()}")
+    if limit.group is None:
+        pytest.skip("no pids cgroup can be made here")
+    limit.group.path.rmdir()
+    try:
+        done = subprocess.run(
+            ["cat", "/proc/self/cgroup"],
+            preexec_fn=lambda: join_group(limit.group.path, 50),  # type: ignore[union-attr]
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert limit.group.path.name in done.stdout
+        assert (limit.group.path / "pids.max").read_text().strip() == "50"
+    finally:
+        limit.finish()

@@ -47,14 +47,14 @@ def _load_prctl() -> Callable[..., int] | None:
 
 
 def make_preexec(
-    limits: Limits, *, pids_group: Path | None = None, nproc: int | None = None
+    limits: Limits, *, pids_group: tuple[Path, int] | None = None, nproc: int | None = None
 ) -> Callable[[], None]:
     """The function the child runs before exec.
 
     It asks the kernel to SIGKILL the child when the thread that started it dies
     (PR_SET_PDEATHSIG: so `kill -9` of apiary takes the direct child down; run sandboxes
     from threads that outlive them), exits at once if that parent is already gone, joins
-    the pids cgroup whose `cgroup.procs` is `pids_group`, and applies the rlimits
+    the pids cgroup `pids_group` (its folder and limit), and applies the rlimits
     (RLIMIT_NPROC too when `nproc` is given), lowering the hard limit only where it is
     above the new one.
     """
@@ -71,7 +71,7 @@ def make_preexec(
         if os.getppid() != parent:
             os._exit(137)
         if pids_group is not None:
-            join_group(pids_group)
+            join_group(*pids_group)
         for which, (soft, hard) in plan:
             old_hard = current[which][1]
             if old_hard != resource.RLIM_INFINITY and old_hard < hard:

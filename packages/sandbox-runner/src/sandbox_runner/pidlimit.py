@@ -35,10 +35,6 @@ class PidsGroup:
 
     path: Path
 
-    @property
-    def procs(self) -> Path:
-        return self.path / "cgroup.procs"
-
     def hit(self) -> bool:
         """Whether a fork or clone failed because the group was full."""
         with contextlib.suppress(OSError, ValueError):
@@ -144,10 +140,21 @@ def _sweep(base: Path) -> None:
                     leaf.rmdir()
 
 
-def join_group(procs: Path) -> None:
-    """In the child before exec: move this process into the group (\"0\" means itself)."""
-    fd = os.open(procs, os.O_WRONLY)
+def join_group(group: Path, limit: int) -> None:
+    """In the child before exec: move this process into the group ("0" means itself),
+    making the group again if something removed it in the meantime (another apiary's
+    clean-up), so that the command never runs unbounded."""
     try:
-        os.write(fd, b"0")
+        _write(group / "cgroup.procs", b"0")
+    except FileNotFoundError:
+        group.mkdir()
+        _write(group / "pids.max", str(limit).encode())
+        _write(group / "cgroup.procs", b"0")
+
+
+def _write(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, data)
     finally:
         os.close(fd)

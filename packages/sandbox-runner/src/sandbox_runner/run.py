@@ -232,7 +232,9 @@ def _preexec(run: _Run, *, in_namespace: bool) -> Callable[[], None]:
     group = run.pids.group
     nproc = run.pids.limit if run.pids.method == "rlimit" and not in_namespace else None
     return make_preexec(
-        run.spec.limits, pids_group=group.procs if group is not None else None, nproc=nproc
+        run.spec.limits,
+        pids_group=(group.path, run.pids.limit or 0) if group is not None else None,
+        nproc=nproc,
     )
 
 
