@@ -268,7 +268,8 @@ def quick_load(text: str) -> QuickDocument:
     """The document in ``text`` if it is a block mapping in the emitter's subset."""
     try:
         return _quick_load(text)
-    except RecursionError:
+    except (RecursionError, ValueError, OverflowError):
+        # absurd nesting, or an int too long to convert: the full parser says what is wrong
         raise Declined from None
 
 
