@@ -8,16 +8,18 @@ Every worker appends its own events to the run's ``events.jsonl``.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.context import SpawnProcess
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from normalized_events import EventLogError, EventWriter, Outcome, PackageFinished
+from normalized_events import Event, EventLogError, EventWriter, Outcome, PackageFinished
 from sandbox_runner import die_with_parent
 
 from runner_core.errors import DiskFullError, full_disk
@@ -33,12 +35,27 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+class _WorkerWriter(EventWriter):
+    """A worker's event writer: once apiary itself is gone it writes nothing more, so a
+    worker that outlives a kill -9 for a moment never records a result that a resumed
+    run has already set out to redo."""
+
+    def __init__(self, path: Path, run_id: str, parent: int) -> None:
+        super().__init__(path, run_id=run_id)
+        self._parent = parent
+
+    def emit(self, event: Event) -> Event:
+        if os.getppid() != self._parent:
+            raise KeyboardInterrupt
+        return super().emit(event)
+
+
 def _worker_main(settings_json: str, jobs: Any, results: Any, worker: int) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     # A kill -9 of apiary leaves no orphaned worker (and so no sandbox) behind.
     die_with_parent()
     settings = RunSettings.model_validate_json(settings_json)
-    writer = EventWriter(settings.run_dir / "events.jsonl", run_id=settings.run_id)
+    writer = _WorkerWriter(settings.run_dir / "events.jsonl", settings.run_id, os.getppid())
     try:
         while True:
             item = jobs.get()
