@@ -86,34 +86,8 @@ def triage(
     _isolate(found, first, run, tries, cwd)
     reproduced = found.isolated == "reproduces" or bool(found.reproducible)
     command = found.reproducer_command or suite_command
-    found.jit = _attribute(
-        first,
-        run,
-        command,
-        tries,
-        reproduced,
-        step=Step.JIT_OFF,
-        applies=bool(interpreter.jit_available),
-        not_applicable="the interpreter has no JIT",
-        variable="PYTHON_JIT",
-        off_value="0",
-        active=env.get("PYTHON_JIT", "0") != "0",
-        feature="the JIT",
-    )
-    found.gil = _attribute(
-        first,
-        run,
-        command,
-        tries,
-        reproduced,
-        step=Step.GIL_ON,
-        applies=bool(interpreter.free_threaded),
-        not_applicable="not a free-threaded build",
-        variable="PYTHON_GIL",
-        off_value="1",
-        active=env.get("PYTHON_GIL", "0") != "1",
-        feature="the GIL off",
-    )
+    found.jit = _attribute(first, run, command, tries, reproduced, _JIT, interpreter, env)
+    found.gil = _attribute(first, run, command, tries, reproduced, _GIL, interpreter, env)
     return found
 
 
@@ -135,28 +109,57 @@ def _isolate(found: Triage, first: Attempt, run: Run, tries: int, cwd: Path) -> 
     found.isolated_reason = f"the {why} alone: " + _what_happened(seen, first)
 
 
+@dataclass(frozen=True)
+class _Feature:
+    """A feature a crash may need: how to turn it off, and whether the build has it."""
+
+    name: str
+    step: Step
+    variable: str
+    off_value: str
+    missing: str
+    available: Callable[[InterpreterInfo], bool]
+
+
+_JIT = _Feature(
+    "the JIT",
+    Step.JIT_OFF,
+    "PYTHON_JIT",
+    "0",
+    "the interpreter has no JIT",
+    lambda info: bool(info.jit_available),
+)
+_GIL = _Feature(
+    "the GIL off",
+    Step.GIL_ON,
+    "PYTHON_GIL",
+    "1",
+    "not a free-threaded build",
+    lambda info: info.free_threaded,
+)
+
+
 def _attribute(
     first: Attempt,
     run: Run,
     command: str,
     tries: int,
     reproduced: bool,
-    *,
-    step: Step,
-    applies: bool,
-    not_applicable: str,
-    variable: str,
-    off_value: str,
-    active: bool,
-    feature: str,
+    feature: _Feature,
+    interpreter: InterpreterInfo,
+    env: Mapping[str, str],
 ) -> Attribution:
-    if not applies:
-        return Attribution(None, not_applicable)
-    if not active:
-        return Attribution(None, f"the crash happened without {feature} ({variable}={off_value})")
+    variable, off_value, step = feature.variable, feature.off_value, feature.step
+    if not feature.available(interpreter):
+        return Attribution(None, feature.missing)
+    if env.get(variable) == off_value:
+        return Attribution(
+            None, f"the crash happened without {feature.name} ({variable}={off_value})"
+        )
     if not reproduced:
         return Attribution(
-            None, f"the crash did not reproduce with {feature}, so a run without it proves nothing"
+            None,
+            f"the crash did not reproduce with {feature.name}, so a run without it proves nothing",
         )
     seen: list[Attempt] = []
     for _ in range(tries):
