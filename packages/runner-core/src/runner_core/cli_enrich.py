@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from platformdirs import user_cache_path
@@ -14,6 +14,9 @@ from registry_core.locate import locate_registry
 from sandbox_runner import SandboxError
 
 from runner_core.errors import RunnerError
+
+if TYPE_CHECKING:
+    from runner_core.enrich.verify import VerifyOptions
 
 app = typer.Typer(
     name="enrich",
@@ -102,6 +105,13 @@ def verify_command(
     packages_from: Annotated[
         Path | None, Opt(help="File of package names, one per line (# comments).")
     ] = None,
+    where: Annotated[
+        list[str] | None,
+        Opt(
+            help="FIELD=VALUE or FIELD!=VALUE (repeatable; all must hold): narrows the names,"
+            " or picks from the whole registry when none are given."
+        ),
+    ] = None,
     python: Annotated[
         list[str] | None,
         Opt(help="Interpreter to verify with (repeatable; default: this one)."),
@@ -134,13 +144,17 @@ def verify_command(
     run_prefix: Annotated[
         str | None, Opt(help="Run ids are PREFIX-1, PREFIX-2, ... (default: verify-<time>).")
     ] = None,
+    dry_run: Annotated[
+        bool, Opt("--dry-run", help="Print the packages it would verify; run nothing.")
+    ] = False,
 ) -> None:
     """Run packages through the real pipeline; for config errors, apply the proposed fix
     (install a missing module, override bad addopts, ...) and run again."""
+    from registry_core.select import read_packages_file
+
     from runner_core.cli_run import BACKENDS, SOURCES, _choice
     from runner_core.enrich.report import verification_table
     from runner_core.enrich.verify import VerifyOptions, verify
-    from runner_core.selection import read_packages_file
 
     try:
         wanted = list(names or [])
@@ -158,7 +172,11 @@ def verify_command(
             timeout_s=timeout,
             run_prefix=run_prefix or "",
             write=write,
+            where=tuple(where or ()),
         )
+        if dry_run:
+            _print_targets(wanted, options)
+            return
 
         def announce(number: int, pending: list[str]) -> None:
             typer.echo(f"round {number}: {len(pending)} package(s)", err=True)
@@ -169,6 +187,16 @@ def verify_command(
     typer.echo(verification_table(results))
     if not all(item.verified for item in results):
         raise typer.Exit(1)
+
+
+def _print_targets(names: list[str], options: VerifyOptions) -> None:
+    from registry_core import load_registry
+
+    from runner_core.enrich.verify import verify_targets
+
+    loaded = load_registry(options.registry_dir)
+    for name in verify_targets(loaded, names, options.where):
+        typer.echo(f"verify {name}")
 
 
 __all__ = ["app"]

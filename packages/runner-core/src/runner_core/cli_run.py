@@ -12,6 +12,7 @@ from normalized_events import Condition, EventLogError, Outcome
 from platformdirs import user_cache_path
 from registry_core import RegistryError, load_registry
 from registry_core.locate import locate_registry
+from registry_core.select import read_packages_file
 from sandbox_runner import SandboxError
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
@@ -30,7 +31,7 @@ from runner_core.run import (
     registry_info,
 )
 from runner_core.sanitizers import sanitizer_env
-from runner_core.selection import SelectionOptions, read_packages_file, select
+from runner_core.selection import SelectionOptions, select
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 from runner_core.shards import apply_shard, shard_from_environment
 
@@ -67,7 +68,9 @@ def run_command(
         Path | None, Opt(help="File of package names (NAME or NAME@REV per line).")
     ] = None,
     top: Annotated[int | None, Opt(min=1, help="The N most downloaded runnable packages.")] = None,
-    where: Annotated[list[str], Opt(help="Only entries with FIELD=VALUE (repeatable).")] = [],  # noqa: B006
+    where: Annotated[
+        list[str], Opt(help="FIELD=VALUE or FIELD!=VALUE (repeatable; all must hold).")
+    ] = [],  # noqa: B006
     skip_extensions: Annotated[bool, Opt(help="Skip every package with compiled code.")] = False,
     include_unenriched: Annotated[
         bool, Opt(help="Also run unenriched skeletons with default commands.")

@@ -21,8 +21,9 @@ from typing import Any
 
 from normalized_events import Condition, Outcome, PackageFinished, PackageStarted, read_events
 from packaging.utils import canonicalize_name
-from registry_core import PackageEntry, RegistryError, load_registry
+from registry_core import LoadedRegistry, PackageEntry, RegistryError, load_registry
 from registry_core.edits import save_entry
+from registry_core.select import check_conditions, matches_all, parse_conditions
 from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
 from runner_core.enrich.write import SDIST_FIELD, current_entry, entry_path, with_fields
@@ -59,6 +60,7 @@ class VerifyOptions:
     idle_timeout_s: float | None = 600.0
     run_prefix: str = ""
     write: bool = False
+    where: tuple[str, ...] = ()
 
 
 @dataclass
@@ -186,27 +188,51 @@ def _round(
     return settings.run_dir, found
 
 
+def verify_targets(
+    loaded: LoadedRegistry, names: Sequence[str], where: Sequence[str] = ()
+) -> dict[str, PackageEntry]:
+    """The entries verify works on: ``names`` narrowed by ``--where`` (the selection
+    language of every command); ``--where`` alone picks from the whole registry."""
+    conditions = parse_conditions(where)
+    check_conditions(loaded, conditions)
+    if names:
+        found = {_registry_name(loaded, raw): _named_entry(loaded, raw) for raw in names}
+    elif conditions:
+        found = {entry.package: entry for entry in loaded.by_popularity()}
+    else:
+        raise EnrichError("verify: name at least one registry package (or give --where)")
+    chosen = {name: entry for name, entry in found.items() if matches_all(entry, conditions)}
+    if not chosen:
+        raise EnrichError("verify: no registry package matches every --where")
+    return chosen
+
+
+def _registry_name(loaded: LoadedRegistry, raw: str) -> str:
+    # Registry files are named by the canonical project name (zope.interface ->
+    # zope-interface), as resolve writes them.
+    return raw if raw in loaded.files else str(canonicalize_name(raw))
+
+
+def _named_entry(loaded: LoadedRegistry, raw: str) -> PackageEntry:
+    name = _registry_name(loaded, raw)
+    entry = current_entry(loaded, name)
+    if entry is None:
+        raise EnrichError(f"verify: {name!r} is not in {loaded.packages_dir}")
+    return entry
+
+
 def verify(
     names: Sequence[str], options: VerifyOptions, on_round: OnRound | None = None
 ) -> list[Verification]:
     """Verify the named registry entries; with ``options.write``, record the results."""
-    if not names:
-        raise EnrichError("verify: name at least one registry package")
     if not options.pythons:
         raise EnrichError("verify: name at least one interpreter")
     try:
         loaded = load_registry(options.registry_dir)
+        targets = verify_targets(loaded, names, options.where)
     except RegistryError as exc:
         raise EnrichError(str(exc)) from None
-    work: dict[str, Verification] = {}
-    for raw in dict.fromkeys(names):
-        # Registry files are named by the canonical project name (zope.interface ->
-        # zope-interface), as resolve writes them.
-        name = raw if raw in loaded.files else str(canonicalize_name(raw))
-        entry = current_entry(loaded, name)
-        if entry is None:
-            raise EnrichError(f"verify: {name!r} is not in {loaded.packages_dir}")
-        work[name] = Verification(name, entry, entry)
+    work = {name: Verification(name, entry, entry) for name, entry in targets.items()}
     interpreters = [probe_interpreter(p) for p in options.pythons]
     prefix = options.run_prefix or "verify-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     pending = list(work)
