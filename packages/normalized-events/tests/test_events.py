@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from normalized_events import (
     CrashInfo,
+    CrashKind,
     EventLogError,
     EventWriter,
     HostInfo,
@@ -210,3 +211,30 @@ def test_published_json_schema_matches_the_models() -> None:
         "package_finished",
         "run_finished",
     }
+
+
+@pytest.mark.parametrize(
+    ("outcome", "families"),
+    [
+        (Outcome.PASS, {"tested", "verified"}),
+        (Outcome.FAIL, {"tested", "verified"}),
+        (Outcome.CRASH, set()),
+        (Outcome.TIMEOUT, {"spurious"}),
+        (Outcome.HANG, {"spurious"}),
+        (Outcome.OOM, {"spurious"}),
+        (Outcome.INSTALL_ERROR, {"untestable", "fixable"}),
+        (Outcome.IMPORT_ERROR, {"untestable", "fixable"}),
+        (Outcome.CONFIG_ERROR, {"untestable", "fixable"}),
+        (Outcome.SOURCE_ERROR, {"untestable"}),
+        (Outcome.ERROR, {"untestable"}),
+        (Outcome.SKIPPED, set()),
+    ],
+)
+def test_outcome_families_are_facts_of_the_outcome(outcome: Outcome, families: set[str]) -> None:
+    names = ("tested", "untestable", "spurious", "verified", "fixable")
+    assert {name for name in names if getattr(outcome, name)} == families
+
+
+def test_a_crash_kind_this_version_does_not_know_is_kept_as_text() -> None:
+    assert CrashInfo.model_validate_json('{"kind": "segfault"}').kind is CrashKind.SEGFAULT
+    assert CrashInfo.model_validate_json('{"kind": "from_the_future"}').kind == "from_the_future"

@@ -33,6 +33,52 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     ERROR = "error"
 
+    @property
+    def tested(self) -> bool:
+        """The test suite ran to a verdict: pass, or fail with tests that ran and failed."""
+        return self in _TESTED
+
+    @property
+    def untestable(self) -> bool:
+        """The tests never ran: no source, no install, no import, no start, or apiary's
+        own error."""
+        return self in _UNTESTABLE
+
+    @property
+    def spurious(self) -> bool:
+        """Stopped by a limit (time, silence, memory): says little about the interpreter."""
+        return self in _SPURIOUS
+
+    @property
+    def verified(self) -> bool:
+        """An entry whose run ends so has working commands (what ``enrich verify`` wants)."""
+        return self.tested
+
+    @property
+    def fixable(self) -> bool:
+        """A configuration problem an entry's commands can fix (``enrich verify`` tries)."""
+        return self in _FIXABLE
+
+
+_TESTED = frozenset({Outcome.PASS, Outcome.FAIL})
+_SPURIOUS = frozenset({Outcome.TIMEOUT, Outcome.HANG, Outcome.OOM})
+_FIXABLE = frozenset({Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR, Outcome.INSTALL_ERROR})
+_UNTESTABLE = _FIXABLE | {Outcome.SOURCE_ERROR, Outcome.ERROR}
+
+
+class CrashKind(StrEnum):
+    """How the process died, most specific evidence first."""
+
+    SEGFAULT = "segfault"
+    ABORT = "abort"
+    BUS_ERROR = "bus_error"
+    FPE = "fpe"
+    ILLEGAL_INSTRUCTION = "illegal_instruction"
+    FATAL_ERROR = "fatal_error"  # Py_FatalError: "Fatal Python error: <func>: <message>"
+    C_ASSERTION = "c_assertion"  # assert() in C: "file.c:12: func: Assertion `x' failed."
+    ASAN = "asan"  # an AddressSanitizer report; see the crash record's asan_error
+    KILLED_BY_SIGNAL = "killed_by_signal"  # any other signal (SIGKILL, SIGTERM, ...)
+
 
 class Step(StrEnum):
     """The steps of one package's pipeline."""
@@ -127,7 +173,10 @@ IsolatedStatus = Literal["reproduces", "does-not-reproduce", "not-tried"]
 
 
 class CrashInfo(Model):
-    kind: str
+    # A kind a newer apiary adds is kept as its text, so older readers lose nothing.
+    kind: CrashKind | str = Field(
+        union_mode="left_to_right", description="How the process died (a CrashKind value)."
+    )
     signal: int | None = None
     headline: str = ""
     frames: list[str] = Field(default_factory=list)

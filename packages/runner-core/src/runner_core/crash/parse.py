@@ -23,9 +23,11 @@ from __future__ import annotations
 import re
 import signal as _signal
 
+from normalized_events import CrashKind
+
 from runner_core.crash.asan import AsanReport, find_asan_report, find_assertions
 from runner_core.crash.faulthandler import FaultDump, find_dumps
-from runner_core.crash.record import CrashKind, CrashRecord
+from runner_core.crash.record import CrashRecord
 from runner_core.crash.signals import FAULT_MESSAGES, describe_signal, status_signal
 
 _KIND_OF_SIGNAL: dict[int, CrashKind] = {

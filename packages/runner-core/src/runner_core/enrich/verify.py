@@ -32,9 +32,6 @@ from runner_core.run import RunPlan, execute, registry_info
 from runner_core.selection import Selected, Selection
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 
-VERIFIED = frozenset({Outcome.PASS, Outcome.FAIL})
-FIXABLE = frozenset({Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR, Outcome.INSTALL_ERROR})
-UNRUNNABLE = FIXABLE | {Outcome.SOURCE_ERROR}
 _VERIFY_NOTE = re.compile(
     r"\s*Verified \d{4}-\d{2}-\d{2}.*$|\s*Not verified \d{4}-\d{2}-\d{2}.*$", re.S
 )
@@ -96,7 +93,7 @@ class Verification:
 
     @property
     def verified(self) -> bool:
-        return any(r.outcome in VERIFIED for r in self.last.values())
+        return any(r.outcome.verified for r in self.last.values())
 
     def summary(self) -> str:
         parts = [
@@ -274,7 +271,7 @@ def _next_fix(
 ) -> Fix | None:
     for interpreter in interpreters:
         result = got.get(interpreter.minor)
-        if result is None or result.outcome not in FIXABLE:
+        if result is None or not result.outcome.fixable:
             continue
         condition = "default" if len(interpreters) == 1 else f"py{interpreter.minor}"
         log = _log_text(run_dir, item.name, condition, result.outcome)
@@ -282,6 +279,11 @@ def _next_fix(
         if fix is not None:
             return fix
     return None
+
+
+def _never_reached_tests(outcome: Outcome) -> bool:
+    # apiary's own error says nothing about the package: it is never a reason to skip.
+    return outcome.untestable and outcome is not Outcome.ERROR
 
 
 def suggested_timeout(test_s: float | None, current: int | None) -> int | None:
@@ -325,7 +327,7 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
         values["enriched"] = True
         # Versions verified earlier stay, unless this run saw them fail to reach a verdict.
         good = {m for m in item.original.python_versions if m not in last}
-        good |= {m for m, r in last.items() if r.outcome in VERIFIED}
+        good |= {m for m, r in last.items() if r.outcome.verified}
         values["python_versions"] = sorted(
             good, key=lambda m: tuple(int(p) for p in m.split(".")), reverse=True
         )
@@ -337,14 +339,14 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
         for minor, result in last.items():
             # Only a run that never got to the tests is skipped there; a crash, a
             # timeout or a hang is what apiary is looking for, never hidden.
-            if result.outcome in UNRUNNABLE:
+            if _never_reached_tests(result.outcome):
                 skips[minor] = (
                     f"{_SKIP_PREFIX}{result.outcome.value}: {result.reason or ''}".strip()
                 )
         values["skip_versions"] = skips
-        timing = primary if primary and primary.outcome in VERIFIED else None
+        timing = primary if primary and primary.outcome.verified else None
         if timing is None:
-            timing = next(r for r in last.values() if r.outcome in VERIFIED)
+            timing = next(r for r in last.values() if r.outcome.verified)
         values["timeout"] = suggested_timeout(timing.test_s, item.entry.timeout)
         if timing.source_kind == "sdist":
             values[SDIST_FIELD] = True
