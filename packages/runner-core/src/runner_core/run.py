@@ -10,7 +10,6 @@ import platform
 import re
 import signal
 import socket
-import tempfile
 import time
 import traceback
 from collections import Counter
@@ -33,6 +32,7 @@ from normalized_events import (
     RunStarted,
     read_events,
 )
+from normalized_events.files import write_atomic
 from registry_core import LoadedRegistry
 
 from runner_core.errors import (
@@ -100,12 +100,7 @@ def registry_info(path: Path, registry: LoadedRegistry) -> RegistryInfo:
 
 def _write_json(path: Path, payload: object) -> None:
     """Atomic: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, default=str)
-        handle.write("\n")
-    Path(tmp).replace(path)
+    write_atomic(path, json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def _run_json(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from normalized_events import Condition, Outcome, PackageFinished, PackageStarted, read_events
+from normalized_events.files import read_tail
 from packaging.utils import canonicalize_name
 from registry_core import LoadedRegistry, PackageEntry, RegistryError, load_registry
 from registry_core.edits import save_entry
@@ -127,10 +128,7 @@ def _log_text(run_dir: Path, package: str, condition: str, outcome: Outcome) -> 
         folder = folder / condition
     path = folder / f"{step}.log"
     try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            handle.seek(max(0, handle.tell() - 400_000))
-            return handle.read().decode("utf-8", "replace")
+        return read_tail(path, 400_000)[0].decode("utf-8", "replace")
     except OSError:
         return ""
 
