@@ -37,3 +37,12 @@ def test_tails_heads_and_digests(tmp_path: Path) -> None:
     assert sha256_of(log) == hashlib.sha256(b"0123456789").hexdigest()
     with pytest.raises(OSError):
         read_tail(tmp_path / "absent.log", 4)
+
+
+def test_run_json_keeps_only_what_was_set_and_what_it_does_not_know() -> None:
+    from normalized_events.runrecord import RunRecord
+
+    merged = RunRecord(run_id="m", status="merged", merged_from=["a", "b"])
+    assert merged.as_json() == {"run_id": "m", "status": "merged", "merged_from": ["a", "b"]}
+    newer = RunRecord.model_validate({"run_id": "r", "status": "finished", "gpu": "none"})
+    assert newer.as_json()["gpu"] == "none"

@@ -91,9 +91,7 @@ def run_package(
     """Run every step for one package and condition; return (not write) its outcome."""
     started = time.monotonic()
     name = entry.package
-    log_dir = settings.run_dir / "logs" / name
-    if condition.name != "default":
-        log_dir = log_dir / condition.name
+    log_dir = settings.layout.log_dir(name, condition.name)
     runner = StepRunner(
         writer=writer,
         package=name,

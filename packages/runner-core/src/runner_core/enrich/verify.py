@@ -19,8 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from normalized_events import Condition, Outcome, PackageFinished, PackageStarted, read_events
+from normalized_events import (
+    DEFAULT_CONDITION,
+    Condition,
+    Outcome,
+    PackageFinished,
+    PackageStarted,
+    read_events,
+)
 from normalized_events.files import read_tail
+from normalized_events.layout import RunLayout
 from packaging.utils import canonicalize_name
 from registry_core import LoadedRegistry, PackageEntry, RegistryError, load_registry
 from registry_core.edits import save_entry
@@ -114,7 +122,7 @@ def _conditions(interpreters: Sequence[Interpreter]) -> list[Condition]:
 
 
 def _minor_of(condition: str, interpreters: Sequence[Interpreter]) -> str:
-    if condition == "default":
+    if condition == DEFAULT_CONDITION:
         return interpreters[0].minor
     return condition.removeprefix("py")
 
@@ -123,10 +131,7 @@ def _log_text(run_dir: Path, package: str, condition: str, outcome: Outcome) -> 
     step = {Outcome.INSTALL_ERROR: "install", Outcome.IMPORT_ERROR: "import_check"}.get(
         outcome, "test"
     )
-    folder = run_dir / "logs" / package
-    if condition != "default":
-        folder = folder / condition
-    path = folder / f"{step}.log"
+    path = RunLayout(run_dir).step_log(package, condition, step)
     try:
         return read_tail(path, 400_000)[0].decode("utf-8", "replace")
     except OSError:
@@ -164,7 +169,7 @@ def _round(
     report = execute(plan)
     if report.interrupted:
         raise KeyboardInterrupt
-    events = list(read_events(settings.run_dir / "events.jsonl").known())
+    events = list(read_events(settings.layout.events).known())
     kinds = {
         (e.package, e.condition): e.source_kind for e in events if isinstance(e, PackageStarted)
     }
@@ -271,7 +276,7 @@ def _next_fix(
         result = got.get(interpreter.minor)
         if result is None or not result.outcome.fixable:
             continue
-        condition = "default" if len(interpreters) == 1 else f"py{interpreter.minor}"
+        condition = DEFAULT_CONDITION if len(interpreters) == 1 else f"py{interpreter.minor}"
         log = _log_text(run_dir, item.name, condition, result.outcome)
         fix = propose_fix(item.entry, result.outcome, result.reason, log, frozenset(item.tried))
         if fix is not None:
