@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from normalized_events.exits import ExitCode
 
 from reporter.compare import Category, TimingRule, compare_conditions, compare_runs
 from reporter.errors import FormatError, ReportError, RunDirError
@@ -52,9 +53,6 @@ ResultsDirOpt = Annotated[
     typer.Option("--results-dir", help="Where runs are (for `latest`, run ids and history)."),
 ]
 
-EXIT_ERROR = 2
-EXIT_FAIL_ON = 1
-
 
 def _emit(render: Callable[[bool, int], str], output: Path | None) -> None:
     """Render for the terminal (rich) when writing to an interactive one outside CI."""
@@ -69,7 +67,7 @@ def _emit(render: Callable[[bool, int], str], output: Path | None) -> None:
 
 def _fail(error: ReportError) -> typer.Exit:
     typer.echo(f"error: {error}", err=True)
-    return typer.Exit(EXIT_ERROR)
+    return typer.Exit(ExitCode.USER_ERROR)
 
 
 @app.command("summary")
@@ -145,7 +143,7 @@ def compare_command(
     hit = [c.value for c in fail_on or [] if comparison.by_category(c)]
     if hit:
         typer.echo(f"packages in {', '.join(hit)}", err=True)
-        raise typer.Exit(EXIT_FAIL_ON)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 @app.command("history")

@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from normalized_events.exits import ExitCode
 from registry_core.cli import app as registry_app
 from reporter.cli import app as report_app
 from sandbox_runner.cli import SANDBOX_CONTEXT, sandbox_command
@@ -67,7 +68,7 @@ def doctor(
         mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
         typer.echo(f"{mark} {check.name:<12} {check.detail}")
     if any(not c.ok and c.required for c in checks):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 def main() -> None:

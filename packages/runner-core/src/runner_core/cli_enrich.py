@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
 from registry_core import RegistryError
 from registry_core.locate import locate_registry
@@ -31,7 +32,7 @@ Opt = typer.Option
 
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(2)
+    return typer.Exit(ExitCode.USER_ERROR)
 
 
 def _work_dir(work_dir: Path | None) -> Path:
@@ -186,7 +187,7 @@ def verify_command(
         raise _fail(exc) from None
     typer.echo(verification_table(results))
     if not all(item.verified for item in results):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 def _print_targets(names: list[str], options: VerifyOptions) -> None:

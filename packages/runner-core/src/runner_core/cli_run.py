@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from normalized_events import Condition, EventLogError, Outcome
+from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
 from registry_core import RegistryError, load_registry
 from registry_core.locate import locate_registry
@@ -224,13 +225,13 @@ def run_command(
             report = execute(plan, on_result=progress, resumed=bool(resume))
     except (RunnerError, RegistryError, SandboxError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     except (OSError, EventLogError) as exc:
         stop = full_disk(exc, results_dir)
         if stop is None:
             raise
         typer.echo(f"error: {stop}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     _print_summary(report.run_dir, report.counts, report.wall_s, report.interrupted)
     if report.stopped_by is not None:
         typer.echo(f"error: {report.stopped_by}", err=True)
@@ -240,7 +241,7 @@ def run_command(
             f" --results-dir {results_dir}",
             err=True,
         )
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
 
 
 _T = TypeVar("_T", bound=str)
