@@ -8,12 +8,15 @@ bisect_history): the answer must be the first commit that crashes in the bucket 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 from bisect_history import History, bisect_args, make_history
 from normalized_events import BisectFinished, BisectStarted, BisectStep, read_events
-from runner_fixtures import run_apiary
+from runner_fixtures import APIARY, run_apiary
 
 
 def _events(folder: Path) -> tuple[list[BisectStarted], list[BisectStep], list[BisectFinished]]:
@@ -133,3 +136,39 @@ def test_endpoints_that_contradict_the_crash_are_refused(tmp_path: Path) -> None
     assert done.returncode == 2
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith(f"error: --bad {c[1][:12]} does not crash in 2 tries (no crash in 2")
+
+
+def test_a_killed_bisection_resumes_without_testing_a_decided_commit_again(
+    tmp_path: Path,
+) -> None:
+    history = make_history(tmp_path, ["ok", "ok", "ok", "crash", "crash", "crash"])
+    args = bisect_args(history, tmp_path, history.commits[0], history.commits[-1], "--tries", "1")
+    process = subprocess.Popen(
+        [APIARY, *args],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "CI": "1"},
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    decided = []
+    for line in process.stderr:
+        if line.startswith("[bisect] "):
+            decided.append(line.split()[1])
+            if len(decided) == 3:
+                break
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    _, first_steps, finished = _events(_folder(tmp_path))
+    assert not finished and len(first_steps) >= 3
+
+    code, out, err = _bisect(history, tmp_path, "--tries", "1")
+    assert code == 0, err
+    assert f"first bad commit: {history.commits[4]}" in out
+    started, steps, _ = _events(_folder(tmp_path))
+    assert [s.resumed for s in started] == [False, True]
+    redone = [line.split()[1] for line in err.splitlines() if line.startswith("[bisect] ")]
+    assert not set(redone) & {s.commit[:12] for s in first_steps}
+    assert len({s.commit for s in steps}) == len(steps)  # no commit tested twice
