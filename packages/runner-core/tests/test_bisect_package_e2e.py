@@ -18,6 +18,8 @@ from bisect_history import History, bisect_args, make_history
 from normalized_events import BisectFinished, BisectStarted, BisectStep, read_events
 from runner_fixtures import APIARY, run_apiary
 
+pytestmark = pytest.mark.slow
+
 
 def _events(folder: Path) -> tuple[list[BisectStarted], list[BisectStep], list[BisectFinished]]:
     events = read_events(folder / "events.jsonl").known()

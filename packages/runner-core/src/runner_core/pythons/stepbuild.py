@@ -135,7 +135,12 @@ def _phases(
     jobs = str(os.cpu_count() or 1)
     phases = [
         Phase("compile", ["make", f"-j{jobs}"]),
-        Phase("install", ["make", "install", f"prefix={prefix}"]),
+        # A step's interpreter is used once: the stdlib's top level is byte-compiled at
+        # install, the rest on import; venvs are seeded by their creator, not ensurepip.
+        Phase(
+            "install",
+            ["make", "install", f"prefix={prefix}", "COMPILEALL_OPTS=-j0 -l", "ENSUREPIP=no"],
+        ),
     ]
     if not configure:
         return phases
