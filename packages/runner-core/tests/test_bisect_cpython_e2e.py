@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from cpython_repo import cpython_repo
 from normalized_events import BisectFinished, BisectStep, read_events
+from runner_core.pythons.toolchain import installed_llvm
 from runner_fixtures import Fixture, build_registry, run_apiary
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cpython-bisect")]
@@ -33,7 +34,9 @@ ABS_PKG = Fixture(
 )
 
 
-def _args(registry: Path, tmp_path: Path, checkout: Path, good: str, bad: str) -> list[str]:
+def _args(
+    registry: Path, tmp_path: Path, checkout: Path, good: str, bad: str, variant: str = "plain"
+) -> list[str]:
     return [
         "bisect",
         "--cpython",
@@ -41,7 +44,7 @@ def _args(registry: Path, tmp_path: Path, checkout: Path, good: str, bad: str) -
         "--package",
         "abs-pkg",
         "--variant",
-        "plain",
+        variant,
         "--good",
         good,
         "--bad",
@@ -88,4 +91,18 @@ def test_bad_revisions_of_cpython_build_nothing(tmp_path: Path) -> None:
         assert done.returncode == 2
         (line,) = [line for line in done.stderr.splitlines() if line.strip()]
         assert expected in line
+    done = run_apiary(
+        *_args(registry, tmp_path, repo.path, repo.base, repo.commits[-1], "jit+nope"), cwd=tmp_path
+    )
+    assert done.returncode == 2 and "--variant 'nope': unknown" in done.stderr
+    llvm = installed_llvm()
+    if llvm is not None and llvm != 18:  # 3.13 pins LLVM 18; without --llvm: refused, unbuilt
+        done = run_apiary(
+            *_args(registry, tmp_path, repo.path, repo.base, repo.commits[-1], "jit"),
+            cwd=tmp_path,
+        )
+        assert done.returncode == 2
+        (line,) = [line for line in done.stderr.splitlines() if line.strip()]
+        assert line.startswith("error: --variant jit: this source's JIT expects LLVM 18")
+        assert f"pass --llvm {llvm}" in line
     assert not (tmp_path / "results").exists()

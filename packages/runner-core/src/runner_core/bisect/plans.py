@@ -15,7 +15,7 @@ from registry_core import PackageEntry
 
 from runner_core.bisect.bisection import EVENTS, BisectPlan
 from runner_core.bisect.errors import BisectError
-from runner_core.bisect.history import commits_between, local_history, resolve, subject
+from runner_core.bisect.history import commits_between, git, local_history, resolve, subject
 from runner_core.bisect.testers import CPythonTester, PackageTester, Tester
 from runner_core.pipeline import DEFAULT_TEST
 from runner_core.pythons import BuildError, configure_flags, open_source
@@ -88,7 +88,7 @@ def make_plan(
     bad = resolve(repo, request.bad, "--bad")
     commits = tuple(commits_between(repo, good, bad, ("--good", "--bad")))
     if request.cpython is not None:
-        _check_cpython(repo, bad)
+        _check_cpython(repo, bad, request)
     folder = request.output or settings.results_dir / _folder_name(entry, request, good, bad)
     folder = folder.absolute()
     command = settings.test_command_override or entry.test_command or DEFAULT_TEST
@@ -138,11 +138,19 @@ def _cpython_checkout(request: BisectRequest) -> Path:
     return checkout
 
 
-def _check_cpython(checkout: Path, bad: str) -> None:
+def _check_cpython(checkout: Path, bad: str, request: BisectRequest) -> None:
+    """CPython source at `bad`, whose JIT (if built) has its LLVM: before any build."""
     try:
         open_source(checkout, bad)
     except BuildError as exc:
         raise BisectError(f"--cpython {exc}") from None
+    tools = find_toolchain(configure_flags(request.variant), request.llvm)
+    pin = git(checkout, "show", f"{bad}:Tools/jit/_llvm.py")
+    if pin.returncode == 0:
+        try:
+            tools.check_pin(pin.stdout)
+        except BuildError as exc:
+            raise BisectError(f"--variant {request.variant}: {exc}") from None
 
 
 def _folder_name(entry: PackageEntry, request: BisectRequest, good: str, bad: str) -> str:
