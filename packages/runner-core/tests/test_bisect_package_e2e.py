@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from bisect_history import History, bisect_args, make_history
 from normalized_events import BisectFinished, BisectStarted, BisectStep, read_events
-from runner_fixtures import APIARY, run_apiary
+from runner_fixtures import APIARY, run_apiary, run_args
 
 pytestmark = pytest.mark.slow
 
@@ -174,3 +174,24 @@ def test_a_killed_bisection_resumes_without_testing_a_decided_commit_again(
     redone = [line.split()[1] for line in err.splitlines() if line.startswith("[bisect] ")]
     assert not set(redone) & {s.commit[:12] for s in first_steps}
     assert len({s.commit for s in steps}) == len(steps)  # no commit tested twice
+
+
+def test_the_narrowed_reproducer_and_bucket_of_a_run_are_bisected(tmp_path: Path) -> None:
+    """`--crash crash.json` from `apiary run`: its bucket, and its one-test command."""
+    history = make_history(tmp_path, ["ok", "ok", "crash", "crash", "crash", "crash"])
+    bad = history.commits[-1]
+    done = run_apiary(
+        *run_args(history.registry, tmp_path, "found", "--packages", f"hist-pkg@{bad}"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    crash_file = tmp_path / "results" / "found" / "crashes" / "hist-pkg" / "crash.json"
+    crash = json.loads(crash_file.read_text())
+    assert crash["isolated"]["status"] == "reproduces"
+    code, out, err = _bisect(history, tmp_path, "--tries", "1", "--crash", str(crash_file))
+    assert code == 0, err
+    assert f"first bad commit: {history.commits[3]}" in out
+    started, _, _ = _events(_folder(tmp_path))
+    assert started[0].bucket == crash["bucket"]
+    assert started[0].command == crash["isolated"]["command"]
+    assert started[0].command.endswith("tests/test_work.py::test_work")
