@@ -305,8 +305,68 @@ class RunFinished(EventBase):
     stopped_after_crash: bool = False
 
 
+BisectTarget = Literal["package", "cpython"]
+BisectVerdict = Literal["good", "bad", "skip"]
+
+
+class BisectStarted(EventBase):
+    """A bisection began (or was resumed): what it looks for, and where."""
+
+    type: Literal["bisect_started"] = "bisect_started"
+    target: BisectTarget = Field(description="Whose history: the package's or CPython's.")
+    package: str
+    repository: str = Field(description="The git repository whose commits are bisected.")
+    good: str = Field(description="The full commit known not to crash.")
+    bad: str = Field(description="The full commit that crashes.")
+    commits: int = Field(ge=0, description="Commits after good up to bad, bad included.")
+    bucket: str | None = Field(default=None, description="The crash's bucket a bad step shows.")
+    signature: str | None = None
+    command: str = Field(default="", description="The reproducer each step runs.")
+    tries: int = Field(default=1, ge=1, description="Runs of a step before it counts as good.")
+    interpreter: str | None = Field(
+        default=None, description="The fixed interpreter (package) or variant (cpython)."
+    )
+    resumed: bool = False
+
+
+class BisectStep(EventBase):
+    """One commit tested: bad (crashed in the bucket), good, or skip (could not tell)."""
+
+    type: Literal["bisect_step"] = "bisect_step"
+    commit: str
+    subject: str = ""
+    verdict: BisectVerdict
+    reason: str = ""
+    tries: int = Field(default=0, ge=0, description="Runs of the reproducer this step made.")
+    bucket: str | None = Field(default=None, description="The bucket a crash showed, if any.")
+    duration_s: float = 0.0
+    build_s: float | None = Field(default=None, description="Seconds building CPython.")
+    endpoint: bool = Field(default=False, description="The check of --good or --bad itself.")
+
+
+class BisectFinished(EventBase):
+    """The answer: one first bad commit, or the range it is in when steps were skipped."""
+
+    type: Literal["bisect_finished"] = "bisect_finished"
+    first_bad: str | None = None
+    first_bad_subject: str | None = None
+    candidates: list[str] = Field(
+        default_factory=list, description="Commits one of which is the first bad, in order."
+    )
+    steps: int = 0
+    wall_s: float = 0.0
+    interrupted: bool = False
+
+
 KnownEvent = Annotated[
-    RunStarted | PackageStarted | StepFinished | PackageFinished | RunFinished,
+    RunStarted
+    | PackageStarted
+    | StepFinished
+    | PackageFinished
+    | RunFinished
+    | BisectStarted
+    | BisectStep
+    | BisectFinished,
     Field(discriminator="type"),
 ]
 
@@ -316,6 +376,9 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
     "step_finished": StepFinished,
     "package_finished": PackageFinished,
     "run_finished": RunFinished,
+    "bisect_started": BisectStarted,
+    "bisect_step": BisectStep,
+    "bisect_finished": BisectFinished,
 }
 
 
@@ -331,5 +394,14 @@ class UnknownEvent(Model):
         return value if isinstance(value, int) else None
 
 
-Event = RunStarted | PackageStarted | StepFinished | PackageFinished | RunFinished
+Event = (
+    RunStarted
+    | PackageStarted
+    | StepFinished
+    | PackageFinished
+    | RunFinished
+    | BisectStarted
+    | BisectStep
+    | BisectFinished
+)
 AnyEvent = Event | UnknownEvent

@@ -11,6 +11,7 @@ from registry_core.cli import app as registry_app
 from reporter.cli import app as report_app
 from sandbox_runner.cli import SANDBOX_CONTEXT, sandbox_command
 
+from runner_core.cli_bisect import bisect_command
 from runner_core.cli_enrich import app as enrich_app
 from runner_core.cli_python import app as python_app
 from runner_core.cli_run import run_command
@@ -52,6 +53,7 @@ app.add_typer(python_app, name="python")
 
 
 app.command("run")(run_command)
+app.command("bisect")(bisect_command)
 app.command("sandbox", context_settings=SANDBOX_CONTEXT)(sandbox_command)
 
 

@@ -81,18 +81,27 @@ def condition_python(settings: RunSettings, condition: Condition) -> str:
     return condition.python or settings.target_python
 
 
-def run_package(
+def prepare_package(
     entry: PackageEntry,
     rev: str | None,
-    condition: Condition,
     settings: RunSettings,
     writer: EventWriter,
-) -> PackageFinished:
-    """Run every step for one package and condition; return (not write) its outcome."""
-    started = time.monotonic()
-    name = entry.package
-    log_dir = settings.layout.log_dir(name, condition.name)
-    runner = StepRunner(
+    log_dir: Path,
+) -> PreparedSuite | tuple[Outcome, str | None]:
+    """The package at `rev` installed for its tests (logs in `log_dir`), or why it is not:
+    the outcome (source, install or import error) and its reason."""
+    condition = Condition()
+    runner = _step_runner(entry.package, condition, settings, writer, log_dir)
+    prepared = _prepare(entry, rev, condition, settings, writer, runner, _State())
+    if isinstance(prepared, _Finish):
+        return prepared.outcome, prepared.reason
+    return prepared
+
+
+def _step_runner(
+    name: str, condition: Condition, settings: RunSettings, writer: EventWriter, log_dir: Path
+) -> StepRunner:
+    return StepRunner(
         writer=writer,
         package=name,
         condition=condition.name,
@@ -105,6 +114,20 @@ def run_package(
         tmp_bytes=settings.tmp_bytes,
         disk_bytes=settings.disk_bytes,
     )
+
+
+def run_package(
+    entry: PackageEntry,
+    rev: str | None,
+    condition: Condition,
+    settings: RunSettings,
+    writer: EventWriter,
+) -> PackageFinished:
+    """Run every step for one package and condition; return (not write) its outcome."""
+    started = time.monotonic()
+    name = entry.package
+    log_dir = settings.layout.log_dir(name, condition.name)
+    runner = _step_runner(name, condition, settings, writer, log_dir)
     state = _State()
     try:
         try:
@@ -160,6 +183,18 @@ class _State:
         self.durations[step] = self.durations.get(step, 0.0) + outcome.duration_s
 
 
+@dataclass(frozen=True)
+class PreparedSuite:
+    """A package installed and importable: its test command, ready to be run (again)."""
+
+    suite: SuiteRunner
+    test_command: str
+    interpreter: Interpreter
+    source: FetchedSource
+    install_command: str
+    user_env: dict[str, str]
+
+
 def _pipeline(
     entry: PackageEntry,
     rev: str | None,
@@ -169,6 +204,22 @@ def _pipeline(
     runner: StepRunner,
     state: _State,
 ) -> _Finish:
+    prepared = _prepare(entry, rev, condition, settings, writer, runner, state)
+    if isinstance(prepared, _Finish):
+        return prepared
+    return _test(prepared, settings, condition, state)
+
+
+def _prepare(
+    entry: PackageEntry,
+    rev: str | None,
+    condition: Condition,
+    settings: RunSettings,
+    writer: EventWriter,
+    runner: StepRunner,
+    state: _State,
+) -> PreparedSuite | _Finish:
+    """Source, venv, install and import check: the suite ready to run, or why not."""
     name = entry.package
     interpreter = probe_interpreter(condition_python(settings, condition))
     runner.memory_limit, policy = memory_policy(
@@ -299,6 +350,14 @@ def _pipeline(
         on_step=state.took,
         policy=policy,
     )
+    return PreparedSuite(suite, test_command, interpreter, source, install_command, user_env)
+
+
+def _test(
+    prepared: PreparedSuite, settings: RunSettings, condition: Condition, state: _State
+) -> _Finish:
+    """The tests, JIT on; a crash is triaged and its evidence recorded."""
+    suite, test_command, interpreter = prepared.suite, prepared.test_command, prepared.interpreter
     first = suite.attempt(Step.TEST, test_command)
     verdict = first.verdict
     if verdict.outcome is not Outcome.CRASH or verdict.crash is None:
@@ -312,21 +371,21 @@ def _pipeline(
         tries=max(1, settings.crash_reruns),
         interpreter=interpreter.info,
         env=env,
-        cwd=source.path,
+        cwd=prepared.source.path,
     )
     state.crash = record_crash(
         settings=settings,
-        package=name,
+        package=suite.runner.package,
         condition=condition.name,
         first=first,
         found=found,
         interpreter=interpreter,
-        source=source,
-        install_command=install_command,
+        source=prepared.source,
+        install_command=prepared.install_command,
         extra_deps=settings.extra_deps,
         test_command=test_command,
         test_env=env,
-        user_env=user_env,
+        user_env=prepared.user_env,
     )
     return _Finish(Outcome.CRASH, verdict.reason)
 
