@@ -7,6 +7,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from normalized_events import (
     Condition,
@@ -38,8 +39,10 @@ from runner_core.environment import (
 )
 from runner_core.errors import RunnerError, full_disk
 from runner_core.evidence import install_agent
-from runner_core.forensics import record_crash
+from runner_core.forensics import hang_info, record_crash
+from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.iterations import Iterations, run_iterations
 from runner_core.limits import SourceLimits
 from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
@@ -142,7 +145,20 @@ def run_package(
         installer=state.installer,
         durations={k: round(v, 4) for k, v in state.durations.items()},
         duration_s=round(time.monotonic() - started, 4),
+        gil=state.gil,
+        gil_enabled_by=state.gil_enabled_by,
+        **_iteration_fields(state.iterations),
     )
+
+
+def _iteration_fields(runs: Iterations | None) -> dict[str, Any]:
+    if runs is None:
+        return {}
+    return {
+        "iterations": len(runs.attempts),
+        "iteration_outcomes": runs.outcomes if len(runs.attempts) > 1 else [],
+        "flaky_tests": runs.flaky_tests(),
+    }
 
 
 @dataclass
@@ -156,6 +172,14 @@ class _State:
     installer: str | None = None
     source: FetchedSource | None = None
     durations: dict[str, float] = field(default_factory=dict)
+    gil: GilMode | None = None
+    gil_enabled_by: list[str] = field(default_factory=list)
+    iterations: Iterations | None = None
+
+    def saw_gil_warnings(self, output: str) -> None:
+        for name in gil_enabled_by(output):
+            if name not in self.gil_enabled_by:
+                self.gil_enabled_by.append(name)
 
     def took(self, outcome: StepOutcome) -> None:
         step = outcome.step.value
@@ -272,6 +296,7 @@ def _pipeline(
         idle_timeout_s=None,
     )
     state.took(check)
+    state.saw_gil_warnings(check.output())
     recorded = recorded_distributions(venv)
     state.installed = recorded if recorded is not None else installed_distributions(venv)
     if not check.ok:
@@ -284,6 +309,7 @@ def _pipeline(
     test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
     test_command = with_suffix(test_command, settings.test_command_suffix)
     user_env = {**settings.env, **condition.env}
+    state.gil = gil_mode(interpreter.info, user_env)
     suite = SuiteRunner(
         runner=runner,
         python=venv.python,
@@ -301,8 +327,16 @@ def _pipeline(
         on_step=state.took,
         policy=policy,
     )
-    first = suite.attempt(Step.TEST, test_command)
-    verdict = first.verdict
+    runs = run_iterations(
+        suite.attempt, test_command, settings.iterations, every=settings.all_iterations
+    )
+    state.iterations = runs
+    for attempt in runs.attempts:
+        state.saw_gil_warnings(attempt.output)
+    first = runs.decisive
+    verdict = runs.verdict()
+    if first.hang is not None:
+        state.crash = hang_info(first, settings.run_dir)
     if verdict.outcome is not Outcome.CRASH or verdict.crash is None:
         return _Finish(verdict.outcome, verdict.reason)
     env = suite.env(None)

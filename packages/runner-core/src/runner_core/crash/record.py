@@ -21,6 +21,15 @@ class CrashKind(StrEnum):
     C_ASSERTION = "c_assertion"  # assert() in C: "file.c:12: func: Assertion `x' failed."
     ASAN = "asan"  # an AddressSanitizer report; see CrashRecord.asan_error
     KILLED_BY_SIGNAL = "killed_by_signal"  # any other signal (SIGKILL, SIGTERM, ...)
+    # Not deaths: a suite apiary stopped at a timeout, read from the stacks it gave first.
+    DEADLOCK = "deadlock"  # every thread of every process was waiting
+    BUSY_HANG = "busy_hang"  # some thread was still running (a loop that never ends)
+    TSAN = "tsan"  # a ThreadSanitizer report (a data race, a lock-order inversion, ...)
+
+    @property
+    def is_stop(self) -> bool:
+        """A record of a suite stopped by apiary, not of a process that died."""
+        return self in (CrashKind.DEADLOCK, CrashKind.BUSY_HANG)
 
 
 class _Model(BaseModel):
@@ -83,6 +92,10 @@ class CrashRecord(_Model):
         description="ASan's other stacks: where the memory was freed (free) and allocated (alloc).",
     )
     extension_modules: list[str] = Field(default_factory=list)
+    waiting_threads: list[ThreadStack] = Field(
+        default_factory=list,
+        description="A stopped suite's threads (deadlock, busy_hang), every process's.",
+    )
 
     @property
     def signal_name(self) -> str | None:
