@@ -116,16 +116,24 @@ GIL_EXTENSION = Fixture(
             PyMODINIT_FUNC PyInit_legacy(void) { return PyModuleDef_Init(&module); }
             """
         ),
+        "build_legacy.py": textwrap.dedent(
+            """
+            import subprocess, sysconfig
+
+            subprocess.run(
+                ["gcc", "-shared", "-fPIC", "-I" + sysconfig.get_paths()["include"],
+                 "-o", "ft_gilext/legacy" + sysconfig.get_config_var("EXT_SUFFIX"),
+                 "ft_gilext/legacy.c"],
+                check=True,
+            )
+            """
+        ),
         "tests/test_legacy.py": (
             "import sys\nimport ft_gilext\n\n"
             "def test_gil_is_back():\n    assert sys._is_gil_enabled()\n"
         ),
     },
-    install=(
-        'gcc -shared -fPIC -I$(python -c "import sysconfig; print(sysconfig.get_paths()[\'include\'])")'
-        ' -o ft_gilext/legacy$(python -c "import sysconfig; print(sysconfig.get_config_var(\'EXT_SUFFIX\'))")'
-        " ft_gilext/legacy.c && pip install pytest"
-    ),
+    install="python build_legacy.py && pip install pytest",
     import_name="ft_gilext",
 )
 

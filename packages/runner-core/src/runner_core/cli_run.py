@@ -31,7 +31,7 @@ from runner_core.run import (
     recorded_selection,
     registry_info,
 )
-from runner_core.sanitizers import sanitizer_env
+from runner_core.sanitizers import check_tsan_hunt, sanitizer_env
 from runner_core.selection import SelectionOptions, read_packages_file, select
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 from runner_core.shards import apply_shard, shard_from_environment
@@ -131,6 +131,12 @@ def run_command(
             "pass in some and fail in others are reported flaky."
         ),
     ] = 1,
+    tsan: Annotated[
+        bool, Opt(help="A ThreadSanitizer hunt: refused unless the interpreter is a TSan build.")
+    ] = False,
+    tsan_suppressions: Annotated[
+        Path | None, Opt(help="TSan suppressions file (implies --tsan).")
+    ] = None,
     all_iterations: Annotated[
         bool, Opt(help="With --iterations: run every iteration, even after a crash.")
     ] = False,
@@ -195,6 +201,8 @@ def run_command(
                 crash_reruns=crash_reruns,
                 iterations=_at_least_one(iterations, "--iterations"),
                 all_iterations=all_iterations,
+                tsan=tsan or tsan_suppressions is not None,
+                tsan_suppressions=tsan_suppressions.absolute() if tsan_suppressions else None,
                 leaks=leaks,
                 condition_retries=retries,
                 stop_after_crash=stop_after_crash,
@@ -214,6 +222,9 @@ def run_command(
         interpreter = probe_interpreter(settings.target_python)
         for unusable in sanitizer_env([settings.env, os.environ]).problems:
             typer.echo(f"warning: {unusable}", err=True)
+        if settings.tsan:
+            for python in _condition_pythons(settings):
+                check_tsan_hunt(probe_interpreter(python).info, settings.tsan_suppressions)
         for line in gil_lines(settings):
             typer.echo(line, err=True)
         if recorded is not None:
@@ -260,6 +271,10 @@ def _at_least_one(value: int, option: str) -> int:
     if value < 1:
         raise OptionError(f"{option} {value}: must be 1 or more")
     return value
+
+
+def _condition_pythons(settings: RunSettings) -> list[str]:
+    return list(dict.fromkeys(condition_python(settings, c) for c in settings.conditions))
 
 
 def gil_lines(settings: RunSettings) -> list[str]:

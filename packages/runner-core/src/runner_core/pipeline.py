@@ -16,11 +16,13 @@ from normalized_events import (
     Outcome,
     PackageFinished,
     PackageStarted,
+    RaceInfo,
     Step,
 )
 from registry_core import PackageEntry
 
 from runner_core import outcomes
+from runner_core.aslr import aslr_can_be_disabled
 from runner_core.commands import (
     CommandStep,
     Installer,
@@ -44,11 +46,12 @@ from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.iterations import Iterations, run_iterations
 from runner_core.limits import SourceLimits
+from runner_core.races import package_races
 from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, discard_source, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
-from runner_core.suite import SuiteRunner
+from runner_core.suite import Attempt, SuiteRunner
 from runner_core.tooling import find_uv
 from runner_core.triage import triage
 from runner_core.venvs import (
@@ -147,6 +150,7 @@ def run_package(
         duration_s=round(time.monotonic() - started, 4),
         gil=state.gil,
         gil_enabled_by=state.gil_enabled_by,
+        races=state.races,
         **_iteration_fields(state.iterations),
     )
 
@@ -175,6 +179,7 @@ class _State:
     gil: GilMode | None = None
     gil_enabled_by: list[str] = field(default_factory=list)
     iterations: Iterations | None = None
+    races: list[RaceInfo] = field(default_factory=list)
 
     def saw_gil_warnings(self, output: str) -> None:
         for name in gil_enabled_by(output):
@@ -198,7 +203,7 @@ def _pipeline(
     name = entry.package
     interpreter = probe_interpreter(condition_python(settings, condition))
     runner.memory_limit, policy = memory_policy(
-        interpreter.info, settings.memory_bytes, settings.leaks
+        interpreter.info, settings.memory_bytes, settings.leaks, settings.tsan_suppressions
     )
     repo = settings.repo_overrides.get(name, entry.repo)
     kind = settings.source
@@ -326,6 +331,8 @@ def _pipeline(
         framework=entry.test_framework,
         on_step=state.took,
         policy=policy,
+        readable=[policy.tsan_suppressions] if policy.tsan_suppressions else [],
+        no_aslr=policy.tsan and aslr_can_be_disabled(),
     )
     runs = run_iterations(
         suite.attempt, test_command, settings.iterations, every=settings.all_iterations
@@ -333,6 +340,8 @@ def _pipeline(
     state.iterations = runs
     for attempt in runs.attempts:
         state.saw_gil_warnings(attempt.output)
+    state.races, problems = package_races(runs.attempts, settings.run_dir)
+    _note(runs.attempts[-1], [*runs.problems(), *problems])
     first = runs.decisive
     verdict = runs.verdict()
     if first.hang is not None:
@@ -365,6 +374,17 @@ def _pipeline(
         user_env=user_env,
     )
     return _Finish(Outcome.CRASH, verdict.reason)
+
+
+def _note(attempt: Attempt, problems: list[str]) -> None:
+    """Lines about what could not be read (JUnit XML, TSan reports), in the last test log."""
+    if not problems:
+        return
+    try:
+        with attempt.step.log_path.open("a", encoding="utf-8") as log:
+            log.writelines(f"apiary: {problem}\n" for problem in problems)
+    except OSError:
+        pass
 
 
 def _build_venv(

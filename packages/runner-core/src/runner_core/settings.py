@@ -51,6 +51,9 @@ class RunSettings(BaseModel):
     # Runs of each suite (stopping at the first crash or hang unless all_iterations).
     iterations: int = Field(default=1, ge=1)
     all_iterations: bool = False
+    # A ThreadSanitizer hunt: refused unless the interpreter is a TSan build.
+    tsan: bool = False
+    tsan_suppressions: Path | None = None
     leaks: bool = False
     condition_retries: int = 2
     stop_after_crash: int | None = None

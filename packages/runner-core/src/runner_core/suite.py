@@ -10,6 +10,7 @@ from pathlib import Path
 from normalized_events import Step
 
 from runner_core import outcomes
+from runner_core.aslr import without_aslr
 from runner_core.commands import Installer, plan_steps
 from runner_core.crash.hang import ProcessStacks, hang_record
 from runner_core.crash.record import CrashRecord
@@ -54,6 +55,9 @@ class SuiteRunner:
     framework: str
     on_step: Callable[[StepOutcome], None]
     policy: SanitizerPolicy = field(default_factory=SanitizerPolicy)
+    readable: Sequence[Path] = ()
+    # Run the tests under `setarch -R` (ThreadSanitizer wants ASLR off).
+    no_aslr: bool = False
 
     def env(
         self, evidence_dir: Path | None, changes: Mapping[str, str] | None = None
@@ -79,9 +83,10 @@ class SuiteRunner:
         folder = self.runner.log_dir / "evidence" / (label or step.value)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
+        steps = plan_steps(command, self.python, self.installer, self.uv)
         done = self.runner.run(
             step,
-            plan_steps(command, self.python, self.installer, self.uv),
+            without_aslr(steps) if self.no_aslr else steps,
             cwd=self.cwd,
             env=self.env(folder, changes),
             network=self.network,
@@ -90,6 +95,7 @@ class SuiteRunner:
             idle_timeout_s=self.idle_timeout_s,
             label=label,
             stack_signal=STACKS_SIGNAL,
+            readable=self.readable,
         )
         self.on_step(done)
         evidence = gather(folder)
