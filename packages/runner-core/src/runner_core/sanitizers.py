@@ -143,14 +143,14 @@ def is_tsan_build(info: InterpreterInfo) -> bool:
 
 
 def check_tsan_hunt(info: InterpreterInfo, suppressions: Path | None) -> None:
-    """A TSan hunt (`--tsan`, `--tsan-suppressions`) needs a TSan build and a real file."""
+    """A TSan hunt (`--tsan`, `--tsan-suppressions`) needs a real file and a TSan build."""
+    if suppressions is not None and not suppressions.is_file():
+        raise OptionError(f"--tsan-suppressions {suppressions}: no such file")
     if not is_tsan_build(info):
         raise OptionError(
             f"--tsan: {info.path} is not a ThreadSanitizer build (its configure flags lack "
             "--with-thread-sanitizer)"
         )
-    if suppressions is not None and not suppressions.is_file():
-        raise OptionError(f"--tsan-suppressions {suppressions}: no such file")
 
 
 def memory_policy(
