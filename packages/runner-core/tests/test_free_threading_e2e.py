@@ -15,6 +15,7 @@ Four local packages, each a way free threading goes wrong:
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 from pathlib import Path
@@ -154,11 +155,11 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
-def _finished(run_dir: Path) -> dict[str, PackageFinished]:
+def _finished(run_dir: Path, condition: str = "default") -> dict[str, PackageFinished]:
     return {
         e.package: e
         for e in read_events(run_dir / "events.jsonl").known()
-        if isinstance(e, PackageFinished)
+        if isinstance(e, PackageFinished) and e.condition == condition
     }
 
 
@@ -178,14 +179,20 @@ def test_free_threading_hunt_on_a_real_ft_build(tmp_path: Path) -> None:
             "3",
             "--idle-timeout",
             "20",
+            "--condition",
+            "default",
+            "--condition",
+            "gil:env.PYTHON_GIL=1",
         ),
         cwd=tmp_path,
         timeout=1500,
     )
     assert done.returncode in (0, 1), done.stderr[-3000:]
     assert "free-threaded interpreter: tests run with the GIL off" in done.stderr
+    assert "(condition gil): tests run with the GIL on (PYTHON_GIL=1)" in done.stderr
     run_dir = tmp_path / "results" / "ft"
     found = _finished(run_dir)
+    baseline = _finished(run_dir, "gil")
 
     crash = found["ft-crash"]
     assert crash.outcome.value == "crash" and crash.crash is not None, crash.reason
@@ -218,3 +225,24 @@ def test_free_threading_hunt_on_a_real_ft_build(tmp_path: Path) -> None:
     assert gilext.outcome.value == "pass", gilext.reason
     assert gilext.gil_enabled_by == ["ft_gilext.legacy"]
     assert gilext.iterations == 3
+
+    # the GIL-on baseline: the crash is gone, the deadlock is not
+    assert baseline["ft-crash"].outcome.value == "pass" and baseline["ft-crash"].gil == "on"
+    assert baseline["ft-deadlock"].crash is not None
+    assert baseline["ft-deadlock"].crash.bucket == hang.crash.bucket
+
+    summary = run_apiary("report", "summary", str(run_dir), "--format", "json", cwd=tmp_path)
+    view = json.loads(summary.stdout)["free_threading"]
+    placed = {(p["category"], p["package"], p["condition"]) for p in view["packages"]}
+    assert {
+        ("crash", "ft-crash", "default"),
+        ("deadlock", "ft-deadlock", "default"),
+        ("flaky", "ft-flaky", "default"),
+        ("gil re-enabled", "ft-gilext", "default"),
+        ("works", "ft-crash", "gil"),
+    } <= placed
+    evidence = next(p["evidence"] for p in view["packages"] if p["category"] == "deadlock")
+    assert (run_dir / evidence).is_file()
+    compare = run_apiary("report", "compare", str(run_dir), "--format", "json", cwd=tmp_path)
+    assert compare.returncode == 0, compare.stderr
+    assert "ft-crash" in compare.stdout
