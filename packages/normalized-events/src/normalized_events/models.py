@@ -78,6 +78,15 @@ class CrashKind(StrEnum):
     C_ASSERTION = "c_assertion"  # assert() in C: "file.c:12: func: Assertion `x' failed."
     ASAN = "asan"  # an AddressSanitizer report; see the crash record's asan_error
     KILLED_BY_SIGNAL = "killed_by_signal"  # any other signal (SIGKILL, SIGTERM, ...)
+    # Not deaths: a suite apiary stopped at a timeout, read from the stacks it gave first.
+    DEADLOCK = "deadlock"  # every thread of every process was waiting
+    BUSY_HANG = "busy_hang"  # some thread was still running (a loop that never ends)
+    TSAN = "tsan"  # a ThreadSanitizer report (a data race, a lock-order inversion, ...)
+
+    @property
+    def is_stop(self) -> bool:
+        """A record of a suite stopped by apiary, not of a process that died."""
+        return self in (CrashKind.DEADLOCK, CrashKind.BUSY_HANG)
 
 
 class Step(StrEnum):
@@ -220,6 +229,24 @@ class CrashInfo(Model):
     gil_off_only_reason: str | None = None
 
 
+class RaceInfo(Model):
+    """One ThreadSanitizer bucket of a package: what, where, how often."""
+
+    kind: str = Field(description="TSan's name for it: data race, lock-order-inversion, ...")
+    signature: str
+    bucket: str
+    count: int = 1
+    frames: list[str] = Field(
+        default_factory=list, description="The top frame of each access's stack."
+    )
+    modules: list[str] = Field(
+        default_factory=list, description="The shared objects the accesses are in."
+    )
+    log_path: str | None = Field(
+        default=None, description="A report of this bucket, relative to the run directory."
+    )
+
+
 class EventBase(Model):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -288,6 +315,27 @@ class PackageFinished(EventBase):
     installer: str | None = Field(
         default=None,
         description="What installed the venv: uv, pip, or 'pip (uv failed)'; None when reused.",
+    )
+    gil: str | None = Field(
+        default=None,
+        description="On a free-threaded interpreter, how the tests ran: off (the build's "
+        "default), forced-off (PYTHON_GIL=0) or on (PYTHON_GIL=1); None with a GIL build.",
+    )
+    gil_enabled_by: list[str] = Field(
+        default_factory=list,
+        description="Modules whose import re-enabled the GIL (they lack Py_mod_gil), from "
+        "the import check's and the tests' RuntimeWarnings.",
+    )
+    iterations: int = Field(default=1, description="How many times the test suite ran.")
+    iteration_outcomes: list[Outcome] = Field(
+        default_factory=list, description="Each iteration's outcome, when there were several."
+    )
+    flaky_tests: list[str] = Field(
+        default_factory=list,
+        description="Test ids that passed in some iterations and failed in others (JUnit XML).",
+    )
+    races: list[RaceInfo] = Field(
+        default_factory=list, description="ThreadSanitizer reports, one per bucket."
     )
     attempts: int = 1
     attempt_outcomes: list[Outcome] = Field(

@@ -7,6 +7,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from normalized_events import (
     Condition,
@@ -15,11 +16,13 @@ from normalized_events import (
     Outcome,
     PackageFinished,
     PackageStarted,
+    RaceInfo,
     Step,
 )
 from registry_core import PackageEntry
 
 from runner_core import outcomes
+from runner_core.aslr import aslr_can_be_disabled
 from runner_core.commands import (
     CommandStep,
     Installer,
@@ -38,14 +41,17 @@ from runner_core.environment import (
 )
 from runner_core.errors import RunnerError, full_disk
 from runner_core.evidence import install_agent
-from runner_core.forensics import record_crash
+from runner_core.forensics import hang_info, record_crash
+from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.iterations import Iterations, run_iterations
 from runner_core.limits import SourceLimits
+from runner_core.races import package_races
 from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, discard_source, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
-from runner_core.suite import SuiteRunner
+from runner_core.suite import Attempt, SuiteRunner
 from runner_core.tooling import find_uv
 from runner_core.triage import triage
 from runner_core.venvs import (
@@ -163,7 +169,21 @@ def run_package(
         installer=state.installer,
         durations={k: round(v, 4) for k, v in state.durations.items()},
         duration_s=round(time.monotonic() - started, 4),
+        gil=state.gil,
+        gil_enabled_by=state.gil_enabled_by,
+        races=state.races,
+        **_iteration_fields(state.iterations),
     )
+
+
+def _iteration_fields(runs: Iterations | None) -> dict[str, Any]:
+    if runs is None:
+        return {}
+    return {
+        "iterations": len(runs.attempts),
+        "iteration_outcomes": runs.outcomes if len(runs.attempts) > 1 else [],
+        "flaky_tests": runs.flaky_tests(),
+    }
 
 
 @dataclass
@@ -177,6 +197,15 @@ class _State:
     installer: str | None = None
     source: FetchedSource | None = None
     durations: dict[str, float] = field(default_factory=dict)
+    gil: GilMode | None = None
+    gil_enabled_by: list[str] = field(default_factory=list)
+    iterations: Iterations | None = None
+    races: list[RaceInfo] = field(default_factory=list)
+
+    def saw_gil_warnings(self, output: str) -> None:
+        for name in gil_enabled_by(output):
+            if name not in self.gil_enabled_by:
+                self.gil_enabled_by.append(name)
 
     def took(self, outcome: StepOutcome) -> None:
         step = outcome.step.value
@@ -223,7 +252,7 @@ def _prepare(
     name = entry.package
     interpreter = probe_interpreter(condition_python(settings, condition))
     runner.memory_limit, policy = memory_policy(
-        interpreter.info, settings.memory_bytes, settings.leaks
+        interpreter.info, settings.memory_bytes, settings.leaks, settings.tsan_suppressions
     )
     repo = settings.repo_overrides.get(name, entry.repo)
     kind = settings.source
@@ -321,6 +350,7 @@ def _prepare(
         idle_timeout_s=None,
     )
     state.took(check)
+    state.saw_gil_warnings(check.output())
     recorded = recorded_distributions(venv)
     state.installed = recorded if recorded is not None else installed_distributions(venv)
     if not check.ok:
@@ -333,6 +363,7 @@ def _prepare(
     test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
     test_command = with_suffix(test_command, settings.test_command_suffix)
     user_env = {**settings.env, **condition.env}
+    state.gil = gil_mode(interpreter.info, user_env)
     suite = SuiteRunner(
         runner=runner,
         python=venv.python,
@@ -349,6 +380,8 @@ def _prepare(
         framework=entry.test_framework,
         on_step=state.took,
         policy=policy,
+        readable=[policy.tsan_suppressions] if policy.tsan_suppressions else [],
+        no_aslr=policy.tsan and aslr_can_be_disabled(),
     )
     return PreparedSuite(suite, test_command, interpreter, source, install_command, user_env)
 
@@ -356,10 +389,21 @@ def _prepare(
 def _test(
     prepared: PreparedSuite, settings: RunSettings, condition: Condition, state: _State
 ) -> _Finish:
-    """The tests, JIT on; a crash is triaged and its evidence recorded."""
+    """The tests, JIT on, `--iterations` times at most; a crash is triaged and its
+    evidence recorded."""
     suite, test_command, interpreter = prepared.suite, prepared.test_command, prepared.interpreter
-    first = suite.attempt(Step.TEST, test_command)
-    verdict = first.verdict
+    runs = run_iterations(
+        suite.attempt, test_command, settings.iterations, every=settings.all_iterations
+    )
+    state.iterations = runs
+    for attempt in runs.attempts:
+        state.saw_gil_warnings(attempt.output)
+    state.races, problems = package_races(runs.attempts, settings.run_dir)
+    _note(runs.attempts[-1], [*runs.problems(), *problems])
+    first = runs.decisive
+    verdict = runs.verdict()
+    if first.hang is not None:
+        state.crash = hang_info(first, settings.run_dir)
     if verdict.outcome is not Outcome.CRASH or verdict.crash is None:
         return _Finish(verdict.outcome, verdict.reason)
     env = suite.env(None)
@@ -388,6 +432,17 @@ def _test(
         user_env=prepared.user_env,
     )
     return _Finish(Outcome.CRASH, verdict.reason)
+
+
+def _note(attempt: Attempt, problems: list[str]) -> None:
+    """Lines about what could not be read (JUnit XML, TSan reports), in the last test log."""
+    if not problems:
+        return
+    try:
+        with attempt.step.log_path.open("a", encoding="utf-8") as log:
+            log.writelines(f"apiary: {problem}\n" for problem in problems)
+    except OSError:
+        pass
 
 
 def _build_venv(
