@@ -41,6 +41,7 @@ app = typer.Typer(
     help="Summaries, comparisons, history and shard merges of apiary runs (read from events).",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 FormatOpt = Annotated[

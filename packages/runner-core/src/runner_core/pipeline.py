@@ -28,6 +28,7 @@ from runner_core.commands import (
     Installer,
     install_packages_step,
     named_host_paths,
+    needs_seeded_venv,
     plan_steps,
     pytest_addopts,
     with_suffix,
@@ -304,6 +305,8 @@ def _prepare(
     install_command = (
         entry.install_command if entry.install_command is not None else DEFAULT_INSTALL
     )
+    test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
+    test_command = with_suffix(test_command, settings.test_command_suffix)
     key = VenvKey(
         package=name,
         interpreter=interpreter.identity,
@@ -311,6 +314,7 @@ def _prepare(
         extra_deps=tuple(settings.extra_deps),
         installer=settings.installer,
         source_revision=source.revision,
+        seeded=_seeded(interpreter, install_command, test_command, installer, uv),
     )
     venv = lookup_venv(settings.work_dir / "venvs", key, settings.refresh)
     home = settings.work_dir / "home" / name
@@ -360,8 +364,6 @@ def _prepare(
 
     # 5. Tests, JIT on, with the crash evidence kept
     install_agent(venv.path)
-    test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
-    test_command = with_suffix(test_command, settings.test_command_suffix)
     user_env = {**settings.env, **condition.env}
     state.gil = gil_mode(interpreter.info, user_env)
     suite = SuiteRunner(
@@ -445,6 +447,14 @@ def _note(attempt: Attempt, problems: list[str]) -> None:
         pass
 
 
+def _seeded(
+    interpreter: Interpreter, install: str, test: str, installer: Installer, uv: str | None
+) -> bool:
+    # Before 3.12 seeding also brings setuptools, which old suites import undeclared.
+    old = tuple(int(part) for part in interpreter.minor.split(".")[:2]) < (3, 12)
+    return old or needs_seeded_venv(install, test, installer, uv)
+
+
 def _build_venv(
     runner: StepRunner,
     state: _State,
@@ -461,7 +471,7 @@ def _build_venv(
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
     env = env_for_install(base, cache, policy)
-    argv = create_venv(venv, interpreter, uv)
+    argv = create_venv(venv, interpreter, uv, key.seeded)
     venv.path.mkdir()
     made = runner.run(
         Step.VENV,
@@ -483,6 +493,9 @@ def _build_venv(
 
     def install(chosen: Installer) -> StepOutcome:
         commands = plan_steps(install_command, venv.python, chosen, uv)
+        if chosen == "pip" and not key.seeded:
+            # uv failed in a venv made without pip: pip comes first, as seeding gives it.
+            commands.insert(0, install_packages_step(["pip"], venv.python, "uv", uv))
         if settings.extra_deps:
             commands.append(install_packages_step(settings.extra_deps, venv.python, chosen, uv))
         return runner.run(
