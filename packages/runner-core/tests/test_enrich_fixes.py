@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -122,6 +123,22 @@ CASES = {
         "pip install -e . && pip install pytest",
         "python -m pytest -W ignore::DeprecationWarning",
     ),
+    # a plugin's warning at configure time is an INTERNALERROR, before any collection
+    "deprecation-at-configure": (
+        {
+            "pytest.ini": "[pytest]\nfilterwarnings = error\n",
+            "tests/conftest.py": (
+                "import warnings\ndef pytest_configure(config):\n"
+                "    warnings.warn('old api', DeprecationWarning)\n"
+            ),
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+        (),
+        "DeprecationWarning raised as an error at configure time (INTERNALERROR)"
+        " -> -W ignore::DeprecationWarning",
+        "pip install -e . && pip install pytest",
+        "python -m pytest -W ignore::DeprecationWarning",
+    ),
 }
 
 
@@ -137,6 +154,11 @@ def test_fix_for_a_real_pytest_config_error(tmp_path: Path, case: str) -> None:
     assert fix.description == description
     assert fix.install_command == install
     assert fix.test_command == test
+    fixed_args = shlex.split(fix.test_command)[3:]
+    if fix.install_command == current.install_command and case != "path-not-found":
+        # the fixed command gets past the problem for real
+        code, output = pytest_output(tmp_path, {}, *fixed_args)
+        assert classify(exit_code=code, output=output).outcome is Outcome.PASS, output
     # the same fix is never proposed twice
     again = propose_fix(current, verdict.outcome, verdict.reason, output, frozenset({description}))
     assert again is None or again.description != description

@@ -30,6 +30,8 @@ _NO_DIST = re.compile(
     r"|Because (?P<uv>[A-Za-z0-9._-]+) was not found in the package registry"
 )
 _WARNING_ERROR = re.compile(r"\b(?P<cls>(?:\w+\.)*\w*(?:Deprecation|Future|Resource)Warning)\b")
+# the exception line of pytest's INTERNALERROR traceback, when the exception is a warning
+_INTERNAL_WARNING = re.compile(r"^INTERNALERROR> (?P<cls>(?:\w+\.)*\w*Warning): ", re.MULTILINE)
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
 # Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
@@ -285,16 +287,29 @@ def propose_fix(
             return fix(
                 f"{path} not found -> dropped from the test command", install, shlex.join(tokens)
             )
+    warning = _warning_raised(reason, log)
+    if warning is not None:
+        name, when = warning
+        return fix(
+            f"{name} raised as an error {when} -> -W ignore::{name}",
+            install,
+            _with_test_args(test, ["-W", f"ignore::{name}"]),
+        )
+    return None
+
+
+def _warning_raised(reason: str, log: str) -> tuple[str, str] | None:
+    """(warning class, when) for a warning that ``filterwarnings = error`` turned into an
+    error before any test ran: at collection (``E   ...``), or at configure time, where a
+    plugin's warning is an INTERNALERROR."""
     if "collection error" in reason or "ERROR collecting" in log:
         errors = "\n".join(line for line in log.splitlines() if line.startswith("E "))
-        warning = _WARNING_ERROR.search(reason) or _WARNING_ERROR.search(errors)
-        if warning:
-            name = warning.group("cls")
-            return fix(
-                f"{name} raised as an error at collection -> -W ignore::{name}",
-                install,
-                _with_test_args(test, ["-W", f"ignore::{name}"]),
-            )
+        found = _WARNING_ERROR.search(reason) or _WARNING_ERROR.search(errors)
+        if found:
+            return found.group("cls"), "at collection"
+    raised = _INTERNAL_WARNING.search(log)
+    if raised:
+        return raised.group("cls"), "at configure time (INTERNALERROR)"
     return None
 
 

@@ -17,6 +17,7 @@ from runner_core.enrich.distnames import (
     MARKER_TO_DIST,
     OPTION_TO_DIST,
     PLUGIN_TO_DIST,
+    PYTEST_BUILTIN_PLUGINS,
     canonical,
     distribution_for,
     import_key,
@@ -201,21 +202,31 @@ def _declared(config: ProjectConfig) -> tuple[str | None, list[str], str]:
     return None, [], ""
 
 
-def _option_plugins(args: list[str]) -> list[tuple[str, str]]:
+def _plugin_dist(plugin: str, local_names: set[str]) -> str | None:
+    """The distribution ``-p PLUGIN`` loads; None for pytest's own plugins, ``no:`` and
+    the tree's own modules (``-p tests.plugin``)."""
+    if plugin.startswith("no:") or plugin in PYTEST_BUILTIN_PLUGINS:
+        return None
+    if plugin.startswith("_pytest.") or plugin.split(".", maxsplit=1)[0] in local_names:
+        return None
+    return PLUGIN_TO_DIST.get(plugin, distribution_for(plugin))
+
+
+def _option_plugins(args: list[str], local_names: set[str]) -> list[tuple[str, str]]:
     """(distribution, option) for each plugin an option list needs."""
     found: list[tuple[str, str]] = []
     for index, arg in enumerate(args):
         option = arg.split("=", 1)[0]
+        plugin = None
         if option == "-p" and index + 1 < len(args):
             plugin = args[index + 1]
-            if not plugin.startswith("no:"):
-                found.append((PLUGIN_TO_DIST.get(plugin, distribution_for(plugin)), f"-p {plugin}"))
-        elif option.startswith("-p") and len(option) > 2 and not option.startswith("-p no:"):
+        elif option.startswith("-p") and len(option) > 2:
             plugin = option[2:]
-            if not plugin.startswith("no:"):
-                found.append((PLUGIN_TO_DIST.get(plugin, distribution_for(plugin)), option))
         elif OPTION_TO_DIST.get(option):
             found.append((OPTION_TO_DIST[option], option))
+        dist = _plugin_dist(plugin, local_names) if plugin else None
+        if dist:
+            found.append((dist, f"-p {plugin}"))
     return found
 
 
@@ -275,7 +286,7 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
 
     ini = config.pytest
     addopts = ini.addopts if ini else []
-    for dist, option in _option_plugins(addopts):
+    for dist, option in _option_plugins(addopts, layout.local_names):
         add(dist, f"addopts {option} ({ini.source if ini else ''})")
     if ini is not None:
         for key in ini.options:
@@ -317,6 +328,8 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
         xdist_evidence.append(f"addopts runs workers ({ini.source if ini else ''})")
     if "pytest-xdist" in deps:
         xdist_evidence.append(f"pytest-xdist: {deps['pytest-xdist'].why}")
+    elif extra is not None and "pytest-xdist" in map(requirement_name, config.extras[extra]):
+        xdist_evidence.append(f"pytest-xdist: in {declared_from}")
     if "xdist" in layout.imports:
         xdist_evidence.append("tests import xdist")
     uses_xdist = bool(xdist_evidence)

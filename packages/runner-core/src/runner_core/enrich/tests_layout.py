@@ -32,6 +32,8 @@ _SKIP_DIRS = frozenset(
 )
 TEST_DIR_NAMES = ("tests", "test", "testing", "unittests", "unit_tests", "t")
 _TEST_FILE = re.compile(r"^(test_.*|.*_test)\.py$")
+# a module of tests at the top of a tree (`tests.py`): pytest does not collect it by name
+_TEST_MODULE = re.compile(r"^tests?\.py$")
 # Folders of test data: their Python files are inputs for the tests, not tests.
 _DATA_DIRS = frozenset(
     {
@@ -139,10 +141,12 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
+def _is_test_file(name: str) -> bool:
+    return _TEST_FILE.match(name) is not None or _TEST_MODULE.match(name) is not None
+
+
 def _is_test_path(rel: Path) -> bool:
-    return _TEST_FILE.match(rel.name) is not None or any(
-        part in TEST_DIR_NAMES for part in rel.parts[:-1]
-    )
+    return _is_test_file(rel.name) or any(part in TEST_DIR_NAMES for part in rel.parts[:-1])
 
 
 class _Visitor(ast.NodeVisitor):
@@ -261,7 +265,7 @@ def _packages(root: Path) -> list[str]:
             elif (
                 child.suffix == ".py"
                 and child.stem not in _NOT_MODULES
-                and not _TEST_FILE.match(child.name)
+                and not _is_test_file(child.name)
                 and child.stem.isidentifier()
             ):
                 found.append(child.stem)
@@ -312,7 +316,7 @@ def scan_tests(root: Path) -> TestLayout:
         is_conftest = path.name == "conftest.py"
         if not (is_conftest or _is_test_path(rel)):
             continue
-        if not (is_conftest or _TEST_FILE.match(path.name) or path.parent in test_folders):
+        if not (is_conftest or _is_test_file(path.name) or path.parent in test_folders):
             continue
         if rel.parts[0] in ("docs", "doc", "examples", "benchmarks") or _DATA_DIRS & set(
             rel.parts[:-1]
@@ -327,7 +331,7 @@ def scan_tests(root: Path) -> TestLayout:
             continue
         if is_conftest:
             layout.conftests.append(rel.as_posix())
-        elif visitor.tests or _TEST_FILE.match(path.name):
+        elif visitor.tests or _is_test_file(path.name):
             layout.test_files.append(rel.as_posix())
         layout.test_functions += visitor.tests
         pytest_used = pytest_used or visitor.pytest_used or is_conftest
