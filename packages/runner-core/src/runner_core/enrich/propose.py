@@ -121,6 +121,7 @@ class Proposal:
     timeout: Finding
     extension_type: Finding
     has_tests: bool
+    missing_local: list[str] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     optional: list[Dependency] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -141,6 +142,7 @@ class Proposal:
         return {
             "package": self.package,
             "has_tests": self.has_tests,
+            "missing_local": self.missing_local,
             "fields": {
                 name: {"value": getattr(self, name).value, "evidence": getattr(self, name).evidence}
                 for name in (*self.FIELDS, "extension_type")
@@ -395,6 +397,11 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
 
     if not layout.test_files:
         notes.append("no test files found")
+    if layout.missing_local:
+        notes.append(
+            "the tests import modules this tree lacks (the suite needs its git repository): "
+            + ", ".join(layout.missing_local[:3])
+        )
     if layout.unparsable:
         notes.append(f"unparsable test files: {', '.join(layout.unparsable[:3])}")
     return Proposal(
@@ -407,6 +414,7 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
         timeout=timeout,
         extension_type=Finding(kind, kind_evidence),
         has_tests=bool(layout.test_files),
+        missing_local=layout.missing_local,
         dependencies=list(deps.values()),
         optional=list(optional.values()),
         notes=notes,
