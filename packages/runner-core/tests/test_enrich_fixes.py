@@ -210,6 +210,68 @@ def test_a_requirement_pypi_lacks_is_dropped(installer: str) -> None:
     assert fix.description == "apiary-nope is not on PyPI: not installed"
 
 
+INSTALL_DATA = Path(__file__).parent / "data" / "install-logs"
+KOMBU = "pip install -e . && pip install pytest 'redis>=6' azure msgpack"
+ECDSA = "pip install -e . && pip install pytest hypothesis gmpy gmpy2"
+BUILD_REQUIRES = "pip install -e '.[test]' && pip install pytest"
+# captured logs (two from real verify runs of kombu and ecdsa on CPython 3.12) -> the fix
+BUILD_FIXES = [
+    (
+        "pip-dependency-refuses-to-build.log",
+        KOMBU,
+        "azure does not build here: not installed",
+        "pip install -e . && pip install pytest 'redis>=6' msgpack",
+    ),
+    (
+        "uv-dependency-refuses-to-build.log",
+        KOMBU,
+        "azure does not build here: not installed",
+        "pip install -e . && pip install pytest 'redis>=6' msgpack",
+    ),
+    (
+        "pip-removed-c-api-header.log",
+        ECDSA,
+        "gmpy does not build here: not installed",
+        "pip install -e . && pip install pytest hypothesis gmpy2",
+    ),
+    (
+        "uv-removed-c-api-header.log",
+        ECDSA,
+        "gmpy does not build here: not installed",
+        "pip install -e . && pip install pytest hypothesis gmpy2",
+    ),
+    (
+        "uv-build-requirement-does-not-build.log",
+        BUILD_REQUIRES,
+        "the build requirements of demo-pkg do not install -> the released demo-pkg==1.0",
+        "pip install 'demo-pkg[test]==1.0' && pip install pytest",
+    ),
+    (
+        "pip-build-requirement-does-not-build.log",
+        BUILD_REQUIRES,
+        "the build requirements of demo-pkg do not install -> the released demo-pkg==1.0",
+        "pip install 'demo-pkg[test]==1.0' && pip install pytest",
+    ),
+]
+
+
+@pytest.mark.parametrize(("log_name", "install", "description", "fixed"), BUILD_FIXES)
+def test_what_does_not_build_is_left_out_or_taken_as_released(
+    log_name: str, install: str, description: str, fixed: str
+) -> None:
+    log = (INSTALL_DATA / log_name).read_text()
+    fix = propose_fix(entry(install=install), Outcome.INSTALL_ERROR, None, log, version="1.0")
+    assert fix is not None
+    assert (fix.description, fix.install_command) == (description, fixed)
+    # a dependency left out is not installed again when the tests then miss it
+    dropped = description.split(" ", 1)[0]
+    missing = f"ModuleNotFoundError: No module named '{dropped}'"
+    again = propose_fix(
+        entry(install=fixed), Outcome.CONFIG_ERROR, None, missing, frozenset({description})
+    )
+    assert again is None or dropped == "the"
+
+
 def test_command_edits() -> None:
     assert installed_by("pip install -e '.[test]' && pip install pytest 'Foo_Bar>=1' -r r.txt") == {
         "pytest",

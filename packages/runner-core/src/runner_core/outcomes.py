@@ -66,7 +66,7 @@ _UV_NO_SOLUTION = re.compile(r"No solution found when resolving dependencies")
 _UV_BECAUSE = re.compile(r"Because (?P<text>.*?)(?:, we can conclude.*)?$")
 _BUILD_FAILED = re.compile(
     r"Failed building wheel for (?P<pip>\S+)|Failed to build `(?P<uv>[^`\s]+)"
-    r"|Failed to build (?P<plain>[\w.-]+)"
+    r"|Failed to build '?(?P<plain>[\w.-]+)"
 )
 _COMPILER_ERROR = re.compile(
     r"(?P<text>[^\s:]+\.(?:c|cc|cpp|cxx|h|hpp|pyx|f90|rs):\d+(?::\d+)?: (?:fatal )?error: .+)$"

@@ -252,7 +252,9 @@ def _next_fix(
             continue
         condition = "default" if len(interpreters) == 1 else f"py{interpreter.minor}"
         log = _log_text(run_dir, item.name, condition, result.outcome)
-        fix = propose_fix(item.entry, result.outcome, result.reason, log, frozenset(item.tried))
+        fix = propose_fix(
+            item.entry, result.outcome, result.reason, log, frozenset(item.tried), result.version
+        )
         if fix is not None:
             return fix
     return None
