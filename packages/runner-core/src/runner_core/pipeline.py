@@ -13,6 +13,7 @@ from normalized_events import (
     Condition,
     CrashInfo,
     EventWriter,
+    InstallFailure,
     Outcome,
     PackageFinished,
     PackageStarted,
@@ -82,6 +83,7 @@ class PackageJob:
 class _Finish:
     outcome: Outcome
     reason: str | None = None
+    install_failure: InstallFailure | None = None
 
 
 def condition_python(settings: RunSettings, condition: Condition) -> str:
@@ -168,6 +170,9 @@ def run_package(
         source_revision=state.revision,
         installed=state.installed,
         installer=state.installer,
+        install_failure=finish.install_failure,
+        source_used=state.source.kind if state.source else None,
+        source_fallback=state.source.fallback if state.source else None,
         durations={k: round(v, 4) for k, v in state.durations.items()},
         duration_s=round(time.monotonic() - started, 4),
         gil=state.gil,
@@ -521,6 +526,6 @@ def _build_venv(
         state.installer = "pip (uv failed)"
     if not done.ok:
         verdict = outcomes.classify_install(done.status, done.output())
-        return _Finish(verdict.outcome, verdict.reason)
+        return _Finish(verdict.outcome, verdict.reason, verdict.install_failure)
     mark_ready(venv, key, installed_distributions(venv))
     return None
