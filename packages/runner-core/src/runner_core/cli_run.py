@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from normalized_events import Condition, EventLogError, Outcome
@@ -33,7 +33,14 @@ from runner_core.run import (
 )
 from runner_core.sanitizers import sanitizer_env
 from runner_core.selection import SelectionOptions, select
-from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
+from runner_core.settings import (
+    BACKENDS,
+    INSTALLERS,
+    NETWORK,
+    SOURCES,
+    RunSettings,
+    parse_choice,
+)
 from runner_core.shards import apply_shard, shard_from_environment
 
 Opt = typer.Option
@@ -171,11 +178,11 @@ def run_command(
                 tmp_bytes=_size(tmp_size, "--tmp-size") or DEFAULT_TMP_BYTES,
                 disk_bytes=_size(disk_limit, "--disk-limit"),
                 pass_env=list(pass_env),
-                installer=_choice(installer, INSTALLERS, "--installer"),
-                source=_choice(source, SOURCES, "--source"),
-                sandbox_backend=_choice(sandbox, BACKENDS, "--sandbox"),
-                network_during_tests=_choice(
-                    network_during_tests, ("on", "off"), "--network-during-tests"
+                installer=parse_choice(installer, INSTALLERS, "--installer"),
+                source=parse_choice(source, SOURCES, "--source"),
+                sandbox_backend=parse_choice(sandbox, BACKENDS, "--sandbox"),
+                network_during_tests=parse_choice(
+                    network_during_tests, NETWORK, "--network-during-tests"
                 )
                 == "on",
                 env=_pairs(env, "--env"),
@@ -242,19 +249,6 @@ def run_command(
             err=True,
         )
         raise typer.Exit(ExitCode.INTERRUPTED)
-
-
-_T = TypeVar("_T", bound=str)
-INSTALLERS: tuple[InstallerChoice, ...] = ("auto", "uv", "pip")
-SOURCES: tuple[SourceChoice, ...] = ("auto", "git", "sdist")
-BACKENDS: tuple[BackendChoice, ...] = ("auto", "require", "bwrap", "none")
-
-
-def _choice(value: str, allowed: tuple[_T, ...], option: str) -> _T:
-    for candidate in allowed:
-        if value == candidate:
-            return candidate
-    raise OptionError(f"{option}: {value!r} is not one of {', '.join(allowed)}")
 
 
 def _resumed(results_dir: Path, run_id: str) -> tuple[RunSettings, dict[str, object]]:
