@@ -76,7 +76,10 @@ def main() -> int:
     probe_ms = (time.perf_counter() - started) * 1000
 
     def bare(argv: list[str]) -> Callable[[], None]:
-        return lambda: subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+        def run() -> None:
+            subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+
+        return run
 
     sides: dict[str, Callable[[], None]] = {"plain": plain, "none": sandboxed("none")}
     # Where bwrap's overhead goes: its namespaces around `true`, and the reaper's start.

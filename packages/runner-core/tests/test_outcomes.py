@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from normalized_events import Outcome
@@ -27,7 +28,7 @@ def load(name: str) -> tuple[str, int]:
     return (DATA / f"{name}.out").read_text(encoding="utf-8"), meta["exit_code"]
 
 
-def verdict_of(name: str, framework: str = "pytest", **status: bool) -> Verdict:
+def verdict_of(name: str, framework: str = "pytest", **status: Any) -> Verdict:
     output, exit_code = load(name)
     return classify_test(StepStatus(exit_code=exit_code, **status), output, framework)
 
