@@ -15,7 +15,6 @@ from runner_core.outcomes import (
     classify,
     classify_import,
     classify_install,
-    classify_source,
     classify_test,
     missing_modules,
 )
@@ -314,19 +313,3 @@ def test_import_table(name: str, outcome: Outcome, reason: str) -> None:
     if outcome is Outcome.CRASH:
         assert verdict.crash is not None
         assert verdict.crash.kind is CrashKind.SEGFAULT
-
-
-SOURCE = [
-    ("source_git_clone_missing",
-     "'/tmp/apiary-capture-b90pi87y/no-such-repo' does not appear to be a git repository"),
-    ("source_git_bad_branch", "Remote branch v9.9.9 not found in upstream origin"),
-    ("source_git_bad_ref",
-     "pathspec 'deadbeefcafe' did not match any file(s) known to git"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("name", "reason"), SOURCE)
-def test_source_table(name: str, reason: str) -> None:
-    output, exit_code = load(name)
-    verdict = classify_source(StepStatus(exit_code=exit_code), output)
-    assert (verdict.outcome, verdict.reason) == (Outcome.SOURCE_ERROR, reason)
