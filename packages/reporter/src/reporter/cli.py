@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from normalized_events.exits import ExitCode
 
+from reporter.bisection import load_bisection, render_json, render_text
 from reporter.compare import Category, TimingRule, compare_conditions, compare_runs
 from reporter.errors import FormatError, ReportError, RunDirError
 from reporter.history_load import load_history
@@ -40,6 +41,7 @@ app = typer.Typer(
     help="Summaries, comparisons, history and shard merges of apiary runs (read from events).",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 FormatOpt = Annotated[
@@ -89,6 +91,19 @@ def summary_command(
         )
     except ReportError as exc:
         raise _fail(exc) from None
+
+
+@app.command("bisect")
+def bisect_command(
+    folder: Annotated[Path, typer.Argument(help="A bisection folder (of `apiary bisect`).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON, not text.")] = False,
+) -> None:
+    """A bisection's answer (the first bad commit, or its range), steps and bucket."""
+    try:
+        found = load_bisection(folder)
+    except ReportError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(render_json(found) if json_out else render_text(found))
 
 
 @app.command("compare")

@@ -128,7 +128,9 @@ def count_outcomes(results: list[PackageFinished]) -> dict[Outcome, int]:
 def crash_buckets(results: list[PackageFinished]) -> list[CrashBucket]:
     grouped: dict[str, list[PackageFinished]] = defaultdict(list)
     for result in results:
-        if result.outcome != Outcome.CRASH:
+        # a suite stopped at a timeout with its stacks (a deadlock) has a bucket too
+        stopped = result.outcome in (Outcome.HANG, Outcome.TIMEOUT) and result.crash is not None
+        if result.outcome != Outcome.CRASH and not stopped:
             continue
         crash = result.crash
         bucket = (crash.bucket or crash.signature) if crash else ""

@@ -17,13 +17,16 @@ from sandbox_runner import SandboxError
 from runner_core.errors import RunnerError
 
 if TYPE_CHECKING:
-    from runner_core.enrich.verify import VerifyOptions
+    from normalized_events import PackageFinished
+
+    from runner_core.enrich.verify import Verification, VerifyOptions
 
 app = typer.Typer(
     name="enrich",
     help="Propose install and test commands for registry entries, and verify them by running.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
@@ -113,9 +116,14 @@ def verify_command(
             " or picks from the whole registry when none are given."
         ),
     ] = None,
-    python: Annotated[
+    target_python: Annotated[
         list[str] | None,
-        Opt(help="Interpreter to verify with (repeatable; default: this one)."),
+        Opt(
+            "--target-python",
+            "--python",
+            help="Interpreter to verify with (repeatable; default: this one), as in apiary"
+            " run; --python is the older spelling.",
+        ),
     ] = None,
     max_attempts: Annotated[
         int, Opt(min=1, max=10, help="Runs per package at most (the first plus fixes).")
@@ -128,7 +136,10 @@ def verify_command(
         ),
     ] = False,
     workers: Annotated[int, Opt(min=1, help="Packages run in parallel.")] = 2,
-    source: Annotated[str, Opt(help="sdist, git or auto.")] = "sdist",
+    source: Annotated[
+        str,
+        Opt(help="sdist, git or auto (the sdist when scan found the tests in it, else git)."),
+    ] = "auto",
     timeout: Annotated[
         float, Opt(help="Seconds per test command when the entry sets none.")
     ] = 1800.0,
@@ -154,7 +165,7 @@ def verify_command(
     from registry_core.select import read_packages_file
 
     from runner_core.enrich.report import verification_table
-    from runner_core.enrich.verify import VerifyOptions, verify
+    from runner_core.enrich.verify import VerifyOptions
     from runner_core.settings import BACKENDS, SOURCES, parse_choice
 
     try:
@@ -165,7 +176,7 @@ def verify_command(
             registry_dir=locate_registry(registry_dir),
             results_dir=results_dir.absolute(),
             work_dir=_work_dir(work_dir),
-            pythons=tuple(python or [sys.executable]),
+            pythons=tuple(target_python or [sys.executable]),
             workers=workers,
             max_attempts=max_attempts,
             source=parse_choice(source, SOURCES, "--source"),
@@ -179,10 +190,7 @@ def verify_command(
             _print_targets(wanted, options)
             return
 
-        def announce(number: int, pending: list[str]) -> None:
-            typer.echo(f"round {number}: {len(pending)} package(s)", err=True)
-
-        results = verify(wanted, options, on_round=announce)
+        results = _verify_with_progress(wanted, options)
     except (RunnerError, RegistryError, SandboxError) as exc:
         raise _fail(exc) from None
     typer.echo(verification_table(results))
@@ -198,6 +206,29 @@ def _print_targets(names: list[str], options: VerifyOptions) -> None:
     loaded = load_registry(options.registry_dir)
     for name in verify_targets(loaded, names, options.where):
         typer.echo(f"verify {name}")
+
+
+def _verify_with_progress(wanted: list[str], options: VerifyOptions) -> list[Verification]:
+    """verify, with a progress bar (a line per package off a terminal) for each round."""
+    from runner_core.enrich.verify import verify
+    from runner_core.progress import RunProgress
+
+    progress: list[RunProgress] = []
+
+    def announce(number: int, pending: list[str]) -> None:
+        if progress:
+            progress.pop().__exit__(None, None, None)
+        typer.echo(f"round {number}: {len(pending)} package(s)", err=True)
+        progress.append(RunProgress(total=len(pending) * len(options.pythons)).__enter__())
+
+    def finished(event: PackageFinished) -> None:
+        progress[-1](event)
+
+    try:
+        return verify(wanted, options, on_round=announce, on_result=finished)
+    finally:
+        if progress:
+            progress.pop().__exit__(None, None, None)
 
 
 __all__ = ["app"]

@@ -25,6 +25,7 @@ app = typer.Typer(
     help="Build, list and remove the CPython builds to hunt on (JIT, debug, sanitizers, ft).",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 

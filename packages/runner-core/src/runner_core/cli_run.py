@@ -125,6 +125,22 @@ def run_command(
     crash_reruns: Annotated[
         int, Opt(min=0, help="Reruns of a crashing test suite to check it reproduces.")
     ] = 1,
+    iterations: Annotated[
+        int,
+        Opt(
+            help="Runs of each test suite, stopping at the first crash or hang; tests that "
+            "pass in some and fail in others are reported flaky."
+        ),
+    ] = 1,
+    tsan: Annotated[
+        bool, Opt(help="A ThreadSanitizer hunt: refused unless the interpreter is a TSan build.")
+    ] = False,
+    tsan_suppressions: Annotated[
+        Path | None, Opt(help="TSan suppressions file (implies --tsan).")
+    ] = None,
+    all_iterations: Annotated[
+        bool, Opt(help="With --iterations: run every iteration, even after a crash.")
+    ] = False,
     retries: Annotated[
         int, Opt(min=0, help="Retries of a package whose outcome differs between conditions.")
     ] = 2,
@@ -180,6 +196,10 @@ def run_command(
                 repo_overrides=_pairs(repo_override, "--repo-override"),
                 refresh=refresh,
                 crash_reruns=crash_reruns,
+                iterations=_at_least_one(iterations, "--iterations"),
+                all_iterations=all_iterations,
+                tsan=tsan or tsan_suppressions is not None,
+                tsan_suppressions=tsan_suppressions.absolute() if tsan_suppressions else None,
                 leaks=leaks,
                 condition_retries=retries,
                 stop_after_crash=stop_after_crash,
@@ -234,6 +254,12 @@ def _finish(report: RunReport, run_id: str, results_dir: Path) -> None:
             err=True,
         )
         raise typer.Exit(ExitCode.INTERRUPTED)
+
+
+def _at_least_one(value: int, option: str) -> int:
+    if value < 1:
+        raise OptionError(f"{option} {value}: must be 1 or more")
+    return value
 
 
 def _print_plan(plan: RunPlan) -> None:

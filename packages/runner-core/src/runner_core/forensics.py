@@ -7,6 +7,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 from normalized_events import CrashInfo
 
@@ -103,6 +104,24 @@ def record_crash(
             "gil_off_only": found.gil.only,
             "gil_off_only_reason": found.gil.reason,
         }
+    )
+
+
+def hang_info(stopped: Attempt, run_dir: Path) -> CrashInfo:
+    """A suite stopped at a timeout: its stacks kept next to the step's evidence, and the
+    record (kind deadlock or busy_hang) with its signature, for the event."""
+    record = stopped.hang
+    assert record is not None and stopped.evidence_dir is not None
+    stacks = stopped.evidence_dir / "stacks.txt"
+    parts = [f"--- pid {pid} ---\n{text.rstrip()}\n" for pid, text in stopped.evidence.stacks]
+    stacks.write_text("".join(parts), encoding="utf-8")
+    record_path = stopped.evidence_dir / "hang.json"
+    payload = {"signature": crash_signature(record), "record": record.model_dump(mode="json")}
+    record_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return crash_info(
+        record,
+        stderr_path=str(stacks.relative_to(run_dir)),
+        record_path=str(record_path.relative_to(run_dir)),
     )
 
 

@@ -12,12 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from normalized_events import DEFAULT_CONDITION
 from registry_core import LoadedRegistry, load_registry
 
 from runner_core.errors import ResumeError
+from runner_core.gil import describe_mode, gil_mode
 from runner_core.interpreter import probe_interpreter
+from runner_core.pipeline import condition_python
 from runner_core.run import RunPlan, load_run_json, recorded_selection, registry_info
-from runner_core.sanitizers import sanitizer_env
+from runner_core.sanitizers import check_tsan_hunt, sanitizer_env
 from runner_core.selection import Selection, SelectionOptions, select
 from runner_core.settings import RunSettings
 from runner_core.shards import apply_shard
@@ -51,6 +54,11 @@ def plan_run(request: RunRequest, warn: Warn) -> RunPlan:
     interpreter = probe_interpreter(settings.target_python)
     for unusable in sanitizer_env([settings.env, os.environ]).problems:
         warn(f"warning: {unusable}")
+    if settings.tsan:
+        for python in _condition_pythons(settings):
+            check_tsan_hunt(probe_interpreter(python).info, settings.tsan_suppressions)
+    for line in gil_lines(settings):
+        warn(line)
     if recorded is not None:
         # A resumed run keeps the selection it began with, shard and skips included.
         selection = recorded_selection(recorded, registry)
@@ -66,6 +74,22 @@ def _new_selection(
     if settings.shard:
         selection = apply_shard(selection, settings.shard, request.balance_from)
     return selection
+
+
+def _condition_pythons(settings: RunSettings) -> list[str]:
+    return list(dict.fromkeys(condition_python(settings, c) for c in settings.conditions))
+
+
+def gil_lines(settings: RunSettings) -> list[str]:
+    """What each condition does with the GIL, when its interpreter is free-threaded."""
+    lines = []
+    for condition in settings.conditions:
+        interpreter = probe_interpreter(condition_python(settings, condition))
+        mode = gil_mode(interpreter.info, {**settings.env, **condition.env})
+        if mode is not None:
+            where = "" if condition.name == DEFAULT_CONDITION else f" (condition {condition.name})"
+            lines.append(f"free-threaded interpreter{where}: tests run with {describe_mode(mode)}")
+    return lines
 
 
 def resumed_settings(results_dir: Path, run_id: str) -> tuple[RunSettings, dict[str, object]]:

@@ -68,6 +68,12 @@ class RunSettings(BaseModel):
     repo_overrides: dict[str, str] = Field(default_factory=dict)
     refresh: bool = False
     crash_reruns: int = 1
+    # Runs of each suite (stopping at the first crash or hang unless all_iterations).
+    iterations: int = Field(default=1, ge=1)
+    all_iterations: bool = False
+    # A ThreadSanitizer hunt: refused unless the interpreter is a TSan build.
+    tsan: bool = False
+    tsan_suppressions: Path | None = None
     leaks: bool = False
     condition_retries: int = 2
     stop_after_crash: int | None = None

@@ -68,6 +68,10 @@ class CrashRecord(_Model):
         description="ASan's other stacks: where the memory was freed (free) and allocated (alloc).",
     )
     extension_modules: list[str] = Field(default_factory=list)
+    waiting_threads: list[ThreadStack] = Field(
+        default_factory=list,
+        description="A stopped suite's threads (deadlock, busy_hang), every process's.",
+    )
 
     @property
     def signal_name(self) -> str | None:

@@ -17,6 +17,7 @@ from runner_core.enrich.distnames import (
     MARKER_TO_DIST,
     OPTION_TO_DIST,
     PLUGIN_TO_DIST,
+    PYTEST_BUILTIN_PLUGINS,
     canonical,
     distribution_for,
     import_key,
@@ -120,6 +121,7 @@ class Proposal:
     timeout: Finding
     extension_type: Finding
     has_tests: bool
+    missing_local: list[str] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     optional: list[Dependency] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -140,6 +142,7 @@ class Proposal:
         return {
             "package": self.package,
             "has_tests": self.has_tests,
+            "missing_local": self.missing_local,
             "fields": {
                 name: {"value": getattr(self, name).value, "evidence": getattr(self, name).evidence}
                 for name in (*self.FIELDS, "extension_type")
@@ -201,21 +204,31 @@ def _declared(config: ProjectConfig) -> tuple[str | None, list[str], str]:
     return None, [], ""
 
 
-def _option_plugins(args: list[str]) -> list[tuple[str, str]]:
+def _plugin_dist(plugin: str, local_names: set[str]) -> str | None:
+    """The distribution ``-p PLUGIN`` loads; None for pytest's own plugins, ``no:`` and
+    the tree's own modules (``-p tests.plugin``)."""
+    if plugin.startswith("no:") or plugin in PYTEST_BUILTIN_PLUGINS:
+        return None
+    if plugin.startswith("_pytest.") or plugin.split(".", maxsplit=1)[0] in local_names:
+        return None
+    return PLUGIN_TO_DIST.get(plugin, distribution_for(plugin))
+
+
+def _option_plugins(args: list[str], local_names: set[str]) -> list[tuple[str, str]]:
     """(distribution, option) for each plugin an option list needs."""
     found: list[tuple[str, str]] = []
     for index, arg in enumerate(args):
         option = arg.split("=", 1)[0]
+        plugin = None
         if option == "-p" and index + 1 < len(args):
             plugin = args[index + 1]
-            if not plugin.startswith("no:"):
-                found.append((PLUGIN_TO_DIST.get(plugin, distribution_for(plugin)), f"-p {plugin}"))
-        elif option.startswith("-p") and len(option) > 2 and not option.startswith("-p no:"):
+        elif option.startswith("-p") and len(option) > 2:
             plugin = option[2:]
-            if not plugin.startswith("no:"):
-                found.append((PLUGIN_TO_DIST.get(plugin, distribution_for(plugin)), option))
         elif OPTION_TO_DIST.get(option):
             found.append((OPTION_TO_DIST[option], option))
+        dist = _plugin_dist(plugin, local_names) if plugin else None
+        if dist:
+            found.append((dist, f"-p {plugin}"))
     return found
 
 
@@ -277,7 +290,7 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
     _config_needs(needs, config, layout)
     _layout_needs(needs, layout)
     addopts = config.pytest.addopts if config.pytest else []
-    uses_xdist = _uses_xdist(needs, config, layout, addopts)
+    uses_xdist = _uses_xdist(needs, config, layout, addopts, (extra, declared_from))
     return Proposal(
         package=name,
         install_command=_install_command(needs, extra, declared_from),
@@ -288,6 +301,7 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
         timeout=_timeout(layout),
         extension_type=_extension_type(layout),
         has_tests=bool(layout.test_files),
+        missing_local=layout.missing_local,
         dependencies=list(needs.deps.values()),
         optional=list(needs.optional.values()),
         notes=_notes(config, layout),
@@ -305,7 +319,7 @@ def _declared_needs(needs: _Needs, declared: list[str], declared_from: str) -> N
 def _config_needs(needs: _Needs, config: ProjectConfig, layout: TestLayout) -> None:
     """Plugins the pytest configuration asks for: by option, ini key, warning class."""
     ini = config.pytest
-    for dist, option in _option_plugins(ini.addopts if ini else []):
+    for dist, option in _option_plugins(ini.addopts if ini else [], layout.local_names):
         needs.add(dist, f"addopts {option} ({ini.source if ini else ''})")
     if ini is None:
         return
@@ -351,13 +365,21 @@ def _install_command(needs: _Needs, extra: str | None, declared_from: str) -> Fi
 
 
 def _uses_xdist(
-    needs: _Needs, config: ProjectConfig, layout: TestLayout, addopts: list[str]
+    needs: _Needs,
+    config: ProjectConfig,
+    layout: TestLayout,
+    addopts: list[str],
+    declared: tuple[str | None, str],
 ) -> Finding:
+    """Whether the suite is written for xdist workers (apiary runs it in one process)."""
+    extra, declared_from = declared
     evidence = []
     if any(a.split("=")[0] in _XDIST_OPTIONS or re.match(r"^-n\S", a) for a in addopts):
         evidence.append(f"addopts runs workers ({config.pytest.source if config.pytest else ''})")
     if "pytest-xdist" in needs.deps:
         evidence.append(f"pytest-xdist: {needs.deps['pytest-xdist'].why}")
+    elif extra is not None and "pytest-xdist" in map(requirement_name, config.extras[extra]):
+        evidence.append(f"pytest-xdist: in {declared_from}")
     if "xdist" in layout.imports:
         evidence.append("tests import xdist")
     return Finding(bool(evidence), evidence or ["no xdist in addopts or dependencies"])
@@ -433,6 +455,11 @@ def _notes(config: ProjectConfig, layout: TestLayout) -> list[str]:
     notes = list(config.notes)
     if not layout.test_files:
         notes.append("no test files found")
+    if layout.missing_local:
+        notes.append(
+            "the tests import modules this tree lacks (the suite needs its git repository): "
+            + ", ".join(layout.missing_local[:3])
+        )
     if layout.unparsable:
         notes.append(f"unparsable test files: {', '.join(layout.unparsable[:3])}")
     return notes

@@ -37,7 +37,7 @@ from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
 from runner_core.enrich.write import SDIST_FIELD, current_entry, entry_path, with_fields
 from runner_core.interpreter import Interpreter, probe_interpreter
-from runner_core.run import RunPlan, execute, registry_info
+from runner_core.run import OnResult, RunPlan, execute, registry_info
 from runner_core.selection import Selected, Selection
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 
@@ -59,7 +59,7 @@ class VerifyOptions:
     pythons: tuple[str, ...]
     workers: int = 2
     max_attempts: int = 3
-    source: SourceChoice = "sdist"
+    source: SourceChoice = "auto"
     installer: InstallerChoice = "auto"
     sandbox: BackendChoice = "auto"
     timeout_s: float = 1800.0
@@ -78,6 +78,7 @@ class Result:
     version: str | None
     test_s: float | None
     source_kind: str | None
+    source_fallback: str | None = None
 
 
 @dataclass
@@ -143,6 +144,7 @@ def _round(
     interpreters: Sequence[Interpreter],
     entries: list[PackageEntry],
     run_id: str,
+    on_result: OnResult | None = None,
 ) -> tuple[Path, dict[str, dict[str, Result]]]:
     loaded = load_registry(options.registry_dir)
     settings = RunSettings(
@@ -166,7 +168,7 @@ def _round(
         Selection(run=[Selected(entry) for entry in entries]),
         registry_info(options.registry_dir, loaded),
     )
-    report = execute(plan)
+    report = execute(plan, on_result=on_result)
     if report.interrupted:
         raise KeyboardInterrupt
     events = list(read_events(settings.layout.events).known())
@@ -183,7 +185,8 @@ def _round(
             reason=event.reason,
             version=event.package_version,
             test_s=event.durations.get("test"),
-            source_kind=kinds.get((event.package, event.condition)),
+            source_kind=event.source_used or kinds.get((event.package, event.condition)),
+            source_fallback=event.source_fallback,
         )
     return settings.run_dir, found
 
@@ -222,7 +225,10 @@ def _named_entry(loaded: LoadedRegistry, raw: str) -> PackageEntry:
 
 
 def verify(
-    names: Sequence[str], options: VerifyOptions, on_round: OnRound | None = None
+    names: Sequence[str],
+    options: VerifyOptions,
+    on_round: OnRound | None = None,
+    on_result: OnResult | None = None,
 ) -> list[Verification]:
     """Verify the named registry entries; with ``options.write``, record the results."""
     if not options.pythons:
@@ -234,8 +240,8 @@ def verify(
         raise EnrichError(str(exc)) from None
     work = {name: Verification(name, entry, entry) for name, entry in targets.items()}
     interpreters = [probe_interpreter(p) for p in options.pythons]
+    pending = [name for name in work if not _needs_git(work[name], options, interpreters)]
     prefix = options.run_prefix or "verify-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    pending = list(work)
     changes: dict[str, str | None] = dict.fromkeys(pending)
     for number in range(1, max(1, options.max_attempts) + 1):
         if not pending:
@@ -243,7 +249,11 @@ def verify(
         if on_round is not None:
             on_round(number, pending)
         run_dir, results = _round(
-            options, interpreters, [work[n].entry for n in pending], f"{prefix}-{number}"
+            options,
+            interpreters,
+            [work[n].entry for n in pending],
+            f"{prefix}-{number}",
+            on_result,
         )
         next_round = []
         for name in pending:
@@ -266,6 +276,19 @@ def verify(
     return verifications
 
 
+def _needs_git(
+    item: Verification, options: VerifyOptions, interpreters: Sequence[Interpreter]
+) -> bool:
+    """An entry whose sdist is known to lack its suite is not run from the sdist: its
+    result says it needs git (an sdist run would end in a bare config_error)."""
+    if options.source != "sdist" or item.entry.field_value(SDIST_FIELD) is not False:
+        return False
+    reason = f"{SDIST_FIELD}: false, the suite needs its git repository (--source auto or git)"
+    result = Result(Outcome.SOURCE_ERROR, reason, None, None, None)
+    item.attempts.append(Attempt(None, {i.minor: result for i in interpreters}))
+    return True
+
+
 def _next_fix(
     item: Verification,
     got: dict[str, Result],
@@ -278,7 +301,9 @@ def _next_fix(
             continue
         condition = DEFAULT_CONDITION if len(interpreters) == 1 else f"py{interpreter.minor}"
         log = _log_text(run_dir, item.name, condition, result.outcome)
-        fix = propose_fix(item.entry, result.outcome, result.reason, log, frozenset(item.tried))
+        fix = propose_fix(
+            item.entry, result.outcome, result.reason, log, frozenset(item.tried), result.version
+        )
         if fix is not None:
             return fix
     return None
@@ -312,9 +337,21 @@ def notes_for(item: Verification, interpreters: Sequence[Interpreter]) -> str:
     head = "Verified" if item.verified else "Not verified"
     source = f" from the {kind} of {version}" if kind and version else ""
     sentence = f"{head} {day} by apiary enrich verify{source}: {shown or 'not run'}."
+    fallback = next((r.source_fallback for r in last.values() if r.source_fallback), None)
+    if fallback:
+        sentence += f" Source: {fallback}."
     if item.tried:
         sentence += " Tried: " + "; ".join(item.tried) + "."
     return f"{base} {sentence}".strip()
+
+
+def _sdist_verdict(item: Verification) -> bool:
+    """Some run of this verification reached a verdict from the sdist."""
+    return any(
+        r.source_kind == "sdist" and r.outcome.verified
+        for attempt in item.attempts
+        for r in attempt.results.values()
+    )
 
 
 def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interpreter]) -> bool:
@@ -353,6 +390,9 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
         values["timeout"] = suggested_timeout(timing.test_s, item.entry.timeout)
         if timing.source_kind == "sdist":
             values[SDIST_FIELD] = True
+        elif timing.source_kind == "git" and not _sdist_verdict(item):
+            # what was verified is the repository: `--source auto` must clone it
+            values[SDIST_FIELD] = False
     updated = with_fields(item.original, values)
     try:
         return save_entry(path, updated)
