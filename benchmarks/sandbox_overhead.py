@@ -37,7 +37,7 @@ from sandbox_runner.backends.bwrap import probe_argv
 from sandbox_runner.reaper import reaper_python
 
 
-def main() -> int:
+def main() -> int:  # noqa: C901
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--command", default="/bin/true", help="the command (shell words)")

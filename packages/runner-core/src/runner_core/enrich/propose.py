@@ -179,7 +179,7 @@ def _for_tests(name: str) -> bool:
     return name not in NOT_FOR_TESTS and not name.startswith(_NOT_FOR_TESTS_PREFIX)
 
 
-def _declared(config: ProjectConfig) -> tuple[str | None, list[str], str]:
+def _declared(config: ProjectConfig) -> tuple[str | None, list[str], str]:  # noqa: C901
     """(extra to install with the project, requirement list, where they came from)."""
     extra = config.test_extra()
     if extra is not None and extra not in ("dev", "develop", "development", "all"):
@@ -465,7 +465,7 @@ def _notes(config: ProjectConfig, layout: TestLayout) -> list[str]:
     return notes
 
 
-def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) -> Finding:
+def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) -> Finding:  # noqa: C901
     packages = layout.packages
     default = re.sub(r"[-.]+", "_", name).lower() if name else None
     if name and "." in name:

@@ -224,7 +224,7 @@ def _named_entry(loaded: LoadedRegistry, raw: str) -> PackageEntry:
     return entry
 
 
-def verify(
+def verify(  # noqa: C901
     names: Sequence[str],
     options: VerifyOptions,
     on_round: OnRound | None = None,
