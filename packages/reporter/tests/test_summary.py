@@ -122,9 +122,11 @@ def test_selection_recorded_in_the_options_counts_too(t0: Any) -> None:
         interpreter=InterpreterInfo(path="p", version="3.13.0"),
         host=HostInfo(hostname="h", platform="linux"),
         registry=RegistryInfo(path="r"),
-        options=RunOptions(selection=["a", "b"]),
+        options=RunOptions.model_validate({"selection": ["a", "b"]}),
         selected=["c"],
     )
-    run = RunData.from_events([start, PackageFinished(run_id="o", package="a", outcome="pass")])
+    run = RunData.from_events(
+        [start, PackageFinished(run_id="o", package="a", outcome=Outcome.PASS)]
+    )
     assert run.selection() == ["c", "a", "b"]
     assert summarize(run).not_run == [("b", "default"), ("c", "default")]

@@ -38,7 +38,7 @@ CATEGORY_ORDER: tuple[Category, ...] = tuple(Category)
 """Categories in reading order: what needs attention first."""
 
 
-def categorize(
+def categorize(  # noqa: C901
     a: Outcome | None,
     b: Outcome | None,
     *,

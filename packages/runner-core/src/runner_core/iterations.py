@@ -24,7 +24,6 @@ from runner_core.suite import Attempt
 
 # Which iteration decides the package's outcome: the most serious, the first of its kind.
 _SERIOUSNESS = {Outcome.CRASH: 3, Outcome.HANG: 2, Outcome.TIMEOUT: 2, Outcome.FAIL: 1}
-_GO_ON = frozenset({Outcome.PASS, Outcome.FAIL})
 
 
 @dataclass
@@ -84,7 +83,7 @@ def run_iterations(
         done: Attempt = attempt(Step.TEST, command, None, label)
         found.attempts.append(done)
         found.results.append(_results(done))
-        if not every and done.verdict.outcome not in _GO_ON:
+        if not every and not done.verdict.outcome.tested:
             break
     return found
 

@@ -286,7 +286,7 @@ def _prepare(
         )
     )
 
-    # 1. Source
+    # The source.
     fetched: list[FetchedSource] = []
     source_dir = settings.work_dir / "sources"
     limits = SourceLimits.within(settings.timeout_s)
@@ -304,7 +304,7 @@ def _prepare(
     state.revision = source.revision
     state.source = source
 
-    # 2. Environment
+    # The environment; the venv and the install (_build_venv) unless cached.
     uv = find_uv()
     installer: Installer = "pip" if settings.installer == "pip" or uv is None else "uv"
     install_command = (
@@ -346,7 +346,7 @@ def _prepare(
         if finish is not None:
             return finish
 
-    # 4. Import check, JIT off
+    # The import check, JIT off.
     import_name = entry.effective_import_name
     check = runner.run(
         Step.IMPORT_CHECK,
@@ -367,7 +367,7 @@ def _prepare(
         state.crash = verdict.crash_info
         return _Finish(verdict.outcome, verdict.reason)
 
-    # 5. Tests, JIT on, with the crash evidence kept
+    # The tests, JIT on, with the crash evidence kept.
     install_agent(venv.path)
     user_env = {**settings.env, **condition.env}
     state.gil = gil_mode(interpreter.info, user_env)

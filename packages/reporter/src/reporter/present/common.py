@@ -104,7 +104,7 @@ def interpreter_text(run: RunData) -> str:
     return f"{info.implementation} {info.version} at {info.path}{extra}"
 
 
-def run_facts(run: RunData) -> list[tuple[str, str]]:
+def run_facts(run: RunData) -> list[tuple[str, str]]:  # noqa: C901
     facts = [("run", run.run_id)]
     if run.path is not None:
         facts.append(("directory", str(run.path)))
