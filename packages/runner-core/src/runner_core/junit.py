@@ -31,6 +31,11 @@ class TestResults:
     problem: str | None = None
 
 
+def writes_junit(framework: str) -> bool:
+    """Whether apiary can ask the suite's runner for JUnit XML (pytest only)."""
+    return framework == "pytest"
+
+
 def junit_addopts(existing: str | None, path: Path) -> str:
     """PYTEST_ADDOPTS with the JUnit XML report at `path` added."""
     parts = shlex.split(existing or "")

@@ -45,6 +45,7 @@ from runner_core.forensics import hang_info, record_crash
 from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.iterations import Iterations, run_iterations
+from runner_core.junit import writes_junit
 from runner_core.limits import SourceLimits
 from runner_core.races import package_races
 from runner_core.sanitizers import SanitizerPolicy, memory_policy
@@ -335,7 +336,11 @@ def _pipeline(
         no_aslr=policy.tsan and aslr_can_be_disabled(),
     )
     runs = run_iterations(
-        suite.attempt, test_command, settings.iterations, every=settings.all_iterations
+        suite.attempt,
+        test_command,
+        settings.iterations,
+        every=settings.all_iterations,
+        junit=writes_junit(entry.test_framework),
     )
     state.iterations = runs
     for attempt in runs.attempts:

@@ -17,7 +17,7 @@ from runner_core.crash.record import CrashRecord
 from runner_core.crash.signature import describe
 from runner_core.environment import env_for_tests
 from runner_core.evidence import STACKS_SIGNAL, Evidence, gather
-from runner_core.junit import JUNIT_NAME, junit_addopts
+from runner_core.junit import JUNIT_NAME, junit_addopts, writes_junit
 from runner_core.sanitizers import SanitizerPolicy
 from runner_core.steps import StepOutcome, StepRunner
 
@@ -65,7 +65,7 @@ class SuiteRunner:
         """The test environment; with an evidence folder, pytest also writes its JUnit
         XML there (per-test outcomes, see `runner_core.junit`)."""
         addopts = self.pytest_addopts
-        if evidence_dir is not None and self.framework == "pytest":
+        if evidence_dir is not None and writes_junit(self.framework):
             addopts = junit_addopts(addopts, evidence_dir / JUNIT_NAME)
         env = env_for_tests(self.base_env, self.user_env, addopts, evidence_dir, self.policy)
         env.update(changes or {})
@@ -123,6 +123,7 @@ def _hang(done: StepOutcome, evidence: Evidence) -> CrashRecord | None:
                 text,
                 process.threads if process else None,
                 process.running_threads if process else None,
+                process.lock_waiting_threads if process else None,
             )
         )
     return hang_record(answers)

@@ -22,14 +22,15 @@ class CrashKind(StrEnum):
     ASAN = "asan"  # an AddressSanitizer report; see CrashRecord.asan_error
     KILLED_BY_SIGNAL = "killed_by_signal"  # any other signal (SIGKILL, SIGTERM, ...)
     # Not deaths: a suite apiary stopped at a timeout, read from the stacks it gave first.
-    DEADLOCK = "deadlock"  # every thread of every process was waiting
+    DEADLOCK = "deadlock"  # every thread of every process was waiting on a lock
     BUSY_HANG = "busy_hang"  # some thread was still running (a loop that never ends)
+    BLOCKED = "blocked"  # asleep, not all on locks: a long sleep, a read that never returns
     TSAN = "tsan"  # a ThreadSanitizer report (a data race, a lock-order inversion, ...)
 
     @property
     def is_stop(self) -> bool:
         """A record of a suite stopped by apiary, not of a process that died."""
-        return self in (CrashKind.DEADLOCK, CrashKind.BUSY_HANG)
+        return self in (CrashKind.DEADLOCK, CrashKind.BUSY_HANG, CrashKind.BLOCKED)
 
 
 class _Model(BaseModel):
@@ -94,7 +95,7 @@ class CrashRecord(_Model):
     extension_modules: list[str] = Field(default_factory=list)
     waiting_threads: list[ThreadStack] = Field(
         default_factory=list,
-        description="A stopped suite's threads (deadlock, busy_hang), every process's.",
+        description="A stopped suite's threads (deadlock, busy_hang, blocked), every process's.",
     )
 
     @property
