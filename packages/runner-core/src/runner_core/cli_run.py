@@ -9,9 +9,11 @@ from typing import Annotated, TypeVar
 
 import typer
 from normalized_events import Condition, EventLogError, Outcome
+from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
 from registry_core import RegistryError, load_registry
 from registry_core.locate import locate_registry
+from registry_core.select import read_packages_file
 from sandbox_runner import SandboxError
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
@@ -32,7 +34,7 @@ from runner_core.run import (
     registry_info,
 )
 from runner_core.sanitizers import check_tsan_hunt, sanitizer_env
-from runner_core.selection import SelectionOptions, read_packages_file, select
+from runner_core.selection import SelectionOptions, select
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 from runner_core.shards import apply_shard, shard_from_environment
 
@@ -69,7 +71,9 @@ def run_command(
         Path | None, Opt(help="File of package names (NAME or NAME@REV per line).")
     ] = None,
     top: Annotated[int | None, Opt(min=1, help="The N most downloaded runnable packages.")] = None,
-    where: Annotated[list[str], Opt(help="Only entries with FIELD=VALUE (repeatable).")] = [],  # noqa: B006
+    where: Annotated[
+        list[str], Opt(help="FIELD=VALUE or FIELD!=VALUE (repeatable; all must hold).")
+    ] = [],  # noqa: B006
     skip_extensions: Annotated[bool, Opt(help="Skip every package with compiled code.")] = False,
     include_unenriched: Annotated[
         bool, Opt(help="Also run unenriched skeletons with default commands.")
@@ -248,13 +252,13 @@ def run_command(
             report = execute(plan, on_result=progress, resumed=bool(resume))
     except (RunnerError, RegistryError, SandboxError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     except (OSError, EventLogError) as exc:
         stop = full_disk(exc, results_dir)
         if stop is None:
             raise
         typer.echo(f"error: {stop}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     _print_summary(report.run_dir, report.counts, report.wall_s, report.interrupted)
     if report.stopped_by is not None:
         typer.echo(f"error: {report.stopped_by}", err=True)
@@ -264,7 +268,7 @@ def run_command(
             f" --results-dir {results_dir}",
             err=True,
         )
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
 
 
 def _at_least_one(value: int, option: str) -> int:

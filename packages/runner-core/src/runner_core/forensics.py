@@ -58,9 +58,7 @@ def record_crash(
     """Write the output, the record and the reproducer; return the crash for the event."""
     record = first.verdict.crash
     assert record is not None
-    folder = settings.run_dir / "crashes" / package
-    if condition != "default":
-        folder = folder / condition
+    folder = settings.layout.crash_dir(package, condition)
     folder.mkdir(parents=True, exist_ok=True)
     stderr_path = folder / "output.txt"
     stderr_path.write_text(first.output, encoding="utf-8")
@@ -92,9 +90,9 @@ def record_crash(
     return crash_info(
         record,
         reproducible=found.reproducible,
-        stderr_path=str(stderr_path.relative_to(settings.run_dir)),
-        record_path=str(record_path.relative_to(settings.run_dir)),
-        reproducer_path=str(script.relative_to(settings.run_dir)),
+        stderr_path=settings.layout.relative(stderr_path),
+        record_path=settings.layout.relative(record_path),
+        reproducer_path=settings.layout.relative(script),
     ).model_copy(
         update={
             "test_id": found.test_id,

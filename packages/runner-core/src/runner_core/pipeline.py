@@ -13,6 +13,7 @@ from normalized_events import (
     Condition,
     CrashInfo,
     EventWriter,
+    InstallFailure,
     Outcome,
     PackageFinished,
     PackageStarted,
@@ -28,6 +29,7 @@ from runner_core.commands import (
     Installer,
     install_packages_step,
     named_host_paths,
+    needs_seeded_venv,
     plan_steps,
     pytest_addopts,
     with_suffix,
@@ -82,26 +84,34 @@ class PackageJob:
 class _Finish:
     outcome: Outcome
     reason: str | None = None
+    install_failure: InstallFailure | None = None
 
 
 def condition_python(settings: RunSettings, condition: Condition) -> str:
     return condition.python or settings.target_python
 
 
-def run_package(
+def prepare_package(
     entry: PackageEntry,
     rev: str | None,
-    condition: Condition,
     settings: RunSettings,
     writer: EventWriter,
-) -> PackageFinished:
-    """Run every step for one package and condition; return (not write) its outcome."""
-    started = time.monotonic()
-    name = entry.package
-    log_dir = settings.run_dir / "logs" / name
-    if condition.name != "default":
-        log_dir = log_dir / condition.name
-    runner = StepRunner(
+    log_dir: Path,
+) -> PreparedSuite | tuple[Outcome, str | None]:
+    """The package at `rev` installed for its tests (logs in `log_dir`), or why it is not:
+    the outcome (source, install or import error) and its reason."""
+    condition = Condition()
+    runner = _step_runner(entry.package, condition, settings, writer, log_dir)
+    prepared = _prepare(entry, rev, condition, settings, writer, runner, _State())
+    if isinstance(prepared, _Finish):
+        return prepared.outcome, prepared.reason
+    return prepared
+
+
+def _step_runner(
+    name: str, condition: Condition, settings: RunSettings, writer: EventWriter, log_dir: Path
+) -> StepRunner:
+    return StepRunner(
         writer=writer,
         package=name,
         condition=condition.name,
@@ -114,6 +124,20 @@ def run_package(
         tmp_bytes=settings.tmp_bytes,
         disk_bytes=settings.disk_bytes,
     )
+
+
+def run_package(
+    entry: PackageEntry,
+    rev: str | None,
+    condition: Condition,
+    settings: RunSettings,
+    writer: EventWriter,
+) -> PackageFinished:
+    """Run every step for one package and condition; return (not write) its outcome."""
+    started = time.monotonic()
+    name = entry.package
+    log_dir = settings.layout.log_dir(name, condition.name)
+    runner = _step_runner(name, condition, settings, writer, log_dir)
     state = _State()
     try:
         try:
@@ -147,6 +171,9 @@ def run_package(
         source_revision=state.revision,
         installed=state.installed,
         installer=state.installer,
+        install_failure=finish.install_failure,
+        source_used=state.source.kind if state.source else None,
+        source_fallback=state.source.fallback if state.source else None,
         durations={k: round(v, 4) for k, v in state.durations.items()},
         duration_s=round(time.monotonic() - started, 4),
         gil=state.gil,
@@ -192,6 +219,18 @@ class _State:
         self.durations[step] = self.durations.get(step, 0.0) + outcome.duration_s
 
 
+@dataclass(frozen=True)
+class PreparedSuite:
+    """A package installed and importable: its test command, ready to be run (again)."""
+
+    suite: SuiteRunner
+    test_command: str
+    interpreter: Interpreter
+    source: FetchedSource
+    install_command: str
+    user_env: dict[str, str]
+
+
 def _pipeline(
     entry: PackageEntry,
     rev: str | None,
@@ -201,6 +240,22 @@ def _pipeline(
     runner: StepRunner,
     state: _State,
 ) -> _Finish:
+    prepared = _prepare(entry, rev, condition, settings, writer, runner, state)
+    if isinstance(prepared, _Finish):
+        return prepared
+    return _test(prepared, settings, condition, state)
+
+
+def _prepare(
+    entry: PackageEntry,
+    rev: str | None,
+    condition: Condition,
+    settings: RunSettings,
+    writer: EventWriter,
+    runner: StepRunner,
+    state: _State,
+) -> PreparedSuite | _Finish:
+    """Source, venv, install and import check: the suite ready to run, or why not."""
     name = entry.package
     interpreter = probe_interpreter(condition_python(settings, condition))
     runner.memory_limit, policy = memory_policy(
@@ -256,6 +311,8 @@ def _pipeline(
     install_command = (
         entry.install_command if entry.install_command is not None else DEFAULT_INSTALL
     )
+    test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
+    test_command = with_suffix(test_command, settings.test_command_suffix)
     key = VenvKey(
         package=name,
         interpreter=interpreter.identity,
@@ -263,6 +320,7 @@ def _pipeline(
         extra_deps=tuple(settings.extra_deps),
         installer=settings.installer,
         source_revision=source.revision,
+        seeded=_seeded(interpreter, install_command, test_command, installer, uv),
     )
     venv = lookup_venv(settings.work_dir / "venvs", key, settings.refresh)
     home = settings.work_dir / "home" / name
@@ -312,8 +370,6 @@ def _pipeline(
 
     # 5. Tests, JIT on, with the crash evidence kept
     install_agent(venv.path)
-    test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
-    test_command = with_suffix(test_command, settings.test_command_suffix)
     user_env = {**settings.env, **condition.env}
     state.gil = gil_mode(interpreter.info, user_env)
     suite = SuiteRunner(
@@ -335,12 +391,21 @@ def _pipeline(
         readable=[policy.tsan_suppressions] if policy.tsan_suppressions else [],
         no_aslr=policy.tsan and aslr_can_be_disabled(),
     )
+    return PreparedSuite(suite, test_command, interpreter, source, install_command, user_env)
+
+
+def _test(
+    prepared: PreparedSuite, settings: RunSettings, condition: Condition, state: _State
+) -> _Finish:
+    """The tests, JIT on, `--iterations` times at most; a crash is triaged and its
+    evidence recorded."""
+    suite, test_command, interpreter = prepared.suite, prepared.test_command, prepared.interpreter
     runs = run_iterations(
         suite.attempt,
         test_command,
         settings.iterations,
         every=settings.all_iterations,
-        junit=writes_junit(entry.test_framework),
+        junit=writes_junit(suite.framework),
     )
     state.iterations = runs
     for attempt in runs.attempts:
@@ -362,21 +427,21 @@ def _pipeline(
         tries=max(1, settings.crash_reruns),
         interpreter=interpreter.info,
         env=env,
-        cwd=source.path,
+        cwd=prepared.source.path,
     )
     state.crash = record_crash(
         settings=settings,
-        package=name,
+        package=suite.runner.package,
         condition=condition.name,
         first=first,
         found=found,
         interpreter=interpreter,
-        source=source,
-        install_command=install_command,
+        source=prepared.source,
+        install_command=prepared.install_command,
         extra_deps=settings.extra_deps,
         test_command=test_command,
         test_env=env,
-        user_env=user_env,
+        user_env=prepared.user_env,
     )
     return _Finish(Outcome.CRASH, verdict.reason)
 
@@ -390,6 +455,14 @@ def _note(attempt: Attempt, problems: list[str]) -> None:
             log.writelines(f"apiary: {problem}\n" for problem in problems)
     except OSError:
         pass
+
+
+def _seeded(
+    interpreter: Interpreter, install: str, test: str, installer: Installer, uv: str | None
+) -> bool:
+    # Before 3.12 seeding also brings setuptools, which old suites import undeclared.
+    old = tuple(int(part) for part in interpreter.minor.split(".")[:2]) < (3, 12)
+    return old or needs_seeded_venv(install, test, installer, uv)
 
 
 def _build_venv(
@@ -408,7 +481,7 @@ def _build_venv(
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
     env = env_for_install(base, cache, policy)
-    argv = create_venv(venv, interpreter, uv)
+    argv = create_venv(venv, interpreter, uv, key.seeded)
     venv.path.mkdir()
     made = runner.run(
         Step.VENV,
@@ -430,6 +503,9 @@ def _build_venv(
 
     def install(chosen: Installer) -> StepOutcome:
         commands = plan_steps(install_command, venv.python, chosen, uv)
+        if chosen == "pip" and not key.seeded:
+            # uv failed in a venv made without pip: pip comes first, as seeding gives it.
+            commands.insert(0, install_packages_step(["pip"], venv.python, "uv", uv))
         if settings.extra_deps:
             commands.append(install_packages_step(settings.extra_deps, venv.python, chosen, uv))
         return runner.run(
@@ -455,6 +531,6 @@ def _build_venv(
         state.installer = "pip (uv failed)"
     if not done.ok:
         verdict = outcomes.classify_install(done.status, done.output())
-        return _Finish(verdict.outcome, verdict.reason)
+        return _Finish(verdict.outcome, verdict.reason, verdict.install_failure)
     mark_ready(venv, key, installed_distributions(venv))
     return None

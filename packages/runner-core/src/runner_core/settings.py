@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from normalized_events import Condition
+from normalized_events.layout import RunLayout
 from pydantic import BaseModel, ConfigDict, Field
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
@@ -62,3 +63,7 @@ class RunSettings(BaseModel):
     @property
     def run_dir(self) -> Path:
         return self.results_dir / self.run_id
+
+    @property
+    def layout(self) -> RunLayout:
+        return RunLayout(self.run_dir)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from normalized_events import EventWriter, Step, StepFinished
+from normalized_events.files import read_tail
 from sandbox_runner import (
     EnvPolicy,
     Isolation,
@@ -55,11 +56,7 @@ class StepOutcome:
     def output(self, limit: int = 2_000_000) -> str:
         """The step's log text (the tail, when it is very large)."""
         try:
-            with self.log_path.open("rb") as handle:
-                handle.seek(0, 2)
-                size = handle.tell()
-                handle.seek(max(0, size - limit))
-                return handle.read().decode("utf-8", "replace")
+            return read_tail(self.log_path, limit)[0].decode("utf-8", "replace")
         except OSError:
             return ""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from normalized_events import Outcome, PackageFinished
+from normalized_events import DEFAULT_CONDITION, Outcome, PackageFinished
 
 from reporter.freethreading import CATEGORIES, FreeThreadingView, free_threading_view
 from reporter.lazy_events import Key
@@ -41,7 +41,7 @@ DURATION = Column("duration", Kind.SECONDS)
 
 
 def _keys(keys: list[Key] | tuple[Key, ...], limit: int = 12) -> str:
-    names = [p if c == "default" else f"{p} [{c}]" for p, c in keys]
+    names = [p if c == DEFAULT_CONDITION else f"{p} [{c}]" for p, c in keys]
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from normalized_events import CrashKind
+
 from runner_core.crash.faulthandler import find_dumps
-from runner_core.crash.record import CrashKind, CrashRecord, ThreadStack
+from runner_core.crash.record import CrashRecord, ThreadStack
 
 
 @dataclass(frozen=True)

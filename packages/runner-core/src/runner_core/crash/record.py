@@ -2,35 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
+from normalized_events import CrashKind
 from pydantic import BaseModel, ConfigDict, Field
 
 from runner_core.crash.signals import signal_name
-
-
-class CrashKind(StrEnum):
-    """How the process died, most specific evidence first."""
-
-    SEGFAULT = "segfault"
-    ABORT = "abort"
-    BUS_ERROR = "bus_error"
-    FPE = "fpe"
-    ILLEGAL_INSTRUCTION = "illegal_instruction"
-    FATAL_ERROR = "fatal_error"  # Py_FatalError: "Fatal Python error: <func>: <message>"
-    C_ASSERTION = "c_assertion"  # assert() in C: "file.c:12: func: Assertion `x' failed."
-    ASAN = "asan"  # an AddressSanitizer report; see CrashRecord.asan_error
-    KILLED_BY_SIGNAL = "killed_by_signal"  # any other signal (SIGKILL, SIGTERM, ...)
-    # Not deaths: a suite apiary stopped at a timeout, read from the stacks it gave first.
-    DEADLOCK = "deadlock"  # every thread of every process was waiting on a lock
-    BUSY_HANG = "busy_hang"  # some thread was still running (a loop that never ends)
-    BLOCKED = "blocked"  # asleep, not all on locks: a long sleep, a read that never returns
-    TSAN = "tsan"  # a ThreadSanitizer report (a data race, a lock-order inversion, ...)
-
-    @property
-    def is_stop(self) -> bool:
-        """A record of a suite stopped by apiary, not of a process that died."""
-        return self in (CrashKind.DEADLOCK, CrashKind.BUSY_HANG, CrashKind.BLOCKED)
 
 
 class _Model(BaseModel):

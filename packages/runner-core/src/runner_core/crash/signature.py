@@ -23,9 +23,9 @@ from __future__ import annotations
 import hashlib
 import re
 
-from normalized_events import CrashInfo
+from normalized_events import CrashInfo, CrashKind
 
-from runner_core.crash.record import CFrame, CrashKind, CrashRecord, PythonFrame
+from runner_core.crash.record import CFrame, CrashRecord, PythonFrame
 
 TOP_FRAMES = 3
 # How many thread sites a stopped suite's signature names.

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from normalized_events.files import read_head, read_tail
+
 from runner_core.crash.faulthandler import find_dumps
 
 _MAX_FILES = 64
@@ -124,10 +126,7 @@ def gather(folder: Path) -> Evidence:
 
 def _read(path: Path, limit: int, *, tail: bool, problems: list[str]) -> str:
     try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, 2)
-            handle.seek(max(0, size - limit) if tail else 0)
-            data = handle.read(limit)
+        data, size = (read_tail if tail else read_head)(path, limit)
     except OSError as exc:
         problems.append(f"{path.name}: unreadable ({exc.strerror or exc})")
         return ""
