@@ -82,7 +82,6 @@ class CrashKind(StrEnum):
     DEADLOCK = "deadlock"  # every thread of every process was waiting on a lock
     BUSY_HANG = "busy_hang"  # some thread was still running (a loop that never ends)
     BLOCKED = "blocked"  # asleep, not all on locks: a long sleep, a read that never returns
-    TSAN = "tsan"  # a ThreadSanitizer report (a data race, a lock-order inversion, ...)
 
     @property
     def is_stop(self) -> bool:
