@@ -390,6 +390,8 @@ def _prepare(
         policy=policy,
         readable=[policy.tsan_suppressions] if policy.tsan_suppressions else [],
         no_aslr=policy.tsan and aslr_can_be_disabled(),
+        # per-test outcomes matter when there are iterations to compare
+        junit=settings.iterations > 1 and writes_junit(entry.test_framework),
     )
     return PreparedSuite(suite, test_command, interpreter, source, install_command, user_env)
 
@@ -405,7 +407,7 @@ def _test(
         test_command,
         settings.iterations,
         every=settings.all_iterations,
-        junit=writes_junit(suite.framework),
+        junit=suite.junit,
     )
     state.iterations = runs
     for attempt in runs.attempts:

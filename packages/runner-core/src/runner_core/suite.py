@@ -17,7 +17,7 @@ from runner_core.crash.record import CrashRecord
 from runner_core.crash.signature import describe
 from runner_core.environment import env_for_tests
 from runner_core.evidence import STACKS_SIGNAL, Evidence, gather
-from runner_core.junit import JUNIT_NAME, junit_addopts, writes_junit
+from runner_core.junit import JUNIT_NAME, junit_addopts
 from runner_core.sanitizers import SanitizerPolicy
 from runner_core.steps import StepOutcome, StepRunner
 
@@ -58,14 +58,16 @@ class SuiteRunner:
     readable: Sequence[Path] = ()
     # Run the tests under `setarch -R` (ThreadSanitizer wants ASLR off).
     no_aslr: bool = False
+    # Ask the runner for JUnit XML in the evidence folder (per-test outcomes).
+    junit: bool = False
 
     def env(
         self, evidence_dir: Path | None, changes: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        """The test environment; with an evidence folder, pytest also writes its JUnit
-        XML there (per-test outcomes, see `runner_core.junit`)."""
+        """The test environment; with an evidence folder and `junit`, pytest also writes
+        its JUnit XML there (per-test outcomes, see `runner_core.junit`)."""
         addopts = self.pytest_addopts
-        if evidence_dir is not None and writes_junit(self.framework):
+        if evidence_dir is not None and self.junit:
             addopts = junit_addopts(addopts, evidence_dir / JUNIT_NAME)
         env = env_for_tests(self.base_env, self.user_env, addopts, evidence_dir, self.policy)
         env.update(changes or {})
