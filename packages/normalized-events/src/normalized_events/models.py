@@ -79,14 +79,14 @@ class CrashKind(StrEnum):
     ASAN = "asan"  # an AddressSanitizer report; see the crash record's asan_error
     KILLED_BY_SIGNAL = "killed_by_signal"  # any other signal (SIGKILL, SIGTERM, ...)
     # Not deaths: a suite apiary stopped at a timeout, read from the stacks it gave first.
-    DEADLOCK = "deadlock"  # every thread of every process was waiting
+    DEADLOCK = "deadlock"  # every thread of every process was waiting on a lock
     BUSY_HANG = "busy_hang"  # some thread was still running (a loop that never ends)
-    TSAN = "tsan"  # a ThreadSanitizer report (a data race, a lock-order inversion, ...)
+    BLOCKED = "blocked"  # asleep, not all on locks: a long sleep, a read that never returns
 
     @property
     def is_stop(self) -> bool:
         """A record of a suite stopped by apiary, not of a process that died."""
-        return self in (CrashKind.DEADLOCK, CrashKind.BUSY_HANG)
+        return self in (CrashKind.DEADLOCK, CrashKind.BUSY_HANG, CrashKind.BLOCKED)
 
 
 class InstallFailure(StrEnum):
