@@ -23,15 +23,20 @@ def _requests(*names: str) -> list[ResolveRequest]:
     return [ResolveRequest(name) for name in names]
 
 
-def test_a_new_skeleton_is_what_the_reference_tool_writes(
+def test_a_new_skeleton_is_the_reference_tools_with_default_commands(
     fake_pypi: Any, empty_registry: Path, sample_source: Path
 ) -> None:
     report = resolve_packages(empty_registry, _requests("a2a-sdk"), _settings(fake_pypi))
     assert [str(o) for o in report.outcomes] == [
         "created a2a-sdk: pure, https://github.com/a2aproject/a2a-python"
     ]
-    written = (empty_registry / "packages" / "a2a-sdk.yaml").read_bytes()
-    assert written == (sample_source / "packages" / "a2a-sdk.yaml").read_bytes()
+    written = (empty_registry / "packages" / "a2a-sdk.yaml").read_text()
+    reference = (sample_source / "packages" / "a2a-sdk.yaml").read_text()
+    # the same file, but with the format's default commands where the reference tool
+    # leaves them empty
+    assert written == reference.replace(
+        "install_command: ''", "install_command: pip install -e ."
+    ).replace("test_command: ''", "test_command: python -m pytest")
 
 
 @pytest.mark.parametrize(
@@ -52,7 +57,8 @@ def test_captured_projects(
     assert report.failed == []
     entry = load_registry(empty_registry).entries[name]
     assert (entry.extension_type, entry.repo) == (extension_type, repo)
-    assert not entry.enriched and entry.install_command == "" and entry.test_command == ""
+    assert not entry.enriched
+    assert (entry.install_command, entry.test_command) == ("pip install -e .", "python -m pytest")
 
 
 def test_an_enriched_file_is_never_touched_nor_asked_about(fake_pypi: Any, sample: Path) -> None:
@@ -141,6 +147,8 @@ def test_download_counts_from_a_top_packages_dump_order_the_index(
 def test_dry_run_writes_nothing(fake_pypi: Any, empty_registry: Path) -> None:
     report = resolve_packages(empty_registry, _requests("six"), _settings(fake_pypi), dry_run=True)
     assert [o.action for o in report.outcomes] == ["created"]
+    # what it says tells that nothing was written
+    assert str(report.outcomes[0]).startswith("would create six")
     assert list((empty_registry / "packages").iterdir()) == []
     assert not (empty_registry / "index.yaml").exists()
 

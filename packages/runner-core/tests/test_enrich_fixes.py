@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -122,6 +123,22 @@ CASES = {
         "pip install -e . && pip install pytest",
         "python -m pytest -W ignore::DeprecationWarning",
     ),
+    # a plugin's warning at configure time is an INTERNALERROR, before any collection
+    "deprecation-at-configure": (
+        {
+            "pytest.ini": "[pytest]\nfilterwarnings = error\n",
+            "tests/conftest.py": (
+                "import warnings\ndef pytest_configure(config):\n"
+                "    warnings.warn('old api', DeprecationWarning)\n"
+            ),
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+        (),
+        "DeprecationWarning raised as an error at configure time (INTERNALERROR)"
+        " -> -W ignore::DeprecationWarning",
+        "pip install -e . && pip install pytest",
+        "python -m pytest -W ignore::DeprecationWarning",
+    ),
 }
 
 
@@ -137,6 +154,11 @@ def test_fix_for_a_real_pytest_config_error(tmp_path: Path, case: str) -> None:
     assert fix.description == description
     assert fix.install_command == install
     assert fix.test_command == test
+    fixed_args = shlex.split(fix.test_command)[3:]
+    if fix.install_command == current.install_command and case != "path-not-found":
+        # the fixed command gets past the problem for real
+        code, output = pytest_output(tmp_path, {}, *fixed_args)
+        assert classify(exit_code=code, output=output).outcome is Outcome.PASS, output
     # the same fix is never proposed twice
     again = propose_fix(current, verdict.outcome, verdict.reason, output, frozenset({description}))
     assert again is None or again.description != description
@@ -186,6 +208,68 @@ def test_a_requirement_pypi_lacks_is_dropped(installer: str) -> None:
     assert fix is not None
     assert fix.install_command == "pip install -e . && pip install pytest 'six>=1'"
     assert fix.description == "apiary-nope is not on PyPI: not installed"
+
+
+INSTALL_DATA = Path(__file__).parent / "data" / "install-logs"
+KOMBU = "pip install -e . && pip install pytest 'redis>=6' azure msgpack"
+ECDSA = "pip install -e . && pip install pytest hypothesis gmpy gmpy2"
+BUILD_REQUIRES = "pip install -e '.[test]' && pip install pytest"
+# captured logs (two from real verify runs of kombu and ecdsa on CPython 3.12) -> the fix
+BUILD_FIXES = [
+    (
+        "pip-dependency-refuses-to-build.log",
+        KOMBU,
+        "azure does not build here: not installed",
+        "pip install -e . && pip install pytest 'redis>=6' msgpack",
+    ),
+    (
+        "uv-dependency-refuses-to-build.log",
+        KOMBU,
+        "azure does not build here: not installed",
+        "pip install -e . && pip install pytest 'redis>=6' msgpack",
+    ),
+    (
+        "pip-removed-c-api-header.log",
+        ECDSA,
+        "gmpy does not build here: not installed",
+        "pip install -e . && pip install pytest hypothesis gmpy2",
+    ),
+    (
+        "uv-removed-c-api-header.log",
+        ECDSA,
+        "gmpy does not build here: not installed",
+        "pip install -e . && pip install pytest hypothesis gmpy2",
+    ),
+    (
+        "uv-build-requirement-does-not-build.log",
+        BUILD_REQUIRES,
+        "the build requirements of demo-pkg do not install -> the released demo-pkg==1.0",
+        "pip install 'demo-pkg[test]==1.0' && pip install pytest",
+    ),
+    (
+        "pip-build-requirement-does-not-build.log",
+        BUILD_REQUIRES,
+        "the build requirements of demo-pkg do not install -> the released demo-pkg==1.0",
+        "pip install 'demo-pkg[test]==1.0' && pip install pytest",
+    ),
+]
+
+
+@pytest.mark.parametrize(("log_name", "install", "description", "fixed"), BUILD_FIXES)
+def test_what_does_not_build_is_left_out_or_taken_as_released(
+    log_name: str, install: str, description: str, fixed: str
+) -> None:
+    log = (INSTALL_DATA / log_name).read_text()
+    fix = propose_fix(entry(install=install), Outcome.INSTALL_ERROR, None, log, version="1.0")
+    assert fix is not None
+    assert (fix.description, fix.install_command) == (description, fixed)
+    # a dependency left out is not installed again when the tests then miss it
+    dropped = description.split(" ", 1)[0]
+    missing = f"ModuleNotFoundError: No module named '{dropped}'"
+    again = propose_fix(
+        entry(install=fixed), Outcome.CONFIG_ERROR, None, missing, frozenset({description})
+    )
+    assert again is None or dropped == "the"
 
 
 def test_command_edits() -> None:

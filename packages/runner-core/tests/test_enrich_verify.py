@@ -206,3 +206,61 @@ def test_a_run_that_stops_before_its_tests_is_never_verified(tmp_path: Path) -> 
     assert result.tried == ["coverage could not start -> the coverage options dropped"]
     assert result.verified and second.outcome.value == "pass"
     assert result.entry.test_command == "python -m pytest -q -p no:cacheprovider tests"
+
+
+def test_a_git_verify_unmarks_a_broken_sdist(tmp_path: Path) -> None:
+    import sys
+
+    from normalized_events import Outcome
+    from registry_core.edits import save_entry
+    from runner_core.enrich.verify import Attempt, Result, Verification, record
+    from runner_core.enrich.write import with_fields
+    from runner_core.interpreter import probe_interpreter
+
+    registry = _registry(tmp_path)
+    interpreter = probe_interpreter(sys.executable)
+    path = registry / "packages" / "hopeless.yaml"
+    save_entry(
+        path, with_fields(load_registry(registry).entries["hopeless"], {"sdist_has_tests": True})
+    )
+    original = load_registry(registry, use_cache=False).entries["hopeless"]
+    item = Verification("hopeless", original, original)
+    sdist = Result(Outcome.CONFIG_ERROR, "missing module: tests.helpers", "1.0", 1.0, "sdist")
+    git = Result(Outcome.PASS, "3 passed", "1.0", 2.0, "git", "git failed, used the sdist: nothing")
+    item.attempts += [
+        Attempt(None, {interpreter.minor: sdist}),
+        Attempt("x", {interpreter.minor: git}),
+    ]
+    record(registry, item, [interpreter])
+    entry = load_registry(registry, use_cache=False).entries["hopeless"]
+    # verified from git only: `--source auto` must not take the sdist any more
+    assert entry.enriched and entry.field_value("sdist_has_tests") is False
+    assert "Source: git failed, used the sdist: nothing." in entry.notes
+
+
+def test_an_sdist_known_to_lack_its_suite_says_it_needs_git(tmp_path: Path) -> None:
+    import sys
+
+    from registry_core.edits import save_entry
+    from runner_core.enrich.write import with_fields
+
+    registry = _registry(tmp_path)
+    path = registry / "packages" / "hopeless.yaml"
+    save_entry(
+        path, with_fields(load_registry(registry).entries["hopeless"], {"sdist_has_tests": False})
+    )
+    options = VerifyOptions(
+        registry_dir=registry,
+        results_dir=tmp_path / "results",
+        work_dir=tmp_path / "work",
+        pythons=(sys.executable,),
+        source="sdist",
+        run_prefix="n",
+    )
+    rounds: list[int] = []
+    (result,) = verify(["hopeless"], options, lambda n, p: rounds.append(n))
+    assert not result.verified and rounds == []
+    assert (
+        result.summary().startswith("source_error on 3.")
+        and "sdist_has_tests: false, the suite needs its git repository" in result.summary()
+    )

@@ -74,6 +74,10 @@ _EMPTY_WHEN_NULL: dict[str, Callable[[], Any]] = {
 }
 
 
+DEFAULT_INSTALL = "pip install -e ."
+DEFAULT_TEST = "python -m pytest"
+
+
 class PackageEntry(BaseModel):
     """One ``packages/<name>.yaml`` file. Unknown fields are kept (``model_extra``).
 
@@ -90,8 +94,8 @@ class PackageEntry(BaseModel):
     extension_type: str = "unknown"
     python_versions: list[PythonVersion] = Field(default_factory=list)
     install_method: str = "pip"
-    install_command: str | None = "pip install -e ."
-    test_command: str | None = "python -m pytest"
+    install_command: str | None = DEFAULT_INSTALL
+    test_command: str | None = DEFAULT_TEST
     test_framework: str = "pytest"
     uses_xdist: bool = False
     timeout: int | None = Field(default=None, ge=0)

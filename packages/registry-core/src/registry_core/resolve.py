@@ -16,7 +16,7 @@ from registry_core.errors import RegistryError, ResolveError
 from registry_core.fileio import atomic_write
 from registry_core.indexing import IndexUpdate, write_index
 from registry_core.loader import LoadedRegistry, load_registry
-from registry_core.model import PACKAGE_NAME, PackageEntry
+from registry_core.model import DEFAULT_INSTALL, DEFAULT_TEST, PACKAGE_NAME, PackageEntry
 from registry_core.pypi import PyPISettings, classify_files, fetch_project, repository_url
 
 Action = Literal["created", "updated", "unchanged", "skipped-enriched", "failed"]
@@ -39,12 +39,14 @@ class ResolveOutcome:
     repo: str | None = None
     extension_type: str | None = None
     message: str = ""
+    dry_run: bool = False
 
     def __str__(self) -> str:
         if self.action == "failed":
             return f"failed {self.name}: {self.message}"
         details = ", ".join(str(x) for x in (self.extension_type, self.repo) if x)
-        return f"{self.action} {self.name}" + (f": {details}" if details else "")
+        action = _WOULD.get(self.action, self.action) if self.dry_run else self.action
+        return f"{action} {self.name}" + (f": {details}" if details else "")
 
 
 @dataclass
@@ -55,6 +57,10 @@ class ResolveReport:
     @property
     def failed(self) -> list[ResolveOutcome]:
         return [o for o in self.outcomes if o.action == "failed"]
+
+
+# what --dry-run says instead: nothing was written
+_WOULD = {"created": "would create", "updated": "would update"}
 
 
 def _count(value: Any) -> int | None:
@@ -95,14 +101,15 @@ def read_requests(path: Path) -> list[ResolveRequest]:
 
 
 def skeleton(name: str, repo: str | None, extension_type: str) -> PackageEntry:
-    """A new, unenriched entry as the reference tool writes it: empty commands."""
+    """A new, unenriched entry with the format's default commands (what docs/enrichment.md
+    gives and `apiary run --include-unenriched` would run)."""
     return PackageEntry(
         package=name,
         repo=repo,
         pypi_url=f"https://pypi.org/project/{name}/",
         extension_type=extension_type,
-        install_command="",
-        test_command="",
+        install_command=DEFAULT_INSTALL,
+        test_command=DEFAULT_TEST,
     )
 
 
@@ -152,7 +159,7 @@ def resolve_one(
         return ResolveOutcome(name, "failed", message=str(exc).removeprefix(f"{name}: "))
     except OSError as exc:
         return ResolveOutcome(name, "failed", message=f"cannot write {path}: {exc}")
-    return ResolveOutcome(name, action, entry.repo, entry.extension_type)
+    return ResolveOutcome(name, action, entry.repo, entry.extension_type, dry_run=dry_run)
 
 
 def resolve_packages(

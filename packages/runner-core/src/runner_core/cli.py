@@ -17,6 +17,12 @@ SUBCOMMANDS = {
         "run_command",
         "Run the test suites of registry packages against an interpreter and record what happened.",
     ),
+    "bisect": LazyCommand(
+        "runner_core.cli_bisect",
+        "bisect_command",
+        "Find the first commit that crashes the same way, in the package or (--cpython)"
+        " in CPython.",
+    ),
     "sandbox": LazyCommand(
         "sandbox_runner.cli",
         "sandbox_command",
@@ -90,6 +96,8 @@ def doctor_command(
     offline: Annotated[bool, typer.Option(help="Do not check that PyPI is reachable.")] = False,
 ) -> None:
     """Show what apiary will use here (interpreter, uv, git, bubblewrap, PyPI), what is missing."""
+    from normalized_events.exits import ExitCode
+
     from runner_core.doctor import run_checks
 
     checks = run_checks(target_python, check_network=not offline)
@@ -97,7 +105,7 @@ def doctor_command(
         mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
         typer.echo(f"{mark} {check.name:<12} {check.detail}")
     if any(not c.ok and c.required for c in checks):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 def main() -> None:

@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
 from registry_core import RegistryError
 from registry_core.locate import locate_registry
 from sandbox_runner import SandboxError
 
 from runner_core.errors import RunnerError
+
+if TYPE_CHECKING:
+    from normalized_events import PackageFinished
+
+    from runner_core.enrich.verify import Verification, VerifyOptions
 
 app = typer.Typer(
     name="enrich",
@@ -29,7 +35,7 @@ Opt = typer.Option
 
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(2)
+    return typer.Exit(ExitCode.USER_ERROR)
 
 
 def _work_dir(work_dir: Path | None) -> Path:
@@ -103,9 +109,21 @@ def verify_command(
     packages_from: Annotated[
         Path | None, Opt(help="File of package names, one per line (# comments).")
     ] = None,
-    python: Annotated[
+    where: Annotated[
         list[str] | None,
-        Opt(help="Interpreter to verify with (repeatable; default: this one)."),
+        Opt(
+            help="FIELD=VALUE or FIELD!=VALUE (repeatable; all must hold): narrows the names,"
+            " or picks from the whole registry when none are given."
+        ),
+    ] = None,
+    target_python: Annotated[
+        list[str] | None,
+        Opt(
+            "--target-python",
+            "--python",
+            help="Interpreter to verify with (repeatable; default: this one), as in apiary"
+            " run; --python is the older spelling.",
+        ),
     ] = None,
     max_attempts: Annotated[
         int, Opt(min=1, max=10, help="Runs per package at most (the first plus fixes).")
@@ -118,7 +136,10 @@ def verify_command(
         ),
     ] = False,
     workers: Annotated[int, Opt(min=1, help="Packages run in parallel.")] = 2,
-    source: Annotated[str, Opt(help="sdist, git or auto.")] = "sdist",
+    source: Annotated[
+        str,
+        Opt(help="sdist, git or auto (the sdist when scan found the tests in it, else git)."),
+    ] = "auto",
     timeout: Annotated[
         float, Opt(help="Seconds per test command when the entry sets none.")
     ] = 1800.0,
@@ -135,13 +156,17 @@ def verify_command(
     run_prefix: Annotated[
         str | None, Opt(help="Run ids are PREFIX-1, PREFIX-2, ... (default: verify-<time>).")
     ] = None,
+    dry_run: Annotated[
+        bool, Opt("--dry-run", help="Print the packages it would verify; run nothing.")
+    ] = False,
 ) -> None:
     """Run packages through the real pipeline; for config errors, apply the proposed fix
     (install a missing module, override bad addopts, ...) and run again."""
+    from registry_core.select import read_packages_file
+
     from runner_core.cli_run import BACKENDS, SOURCES, _choice
     from runner_core.enrich.report import verification_table
-    from runner_core.enrich.verify import VerifyOptions, verify
-    from runner_core.selection import read_packages_file
+    from runner_core.enrich.verify import VerifyOptions
 
     try:
         wanted = list(names or [])
@@ -151,7 +176,7 @@ def verify_command(
             registry_dir=locate_registry(registry_dir),
             results_dir=results_dir.absolute(),
             work_dir=_work_dir(work_dir),
-            pythons=tuple(python or [sys.executable]),
+            pythons=tuple(target_python or [sys.executable]),
             workers=workers,
             max_attempts=max_attempts,
             source=_choice(source, SOURCES, "--source"),
@@ -159,17 +184,51 @@ def verify_command(
             timeout_s=timeout,
             run_prefix=run_prefix or "",
             write=write,
+            where=tuple(where or ()),
         )
+        if dry_run:
+            _print_targets(wanted, options)
+            return
 
-        def announce(number: int, pending: list[str]) -> None:
-            typer.echo(f"round {number}: {len(pending)} package(s)", err=True)
-
-        results = verify(wanted, options, on_round=announce)
+        results = _verify_with_progress(wanted, options)
     except (RunnerError, RegistryError, SandboxError) as exc:
         raise _fail(exc) from None
     typer.echo(verification_table(results))
     if not all(item.verified for item in results):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+def _print_targets(names: list[str], options: VerifyOptions) -> None:
+    from registry_core import load_registry
+
+    from runner_core.enrich.verify import verify_targets
+
+    loaded = load_registry(options.registry_dir)
+    for name in verify_targets(loaded, names, options.where):
+        typer.echo(f"verify {name}")
+
+
+def _verify_with_progress(wanted: list[str], options: VerifyOptions) -> list[Verification]:
+    """verify, with a progress bar (a line per package off a terminal) for each round."""
+    from runner_core.enrich.verify import verify
+    from runner_core.progress import RunProgress
+
+    progress: list[RunProgress] = []
+
+    def announce(number: int, pending: list[str]) -> None:
+        if progress:
+            progress.pop().__exit__(None, None, None)
+        typer.echo(f"round {number}: {len(pending)} package(s)", err=True)
+        progress.append(RunProgress(total=len(pending) * len(options.pythons)).__enter__())
+
+    def finished(event: PackageFinished) -> None:
+        progress[-1](event)
+
+    try:
+        return verify(wanted, options, on_round=announce, on_result=finished)
+    finally:
+        if progress:
+            progress.pop().__exit__(None, None, None)
 
 
 __all__ = ["app"]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from normalized_events import CrashInfo, Outcome
+from normalized_events import CrashInfo, InstallFailure, Outcome
 from pydantic import BaseModel, ConfigDict
 
 from runner_core.crash import (
@@ -38,6 +38,7 @@ from runner_core.crash import (
     scan_output,
 )
 from runner_core.crash.signals import describe_signal, signal_name, status_signal
+from runner_core.install_failures import install_failure
 from runner_core.summaries import RunnerSummary, runner_summary
 
 MAX_REASON = 200
@@ -66,7 +67,7 @@ _UV_NO_SOLUTION = re.compile(r"No solution found when resolving dependencies")
 _UV_BECAUSE = re.compile(r"Because (?P<text>.*?)(?:, we can conclude.*)?$")
 _BUILD_FAILED = re.compile(
     r"Failed building wheel for (?P<pip>\S+)|Failed to build `(?P<uv>[^`\s]+)"
-    r"|Failed to build (?P<plain>[\w.-]+)"
+    r"|Failed to build '?(?P<plain>[\w.-]+)"
 )
 _COMPILER_ERROR = re.compile(
     r"(?P<text>[^\s:]+\.(?:c|cc|cpp|cxx|h|hpp|pyx|f90|rs):\d+(?::\d+)?: (?:fatal )?error: .+)$"
@@ -98,6 +99,7 @@ class Verdict(_Model):
     outcome: Outcome
     reason: str | None = None
     crash: CrashRecord | None = None
+    install_failure: InstallFailure | None = None
 
     @property
     def crash_info(self) -> CrashInfo | None:
@@ -198,6 +200,11 @@ def _is_real_crash(crash: CrashRecord | None) -> bool:
 
 def _lines(output: str) -> list[str]:
     return [line.rstrip() for line in output.splitlines()]
+
+
+def clip(text: str) -> str:
+    """`text` on one line, cut to the length of a reason."""
+    return _clip(text)
 
 
 def _clip(text: str) -> str:
@@ -332,7 +339,19 @@ def classify_install(status: StepStatus, output: str) -> Verdict:
     """install_error with the most telling line of the installer's output."""
     if status.exit_code == 0 and not (status.timed_out or status.idle_timed_out):
         return Verdict(outcome=Outcome.PASS)
-    return Verdict(outcome=Outcome.INSTALL_ERROR, reason=_install_reason(status, output))
+    return Verdict(
+        outcome=Outcome.INSTALL_ERROR,
+        reason=_install_reason(status, output),
+        install_failure=_install_kind(status, output),
+    )
+
+
+def _install_kind(status: StepStatus, output: str) -> InstallFailure:
+    if status.timed_out or status.idle_timed_out:
+        return InstallFailure.TIMEOUT
+    if status_signal(status.exit_code, status.signal) is not None:
+        return InstallFailure.INSTALLER_DIED
+    return install_failure(output)
 
 
 def _install_reason(status: StepStatus, output: str) -> str:

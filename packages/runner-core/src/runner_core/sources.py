@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -50,6 +51,7 @@ class FetchedSource:
     revision: str
     ref: str
     version: str | None = None
+    fallback: str | None = None  # why auto took the sdist instead of the repository
 
 
 def fetch_source(
@@ -76,6 +78,8 @@ def fetch_source(
             if kind == "git":
                 raise
             log(f"git source failed ({exc}); falling back to the PyPI sdist")
+            fetched = _sdist(request, cache_dir, log, limits)
+            return dataclasses.replace(fetched, fallback=f"git failed, used the sdist: {exc}")
     return _sdist(request, cache_dir, log, limits)
 
 

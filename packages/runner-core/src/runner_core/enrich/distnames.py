@@ -115,6 +115,48 @@ OPTION_TO_DIST: dict[str, str] = {
 }
 
 # `-p NAME` plugin module names -> distribution.
+# Plugins pytest carries itself (`_pytest.config.default_plugins` of pytest 7 to 9, with
+# the older `nose`, `python_path` and `freeze_support`, and `pytester`): `-p warnings`
+# names no distribution.
+PYTEST_BUILTIN_PLUGINS = frozenset(
+    {
+        "mark",
+        "main",
+        "runner",
+        "fixtures",
+        "helpconfig",
+        "python",
+        "terminal",
+        "debugging",
+        "unittest",
+        "capture",
+        "skipping",
+        "legacypath",
+        "tmpdir",
+        "monkeypatch",
+        "recwarn",
+        "pastebin",
+        "assertion",
+        "junitxml",
+        "doctest",
+        "cacheprovider",
+        "setuponly",
+        "setupplan",
+        "stepwise",
+        "unraisableexception",
+        "threadexception",
+        "warnings",
+        "logging",
+        "reports",
+        "faulthandler",
+        "subtests",
+        "nose",
+        "python_path",
+        "freeze_support",
+        "pytester",
+        "pytester_assertions",
+    }
+)
 PLUGIN_TO_DIST: dict[str, str] = {
     "pytest_cov": "pytest-cov",
     "xdist": "pytest-xdist",

@@ -29,7 +29,20 @@ _NO_DIST = re.compile(
     r"No matching distribution found for (?P<pip>[A-Za-z0-9._-]+)"
     r"|Because (?P<uv>[A-Za-z0-9._-]+) was not found in the package registry"
 )
+# pip's and uv's words for a distribution that did not build
+_FAILED_BUILD = re.compile(
+    r"Failed building wheel for (?P<pip>[\w.-]+)"
+    r"|Failed to build '(?P<pip25>[\w.-]+)'"
+    r"|Failed to (?:download and )?build `(?P<uv>[\w.-]+?)(?:==[^`]*)?`"
+)
+# the project's own build-system.requires could not be installed
+_BUILD_REQUIRES_FAILED = re.compile(
+    r"Failed to (?:resolve|install) requirements from `build-system\.requires`"
+    r"|pip subprocess to install build dependencies did not run successfully"
+)
 _WARNING_ERROR = re.compile(r"\b(?P<cls>(?:\w+\.)*\w*(?:Deprecation|Future|Resource)Warning)\b")
+# the exception line of pytest's INTERNALERROR traceback, when the exception is a warning
+_INTERNAL_WARNING = re.compile(r"^INTERNALERROR> (?P<cls>(?:\w+\.)*\w*Warning): ", re.MULTILINE)
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
 # Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
@@ -190,9 +203,11 @@ def propose_fix(
     reason: str | None,
     log: str = "",
     tried: frozenset[str] = frozenset(),
+    version: str | None = None,
 ) -> Fix | None:
     """The next change worth a run, or None. ``tried`` holds the descriptions of fixes
-    already made, so the same fix is never proposed twice."""
+    already made, so the same fix is never proposed twice; ``version`` is the package's
+    (the released one stands in when its own build cannot start)."""
     reason = reason or ""
     install = entry.install_command
     test = entry.test_command
@@ -204,13 +219,8 @@ def propose_fix(
         return Fix(description, new_install, new_test)
 
     if outcome is Outcome.INSTALL_ERROR:
-        match = _NO_DIST.search(reason) or _NO_DIST.search(log)
-        if match:
-            missing = match.group("pip") or match.group("uv")
-            smaller = remove_requirement(install, missing)
-            if smaller is not None:
-                return fix(f"{missing} is not on PyPI: not installed", smaller, test)
-        return None
+        change = _install_fix(entry, reason, log, version)
+        return fix(*change) if change is not None else None
     if outcome not in (Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR):
         return None
 
@@ -228,7 +238,9 @@ def propose_fix(
         and not re.match(r"^(test_\w*|\w+_test|tests?|testing|conftest)$", m.split(".")[0])
     ]
     dists = [distribution_for(m) for m in modules]
-    new = [d for d in dict.fromkeys(dists) if canonical(d) not in have]
+    # a dependency dropped because it does not install is not brought back
+    dropped = {canonical(t.split(" ", 1)[0]) for t in tried if t.endswith(NOT_INSTALLED)}
+    new = [d for d in dict.fromkeys(dists) if canonical(d) not in have | dropped]
     if new:
         description = "missing " + ", ".join(
             f"{m} -> pip install {d}" for m, d in zip(modules, dists, strict=True) if d in new
@@ -285,17 +297,90 @@ def propose_fix(
             return fix(
                 f"{path} not found -> dropped from the test command", install, shlex.join(tokens)
             )
+    warning = _warning_raised(reason, log)
+    if warning is not None:
+        name, when = warning
+        return fix(
+            f"{name} raised as an error {when} -> -W ignore::{name}",
+            install,
+            _with_test_args(test, ["-W", f"ignore::{name}"]),
+        )
+    return None
+
+
+def _warning_raised(reason: str, log: str) -> tuple[str, str] | None:
+    """(warning class, when) for a warning that ``filterwarnings = error`` turned into an
+    error before any test ran: at collection (``E   ...``), or at configure time, where a
+    plugin's warning is an INTERNALERROR."""
     if "collection error" in reason or "ERROR collecting" in log:
         errors = "\n".join(line for line in log.splitlines() if line.startswith("E "))
-        warning = _WARNING_ERROR.search(reason) or _WARNING_ERROR.search(errors)
-        if warning:
-            name = warning.group("cls")
-            return fix(
-                f"{name} raised as an error at collection -> -W ignore::{name}",
-                install,
-                _with_test_args(test, ["-W", f"ignore::{name}"]),
+        found = _WARNING_ERROR.search(reason) or _WARNING_ERROR.search(errors)
+        if found:
+            return found.group("cls"), "at collection"
+    raised = _INTERNAL_WARNING.search(log)
+    if raised:
+        return raised.group("cls"), "at configure time (INTERNALERROR)"
+    return None
+
+
+NOT_INSTALLED = ": not installed"
+
+
+def _install_fix(
+    entry: PackageEntry, reason: str, log: str, version: str | None
+) -> tuple[str, str | None, str | None] | None:
+    """A test dependency PyPI lacks or that does not build here is left out; a project
+    whose build requirements cannot be installed is installed as released instead."""
+    install, test = entry.install_command, entry.test_command
+    absent = _NO_DIST.search(reason) or _NO_DIST.search(log)
+    if absent:
+        name = absent.group("pip") or absent.group("uv")
+        smaller = remove_requirement(install, name)
+        if smaller is not None:
+            return f"{name} is not on PyPI{NOT_INSTALLED}", smaller, test
+    for name in _failed_builds(reason + "\n" + log):
+        smaller = remove_requirement(install, name)
+        if smaller is not None:
+            return f"{name} does not build here{NOT_INSTALLED}", smaller, test
+    if version and _BUILD_REQUIRES_FAILED.search(log):
+        released = released_install(install, entry.package, version)
+        if released is not None:
+            return (
+                f"the build requirements of {entry.package} do not install -> "
+                f"the released {entry.package}=={version}",
+                released,
+                test,
             )
     return None
+
+
+def _failed_builds(text: str) -> list[str]:
+    """Distributions pip or uv say they could not build."""
+    names = (next(g for g in m.groups() if g) for m in _FAILED_BUILD.finditer(text))
+    return list(dict.fromkeys(names))
+
+
+def released_install(install_command: str | None, package: str, version: str) -> str | None:
+    """The install command with the editable project (`-e .`, `-e '.[test]'`) replaced by
+    the released ``package==version`` with the same extras; None without such a step."""
+    steps = []
+    replaced = False
+    for tokens in split_steps(install_command):
+        kept = []
+        skip = False
+        for index, token in enumerate(tokens):
+            if skip:
+                skip = False
+                continue
+            target = tokens[index + 1] if index + 1 < len(tokens) else ""
+            if token in ("-e", "--editable") and target.startswith("."):
+                extras = target[1:] if target[1:].startswith("[") else ""
+                kept.append(f"{package}{extras}=={version}")
+                replaced = skip = True
+            else:
+                kept.append(token)
+        steps.append(shlex.join(kept))
+    return " && ".join(steps) if replaced else None
 
 
 def _reason_modules(reason: str) -> list[str]:

@@ -17,6 +17,7 @@ from runner_core.enrich.distnames import (
     MARKER_TO_DIST,
     OPTION_TO_DIST,
     PLUGIN_TO_DIST,
+    PYTEST_BUILTIN_PLUGINS,
     canonical,
     distribution_for,
     import_key,
@@ -120,6 +121,7 @@ class Proposal:
     timeout: Finding
     extension_type: Finding
     has_tests: bool
+    missing_local: list[str] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     optional: list[Dependency] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -140,6 +142,7 @@ class Proposal:
         return {
             "package": self.package,
             "has_tests": self.has_tests,
+            "missing_local": self.missing_local,
             "fields": {
                 name: {"value": getattr(self, name).value, "evidence": getattr(self, name).evidence}
                 for name in (*self.FIELDS, "extension_type")
@@ -201,21 +204,31 @@ def _declared(config: ProjectConfig) -> tuple[str | None, list[str], str]:
     return None, [], ""
 
 
-def _option_plugins(args: list[str]) -> list[tuple[str, str]]:
+def _plugin_dist(plugin: str, local_names: set[str]) -> str | None:
+    """The distribution ``-p PLUGIN`` loads; None for pytest's own plugins, ``no:`` and
+    the tree's own modules (``-p tests.plugin``)."""
+    if plugin.startswith("no:") or plugin in PYTEST_BUILTIN_PLUGINS:
+        return None
+    if plugin.startswith("_pytest.") or plugin.split(".", maxsplit=1)[0] in local_names:
+        return None
+    return PLUGIN_TO_DIST.get(plugin, distribution_for(plugin))
+
+
+def _option_plugins(args: list[str], local_names: set[str]) -> list[tuple[str, str]]:
     """(distribution, option) for each plugin an option list needs."""
     found: list[tuple[str, str]] = []
     for index, arg in enumerate(args):
         option = arg.split("=", 1)[0]
+        plugin = None
         if option == "-p" and index + 1 < len(args):
             plugin = args[index + 1]
-            if not plugin.startswith("no:"):
-                found.append((PLUGIN_TO_DIST.get(plugin, distribution_for(plugin)), f"-p {plugin}"))
-        elif option.startswith("-p") and len(option) > 2 and not option.startswith("-p no:"):
+        elif option.startswith("-p") and len(option) > 2:
             plugin = option[2:]
-            if not plugin.startswith("no:"):
-                found.append((PLUGIN_TO_DIST.get(plugin, distribution_for(plugin)), option))
         elif OPTION_TO_DIST.get(option):
             found.append((OPTION_TO_DIST[option], option))
+        dist = _plugin_dist(plugin, local_names) if plugin else None
+        if dist:
+            found.append((dist, f"-p {plugin}"))
     return found
 
 
@@ -275,7 +288,7 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
 
     ini = config.pytest
     addopts = ini.addopts if ini else []
-    for dist, option in _option_plugins(addopts):
+    for dist, option in _option_plugins(addopts, layout.local_names):
         add(dist, f"addopts {option} ({ini.source if ini else ''})")
     if ini is not None:
         for key in ini.options:
@@ -317,6 +330,8 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
         xdist_evidence.append(f"addopts runs workers ({ini.source if ini else ''})")
     if "pytest-xdist" in deps:
         xdist_evidence.append(f"pytest-xdist: {deps['pytest-xdist'].why}")
+    elif extra is not None and "pytest-xdist" in map(requirement_name, config.extras[extra]):
+        xdist_evidence.append(f"pytest-xdist: in {declared_from}")
     if "xdist" in layout.imports:
         xdist_evidence.append("tests import xdist")
     uses_xdist = bool(xdist_evidence)
@@ -382,6 +397,11 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
 
     if not layout.test_files:
         notes.append("no test files found")
+    if layout.missing_local:
+        notes.append(
+            "the tests import modules this tree lacks (the suite needs its git repository): "
+            + ", ".join(layout.missing_local[:3])
+        )
     if layout.unparsable:
         notes.append(f"unparsable test files: {', '.join(layout.unparsable[:3])}")
     return Proposal(
@@ -394,6 +414,7 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
         timeout=timeout,
         extension_type=Finding(kind, kind_evidence),
         has_tests=bool(layout.test_files),
+        missing_local=layout.missing_local,
         dependencies=list(deps.values()),
         optional=list(optional.values()),
         notes=notes,

@@ -33,6 +33,8 @@ def verification_table(results: list[Verification]) -> str:
     for item in results:
         mark = "ok  " if item.verified else "FAIL"
         tried = f"  [tried: {'; '.join(item.tried)}]" if item.tried else ""
+        fallback = next((r.source_fallback for r in item.last.values() if r.source_fallback), "")
+        tried += f"  [{fallback}]" if fallback else ""
         lines.append(f"{mark} {item.name.ljust(width)}  {item.summary()}{tried}")
     verified = sum(item.verified for item in results)
     lines.append(f"{verified} of {len(results)} verified")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner_core.enrich.distnames import FIXTURE_TO_DIST, MARKER_TO_DIST, import_key, is_stdlib
+from runner_core.enrich.guarded import catches_import_error, required_guarded_imports
+from runner_core.enrich.local_imports import ImportStatement, missing, targets
 
 _SKIP_DIRS = frozenset(
     {
@@ -32,6 +34,8 @@ _SKIP_DIRS = frozenset(
 )
 TEST_DIR_NAMES = ("tests", "test", "testing", "unittests", "unit_tests", "t")
 _TEST_FILE = re.compile(r"^(test_.*|.*_test)\.py$")
+# a module of tests at the top of a tree (`tests.py`): pytest does not collect it by name
+_TEST_MODULE = re.compile(r"^tests?\.py$")
 # Folders of test data: their Python files are inputs for the tests, not tests.
 _DATA_DIRS = frozenset(
     {
@@ -106,6 +110,7 @@ class TestLayout:
     packages: list[str] = field(default_factory=list)
     compiled_sources: list[str] = field(default_factory=list)
     uses_unittest_only: bool = False
+    missing_local: list[str] = field(default_factory=list)
     unparsable: list[str] = field(default_factory=list)
 
     def third_party(self) -> dict[str, ImportUse]:
@@ -139,15 +144,18 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
+def _is_test_file(name: str) -> bool:
+    return _TEST_FILE.match(name) is not None or _TEST_MODULE.match(name) is not None
+
+
 def _is_test_path(rel: Path) -> bool:
-    return _TEST_FILE.match(rel.name) is not None or any(
-        part in TEST_DIR_NAMES for part in rel.parts[:-1]
-    )
+    return _is_test_file(rel.name) or any(part in TEST_DIR_NAMES for part in rel.parts[:-1])
 
 
 class _Visitor(ast.NodeVisitor):
     def __init__(self) -> None:
         self.imports: list[tuple[str, bool]] = []
+        self.statements: list[ImportStatement] = []
         self.fixtures: set[str] = set()
         self.markers: set[str] = set()
         self.defined_fixtures: set[str] = set()
@@ -156,12 +164,7 @@ class _Visitor(ast.NodeVisitor):
         self._optional = 0
 
     def visit_Try(self, node: ast.Try) -> None:
-        guards = {"ImportError", "ModuleNotFoundError", "Exception"}
-        catches = any(
-            handler.type is None
-            or any(isinstance(n, ast.Name) and n.id in guards for n in ast.walk(handler.type))
-            for handler in node.handlers
-        )
+        catches = catches_import_error(node)
         self._optional += catches
         for child in node.body:
             self.visit(child)
@@ -185,8 +188,13 @@ class _Visitor(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._imported(alias.name)
+            self.statements.append(ImportStatement(0, alias.name, (), self._optional > 0))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        names = tuple(alias.name for alias in node.names)
+        self.statements.append(
+            ImportStatement(node.level, node.module or "", names, self._optional > 0)
+        )
         if node.level == 0 and node.module:
             if node.module.split(".")[0] in {"jaraco", "backports", "zope", "google"}:
                 for alias in node.names:
@@ -261,7 +269,7 @@ def _packages(root: Path) -> list[str]:
             elif (
                 child.suffix == ".py"
                 and child.stem not in _NOT_MODULES
-                and not _TEST_FILE.match(child.name)
+                and not _is_test_file(child.name)
                 and child.stem.isidentifier()
             ):
                 found.append(child.stem)
@@ -290,17 +298,20 @@ def _test_dirs(root: Path, test_files: list[str]) -> list[str]:
     return sorted(roots)
 
 
-def scan_tests(root: Path) -> TestLayout:
-    """Find the test files of ``root`` and read their imports, fixtures and markers."""
-    layout = TestLayout(root=root)
-    files = _walk(root)
-    layout.local_names = _local_names(root, files)
-    layout.packages = _packages(root)
-    pytest_used = False
-    defined: set[str] = set()
+@dataclass
+class _Parsed:
+    rel: str
+    kind: str  # conftest, test or helper
+    visitor: _Visitor
+
+
+def _suite_files(root: Path, files: list[Path], layout: TestLayout) -> list[Path]:
+    """The Python files of the suite (tests, conftests, helpers beside them); compiled
+    sources are noted on the way."""
     # Helper modules count where tests are; a folder of other Python files is test data.
     test_folders = {p.parent for p in files if p.name == "conftest.py" or _TEST_FILE.match(p.name)}
     test_folders |= {p.parent for p in files if p.parent.name in TEST_DIR_NAMES}
+    chosen = []
     for path in files:
         rel = path.relative_to(root)
         if path.suffix in (".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs") and not any(
@@ -312,38 +323,102 @@ def scan_tests(root: Path) -> TestLayout:
         is_conftest = path.name == "conftest.py"
         if not (is_conftest or _is_test_path(rel)):
             continue
-        if not (is_conftest or _TEST_FILE.match(path.name) or path.parent in test_folders):
+        if not (is_conftest or _is_test_file(path.name) or path.parent in test_folders):
             continue
         if rel.parts[0] in ("docs", "doc", "examples", "benchmarks") or _DATA_DIRS & set(
             rel.parts[:-1]
         ):
             continue
-        visitor = _Visitor()
-        try:
-            visitor.visit(ast.parse(path.read_bytes(), filename=str(rel)))
-        except (SyntaxError, ValueError, OSError, RecursionError):
-            # Test data files are sometimes not Python, or nested too deep to walk.
-            layout.unparsable.append(rel.as_posix())
-            continue
-        if is_conftest:
-            layout.conftests.append(rel.as_posix())
-        elif visitor.tests or _TEST_FILE.match(path.name):
-            layout.test_files.append(rel.as_posix())
-        layout.test_functions += visitor.tests
-        pytest_used = pytest_used or visitor.pytest_used or is_conftest
-        for module, optional in visitor.imports:
-            key = import_key(module)
-            layout.imports.setdefault(key, ImportUse(key)).seen(rel.as_posix(), optional)
-        for name in visitor.fixtures:
-            layout.fixtures.setdefault(name, set()).add(rel.as_posix())
-        defined |= visitor.defined_fixtures
-        for name in visitor.markers:
-            if name in MARKER_TO_DIST:
-                layout.markers.setdefault(name, set()).add(rel.as_posix())
+        chosen.append(path)
+    return chosen
+
+
+def _parse(root: Path, path: Path, layout: TestLayout) -> _Parsed | None:
+    rel = path.relative_to(root).as_posix()
+    visitor = _Visitor()
+    try:
+        tree = ast.parse(path.read_bytes(), filename=rel)
+        visitor.visit(tree)
+    except (SyntaxError, ValueError, OSError, RecursionError):
+        # Test data files are sometimes not Python, or nested too deep to walk.
+        layout.unparsable.append(rel)
+        return None
+    visitor.imports += [(module, False) for module in required_guarded_imports(tree)]
+    if path.name == "conftest.py":
+        kind = "conftest"
+    elif visitor.tests or _is_test_file(path.name):
+        kind = "test"
+    else:
+        kind = "helper"
+    return _Parsed(rel, kind, visitor)
+
+
+def _reachable(root: Path, parsed: list[_Parsed]) -> list[_Parsed]:
+    """Tests, conftests, packages' __init__ and the helpers they import (transitively)."""
+    by_path = {(root / item.rel).resolve(): item for item in parsed}
+    seen = {
+        item.rel for item in parsed if item.kind != "helper" or item.rel.endswith("__init__.py")
+    }
+    todo = [item for item in parsed if item.rel in seen]
+    while todo:
+        item = todo.pop()
+        for statement in item.visitor.statements:
+            for target in targets(root, item.rel, statement):
+                found = by_path.get(target.resolve())
+                if found is not None and found.rel not in seen:
+                    seen.add(found.rel)
+                    todo.append(found)
+    return [item for item in parsed if item.rel in seen]
+
+
+def _record(layout: TestLayout, item: _Parsed) -> None:
+    visitor = item.visitor
+    if item.kind == "conftest":
+        layout.conftests.append(item.rel)
+    elif item.kind == "test":
+        layout.test_files.append(item.rel)
+    layout.test_functions += visitor.tests
+    for module, optional in visitor.imports:
+        key = import_key(module)
+        layout.imports.setdefault(key, ImportUse(key)).seen(item.rel, optional)
+    for name in visitor.fixtures:
+        layout.fixtures.setdefault(name, set()).add(item.rel)
+    for name in visitor.markers:
+        if name in MARKER_TO_DIST:
+            layout.markers.setdefault(name, set()).add(item.rel)
+
+
+def _missing_local(root: Path, parsed: list[_Parsed]) -> list[str]:
+    suite = frozenset(TEST_DIR_NAMES)
+    found: dict[str, None] = {}
+    for item in parsed:
+        for statement in item.visitor.statements:
+            for name in missing(root, item.rel, statement, suite):
+                found.setdefault(f"{name} (imported by {item.rel})")
+    return list(found)
+
+
+def scan_tests(root: Path) -> TestLayout:
+    """Find the test files of ``root`` and read their imports, fixtures and markers."""
+    layout = TestLayout(root=root)
+    files = _walk(root)
+    layout.local_names = _local_names(root, files)
+    layout.packages = _packages(root)
+    parsed = [
+        item
+        for item in (_parse(root, path, layout) for path in _suite_files(root, files, layout))
+        if item is not None
+    ]
+    suite = _reachable(root, parsed)
+    for item in suite:
+        _record(layout, item)
     # A fixture the suite defines itself is not a plugin's.
-    for name in defined:
-        layout.fixtures.pop(name, None)
+    for item in suite:
+        for name in item.visitor.defined_fixtures:
+            layout.fixtures.pop(name, None)
+    layout.missing_local = _missing_local(root, suite)
     layout.test_files.sort()
     layout.test_dirs = _test_dirs(root, layout.test_files)
+    pytest_used = any(i.visitor.pytest_used or i.kind == "conftest" for i in suite)
     layout.uses_unittest_only = bool(layout.test_files) and not pytest_used
     return layout

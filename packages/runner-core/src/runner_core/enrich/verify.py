@@ -19,21 +19,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from normalized_events import Condition, Outcome, PackageFinished, PackageStarted, read_events
+from normalized_events import (
+    DEFAULT_CONDITION,
+    Condition,
+    Outcome,
+    PackageFinished,
+    PackageStarted,
+    read_events,
+)
+from normalized_events.files import read_tail
+from normalized_events.layout import RunLayout
 from packaging.utils import canonicalize_name
-from registry_core import PackageEntry, RegistryError, load_registry
+from registry_core import LoadedRegistry, PackageEntry, RegistryError, load_registry
 from registry_core.edits import save_entry
+from registry_core.select import check_conditions, matches_all, parse_conditions
 from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
 from runner_core.enrich.write import SDIST_FIELD, current_entry, entry_path, with_fields
 from runner_core.interpreter import Interpreter, probe_interpreter
-from runner_core.run import RunPlan, execute, registry_info
+from runner_core.run import OnResult, RunPlan, execute, registry_info
 from runner_core.selection import Selected, Selection
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 
-VERIFIED = frozenset({Outcome.PASS, Outcome.FAIL})
-FIXABLE = frozenset({Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR, Outcome.INSTALL_ERROR})
-UNRUNNABLE = FIXABLE | {Outcome.SOURCE_ERROR}
 _VERIFY_NOTE = re.compile(
     r"\s*Verified \d{4}-\d{2}-\d{2}.*$|\s*Not verified \d{4}-\d{2}-\d{2}.*$", re.S
 )
@@ -52,13 +59,14 @@ class VerifyOptions:
     pythons: tuple[str, ...]
     workers: int = 2
     max_attempts: int = 3
-    source: SourceChoice = "sdist"
+    source: SourceChoice = "auto"
     installer: InstallerChoice = "auto"
     sandbox: BackendChoice = "auto"
     timeout_s: float = 1800.0
     idle_timeout_s: float | None = 600.0
     run_prefix: str = ""
     write: bool = False
+    where: tuple[str, ...] = ()
 
 
 @dataclass
@@ -70,6 +78,7 @@ class Result:
     version: str | None
     test_s: float | None
     source_kind: str | None
+    source_fallback: str | None = None
 
 
 @dataclass
@@ -94,7 +103,7 @@ class Verification:
 
     @property
     def verified(self) -> bool:
-        return any(r.outcome in VERIFIED for r in self.last.values())
+        return any(r.outcome.verified for r in self.last.values())
 
     def summary(self) -> str:
         parts = [
@@ -114,7 +123,7 @@ def _conditions(interpreters: Sequence[Interpreter]) -> list[Condition]:
 
 
 def _minor_of(condition: str, interpreters: Sequence[Interpreter]) -> str:
-    if condition == "default":
+    if condition == DEFAULT_CONDITION:
         return interpreters[0].minor
     return condition.removeprefix("py")
 
@@ -123,15 +132,9 @@ def _log_text(run_dir: Path, package: str, condition: str, outcome: Outcome) -> 
     step = {Outcome.INSTALL_ERROR: "install", Outcome.IMPORT_ERROR: "import_check"}.get(
         outcome, "test"
     )
-    folder = run_dir / "logs" / package
-    if condition != "default":
-        folder = folder / condition
-    path = folder / f"{step}.log"
+    path = RunLayout(run_dir).step_log(package, condition, step)
     try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            handle.seek(max(0, handle.tell() - 400_000))
-            return handle.read().decode("utf-8", "replace")
+        return read_tail(path, 400_000)[0].decode("utf-8", "replace")
     except OSError:
         return ""
 
@@ -141,6 +144,7 @@ def _round(
     interpreters: Sequence[Interpreter],
     entries: list[PackageEntry],
     run_id: str,
+    on_result: OnResult | None = None,
 ) -> tuple[Path, dict[str, dict[str, Result]]]:
     loaded = load_registry(options.registry_dir)
     settings = RunSettings(
@@ -164,10 +168,10 @@ def _round(
         Selection(run=[Selected(entry) for entry in entries]),
         registry_info(options.registry_dir, loaded),
     )
-    report = execute(plan)
+    report = execute(plan, on_result=on_result)
     if report.interrupted:
         raise KeyboardInterrupt
-    events = list(read_events(settings.run_dir / "events.jsonl").known())
+    events = list(read_events(settings.layout.events).known())
     kinds = {
         (e.package, e.condition): e.source_kind for e in events if isinstance(e, PackageStarted)
     }
@@ -181,35 +185,63 @@ def _round(
             reason=event.reason,
             version=event.package_version,
             test_s=event.durations.get("test"),
-            source_kind=kinds.get((event.package, event.condition)),
+            source_kind=event.source_used or kinds.get((event.package, event.condition)),
+            source_fallback=event.source_fallback,
         )
     return settings.run_dir, found
 
 
+def verify_targets(
+    loaded: LoadedRegistry, names: Sequence[str], where: Sequence[str] = ()
+) -> dict[str, PackageEntry]:
+    """The entries verify works on: ``names`` narrowed by ``--where`` (the selection
+    language of every command); ``--where`` alone picks from the whole registry."""
+    conditions = parse_conditions(where)
+    check_conditions(loaded, conditions)
+    if names:
+        found = {_registry_name(loaded, raw): _named_entry(loaded, raw) for raw in names}
+    elif conditions:
+        found = {entry.package: entry for entry in loaded.by_popularity()}
+    else:
+        raise EnrichError("verify: name at least one registry package (or give --where)")
+    chosen = {name: entry for name, entry in found.items() if matches_all(entry, conditions)}
+    if not chosen:
+        raise EnrichError("verify: no registry package matches every --where")
+    return chosen
+
+
+def _registry_name(loaded: LoadedRegistry, raw: str) -> str:
+    # Registry files are named by the canonical project name (zope.interface ->
+    # zope-interface), as resolve writes them.
+    return raw if raw in loaded.files else str(canonicalize_name(raw))
+
+
+def _named_entry(loaded: LoadedRegistry, raw: str) -> PackageEntry:
+    name = _registry_name(loaded, raw)
+    entry = current_entry(loaded, name)
+    if entry is None:
+        raise EnrichError(f"verify: {name!r} is not in {loaded.packages_dir}")
+    return entry
+
+
 def verify(
-    names: Sequence[str], options: VerifyOptions, on_round: OnRound | None = None
+    names: Sequence[str],
+    options: VerifyOptions,
+    on_round: OnRound | None = None,
+    on_result: OnResult | None = None,
 ) -> list[Verification]:
     """Verify the named registry entries; with ``options.write``, record the results."""
-    if not names:
-        raise EnrichError("verify: name at least one registry package")
     if not options.pythons:
         raise EnrichError("verify: name at least one interpreter")
     try:
         loaded = load_registry(options.registry_dir)
+        targets = verify_targets(loaded, names, options.where)
     except RegistryError as exc:
         raise EnrichError(str(exc)) from None
-    work: dict[str, Verification] = {}
-    for raw in dict.fromkeys(names):
-        # Registry files are named by the canonical project name (zope.interface ->
-        # zope-interface), as resolve writes them.
-        name = raw if raw in loaded.files else str(canonicalize_name(raw))
-        entry = current_entry(loaded, name)
-        if entry is None:
-            raise EnrichError(f"verify: {name!r} is not in {loaded.packages_dir}")
-        work[name] = Verification(name, entry, entry)
+    work = {name: Verification(name, entry, entry) for name, entry in targets.items()}
     interpreters = [probe_interpreter(p) for p in options.pythons]
+    pending = [name for name in work if not _needs_git(work[name], options, interpreters)]
     prefix = options.run_prefix or "verify-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    pending = list(work)
     changes: dict[str, str | None] = dict.fromkeys(pending)
     for number in range(1, max(1, options.max_attempts) + 1):
         if not pending:
@@ -217,7 +249,11 @@ def verify(
         if on_round is not None:
             on_round(number, pending)
         run_dir, results = _round(
-            options, interpreters, [work[n].entry for n in pending], f"{prefix}-{number}"
+            options,
+            interpreters,
+            [work[n].entry for n in pending],
+            f"{prefix}-{number}",
+            on_result,
         )
         next_round = []
         for name in pending:
@@ -240,6 +276,19 @@ def verify(
     return verifications
 
 
+def _needs_git(
+    item: Verification, options: VerifyOptions, interpreters: Sequence[Interpreter]
+) -> bool:
+    """An entry whose sdist is known to lack its suite is not run from the sdist: its
+    result says it needs git (an sdist run would end in a bare config_error)."""
+    if options.source != "sdist" or item.entry.field_value(SDIST_FIELD) is not False:
+        return False
+    reason = f"{SDIST_FIELD}: false, the suite needs its git repository (--source auto or git)"
+    result = Result(Outcome.SOURCE_ERROR, reason, None, None, None)
+    item.attempts.append(Attempt(None, {i.minor: result for i in interpreters}))
+    return True
+
+
 def _next_fix(
     item: Verification,
     got: dict[str, Result],
@@ -248,14 +297,21 @@ def _next_fix(
 ) -> Fix | None:
     for interpreter in interpreters:
         result = got.get(interpreter.minor)
-        if result is None or result.outcome not in FIXABLE:
+        if result is None or not result.outcome.fixable:
             continue
-        condition = "default" if len(interpreters) == 1 else f"py{interpreter.minor}"
+        condition = DEFAULT_CONDITION if len(interpreters) == 1 else f"py{interpreter.minor}"
         log = _log_text(run_dir, item.name, condition, result.outcome)
-        fix = propose_fix(item.entry, result.outcome, result.reason, log, frozenset(item.tried))
+        fix = propose_fix(
+            item.entry, result.outcome, result.reason, log, frozenset(item.tried), result.version
+        )
         if fix is not None:
             return fix
     return None
+
+
+def _never_reached_tests(outcome: Outcome) -> bool:
+    # apiary's own error says nothing about the package: it is never a reason to skip.
+    return outcome.untestable and outcome is not Outcome.ERROR
 
 
 def suggested_timeout(test_s: float | None, current: int | None) -> int | None:
@@ -281,9 +337,21 @@ def notes_for(item: Verification, interpreters: Sequence[Interpreter]) -> str:
     head = "Verified" if item.verified else "Not verified"
     source = f" from the {kind} of {version}" if kind and version else ""
     sentence = f"{head} {day} by apiary enrich verify{source}: {shown or 'not run'}."
+    fallback = next((r.source_fallback for r in last.values() if r.source_fallback), None)
+    if fallback:
+        sentence += f" Source: {fallback}."
     if item.tried:
         sentence += " Tried: " + "; ".join(item.tried) + "."
     return f"{base} {sentence}".strip()
+
+
+def _sdist_verdict(item: Verification) -> bool:
+    """Some run of this verification reached a verdict from the sdist."""
+    return any(
+        r.source_kind == "sdist" and r.outcome.verified
+        for attempt in item.attempts
+        for r in attempt.results.values()
+    )
 
 
 def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interpreter]) -> bool:
@@ -299,7 +367,7 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
         values["enriched"] = True
         # Versions verified earlier stay, unless this run saw them fail to reach a verdict.
         good = {m for m in item.original.python_versions if m not in last}
-        good |= {m for m, r in last.items() if r.outcome in VERIFIED}
+        good |= {m for m, r in last.items() if r.outcome.verified}
         values["python_versions"] = sorted(
             good, key=lambda m: tuple(int(p) for p in m.split(".")), reverse=True
         )
@@ -311,17 +379,20 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
         for minor, result in last.items():
             # Only a run that never got to the tests is skipped there; a crash, a
             # timeout or a hang is what apiary is looking for, never hidden.
-            if result.outcome in UNRUNNABLE:
+            if _never_reached_tests(result.outcome):
                 skips[minor] = (
                     f"{_SKIP_PREFIX}{result.outcome.value}: {result.reason or ''}".strip()
                 )
         values["skip_versions"] = skips
-        timing = primary if primary and primary.outcome in VERIFIED else None
+        timing = primary if primary and primary.outcome.verified else None
         if timing is None:
-            timing = next(r for r in last.values() if r.outcome in VERIFIED)
+            timing = next(r for r in last.values() if r.outcome.verified)
         values["timeout"] = suggested_timeout(timing.test_s, item.entry.timeout)
         if timing.source_kind == "sdist":
             values[SDIST_FIELD] = True
+        elif timing.source_kind == "git" and not _sdist_verdict(item):
+            # what was verified is the repository: `--source auto` must clone it
+            values[SDIST_FIELD] = False
     updated = with_fields(item.original, values)
     try:
         return save_entry(path, updated)

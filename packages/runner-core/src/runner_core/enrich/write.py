@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.scan import ScanResult
 
 SDIST_FIELD = "sdist_has_tests"
+# Machine-written sentences end the notes: scan's, then verify's (what a person wrote
+# comes first and stays).
+_VERIFY_START = re.compile(r"(?:Not verified|Verified) \d{4}-\d{2}-\d{2}")
+_SCAN_NOTE = re.compile(r"Scanned .+?(?=\s*(?:Not verified|Verified) \d{4}-\d{2}-\d{2}|\Z)", re.S)
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,18 @@ def scan_summary(result: ScanResult) -> str:
     text = f"Scanned {origin}: {test or 'no test layout found'}."
     if deps:
         text += f" Test deps: {deps}."
+    if proposal.missing_local:
+        text += f" Needs git: the sdist lacks {', '.join(proposal.missing_local[:3])}."
     return text
+
+
+def notes_with_scan(notes: str, summary: str) -> str:
+    """``notes`` with ``summary`` in place of an earlier scan's sentence, before verify's;
+    what a person wrote stays."""
+    text = _SCAN_NOTE.sub("", notes or "").strip()
+    verify = _VERIFY_START.search(text)
+    head, tail = (text[: verify.start()], text[verify.start() :]) if verify else (text, "")
+    return " ".join(part for part in (head.strip(), summary, tail.strip()) if part)
 
 
 def write_scan(
@@ -85,11 +101,12 @@ def write_scan(
     proposal = result.proposal
     values: dict[str, Any] = dict(proposal.fields())
     values["test_framework"] = "pytest"
-    values["notes"] = scan_summary(result)
+    values["notes"] = notes_with_scan(base.notes, scan_summary(result))
     if base.extension_type in ("unknown", "") and proposal.extension_type.value != "unknown":
         values["extension_type"] = proposal.extension_type.value
     if result.target.from_sdist:
-        values[SDIST_FIELD] = proposal.has_tests
+        # a suite that imports helpers the sdist left out does not run from it
+        values[SDIST_FIELD] = proposal.has_tests and not proposal.missing_local
     if mark_enriched:
         values["enriched"] = True
     try:

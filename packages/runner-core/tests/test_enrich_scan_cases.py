@@ -1,0 +1,210 @@
+"""Scan on trees shaped like the suites that needed a person: each test is one class of
+mistake the proposal used to make."""
+
+from __future__ import annotations
+
+import _pytest.config
+from runner_core.enrich.distnames import PYTEST_BUILTIN_PLUGINS
+from runner_core.enrich.scan import scan_tree
+from test_enrich_scan import tree
+
+
+def test_pytest_builtin_and_in_tree_plugins_are_not_installed(tmp_path) -> None:
+    root = tree(
+        tmp_path / "p",
+        {
+            "pytest.ini": "[pytest]\naddopts = -p warnings -p tests.plugin -pno:cacheprovider"
+            " -p pytest_randomly\n",
+            "demo/__init__.py": "",
+            "tests/__init__.py": "",
+            "tests/plugin.py": "",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+    )
+    install = scan_tree(root).install_command.value
+    assert install == "pip install -e . && pip install pytest pytest-randomly"
+
+
+def test_the_builtin_plugin_list_covers_this_pytest() -> None:
+    assert set(_pytest.config.default_plugins) <= PYTEST_BUILTIN_PLUGINS
+
+
+def test_xdist_from_a_test_extra_sets_uses_xdist(tmp_path) -> None:
+    root = tree(
+        tmp_path / "x",
+        {
+            "pyproject.toml": """
+                [project]
+                name = "demo"
+                [project.optional-dependencies]
+                test = ["pytest", "pytest-xdist"]
+            """,
+            "demo/__init__.py": "",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.uses_xdist.value is True
+    assert proposal.install_command.value == "pip install -e '.[test]'"
+    assert proposal.test_command.value == "python -m pytest tests -p no:xdist"
+
+
+def test_factor_conditional_tox_deps_are_left_out(tmp_path) -> None:
+    root = tree(
+        tmp_path / "t",
+        {
+            "tox.ini": """
+                [testenv]
+                deps =
+                    pytest
+                    attrs
+                    py38,py39: backports.zoneinfo
+                    django42: Django>=4.2,<4.3
+                    !pypy3: numpy==1.21.0
+            """,
+            "demo/__init__.py": "",
+            "tests/test_a.py": "import attrs\ndef test_a(): pass\n",
+        },
+    )
+    assert scan_tree(root).install_command.value == "pip install -e . && pip install pytest attrs"
+
+
+def test_a_top_level_tests_module_is_a_test_file(tmp_path) -> None:
+    root = tree(
+        tmp_path / "m",
+        {
+            "setup.py": "from setuptools import setup\nsetup()\n",
+            "tinylib.py": "",
+            "tests.py": "import unittest\nimport tinylib\nimport six\n"
+            "class T(unittest.TestCase):\n    def test_x(self): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.has_tests
+    assert proposal.test_command.value == "python -m pytest tests.py"
+    assert proposal.install_command.value == "pip install -e . && pip install pytest six"
+    assert proposal.import_name.value == "tinylib"  # tests.py is not a package of the project
+
+
+GUARDED = """
+    import pytest
+    try:
+        from hypothesis import given, strategies as st
+        HAVE_HYPOTHESIS = True
+    except ImportError:
+        HAVE_HYPOTHESIS = False
+    try:
+        import ujson
+    except ImportError:
+        ujson = None
+    try:
+        from attr import define
+    except ImportError:
+        def define(cls):
+            return cls
+    try:
+        import simplejson
+    except ImportError:
+        pass
+
+    @pytest.mark.skipif(not HAVE_HYPOTHESIS, reason="no hypothesis")
+    @given(st.integers())
+    def test_a(x):
+        assert ujson is None or ujson.dumps(x)
+
+    @define
+    class Point:
+        x: int
+
+    @pytest.mark.skipif(simplejson is None, reason="no simplejson")
+    def test_b():
+        pass
+"""
+
+
+def test_a_guarded_import_used_at_collection_is_required(tmp_path) -> None:
+    root = tree(
+        tmp_path / "g",
+        {"demo/__init__.py": "", "tests/test_a.py": GUARDED},
+    )
+    proposal = scan_tree(root)
+    # hypothesis binds given, used as a decorator: without it, a NameError at collection
+    assert proposal.install_command.value == "pip install -e . && pip install pytest hypothesis"
+    # checked only (ujson, simplejson) or given a stand-in (attr): optional
+    assert {d.name for d in proposal.optional} == {"ujson", "attrs", "simplejson"}
+
+
+def test_scripts_beside_the_tests_are_not_the_suite(tmp_path) -> None:
+    root = tree(
+        tmp_path / "b",
+        {
+            "demo/__init__.py": "",
+            "tests/__init__.py": "",
+            "tests/test_a.py": "from tests.helpers import make\nfrom . import util\n"
+            "def test_a(): pass\n",
+            "tests/helpers.py": "import attrs\nfrom .deep import x\n",
+            "tests/deep.py": "import six\nx = 1\n",
+            "tests/util.py": "import freezegun\n",
+            "tests/benchmark_parse.py": "import matplotlib.pyplot\nimport pyperf\n",
+            "tests/plot_results.py": "import pandas\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.install_command.value == (
+        "pip install -e . && pip install pytest attrs freezegun six"
+    )
+    assert proposal.missing_local == []
+
+
+def test_helpers_the_sdist_left_out_mean_it_needs_git(tmp_path) -> None:
+    from registry_core import load_registry
+    from runner_core.enrich.scan import ScanResult, ScanTarget
+    from runner_core.enrich.write import write_scan
+
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/__init__.py": "",
+            "tests/test_a.py": "from tests.helpers import make\nfrom testing.support import x\n"
+            "from tests import fixtures_data\nimport test.support\ndef test_a(): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.missing_local == [
+        "tests.helpers (imported by tests/test_a.py)",
+        "testing.support (imported by tests/test_a.py)",
+        "tests.fixtures_data (imported by tests/test_a.py)",
+    ]
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True)
+    (registry / "packages" / "demo.yaml").write_text(
+        "package: demo\nnotes: Needs a local Redis for two tests.\n"
+    )
+    target = ScanTarget(root, "demo", from_sdist=True, version="1.0", origin="demo==1.0 sdist")
+    write_scan(registry, ScanResult(target, proposal))
+    entry = load_registry(registry).entries["demo"]
+    assert entry.field_value("sdist_has_tests") is False
+    assert "Needs git: the sdist lacks tests.helpers" in entry.notes
+    # what a person wrote stays, and a second scan replaces only its own sentence
+    assert entry.notes.startswith("Needs a local Redis for two tests. Scanned demo==1.0")
+    write_scan(registry, ScanResult(target, proposal))
+    again = load_registry(registry).entries["demo"].notes
+    assert again.count("Scanned ") == 1 and again == entry.notes
+
+
+def test_scan_notes_keep_what_others_wrote() -> None:
+    from runner_core.enrich.write import notes_with_scan
+
+    new = "Scanned x==2 sdist: tests in tests."
+    cases = {
+        "": new,
+        "A person's words.": f"A person's words. {new}",
+        "Scanned x==1 sdist: tests in t. Test deps: a (b).": new,
+        "Mine. Scanned x==1 sdist: t. Verified 2026-01-02 by apiary enrich verify: pass.": (
+            f"Mine. {new} Verified 2026-01-02 by apiary enrich verify: pass."
+        ),
+    }
+    for notes, expected in cases.items():
+        assert notes_with_scan(notes, new) == expected
