@@ -23,7 +23,7 @@ _RULES: tuple[tuple[InstallFailure, re.Pattern[str]], ...] = (
             r"|unable to execute '[^']*(?:gcc|cc|clang)'"
             r"|[Cc]argo, the Rust package manager, is not installed"
             r"|can't find Rust compiler"
-            r"|No such file or directory: 'cargo'"
+            r"|No such file or directory: '[^']*(?:/|\b)(?:gcc|cc|clang|g\+\+|c\+\+|cargo)'"
         ),
     ),
     (
@@ -74,7 +74,7 @@ _RULES: tuple[tuple[InstallFailure, re.Pattern[str]], ...] = (
         InstallFailure.NETWORK,
         re.compile(
             r"NewConnectionError|Temporary failure in name resolution|Network is unreachable"
-            r"|Connection refused|Name or service not known|Failed to fetch: `"
+            r"|Connection refused|Name or service not known|Failed to fetch: "
             r"|dns error|ConnectTimeoutError|Read timed out"
         ),
     ),

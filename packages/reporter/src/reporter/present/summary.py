@@ -231,6 +231,17 @@ def summary_document(
                 ],
             )
         )
+    if summary.install_failures:
+        untested.append(
+            Table(
+                "Install failures by kind",
+                (Column("kind", Kind.CODE), Column("packages", Kind.NUMBER), Column("which")),
+                [
+                    (kind, len(packages), ", ".join(packages))
+                    for kind, packages in summary.install_failures.items()
+                ],
+            )
+        )
     sections.append(Section("Could not be tested", untested, "untested"))
 
     sections.append(
