@@ -122,6 +122,7 @@ class RunDir:
         test_duration: float | None = None,
         attempt_outcomes: list[str] | None = None,
         crash_facts: dict[str, Any] | None = None,
+        install_failure: str | None = None,
     ) -> PackageFinished | None:
         outcome = Outcome(outcome)
         self.writer.emit(
@@ -195,6 +196,7 @@ class RunDir:
             outcome=outcome,
             reason=reason,
             crash=crash,
+            install_failure=install_failure,
             source_revision=revision,
             package_version=version,
             duration_s=duration,
