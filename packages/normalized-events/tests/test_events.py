@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 from normalized_events import (
+    BisectFinished,
+    BisectStarted,
+    BisectStep,
     CrashInfo,
+    CrashKind,
     EventLogError,
     EventWriter,
     HostInfo,
@@ -143,7 +147,7 @@ def test_corrupt_line_is_reported_by_number_and_reading_goes_on(tmp_path: Path) 
 
 def test_unknown_future_event_types_and_fields_are_kept(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
-    future = {"type": "bisect_step", "run_id": "r", "seq": 7, "commit": "abc"}
+    future = {"type": "hunt_paused", "run_id": "r", "seq": 7, "commit": "abc"}
     extra = json.loads(PackageStarted(run_id="r", package="p").model_dump_json())
     extra["new_field"] = {"x": 1}
     path.write_text(json.dumps(future) + "\n" + json.dumps(extra) + "\n")
@@ -209,4 +213,61 @@ def test_published_json_schema_matches_the_models() -> None:
         "step_finished",
         "package_finished",
         "run_finished",
+        "bisect_started",
+        "bisect_step",
+        "bisect_finished",
     }
+
+
+@pytest.mark.parametrize(
+    ("outcome", "families"),
+    [
+        (Outcome.PASS, {"tested", "verified"}),
+        (Outcome.FAIL, {"tested", "verified"}),
+        (Outcome.CRASH, set()),
+        (Outcome.TIMEOUT, {"spurious"}),
+        (Outcome.HANG, {"spurious"}),
+        (Outcome.OOM, {"spurious"}),
+        (Outcome.INSTALL_ERROR, {"untestable", "fixable"}),
+        (Outcome.IMPORT_ERROR, {"untestable", "fixable"}),
+        (Outcome.CONFIG_ERROR, {"untestable", "fixable"}),
+        (Outcome.SOURCE_ERROR, {"untestable"}),
+        (Outcome.ERROR, {"untestable"}),
+        (Outcome.SKIPPED, set()),
+    ],
+)
+def test_outcome_families_are_facts_of_the_outcome(outcome: Outcome, families: set[str]) -> None:
+    names = ("tested", "untestable", "spurious", "verified", "fixable")
+    assert {name for name in names if getattr(outcome, name)} == families
+
+
+def test_a_crash_kind_this_version_does_not_know_is_kept_as_text() -> None:
+    assert CrashInfo.model_validate_json('{"kind": "segfault"}').kind is CrashKind.SEGFAULT
+    assert CrashInfo.model_validate_json('{"kind": "from_the_future"}').kind == "from_the_future"
+
+
+def test_bisect_events_round_trip_and_refuse_an_unknown_verdict(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path, run_id="b") as log:
+        log.emit(
+            BisectStarted(
+                run_id="b",
+                target="package",
+                package="p",
+                repository="/r",
+                good="a",
+                bad="c",
+                commits=2,
+            )
+        )
+        log.emit(BisectStep(run_id="b", commit="c", verdict="bad", tries=2, bucket="0123"))
+        log.emit(BisectFinished(run_id="b", first_bad="c", candidates=["c"], steps=1))
+    started, step, finished = read_events(path).known()
+    assert isinstance(started, BisectStarted) and started.tries == 1
+    assert isinstance(step, BisectStep) and (step.verdict, step.tries) == ("bad", 2)
+    assert isinstance(finished, BisectFinished) and finished.first_bad == "c"
+    line = json.loads(path.read_text().splitlines()[1])
+    line["verdict"] = "maybe"
+    path.write_text(json.dumps(line) + "\n")
+    (problem,) = read_events(path).problems
+    assert "verdict" in problem.message

@@ -3,7 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runner_core.commands import plan_steps, pytest_addopts, split_steps
+from runner_core.commands import (
+    Installer,
+    needs_seeded_venv,
+    plan_steps,
+    pytest_addopts,
+    split_steps,
+)
 from runner_core.environment import base_env, env_for_tests
 from runner_core.sanitizers import sanitizer_env
 
@@ -109,3 +115,25 @@ def test_local_indexes_named_by_installer_settings(tmp_path: Path) -> None:
         "PIP_INDEX_URL": "https://pypi.org/simple",
     }
     assert local_indexes(env) == [wheels]
+
+
+@pytest.mark.parametrize(
+    ("install", "test", "installer", "seeded"),
+    [
+        ("pip install -e . pytest", "python -m pytest", "uv", False),
+        ("pip install -e '.[test]' && python -m pip install pytest-mock", "pytest", "uv", False),
+        ("pip install -e .", "python -m pytest", "pip", True),  # pip itself installs
+        ("python setup.py develop", "python -m pytest", "uv", True),
+        ("pip install -e . && pip uninstall -y six", "python -m pytest", "uv", True),
+        ("pip install -e . | tee log", "python -m pytest", "uv", True),  # a shell line
+        ("make install", "python -m pytest", "uv", True),
+        ("pip install -e .", "python -m pip check && python -m pytest", "uv", True),
+        ("pip install -e .", "python setup.py test", "uv", True),
+        ("", "python -m pytest", "uv", False),
+    ],
+)
+def test_venvs_are_seeded_unless_uv_does_every_install_step(
+    install: str, test: str, installer: Installer, seeded: bool
+) -> None:
+    assert needs_seeded_venv(install, test, installer, "/usr/bin/uv") is seeded
+    assert needs_seeded_venv(install, test, installer, None) is True

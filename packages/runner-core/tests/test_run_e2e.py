@@ -332,3 +332,27 @@ def test_uv_failure_falls_back_to_pip_and_says_so(
         if isinstance(e, PackageFinished)
     ]
     assert only.outcome.value == "pass" and only.installer == "pip"
+
+
+def test_venv_without_pip_when_uv_installs_and_pip_added_when_uv_fails(
+    fixture_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    py313 = pyenv_python("3.13")
+    if py313 is None:
+        pytest.skip("pyenv 3.13 is needed (seeding is always kept before 3.12)")
+    registry = fixture_registry("pip-only", "passing-pkg")
+    done = _apiary_run(registry, tmp_path, "--target-python", str(py313))
+    assert done.returncode == 0, done.stderr
+    finished = {
+        e.package: e
+        for e in read_events(tmp_path / "results" / "r1" / "events.jsonl").known()
+        if isinstance(e, PackageFinished)
+    }
+    assert finished["passing-pkg"].outcome.value == "pass"
+    assert "pip" not in finished["passing-pkg"].installed
+    venv_log = tmp_path / "results" / "r1" / "logs" / "passing-pkg" / "venv.log"
+    assert "--seed" not in venv_log.read_text()
+    # uv refuses the pip-only install; pip is installed first, then runs it.
+    assert finished["pip-only"].outcome.value == "pass"
+    assert finished["pip-only"].installer == "pip (uv failed)"
+    assert "pip" in finished["pip-only"].installed

@@ -63,7 +63,7 @@ def test_a_sanitizer_build_gets_its_own_memory_limit() -> None:
         "off",
         SanitizerPolicy(leaks=True, rss_limit_mb=2048),
     )
-    assert memory_policy(tsan, 2 * 1024**3, leaks=False) == ("off", SanitizerPolicy())
+    assert memory_policy(tsan, 2 * 1024**3, leaks=False) == ("off", SanitizerPolicy(tsan=True))
 
 
 LEAKY = textwrap.dedent(

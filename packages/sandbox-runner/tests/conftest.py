@@ -71,6 +71,7 @@ def run(work: Path, tmp_path: Path, token: str) -> Runner:
         network: bool = False,
         writable: tuple[Path, ...] = (),
         allow: tuple[str, ...] = (),
+        stack_signal: int | None = None,
         **limits: Any,
     ) -> SandboxResult:
         environment = dict(os.environ)
@@ -85,6 +86,7 @@ def run(work: Path, tmp_path: Path, token: str) -> Runner:
             env_policy=EnvPolicy(allow=(TOKEN_VAR, *allow)),
             stdout_log=tmp_path / "logs" / "stdout.log",
             stderr_log=None if merged else tmp_path / "logs" / "stderr.log",
+            stack_signal=stack_signal,
         )
         return run_sandboxed(spec)
 

@@ -18,6 +18,9 @@ from pydantic import ValidationError
 from normalized_events.models import (
     EVENT_TYPES,
     AnyEvent,
+    BisectFinished,
+    BisectStarted,
+    BisectStep,
     Event,
     EventBase,
     PackageFinished,
@@ -27,7 +30,15 @@ from normalized_events.models import (
 )
 
 # Events after which the file is fsynced: what a resumed run relies on.
-_DURABLE = (RunStarted, PackageFinished, RunFinished)
+# A bisection's steps too: a resumed bisection never tests a decided commit again.
+_DURABLE = (
+    RunStarted,
+    PackageFinished,
+    RunFinished,
+    BisectStarted,
+    BisectStep,
+    BisectFinished,
+)
 _TAIL_CHUNK = 64 * 1024
 
 

@@ -33,6 +33,61 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     ERROR = "error"
 
+    @property
+    def tested(self) -> bool:
+        """The test suite ran to a verdict: pass, or fail with tests that ran and failed."""
+        return self in _TESTED
+
+    @property
+    def untestable(self) -> bool:
+        """The tests never ran: no source, no install, no import, no start, or apiary's
+        own error."""
+        return self in _UNTESTABLE
+
+    @property
+    def spurious(self) -> bool:
+        """Stopped by a limit (time, silence, memory): says little about the interpreter."""
+        return self in _SPURIOUS
+
+    @property
+    def verified(self) -> bool:
+        """An entry whose run ends so has working commands (what ``enrich verify`` wants)."""
+        return self.tested
+
+    @property
+    def fixable(self) -> bool:
+        """A configuration problem an entry's commands can fix (``enrich verify`` tries)."""
+        return self in _FIXABLE
+
+
+_TESTED = frozenset({Outcome.PASS, Outcome.FAIL})
+_SPURIOUS = frozenset({Outcome.TIMEOUT, Outcome.HANG, Outcome.OOM})
+_FIXABLE = frozenset({Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR, Outcome.INSTALL_ERROR})
+_UNTESTABLE = _FIXABLE | {Outcome.SOURCE_ERROR, Outcome.ERROR}
+
+
+class CrashKind(StrEnum):
+    """How the process died, most specific evidence first."""
+
+    SEGFAULT = "segfault"
+    ABORT = "abort"
+    BUS_ERROR = "bus_error"
+    FPE = "fpe"
+    ILLEGAL_INSTRUCTION = "illegal_instruction"
+    FATAL_ERROR = "fatal_error"  # Py_FatalError: "Fatal Python error: <func>: <message>"
+    C_ASSERTION = "c_assertion"  # assert() in C: "file.c:12: func: Assertion `x' failed."
+    ASAN = "asan"  # an AddressSanitizer report; see the crash record's asan_error
+    KILLED_BY_SIGNAL = "killed_by_signal"  # any other signal (SIGKILL, SIGTERM, ...)
+    # Not deaths: a suite apiary stopped at a timeout, read from the stacks it gave first.
+    DEADLOCK = "deadlock"  # every thread of every process was waiting
+    BUSY_HANG = "busy_hang"  # some thread was still running (a loop that never ends)
+    TSAN = "tsan"  # a ThreadSanitizer report (a data race, a lock-order inversion, ...)
+
+    @property
+    def is_stop(self) -> bool:
+        """A record of a suite stopped by apiary, not of a process that died."""
+        return self in (CrashKind.DEADLOCK, CrashKind.BUSY_HANG)
+
 
 class InstallFailure(StrEnum):
     """Why an install failed, by kind: the survey of what a new CPython breaks."""
@@ -144,7 +199,10 @@ IsolatedStatus = Literal["reproduces", "does-not-reproduce", "not-tried"]
 
 
 class CrashInfo(Model):
-    kind: str
+    # A kind a newer apiary adds is kept as its text, so older readers lose nothing.
+    kind: CrashKind | str = Field(
+        union_mode="left_to_right", description="How the process died (a CrashKind value)."
+    )
     signal: int | None = None
     headline: str = ""
     frames: list[str] = Field(default_factory=list)
@@ -186,6 +244,24 @@ class CrashInfo(Model):
         "with PYTHON_GIL=1, False when it still does, None when unknown.",
     )
     gil_off_only_reason: str | None = None
+
+
+class RaceInfo(Model):
+    """One ThreadSanitizer bucket of a package: what, where, how often."""
+
+    kind: str = Field(description="TSan's name for it: data race, lock-order-inversion, ...")
+    signature: str
+    bucket: str
+    count: int = 1
+    frames: list[str] = Field(
+        default_factory=list, description="The top frame of each access's stack."
+    )
+    modules: list[str] = Field(
+        default_factory=list, description="The shared objects the accesses are in."
+    )
+    log_path: str | None = Field(
+        default=None, description="A report of this bucket, relative to the run directory."
+    )
 
 
 class EventBase(Model):
@@ -266,6 +342,27 @@ class PackageFinished(EventBase):
         default=None,
         description="What installed the venv: uv, pip, or 'pip (uv failed)'; None when reused.",
     )
+    gil: str | None = Field(
+        default=None,
+        description="On a free-threaded interpreter, how the tests ran: off (the build's "
+        "default), forced-off (PYTHON_GIL=0) or on (PYTHON_GIL=1); None with a GIL build.",
+    )
+    gil_enabled_by: list[str] = Field(
+        default_factory=list,
+        description="Modules whose import re-enabled the GIL (they lack Py_mod_gil), from "
+        "the import check's and the tests' RuntimeWarnings.",
+    )
+    iterations: int = Field(default=1, description="How many times the test suite ran.")
+    iteration_outcomes: list[Outcome] = Field(
+        default_factory=list, description="Each iteration's outcome, when there were several."
+    )
+    flaky_tests: list[str] = Field(
+        default_factory=list,
+        description="Test ids that passed in some iterations and failed in others (JUnit XML).",
+    )
+    races: list[RaceInfo] = Field(
+        default_factory=list, description="ThreadSanitizer reports, one per bucket."
+    )
     attempts: int = 1
     attempt_outcomes: list[Outcome] = Field(
         default_factory=list,
@@ -282,8 +379,68 @@ class RunFinished(EventBase):
     stopped_after_crash: bool = False
 
 
+BisectTarget = Literal["package", "cpython"]
+BisectVerdict = Literal["good", "bad", "skip"]
+
+
+class BisectStarted(EventBase):
+    """A bisection began (or was resumed): what it looks for, and where."""
+
+    type: Literal["bisect_started"] = "bisect_started"
+    target: BisectTarget = Field(description="Whose history: the package's or CPython's.")
+    package: str
+    repository: str = Field(description="The git repository whose commits are bisected.")
+    good: str = Field(description="The full commit known not to crash.")
+    bad: str = Field(description="The full commit that crashes.")
+    commits: int = Field(ge=0, description="Commits after good up to bad, bad included.")
+    bucket: str | None = Field(default=None, description="The crash's bucket a bad step shows.")
+    signature: str | None = None
+    command: str = Field(default="", description="The reproducer each step runs.")
+    tries: int = Field(default=1, ge=1, description="Runs of a step before it counts as good.")
+    interpreter: str | None = Field(
+        default=None, description="The fixed interpreter (package) or variant (cpython)."
+    )
+    resumed: bool = False
+
+
+class BisectStep(EventBase):
+    """One commit tested: bad (crashed in the bucket), good, or skip (could not tell)."""
+
+    type: Literal["bisect_step"] = "bisect_step"
+    commit: str
+    subject: str = ""
+    verdict: BisectVerdict
+    reason: str = ""
+    tries: int = Field(default=0, ge=0, description="Runs of the reproducer this step made.")
+    bucket: str | None = Field(default=None, description="The bucket a crash showed, if any.")
+    duration_s: float = 0.0
+    build_s: float | None = Field(default=None, description="Seconds building CPython.")
+    endpoint: bool = Field(default=False, description="The check of --good or --bad itself.")
+
+
+class BisectFinished(EventBase):
+    """The answer: one first bad commit, or the range it is in when steps were skipped."""
+
+    type: Literal["bisect_finished"] = "bisect_finished"
+    first_bad: str | None = None
+    first_bad_subject: str | None = None
+    candidates: list[str] = Field(
+        default_factory=list, description="Commits one of which is the first bad, in order."
+    )
+    steps: int = 0
+    wall_s: float = 0.0
+    interrupted: bool = False
+
+
 KnownEvent = Annotated[
-    RunStarted | PackageStarted | StepFinished | PackageFinished | RunFinished,
+    RunStarted
+    | PackageStarted
+    | StepFinished
+    | PackageFinished
+    | RunFinished
+    | BisectStarted
+    | BisectStep
+    | BisectFinished,
     Field(discriminator="type"),
 ]
 
@@ -293,6 +450,9 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
     "step_finished": StepFinished,
     "package_finished": PackageFinished,
     "run_finished": RunFinished,
+    "bisect_started": BisectStarted,
+    "bisect_step": BisectStep,
+    "bisect_finished": BisectFinished,
 }
 
 
@@ -308,5 +468,14 @@ class UnknownEvent(Model):
         return value if isinstance(value, int) else None
 
 
-Event = RunStarted | PackageStarted | StepFinished | PackageFinished | RunFinished
+Event = (
+    RunStarted
+    | PackageStarted
+    | StepFinished
+    | PackageFinished
+    | RunFinished
+    | BisectStarted
+    | BisectStep
+    | BisectFinished
+)
 AnyEvent = Event | UnknownEvent

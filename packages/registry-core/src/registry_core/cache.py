@@ -19,11 +19,11 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from registry_core.fileio import replace_file
 from registry_core.model import FIELD_ORDER
 
 CACHE_FORMAT = 2
@@ -148,14 +148,7 @@ def write_cache(
     try:
         text = json.dumps({"header": _header(root), "files": files}, separators=(",", ":"))
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=cache_file.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            Path(tmp).replace(cache_file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_file(cache_file, text.encode("utf-8"), mode=0o600)
     except (OSError, ValueError, TypeError, RecursionError):
         return False
     return True

@@ -1,7 +1,8 @@
 """``apiary registry ...``: thin typer commands over the library.
 
-Every user error ends as one line on stderr and exit status 1; problems found by
-``validate`` are printed one per line on stdout.
+Every user error ends as one line on stderr and exit status 1 (``EXIT_PROBLEM``; the
+other commands exit 2 for a user error, see ``normalized_events.exits``); problems found
+by ``validate`` are printed one per line on stdout.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ app = typer.Typer(
     help="Load, validate, edit and index the package registry.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
@@ -49,6 +51,11 @@ Apply = Annotated[
 ]
 
 
+# The registry's commands exit 1 for anything wrong: a bad option, a problem found, a
+# refused edit, a stale index.
+EXIT_PROBLEM = 1
+
+
 class ListFormat(StrEnum):
     table = "table"
     json = "json"
@@ -61,7 +68,7 @@ class ShowFormat(StrEnum):
 
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
+    return typer.Exit(EXIT_PROBLEM)
 
 
 @contextlib.contextmanager
@@ -114,7 +121,7 @@ def validate(
     summary = f"{files} file(s) in {loaded.root}, {len(loaded.entries)} valid package(s)"
     typer.echo(f"{summary}, {len(problems)} problem(s)", err=True)
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PROBLEM)
 
 
 @app.command("list")
@@ -192,7 +199,7 @@ def _finish_edit(plan_maker: object, apply: bool) -> None:
             err=True,
         )
     if plan.refused:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PROBLEM)
 
 
 @app.command("set-field")
@@ -304,7 +311,7 @@ def index(
         typer.echo(update.diff, nl=False)
         if update.changed:
             typer.echo(f"{loaded.index_path} is stale", err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_PROBLEM)
         typer.echo(f"{loaded.index_path} is up to date", err=True)
         return
     state = "rewritten" if update.changed else "already up to date"
@@ -356,4 +363,4 @@ def resolve(
         stream = sys.stderr if outcome.action == "failed" else sys.stdout
         typer.echo(str(outcome), file=stream)
     if report.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PROBLEM)

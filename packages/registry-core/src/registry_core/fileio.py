@@ -48,22 +48,24 @@ def too_large(size: int, limit: int) -> str:
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` (keeping its permission bits) or raise EditError."""
     try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o644
+        replace_file(path, data, mode)
     except OSError as exc:
         raise EditError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    tmp: str | None = None
+
+
+def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` whole, or leave it and no temporary file (OSError)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(tmp, mode)  # noqa: PTH101 - on the descriptor's file before it is visible
         Path(tmp).replace(path)
-        tmp = None
-    except OSError as exc:
-        raise EditError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                Path(tmp).unlink()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from normalized_events.exits import ExitCode
 
+from reporter.bisection import load_bisection, render_json, render_text
 from reporter.compare import Category, TimingRule, compare_conditions, compare_runs
 from reporter.errors import FormatError, ReportError, RunDirError
 from reporter.history_load import load_history
@@ -39,6 +41,7 @@ app = typer.Typer(
     help="Summaries, comparisons, history and shard merges of apiary runs (read from events).",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 FormatOpt = Annotated[
@@ -51,9 +54,6 @@ ResultsDirOpt = Annotated[
     Path,
     typer.Option("--results-dir", help="Where runs are (for `latest`, run ids and history)."),
 ]
-
-EXIT_ERROR = 2
-EXIT_FAIL_ON = 1
 
 
 def _emit(render: Callable[[bool, int], str], output: Path | None) -> None:
@@ -69,7 +69,7 @@ def _emit(render: Callable[[bool, int], str], output: Path | None) -> None:
 
 def _fail(error: ReportError) -> typer.Exit:
     typer.echo(f"error: {error}", err=True)
-    return typer.Exit(EXIT_ERROR)
+    return typer.Exit(ExitCode.USER_ERROR)
 
 
 @app.command("summary")
@@ -91,6 +91,19 @@ def summary_command(
         )
     except ReportError as exc:
         raise _fail(exc) from None
+
+
+@app.command("bisect")
+def bisect_command(
+    folder: Annotated[Path, typer.Argument(help="A bisection folder (of `apiary bisect`).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON, not text.")] = False,
+) -> None:
+    """A bisection's answer (the first bad commit, or its range), steps and bucket."""
+    try:
+        found = load_bisection(folder)
+    except ReportError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(render_json(found) if json_out else render_text(found))
 
 
 @app.command("compare")
@@ -145,7 +158,7 @@ def compare_command(
     hit = [c.value for c in fail_on or [] if comparison.by_category(c)]
     if hit:
         typer.echo(f"packages in {', '.join(hit)}", err=True)
-        raise typer.Exit(EXIT_FAIL_ON)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 @app.command("history")

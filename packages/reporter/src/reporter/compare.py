@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import overload
 
 from normalized_events import DEFAULT_CONDITION, InterpreterInfo, Outcome, PackageFinished
 
@@ -36,18 +37,6 @@ class Category(StrEnum):
 
 CATEGORY_ORDER: tuple[Category, ...] = tuple(Category)
 """Categories in reading order: what needs attention first."""
-
-TESTED = frozenset({Outcome.PASS, Outcome.FAIL})
-SPURIOUS_OUTCOMES = frozenset({Outcome.TIMEOUT, Outcome.HANG, Outcome.OOM})
-UNTESTABLE = frozenset(
-    {
-        Outcome.INSTALL_ERROR,
-        Outcome.IMPORT_ERROR,
-        Outcome.SOURCE_ERROR,
-        Outcome.CONFIG_ERROR,
-        Outcome.ERROR,
-    }
-)
 
 
 def categorize(
@@ -78,16 +67,16 @@ def categorize(
         return Category.REGRESSED
     if a == b:
         return Category.SAME if a == Outcome.PASS else Category.STILL_BROKEN
-    if spurious_a or spurious_b or a in SPURIOUS_OUTCOMES or b in SPURIOUS_OUTCOMES:
+    if spurious_a or spurious_b or a.spurious or b.spurious:
         return Category.SPURIOUS
     if a == Outcome.CRASH:
-        return Category.FIXED if b in TESTED else Category.BROKEN
+        return Category.FIXED if b.tested else Category.BROKEN
     if (a, b) == (Outcome.PASS, Outcome.FAIL):
         return Category.REGRESSED
     if (a, b) == (Outcome.FAIL, Outcome.PASS):
         return Category.FIXED
-    if b in UNTESTABLE:
-        return Category.STILL_BROKEN if a in UNTESTABLE else Category.BROKEN
+    if b.untestable:
+        return Category.STILL_BROKEN if a.untestable else Category.BROKEN
     # A never ran its tests; B did: passing is a fix, failing has nothing to compare with.
     return Category.FIXED if b == Outcome.PASS else Category.NOW_TESTED
 
@@ -96,6 +85,10 @@ def categorize(
 _EXIT_STATUS_ONLY = re.compile(r"^exit status -?\d+$")
 
 
+@overload
+def compared_outcome(result: PackageFinished) -> Outcome: ...
+@overload
+def compared_outcome(result: PackageFinished | None) -> Outcome | None: ...
 def compared_outcome(result: PackageFinished | None) -> Outcome | None:
     """The outcome compare reads: a `fail` recorded with no test summary at all (its reason
     only `exit status N`) never ran its tests, so it counts as a config error."""
@@ -179,9 +172,9 @@ def test_seconds(result: PackageFinished) -> float:
 def timing_change(
     a: PackageFinished | None, b: PackageFinished | None, rule: TimingRule
 ) -> TimingChange | None:
-    if a is None or b is None or compared_outcome(a) not in TESTED:
+    if a is None or b is None or not compared_outcome(a).tested:
         return None
-    if compared_outcome(b) not in TESTED:
+    if not compared_outcome(b).tested:
         return None
     if "test" in a.durations and "test" in b.durations:
         a_s, b_s = a.durations["test"], b.durations["test"]

@@ -1,5 +1,6 @@
 """Many runs side by side: each package's outcomes over time, flakiness, crash buckets'
-first and last sighting."""
+first and last sighting (deadlocks and ThreadSanitizer buckets included: one bucket seen
+in several packages, iterations or runs is one line)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import NamedTuple
 
-from normalized_events import Condition, InterpreterInfo, Outcome
+from normalized_events import Condition, InterpreterInfo, Outcome, PackageFinished
 
 from reporter.bulk import collector_paused
 from reporter.lazy_events import Key
 from reporter.rundata import RunData
 
 NEVER = datetime.min.replace(tzinfo=UTC)
+# Outcomes whose crash record has a bucket: crashes, and suites stopped with their stacks.
+_BUCKETED = frozenset({Outcome.CRASH, Outcome.HANG, Outcome.TIMEOUT})
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,11 @@ class Row(NamedTuple):
     source: str | None
     duration_s: float
     attempts_differ: bool = False
+    races: tuple[tuple[str, str], ...] = ()  # (bucket, signature) of each TSan bucket
+
+
+def race_keys(result: PackageFinished) -> tuple[tuple[str, str], ...]:
+    return tuple((race.bucket, race.signature) for race in result.races)
 
 
 @dataclass
@@ -145,6 +153,7 @@ class RunRows:
                     result.source_revision or result.package_version,
                     result.duration_s,
                     len(set(result.attempt_outcomes)) > 1,
+                    race_keys(result),
                 )
             )
         return cls(run.run_id, run.started_at, run.interpreter, run.options.conditions, rows)
@@ -247,10 +256,13 @@ def _build(ordered: Sequence[RunRows]) -> History:
                 row.reproducible,
                 row.attempts_differ,
             )
-            if row.bucket is not None and row.outcome == Outcome.CRASH:
-                seen = buckets.get(row.bucket)
+            sighted = list(row.races)
+            if row.bucket is not None and row.outcome in _BUCKETED:
+                sighted.append((row.bucket, row.signature))
+            for bucket, signature in sighted:
+                seen = buckets.get(bucket)
                 if seen is None:
-                    seen = buckets[row.bucket] = _Sighting(signature=row.signature, first=index)
+                    seen = buckets[bucket] = _Sighting(signature=signature, first=index)
                 seen.runs.add(index)
                 seen.packages.add(row.package)
     packages = []

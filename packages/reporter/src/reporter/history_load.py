@@ -35,6 +35,12 @@ class _Crash(BaseModel):
     reproducible: bool | None = None
 
 
+class _Race(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    bucket: str
+    signature: str = ""
+
+
 class _Result(BaseModel):
     """The fields of ``package_finished`` a history reads (the contract's names and types)."""
 
@@ -49,6 +55,7 @@ class _Result(BaseModel):
     package_version: str | None = None
     duration_s: float = 0.0
     attempt_outcomes: list[Outcome] = Field(default_factory=list)
+    races: list[_Race] = Field(default_factory=list)
 
 
 def _lines_with(data: bytes, word: bytes) -> list[bytes]:
@@ -103,6 +110,7 @@ def _quick(path: Path) -> RunRows | None:
                 result.source_revision or result.package_version,
                 result.duration_s,
                 len(set(result.attempt_outcomes)) > 1,
+                tuple((race.bucket, race.signature) for race in result.races),
             )
         )
     return RunRows(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from normalized_events import LineProblem, PackageFinished, RunStarted, decode_line
+from normalized_events.layout import EVENTS_FILE
 from pydantic import ValidationError
 
 from reporter.bulk import collector_paused
@@ -24,7 +25,6 @@ from reporter.errors import RunDirError
 from reporter.lazy_events import describe_validation
 from reporter.rundata import RunBuilder, RunData
 
-EVENTS_FILE = "events.jsonl"
 DEFAULT_RESULTS_DIR = Path("apiary-results")
 LATEST = "latest"
 

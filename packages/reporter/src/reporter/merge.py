@@ -27,10 +27,12 @@ from normalized_events import (
     RunFinished,
     RunStarted,
 )
+from normalized_events.files import write_atomic
+from normalized_events.layout import EVENTS_FILE, PACKAGE_AREAS, RUN_JSON
+from normalized_events.runrecord import RunRecord
 
 from reporter.errors import MergeError
 from reporter.lazy_events import Key, key_of
-from reporter.load import EVENTS_FILE
 from reporter.rundata import MERGE_FIELD, SELECTION_FIELD, RunData
 from reporter.summary import count_outcomes
 
@@ -328,7 +330,7 @@ def _copy_artifacts(plan: MergePlan, out: Path) -> None:
         source = plan.sources[index]
         if source.path is None:
             continue
-        for area in ("logs", "crashes"):
+        for area in PACKAGE_AREAS:
             folder = source.artifact(f"{area}/{package}")
             if folder is not None:
                 _copy_tree(folder, out / area / package)
@@ -361,14 +363,15 @@ def write_merge(plan: MergePlan, out_dir: str | os.PathLike[str]) -> Path:
         _copy_artifacts(plan, staging)
         start = events[0] if isinstance(events[0], RunStarted) else None
         finish = events[-1]
-        summary = {
-            "run_id": plan.run_id,
-            "started_at": start.ts.isoformat() if start else None,
-            "finished_at": finish.ts.isoformat(),
-            "interpreter": start.interpreter.model_dump(mode="json") if start else None,
-            "merged_from": [run.run_id for run in plan.sources],
-        }
-        (staging / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
+        record = RunRecord(
+            run_id=plan.run_id,
+            status="merged",
+            started_at=start.ts.isoformat() if start else None,
+            finished_at=finish.ts.isoformat(),
+            interpreter=start.interpreter.model_dump(mode="json") if start else None,
+            merged_from=[run.run_id for run in plan.sources],
+        )
+        write_atomic(staging / RUN_JSON, json.dumps(record.as_json(), indent=2) + "\n")
         if out.exists():
             out.rmdir()
         staging.rename(out)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from normalized_events.files import write_atomic
 
 from reporter.compare import Comparison
 from reporter.errors import FormatError, ReportError
@@ -103,16 +104,7 @@ def write_report(text: str, path: str | os.PathLike[str]) -> Path:
     """Write a report atomically (a reader never sees half a file)."""
     target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            Path(temporary).chmod(0o644)
-            Path(temporary).replace(target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomic(target, text)
     except OSError as exc:
         raise ReportError(f"{target}: cannot write the report: {exc.strerror}") from exc
     return target

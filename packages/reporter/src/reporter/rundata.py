@@ -26,6 +26,7 @@ from normalized_events import (
     StepFinished,
     UnknownEvent,
 )
+from normalized_events.files import read_tail
 
 from reporter.lazy_events import (
     Key,
@@ -232,10 +233,7 @@ class RunData:
         if target is None or not target.is_file():
             return None
         try:
-            with target.open("rb") as handle:
-                size = handle.seek(0, 2)
-                handle.seek(max(0, size - limit))
-                data = handle.read()
+            data, size = read_tail(target, limit)
         except OSError:
             return None
         text = data.decode("utf-8", errors="replace")

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from normalized_events import Outcome, PackageFinished
 
-from reporter.compare import UNTESTABLE
 from reporter.hints import missing_distributions, missing_modules
 from reporter.install_kinds import install_failures
 from reporter.lazy_events import Key
@@ -131,7 +130,9 @@ def count_outcomes(results: list[PackageFinished]) -> dict[Outcome, int]:
 def crash_buckets(results: list[PackageFinished]) -> list[CrashBucket]:
     grouped: dict[str, list[PackageFinished]] = defaultdict(list)
     for result in results:
-        if result.outcome != Outcome.CRASH:
+        # a suite stopped at a timeout with its stacks (a deadlock) has a bucket too
+        stopped = result.outcome in (Outcome.HANG, Outcome.TIMEOUT) and result.crash is not None
+        if result.outcome != Outcome.CRASH and not stopped:
             continue
         crash = result.crash
         bucket = (crash.bucket or crash.signature) if crash else ""
@@ -163,7 +164,7 @@ def reason_groups(run: RunData, results: list[PackageFinished]) -> list[ReasonGr
     """Packages that could not be tested, grouped by outcome and reason."""
     grouped: dict[tuple[Outcome, str], list[PackageFinished]] = defaultdict(list)
     for result in results:
-        if result.outcome in UNTESTABLE:
+        if result.outcome.untestable:
             reason = (result.reason or "").strip() or "(no reason given)"
             grouped[(result.outcome, reason)].append(result)
     groups = []

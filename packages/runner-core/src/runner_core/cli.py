@@ -6,28 +6,75 @@ import sys
 from typing import Annotated
 
 import typer
-from registry_core.cli import app as registry_app
-from reporter.cli import app as report_app
-from sandbox_runner.cli import SANDBOX_CONTEXT, sandbox_command
 
-from runner_core.cli_enrich import app as enrich_app
-from runner_core.cli_python import app as python_app
-from runner_core.cli_run import run_command
-from runner_core.versions import installed_versions
+from runner_core.lazycli import LazyCommand, LazyGroup
+
+# The help of each subcommand is stated here so that `apiary --help` imports none of them;
+# a test checks it against the help each one declares.
+SUBCOMMANDS = {
+    "run": LazyCommand(
+        "runner_core.cli_run",
+        "run_command",
+        "Run the test suites of registry packages against an interpreter and record what happened.",
+    ),
+    "bisect": LazyCommand(
+        "runner_core.cli_bisect",
+        "bisect_command",
+        "Find the first commit that crashes the same way, in the package or (--cpython)"
+        " in CPython.",
+    ),
+    "sandbox": LazyCommand(
+        "sandbox_runner.cli",
+        "sandbox_command",
+        "Run one command in the sandbox, exactly as apiary runs a package's command.",
+        context_settings_attr="SANDBOX_CONTEXT",
+    ),
+    "doctor": LazyCommand(
+        "runner_core.cli",
+        "doctor_command",
+        "Show what apiary will use here (interpreter, uv, git, bubblewrap, PyPI), what is missing.",
+    ),
+    "registry": LazyCommand(
+        "registry_core.cli", "app", "Load, validate, edit and index the package registry."
+    ),
+    "report": LazyCommand(
+        "reporter.cli",
+        "app",
+        "Summaries, comparisons, history and shard merges of apiary runs (read from events).",
+    ),
+    "enrich": LazyCommand(
+        "runner_core.cli_enrich",
+        "app",
+        "Propose install and test commands for registry entries, and verify them by running.",
+    ),
+    "python": LazyCommand(
+        "runner_core.cli_python",
+        "app",
+        "Build, list and remove the CPython builds to hunt on (JIT, debug, sanitizers, ft).",
+    ),
+}
+
+
+class ApiaryGroup(LazyGroup):
+    lazy = SUBCOMMANDS
+
 
 app = typer.Typer(
     name="apiary",
     help="Hunt interpreter crashes by running the test suites of real PyPI packages.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
+    cls=ApiaryGroup,
 )
 
 
 def _print_versions(value: bool) -> None:
     if not value:
         return
-    for name, found in installed_versions().items():
-        typer.echo(f"{name} {found or 'not installed'}")
+    from runner_core.versions import version_lines
+
+    typer.echo("\n".join(version_lines()))
     raise typer.Exit()
 
 
@@ -44,22 +91,13 @@ def root(
     """Hunt interpreter crashes by running the test suites of real PyPI packages."""
 
 
-app.add_typer(registry_app, name="registry")
-app.add_typer(report_app, name="report")
-app.add_typer(enrich_app, name="enrich")
-app.add_typer(python_app, name="python")
-
-
-app.command("run")(run_command)
-app.command("sandbox", context_settings=SANDBOX_CONTEXT)(sandbox_command)
-
-
-@app.command("doctor")
-def doctor(
+def doctor_command(
     target_python: Annotated[str, typer.Option(help="Interpreter to check.")] = sys.executable,
     offline: Annotated[bool, typer.Option(help="Do not check that PyPI is reachable.")] = False,
 ) -> None:
     """Show what apiary will use here (interpreter, uv, git, bubblewrap, PyPI), what is missing."""
+    from normalized_events.exits import ExitCode
+
     from runner_core.doctor import run_checks
 
     checks = run_checks(target_python, check_network=not offline)
@@ -67,7 +105,7 @@ def doctor(
         mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
         typer.echo(f"{mark} {check.name:<12} {check.detail}")
     if any(not c.ok and c.required for c in checks):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 def main() -> None:

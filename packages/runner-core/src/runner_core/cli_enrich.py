@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
 from registry_core import RegistryError
 from registry_core.locate import locate_registry
@@ -25,6 +26,7 @@ app = typer.Typer(
     help="Propose install and test commands for registry entries, and verify them by running.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
@@ -33,7 +35,7 @@ Opt = typer.Option
 
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(2)
+    return typer.Exit(ExitCode.USER_ERROR)
 
 
 def _work_dir(work_dir: Path | None) -> Path:
@@ -107,6 +109,13 @@ def verify_command(
     packages_from: Annotated[
         Path | None, Opt(help="File of package names, one per line (# comments).")
     ] = None,
+    where: Annotated[
+        list[str] | None,
+        Opt(
+            help="FIELD=VALUE or FIELD!=VALUE (repeatable; all must hold): narrows the names,"
+            " or picks from the whole registry when none are given."
+        ),
+    ] = None,
     target_python: Annotated[
         list[str] | None,
         Opt(
@@ -147,13 +156,17 @@ def verify_command(
     run_prefix: Annotated[
         str | None, Opt(help="Run ids are PREFIX-1, PREFIX-2, ... (default: verify-<time>).")
     ] = None,
+    dry_run: Annotated[
+        bool, Opt("--dry-run", help="Print the packages it would verify; run nothing.")
+    ] = False,
 ) -> None:
     """Run packages through the real pipeline; for config errors, apply the proposed fix
     (install a missing module, override bad addopts, ...) and run again."""
+    from registry_core.select import read_packages_file
+
     from runner_core.cli_run import BACKENDS, SOURCES, _choice
     from runner_core.enrich.report import verification_table
     from runner_core.enrich.verify import VerifyOptions
-    from runner_core.selection import read_packages_file
 
     try:
         wanted = list(names or [])
@@ -171,14 +184,28 @@ def verify_command(
             timeout_s=timeout,
             run_prefix=run_prefix or "",
             write=write,
+            where=tuple(where or ()),
         )
+        if dry_run:
+            _print_targets(wanted, options)
+            return
 
         results = _verify_with_progress(wanted, options)
     except (RunnerError, RegistryError, SandboxError) as exc:
         raise _fail(exc) from None
     typer.echo(verification_table(results))
     if not all(item.verified for item in results):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FINDINGS)
+
+
+def _print_targets(names: list[str], options: VerifyOptions) -> None:
+    from registry_core import load_registry
+
+    from runner_core.enrich.verify import verify_targets
+
+    loaded = load_registry(options.registry_dir)
+    for name in verify_targets(loaded, names, options.where):
+        typer.echo(f"verify {name}")
 
 
 def _verify_with_progress(wanted: list[str], options: VerifyOptions) -> list[Verification]:

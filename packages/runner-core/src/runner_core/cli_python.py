@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from normalized_events.exits import ExitCode
 
 from runner_core.pythons import (
     VARIANTS,
@@ -24,6 +25,7 @@ app = typer.Typer(
     help="Build, list and remove the CPython builds to hunt on (JIT, debug, sanitizers, ft).",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
@@ -56,10 +58,10 @@ def build_command(
             built = _with_progress(source, variant, rev, llvm)
     except BuildError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: nothing was kept of this build", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     for warning in built.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"{built.name}  {built.python}")
@@ -119,6 +121,6 @@ def remove_command(
         removed = remove_built(name)
     except BuildError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     for build in removed:
         typer.echo(f"removed {build.full_name} ({build.prefix})")

@@ -9,16 +9,20 @@ from typing import Annotated, TypeVar
 
 import typer
 from normalized_events import Condition, EventLogError, Outcome
+from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
 from registry_core import RegistryError, load_registry
 from registry_core.locate import locate_registry
+from registry_core.select import read_packages_file
 from sandbox_runner import SandboxError
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
 from runner_core.conditions import parse_condition
 from runner_core.errors import OptionError, ResumeError, RunnerError, full_disk
+from runner_core.gil import describe_mode, gil_mode
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
+from runner_core.pipeline import condition_python
 from runner_core.progress import RunProgress, print_final_table
 from runner_core.run import (
     RunPlan,
@@ -29,8 +33,8 @@ from runner_core.run import (
     recorded_selection,
     registry_info,
 )
-from runner_core.sanitizers import sanitizer_env
-from runner_core.selection import SelectionOptions, read_packages_file, select
+from runner_core.sanitizers import check_tsan_hunt, sanitizer_env
+from runner_core.selection import SelectionOptions, select
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 from runner_core.shards import apply_shard, shard_from_environment
 
@@ -67,7 +71,9 @@ def run_command(
         Path | None, Opt(help="File of package names (NAME or NAME@REV per line).")
     ] = None,
     top: Annotated[int | None, Opt(min=1, help="The N most downloaded runnable packages.")] = None,
-    where: Annotated[list[str], Opt(help="Only entries with FIELD=VALUE (repeatable).")] = [],  # noqa: B006
+    where: Annotated[
+        list[str], Opt(help="FIELD=VALUE or FIELD!=VALUE (repeatable; all must hold).")
+    ] = [],  # noqa: B006
     skip_extensions: Annotated[bool, Opt(help="Skip every package with compiled code.")] = False,
     include_unenriched: Annotated[
         bool, Opt(help="Also run unenriched skeletons with default commands.")
@@ -122,6 +128,22 @@ def run_command(
     crash_reruns: Annotated[
         int, Opt(min=0, help="Reruns of a crashing test suite to check it reproduces.")
     ] = 1,
+    iterations: Annotated[
+        int,
+        Opt(
+            help="Runs of each test suite, stopping at the first crash or hang; tests that "
+            "pass in some and fail in others are reported flaky."
+        ),
+    ] = 1,
+    tsan: Annotated[
+        bool, Opt(help="A ThreadSanitizer hunt: refused unless the interpreter is a TSan build.")
+    ] = False,
+    tsan_suppressions: Annotated[
+        Path | None, Opt(help="TSan suppressions file (implies --tsan).")
+    ] = None,
+    all_iterations: Annotated[
+        bool, Opt(help="With --iterations: run every iteration, even after a crash.")
+    ] = False,
     retries: Annotated[
         int, Opt(min=0, help="Retries of a package whose outcome differs between conditions.")
     ] = 2,
@@ -181,6 +203,10 @@ def run_command(
                 repo_overrides=_pairs(repo_override, "--repo-override"),
                 refresh=refresh,
                 crash_reruns=crash_reruns,
+                iterations=_at_least_one(iterations, "--iterations"),
+                all_iterations=all_iterations,
+                tsan=tsan or tsan_suppressions is not None,
+                tsan_suppressions=tsan_suppressions.absolute() if tsan_suppressions else None,
                 leaks=leaks,
                 condition_retries=retries,
                 stop_after_crash=stop_after_crash,
@@ -200,6 +226,11 @@ def run_command(
         interpreter = probe_interpreter(settings.target_python)
         for unusable in sanitizer_env([settings.env, os.environ]).problems:
             typer.echo(f"warning: {unusable}", err=True)
+        if settings.tsan:
+            for python in _condition_pythons(settings):
+                check_tsan_hunt(probe_interpreter(python).info, settings.tsan_suppressions)
+        for line in gil_lines(settings):
+            typer.echo(line, err=True)
         if recorded is not None:
             # A resumed run keeps the selection it began with, shard and skips included.
             selection = recorded_selection(recorded, registry)
@@ -221,13 +252,13 @@ def run_command(
             report = execute(plan, on_result=progress, resumed=bool(resume))
     except (RunnerError, RegistryError, SandboxError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     except (OSError, EventLogError) as exc:
         stop = full_disk(exc, results_dir)
         if stop is None:
             raise
         typer.echo(f"error: {stop}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     _print_summary(report.run_dir, report.counts, report.wall_s, report.interrupted)
     if report.stopped_by is not None:
         typer.echo(f"error: {report.stopped_by}", err=True)
@@ -237,7 +268,29 @@ def run_command(
             f" --results-dir {results_dir}",
             err=True,
         )
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
+
+
+def _at_least_one(value: int, option: str) -> int:
+    if value < 1:
+        raise OptionError(f"{option} {value}: must be 1 or more")
+    return value
+
+
+def _condition_pythons(settings: RunSettings) -> list[str]:
+    return list(dict.fromkeys(condition_python(settings, c) for c in settings.conditions))
+
+
+def gil_lines(settings: RunSettings) -> list[str]:
+    """What each condition does with the GIL, when its interpreter is free-threaded."""
+    lines = []
+    for condition in settings.conditions:
+        interpreter = probe_interpreter(condition_python(settings, condition))
+        mode = gil_mode(interpreter.info, {**settings.env, **condition.env})
+        if mode is not None:
+            where = "" if condition.name == "default" else f" (condition {condition.name})"
+            lines.append(f"free-threaded interpreter{where}: tests run with {describe_mode(mode)}")
+    return lines
 
 
 _T = TypeVar("_T", bound=str)

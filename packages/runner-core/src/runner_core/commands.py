@@ -152,6 +152,24 @@ def plan_steps(
     return planned
 
 
+def needs_seeded_venv(
+    install_command: str | None, test_command: str, installer: Installer, uv: str | None
+) -> bool:
+    """Whether a venv needs pip (and setuptools) of its own for these commands.
+
+    Not when uv installs and every install step is a ``pip install`` (which uv runs) and
+    the test command never names pip or setup.py; any other step (a shell line, ``python
+    setup.py``, ``pip uninstall``) may use what seeding provides, so it is kept.
+    """
+    if installer != "uv" or uv is None:
+        return True
+    steps = plan_steps(install_command, Path("python"), installer, uv)
+    if not all(step.pip_install and step.argv[:1] == (uv,) for step in steps):
+        return True
+    words = set(_tokens(test_command))
+    return bool(words & {"pip", "pip3", "setup.py"})
+
+
 def install_packages_step(
     requirements: list[str], venv_python: Path, installer: Installer, uv: str | None
 ) -> CommandStep:

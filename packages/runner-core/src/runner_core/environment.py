@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sandbox_runner import filter_env
 
+from runner_core.evidence.agent import STACKS_SIGNAL, STACKS_VARIABLE
 from runner_core.sanitizers import NO_LEAKS, SANITIZER_LOGS, SanitizerPolicy, sanitizer_env
 
 # Never inherited: they would make the venv's interpreter load someone else's code.
@@ -90,8 +91,9 @@ def env_for_tests(
     """Test steps: JIT on, faulthandler on, sanitizer defaults merged; ``--env`` wins.
 
     With `evidence_dir`, the step keeps its crash evidence there (see
-    `runner_core.evidence`): the in-venv agent is switched on, and sanitizer reports go
-    to `<evidence_dir>/asan.PID` (ubsan, tsan) unless the user chose a `log_path`.
+    `runner_core.evidence`): the in-venv agent is switched on (it answers the stacks
+    signal with every thread's stack), and sanitizer reports go to
+    `<evidence_dir>/asan.PID` (ubsan, tsan) unless the user chose a `log_path`.
     """
     env = dict(base)
     env["PYTHON_JIT"] = "1"
@@ -100,6 +102,7 @@ def env_for_tests(
     env.update(sanitizer_env([user_env, base], policy, evidence_dir).values)
     if evidence_dir is not None:
         env[EVIDENCE_VARIABLE] = str(evidence_dir)
+        env[STACKS_VARIABLE] = str(STACKS_SIGNAL)
     if pytest_addopts:
         env["PYTEST_ADDOPTS"] = pytest_addopts
     for key, value in user_env.items():

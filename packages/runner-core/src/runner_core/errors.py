@@ -18,10 +18,6 @@ class InterpreterError(RunnerError):
     """The target interpreter cannot be used."""
 
 
-class SelectionError(RunnerError):
-    """The package selection options are invalid (unknown package, bad filter)."""
-
-
 class OptionError(RunnerError):
     """A command-line option has an invalid value."""
 

@@ -7,6 +7,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 from normalized_events import CrashInfo
 
@@ -57,9 +58,7 @@ def record_crash(
     """Write the output, the record and the reproducer; return the crash for the event."""
     record = first.verdict.crash
     assert record is not None
-    folder = settings.run_dir / "crashes" / package
-    if condition != "default":
-        folder = folder / condition
+    folder = settings.layout.crash_dir(package, condition)
     folder.mkdir(parents=True, exist_ok=True)
     stderr_path = folder / "output.txt"
     stderr_path.write_text(first.output, encoding="utf-8")
@@ -91,9 +90,9 @@ def record_crash(
     return crash_info(
         record,
         reproducible=found.reproducible,
-        stderr_path=str(stderr_path.relative_to(settings.run_dir)),
-        record_path=str(record_path.relative_to(settings.run_dir)),
-        reproducer_path=str(script.relative_to(settings.run_dir)),
+        stderr_path=settings.layout.relative(stderr_path),
+        record_path=settings.layout.relative(record_path),
+        reproducer_path=settings.layout.relative(script),
     ).model_copy(
         update={
             "test_id": found.test_id,
@@ -105,6 +104,24 @@ def record_crash(
             "gil_off_only": found.gil.only,
             "gil_off_only_reason": found.gil.reason,
         }
+    )
+
+
+def hang_info(stopped: Attempt, run_dir: Path) -> CrashInfo:
+    """A suite stopped at a timeout: its stacks kept next to the step's evidence, and the
+    record (kind deadlock or busy_hang) with its signature, for the event."""
+    record = stopped.hang
+    assert record is not None and stopped.evidence_dir is not None
+    stacks = stopped.evidence_dir / "stacks.txt"
+    parts = [f"--- pid {pid} ---\n{text.rstrip()}\n" for pid, text in stopped.evidence.stacks]
+    stacks.write_text("".join(parts), encoding="utf-8")
+    record_path = stopped.evidence_dir / "hang.json"
+    payload = {"signature": crash_signature(record), "record": record.model_dump(mode="json")}
+    record_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return crash_info(
+        record,
+        stderr_path=str(stacks.relative_to(run_dir)),
+        record_path=str(record_path.relative_to(run_dir)),
     )
 
 

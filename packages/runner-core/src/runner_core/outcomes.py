@@ -202,6 +202,11 @@ def _lines(output: str) -> list[str]:
     return [line.rstrip() for line in output.splitlines()]
 
 
+def clip(text: str) -> str:
+    """`text` on one line, cut to the length of a reason."""
+    return _clip(text)
+
+
 def _clip(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."

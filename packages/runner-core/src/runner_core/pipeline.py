@@ -7,6 +7,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from normalized_events import (
     Condition,
@@ -16,16 +17,19 @@ from normalized_events import (
     Outcome,
     PackageFinished,
     PackageStarted,
+    RaceInfo,
     Step,
 )
 from registry_core import PackageEntry
 
 from runner_core import outcomes
+from runner_core.aslr import aslr_can_be_disabled
 from runner_core.commands import (
     CommandStep,
     Installer,
     install_packages_step,
     named_host_paths,
+    needs_seeded_venv,
     plan_steps,
     pytest_addopts,
     with_suffix,
@@ -39,14 +43,17 @@ from runner_core.environment import (
 )
 from runner_core.errors import RunnerError, full_disk
 from runner_core.evidence import install_agent
-from runner_core.forensics import record_crash
+from runner_core.forensics import hang_info, record_crash
+from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.iterations import Iterations, run_iterations
 from runner_core.limits import SourceLimits
+from runner_core.races import package_races
 from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, discard_source, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
-from runner_core.suite import SuiteRunner
+from runner_core.suite import Attempt, SuiteRunner
 from runner_core.tooling import find_uv
 from runner_core.triage import triage
 from runner_core.venvs import (
@@ -83,20 +90,27 @@ def condition_python(settings: RunSettings, condition: Condition) -> str:
     return condition.python or settings.target_python
 
 
-def run_package(
+def prepare_package(
     entry: PackageEntry,
     rev: str | None,
-    condition: Condition,
     settings: RunSettings,
     writer: EventWriter,
-) -> PackageFinished:
-    """Run every step for one package and condition; return (not write) its outcome."""
-    started = time.monotonic()
-    name = entry.package
-    log_dir = settings.run_dir / "logs" / name
-    if condition.name != "default":
-        log_dir = log_dir / condition.name
-    runner = StepRunner(
+    log_dir: Path,
+) -> PreparedSuite | tuple[Outcome, str | None]:
+    """The package at `rev` installed for its tests (logs in `log_dir`), or why it is not:
+    the outcome (source, install or import error) and its reason."""
+    condition = Condition()
+    runner = _step_runner(entry.package, condition, settings, writer, log_dir)
+    prepared = _prepare(entry, rev, condition, settings, writer, runner, _State())
+    if isinstance(prepared, _Finish):
+        return prepared.outcome, prepared.reason
+    return prepared
+
+
+def _step_runner(
+    name: str, condition: Condition, settings: RunSettings, writer: EventWriter, log_dir: Path
+) -> StepRunner:
+    return StepRunner(
         writer=writer,
         package=name,
         condition=condition.name,
@@ -109,6 +123,20 @@ def run_package(
         tmp_bytes=settings.tmp_bytes,
         disk_bytes=settings.disk_bytes,
     )
+
+
+def run_package(
+    entry: PackageEntry,
+    rev: str | None,
+    condition: Condition,
+    settings: RunSettings,
+    writer: EventWriter,
+) -> PackageFinished:
+    """Run every step for one package and condition; return (not write) its outcome."""
+    started = time.monotonic()
+    name = entry.package
+    log_dir = settings.layout.log_dir(name, condition.name)
+    runner = _step_runner(name, condition, settings, writer, log_dir)
     state = _State()
     try:
         try:
@@ -147,7 +175,21 @@ def run_package(
         source_fallback=state.source.fallback if state.source else None,
         durations={k: round(v, 4) for k, v in state.durations.items()},
         duration_s=round(time.monotonic() - started, 4),
+        gil=state.gil,
+        gil_enabled_by=state.gil_enabled_by,
+        races=state.races,
+        **_iteration_fields(state.iterations),
     )
+
+
+def _iteration_fields(runs: Iterations | None) -> dict[str, Any]:
+    if runs is None:
+        return {}
+    return {
+        "iterations": len(runs.attempts),
+        "iteration_outcomes": runs.outcomes if len(runs.attempts) > 1 else [],
+        "flaky_tests": runs.flaky_tests(),
+    }
 
 
 @dataclass
@@ -161,10 +203,31 @@ class _State:
     installer: str | None = None
     source: FetchedSource | None = None
     durations: dict[str, float] = field(default_factory=dict)
+    gil: GilMode | None = None
+    gil_enabled_by: list[str] = field(default_factory=list)
+    iterations: Iterations | None = None
+    races: list[RaceInfo] = field(default_factory=list)
+
+    def saw_gil_warnings(self, output: str) -> None:
+        for name in gil_enabled_by(output):
+            if name not in self.gil_enabled_by:
+                self.gil_enabled_by.append(name)
 
     def took(self, outcome: StepOutcome) -> None:
         step = outcome.step.value
         self.durations[step] = self.durations.get(step, 0.0) + outcome.duration_s
+
+
+@dataclass(frozen=True)
+class PreparedSuite:
+    """A package installed and importable: its test command, ready to be run (again)."""
+
+    suite: SuiteRunner
+    test_command: str
+    interpreter: Interpreter
+    source: FetchedSource
+    install_command: str
+    user_env: dict[str, str]
 
 
 def _pipeline(
@@ -176,10 +239,26 @@ def _pipeline(
     runner: StepRunner,
     state: _State,
 ) -> _Finish:
+    prepared = _prepare(entry, rev, condition, settings, writer, runner, state)
+    if isinstance(prepared, _Finish):
+        return prepared
+    return _test(prepared, settings, condition, state)
+
+
+def _prepare(
+    entry: PackageEntry,
+    rev: str | None,
+    condition: Condition,
+    settings: RunSettings,
+    writer: EventWriter,
+    runner: StepRunner,
+    state: _State,
+) -> PreparedSuite | _Finish:
+    """Source, venv, install and import check: the suite ready to run, or why not."""
     name = entry.package
     interpreter = probe_interpreter(condition_python(settings, condition))
     runner.memory_limit, policy = memory_policy(
-        interpreter.info, settings.memory_bytes, settings.leaks
+        interpreter.info, settings.memory_bytes, settings.leaks, settings.tsan_suppressions
     )
     repo = settings.repo_overrides.get(name, entry.repo)
     kind = settings.source
@@ -231,6 +310,8 @@ def _pipeline(
     install_command = (
         entry.install_command if entry.install_command is not None else DEFAULT_INSTALL
     )
+    test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
+    test_command = with_suffix(test_command, settings.test_command_suffix)
     key = VenvKey(
         package=name,
         interpreter=interpreter.identity,
@@ -238,6 +319,7 @@ def _pipeline(
         extra_deps=tuple(settings.extra_deps),
         installer=settings.installer,
         source_revision=source.revision,
+        seeded=_seeded(interpreter, install_command, test_command, installer, uv),
     )
     venv = lookup_venv(settings.work_dir / "venvs", key, settings.refresh)
     home = settings.work_dir / "home" / name
@@ -277,6 +359,7 @@ def _pipeline(
         idle_timeout_s=None,
     )
     state.took(check)
+    state.saw_gil_warnings(check.output())
     recorded = recorded_distributions(venv)
     state.installed = recorded if recorded is not None else installed_distributions(venv)
     if not check.ok:
@@ -286,9 +369,8 @@ def _pipeline(
 
     # 5. Tests, JIT on, with the crash evidence kept
     install_agent(venv.path)
-    test_command = settings.test_command_override or entry.test_command or DEFAULT_TEST
-    test_command = with_suffix(test_command, settings.test_command_suffix)
     user_env = {**settings.env, **condition.env}
+    state.gil = gil_mode(interpreter.info, user_env)
     suite = SuiteRunner(
         runner=runner,
         python=venv.python,
@@ -305,9 +387,30 @@ def _pipeline(
         framework=entry.test_framework,
         on_step=state.took,
         policy=policy,
+        readable=[policy.tsan_suppressions] if policy.tsan_suppressions else [],
+        no_aslr=policy.tsan and aslr_can_be_disabled(),
     )
-    first = suite.attempt(Step.TEST, test_command)
-    verdict = first.verdict
+    return PreparedSuite(suite, test_command, interpreter, source, install_command, user_env)
+
+
+def _test(
+    prepared: PreparedSuite, settings: RunSettings, condition: Condition, state: _State
+) -> _Finish:
+    """The tests, JIT on, `--iterations` times at most; a crash is triaged and its
+    evidence recorded."""
+    suite, test_command, interpreter = prepared.suite, prepared.test_command, prepared.interpreter
+    runs = run_iterations(
+        suite.attempt, test_command, settings.iterations, every=settings.all_iterations
+    )
+    state.iterations = runs
+    for attempt in runs.attempts:
+        state.saw_gil_warnings(attempt.output)
+    state.races, problems = package_races(runs.attempts, settings.run_dir)
+    _note(runs.attempts[-1], [*runs.problems(), *problems])
+    first = runs.decisive
+    verdict = runs.verdict()
+    if first.hang is not None:
+        state.crash = hang_info(first, settings.run_dir)
     if verdict.outcome is not Outcome.CRASH or verdict.crash is None:
         return _Finish(verdict.outcome, verdict.reason)
     env = suite.env(None)
@@ -319,23 +422,42 @@ def _pipeline(
         tries=max(1, settings.crash_reruns),
         interpreter=interpreter.info,
         env=env,
-        cwd=source.path,
+        cwd=prepared.source.path,
     )
     state.crash = record_crash(
         settings=settings,
-        package=name,
+        package=suite.runner.package,
         condition=condition.name,
         first=first,
         found=found,
         interpreter=interpreter,
-        source=source,
-        install_command=install_command,
+        source=prepared.source,
+        install_command=prepared.install_command,
         extra_deps=settings.extra_deps,
         test_command=test_command,
         test_env=env,
-        user_env=user_env,
+        user_env=prepared.user_env,
     )
     return _Finish(Outcome.CRASH, verdict.reason)
+
+
+def _note(attempt: Attempt, problems: list[str]) -> None:
+    """Lines about what could not be read (JUnit XML, TSan reports), in the last test log."""
+    if not problems:
+        return
+    try:
+        with attempt.step.log_path.open("a", encoding="utf-8") as log:
+            log.writelines(f"apiary: {problem}\n" for problem in problems)
+    except OSError:
+        pass
+
+
+def _seeded(
+    interpreter: Interpreter, install: str, test: str, installer: Installer, uv: str | None
+) -> bool:
+    # Before 3.12 seeding also brings setuptools, which old suites import undeclared.
+    old = tuple(int(part) for part in interpreter.minor.split(".")[:2]) < (3, 12)
+    return old or needs_seeded_venv(install, test, installer, uv)
 
 
 def _build_venv(
@@ -354,7 +476,7 @@ def _build_venv(
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
     env = env_for_install(base, cache, policy)
-    argv = create_venv(venv, interpreter, uv)
+    argv = create_venv(venv, interpreter, uv, key.seeded)
     venv.path.mkdir()
     made = runner.run(
         Step.VENV,
@@ -376,6 +498,9 @@ def _build_venv(
 
     def install(chosen: Installer) -> StepOutcome:
         commands = plan_steps(install_command, venv.python, chosen, uv)
+        if chosen == "pip" and not key.seeded:
+            # uv failed in a venv made without pip: pip comes first, as seeding gives it.
+            commands.insert(0, install_packages_step(["pip"], venv.python, "uv", uv))
         if settings.extra_deps:
             commands.append(install_packages_step(settings.extra_deps, venv.python, chosen, uv))
         return runner.run(

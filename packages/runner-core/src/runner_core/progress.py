@@ -8,7 +8,7 @@ from collections import Counter
 from types import TracebackType
 from typing import Self
 
-from normalized_events import Outcome, PackageFinished
+from normalized_events import DEFAULT_CONDITION, Outcome, PackageFinished
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -80,7 +80,7 @@ class RunProgress:
         self.counts[finished.outcome] += 1
         self.done += 1
         label = finished.package
-        if finished.condition != "default":
+        if finished.condition != DEFAULT_CONDITION:
             label += f" [{finished.condition}]"
         reason = (
             f": {finished.reason}"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from normalized_events import Condition
+from normalized_events.layout import RunLayout
 from reporter import Category, compare_conditions, load_run
 
-RETRY_LIST = "retry-list.txt"
 _RETRY = (Category.REGRESSED, Category.NEW_CRASH_BUCKET)
 
 
@@ -32,7 +32,7 @@ def write_retry_list(run_dir: Path, conditions: list[Condition]) -> Path | None:
     """Write ``retry-list.txt`` for a run with two or more conditions; None otherwise."""
     if len(conditions) < 2:
         return None
-    path = run_dir / RETRY_LIST
+    path = RunLayout(run_dir).retry_list
     names = regressed_packages(run_dir, conditions)
     path.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
     return path

@@ -10,7 +10,6 @@ import platform
 import re
 import signal
 import socket
-import tempfile
 import time
 import traceback
 from collections import Counter
@@ -33,6 +32,9 @@ from normalized_events import (
     RunStarted,
     read_events,
 )
+from normalized_events.files import write_atomic
+from normalized_events.layout import RunLayout
+from normalized_events.runrecord import RunRecord, RunStatus
 from registry_core import LoadedRegistry
 
 from runner_core.errors import (
@@ -100,26 +102,24 @@ def registry_info(path: Path, registry: LoadedRegistry) -> RegistryInfo:
 
 def _write_json(path: Path, payload: object) -> None:
     """Atomic: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, default=str)
-        handle.write("\n")
-    Path(tmp).replace(path)
+    write_atomic(path, json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def _run_json(
-    plan: RunPlan, status: str, extra: dict[str, object] | None = None
+    plan: RunPlan, status: RunStatus, extra: dict[str, object] | None = None
 ) -> dict[str, object]:
-    return {
-        "run_id": plan.settings.run_id,
-        "status": status,
-        "settings": json.loads(plan.settings.model_dump_json()),
-        "selection": [{"package": s.entry.package, "rev": s.rev} for s in plan.selection.run],
-        "skipped": [{"package": s.package, "reason": s.reason} for s in plan.selection.skipped],
-        "invalid": [{"package": s.package, "reason": s.reason} for s in plan.selection.invalid],
-        **(extra or {}),
-    }
+    record = RunRecord.model_validate(
+        {
+            "run_id": plan.settings.run_id,
+            "status": status,
+            "settings": json.loads(plan.settings.model_dump_json()),
+            "selection": [{"package": s.entry.package, "rev": s.rev} for s in plan.selection.run],
+            "skipped": [{"package": s.package, "reason": s.reason} for s in plan.selection.skipped],
+            "invalid": [{"package": s.package, "reason": s.reason} for s in plan.selection.invalid],
+            **(extra or {}),
+        }
+    )
+    return record.as_json()
 
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -139,7 +139,7 @@ def check_run_id(run_id: str, option: str = "--run-id") -> str:
 
 def load_run_json(results_dir: Path, run_id: str) -> dict[str, object]:
     check_run_id(run_id, "--resume")
-    path = results_dir / run_id / "run.json"
+    path = RunLayout(results_dir / run_id).run_json
     try:
         if path.stat().st_size > _MAX_RUN_JSON:
             raise ResumeError(f"--resume {run_id}: {path} is too large to be a run.json")
@@ -223,9 +223,7 @@ def execute(plan: RunPlan, on_result: OnResult | None = None, resumed: bool = Fa
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             with contextlib.suppress(OSError):
                 (settings.run_dir / "error.log").write_text(traceback.format_exc())
-                _write_json(
-                    settings.run_dir / "run.json", _run_json(plan, "failed", {"error": reason})
-                )
+                _write_json(settings.layout.run_json, _run_json(plan, "failed", {"error": reason}))
             if isinstance(exc, RunnerError):
                 raise
             raise RunFailedError(
@@ -241,8 +239,9 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
     started = time.monotonic()
     interpreter = probe_interpreter(settings.target_python)
     sandbox = check_sandbox(settings.sandbox_backend)
-    _write_json(run_dir / "run.json", _run_json(plan, "running", {"sandbox": sandbox.as_json()}))
-    events_path = run_dir / "events.jsonl"
+    layout = settings.layout
+    _write_json(layout.run_json, _run_json(plan, "running", {"sandbox": sandbox.as_json()}))
+    events_path = layout.events
     done = finished_keys(events_path)
     report = RunReport(run_dir=run_dir)
     crashes = 0
@@ -344,7 +343,7 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
         write_retry_list(run_dir, settings.conditions)
     with _unless_disk_full(report, run_dir):
         _write_json(
-            run_dir / "run.json",
+            layout.run_json,
             _run_json(
                 plan,
                 "interrupted" if report.interrupted else "finished",

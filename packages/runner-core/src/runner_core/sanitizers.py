@@ -9,6 +9,10 @@ import check, tests, reruns and reproducers alike:
 - under `--memory`, an ASan build gets ASan's own RSS limit (`hard_rss_limit_mb`)
   instead of RLIMIT_AS, which it cannot run under (see `memory_limit_kind`);
 - test steps send reports to `log_path` in their evidence folder;
+- on a ThreadSanitizer build, TSan's status 66 at exit is off (`exitcode=0`: a race is
+  recorded as a race, not as failed tests) and reports go on after the first
+  (`halt_on_error=0`); a suppressions file (`--tsan-suppressions`) becomes
+  `suppressions=`;
 - the user's own options (from `--env` or the environment) are merged and win, key by
   key; options that cannot be read, or a `log_path` whose folder cannot be written, are
   dropped with one line saying so, and apiary's defaults apply.
@@ -25,6 +29,8 @@ from pathlib import Path
 from normalized_events import InterpreterInfo
 from sandbox_runner.spec import MemoryLimitKind
 
+from runner_core.errors import OptionError
+
 # Each sanitizer's options variable and the prefix of its report files (`log_path`
 # appends `.PID`).
 SANITIZER_LOGS = {"ASAN_OPTIONS": "asan", "UBSAN_OPTIONS": "ubsan", "TSAN_OPTIONS": "tsan"}
@@ -37,6 +43,8 @@ class SanitizerPolicy:
 
     leaks: bool = False
     rss_limit_mb: int | None = None
+    tsan: bool = False  # a ThreadSanitizer build
+    tsan_suppressions: Path | None = None
 
 
 NO_LEAKS = SanitizerPolicy()
@@ -100,11 +108,22 @@ def sanitizer_env(
 
 
 def _defaults(variable: str, policy: SanitizerPolicy) -> dict[str, str]:
+    if variable == "TSAN_OPTIONS":
+        return _tsan_defaults(policy)
     if variable != "ASAN_OPTIONS":
         return {}
     defaults = {"detect_leaks": "1" if policy.leaks else "0"}
     if policy.rss_limit_mb is not None:
         defaults["hard_rss_limit_mb"] = str(policy.rss_limit_mb)
+    return defaults
+
+
+def _tsan_defaults(policy: SanitizerPolicy) -> dict[str, str]:
+    if not policy.tsan:
+        return {}
+    defaults = {"exitcode": "0", "halt_on_error": "0"}
+    if policy.tsan_suppressions is not None:
+        defaults["suppressions"] = str(policy.tsan_suppressions)
     return defaults
 
 
@@ -117,8 +136,28 @@ def is_sanitizer_build(info: InterpreterInfo) -> bool:
     return info.asan_build or "--with-thread-sanitizer" in flags or "sanitizer" in flags
 
 
+def is_tsan_build(info: InterpreterInfo) -> bool:
+    return "--with-thread-sanitizer" in info.configure_flags or "-fsanitize=thread" in (
+        info.configure_flags
+    )
+
+
+def check_tsan_hunt(info: InterpreterInfo, suppressions: Path | None) -> None:
+    """A TSan hunt (`--tsan`, `--tsan-suppressions`) needs a real file and a TSan build."""
+    if suppressions is not None and not suppressions.is_file():
+        raise OptionError(f"--tsan-suppressions {suppressions}: no such file")
+    if not is_tsan_build(info):
+        raise OptionError(
+            f"--tsan: {info.path} is not a ThreadSanitizer build (its configure flags lack "
+            "--with-thread-sanitizer)"
+        )
+
+
 def memory_policy(
-    info: InterpreterInfo, memory_bytes: int | None, leaks: bool
+    info: InterpreterInfo,
+    memory_bytes: int | None,
+    leaks: bool,
+    tsan_suppressions: Path | None = None,
 ) -> tuple[MemoryLimitKind, SanitizerPolicy]:
     """(the sandbox's memory limit kind, the sanitizer policy) for this interpreter.
 
@@ -128,4 +167,10 @@ def memory_policy(
     if not is_sanitizer_build(info):
         return "rlimit_as", SanitizerPolicy(leaks=leaks)
     rss = memory_bytes // (1024 * 1024) if memory_bytes and info.asan_build else None
-    return "off", SanitizerPolicy(leaks=leaks, rss_limit_mb=rss)
+    tsan = is_tsan_build(info)
+    return "off", SanitizerPolicy(
+        leaks=leaks,
+        rss_limit_mb=rss,
+        tsan=tsan,
+        tsan_suppressions=tsan_suppressions if tsan else None,
+    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from normalized_events.files import sha256_of
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from registry_core.errors import FetchError, RegistryError
@@ -154,11 +155,3 @@ def download(release: SdistRelease, folder: Path, limits: SourceLimits, log: Any
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

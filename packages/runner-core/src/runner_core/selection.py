@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from registry_core import LoadedRegistry, PackageEntry
-
-from runner_core.errors import SelectionError
+from registry_core import LoadedRegistry, PackageEntry, SelectionError
+from registry_core.select import (
+    Condition,
+    PackageSpec,
+    check_conditions,
+    matches_all,
+    parse_conditions,
+    parse_package_specs,
+)
 
 
 @dataclass(frozen=True)
@@ -45,64 +50,13 @@ class SelectionOptions:
     force_run: bool = False
 
 
-def parse_package_specs(raw: list[str]) -> list[tuple[str, str | None]]:
-    """``a,b@rev`` (repeatable, comma separated) to ``[(a, None), (b, rev)]``."""
-    specs: list[tuple[str, str | None]] = []
-    for chunk in raw:
-        for raw_item in chunk.split(","):
-            item = raw_item.strip()
-            if not item:
-                continue
-            name, sep, rev = item.partition("@")
-            if not name or (sep and not rev):
-                raise SelectionError(f"--packages: {item!r} is not NAME or NAME@REV")
-            specs.append((name, rev or None))
-    return specs
-
-
-def read_packages_file(path: Path) -> list[str]:
-    """Names (``NAME`` or ``NAME@REV``) from a file, one per line, ``#`` comments allowed."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SelectionError(f"--packages-from {path}: {exc.strerror}") from exc
-    return [
-        line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
-    ]
-
-
-def _parse_where(raw: tuple[str, ...]) -> list[tuple[str, str]]:
-    pairs = []
-    for item in raw:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SelectionError(f"--where: {item!r} is not FIELD=VALUE")
-        if key not in PackageEntry.model_fields:
-            known = ", ".join(sorted(PackageEntry.model_fields))
-            raise SelectionError(f"--where: unknown field {key!r} (fields: {known})")
-        pairs.append((key, value))
-    return pairs
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "null" if value is None else str(value)
-
-
-def _matches(entry: PackageEntry, where: list[tuple[str, str]]) -> bool:
-    """FIELD=VALUE filters, compared case-insensitively (``true``, ``null``, ``pure``)."""
-    return all(_shown(getattr(entry, key)).lower() == wanted.lower() for key, wanted in where)
-
-
 def skip_reason(entry: PackageEntry, target_minor: str, options: SelectionOptions) -> str | None:
+    """Why a run leaves this entry out: the registry's own rule, then the run's options."""
     if options.force_run:
         return None
-    if entry.skip:
-        return f"registry: skip ({entry.skip_reason or 'no reason given'})"
-    versions = entry.skip_versions or {}
-    if target_minor in versions:
-        return f"registry: skip on Python {target_minor} ({versions[target_minor]})"
+    registry_reason = entry.skip_reason_for(target_minor)
+    if registry_reason is not None:
+        return f"registry: {registry_reason}"
     if not entry.enriched and not options.include_unenriched:
         return "not enriched (use --include-unenriched to run it with default commands)"
     if options.skip_extensions and entry.has_compiled_code:
@@ -111,33 +65,48 @@ def skip_reason(entry: PackageEntry, target_minor: str, options: SelectionOption
 
 
 def select(registry: LoadedRegistry, options: SelectionOptions, target_minor: str) -> Selection:
-    where = _parse_where(options.where)
-    selection = Selection()
-    broken = {p.file.stem: str(p) for p in registry.problems}
+    """The run's packages: ``--packages`` (in the order given) or the registry by
+    popularity, both narrowed by ``--where``; ``--top N`` keeps the first N runnable."""
+    conditions = parse_conditions(options.where)
+    check_conditions(registry, conditions)
     if options.packages:
-        for name, rev in parse_package_specs(list(options.packages)):
-            entry = registry.entries.get(name)
-            if entry is None:
-                if name in broken:
-                    selection.invalid.append(
-                        Invalid(name, f"invalid registry entry: {broken[name]}")
-                    )
-                    continue
-                raise SelectionError(f"--packages: {name!r} is not in the registry")
-            reason = skip_reason(entry, target_minor, options)
-            if reason:
-                selection.skipped.append(Skipped(name, reason))
-            else:
-                selection.run.append(Selected(entry, rev))
-        return selection
+        specs = parse_package_specs(options.packages)
+        return _named(registry, specs, conditions, options, target_minor)
+    selection = Selection()
     for entry in registry.by_popularity():
-        if not _matches(entry, where):
-            continue
-        reason = skip_reason(entry, target_minor, options)
-        if reason:
-            selection.skipped.append(Skipped(entry.package, reason))
-            continue
-        selection.run.append(Selected(entry))
+        if matches_all(entry, conditions):
+            _add(selection, Selected(entry), options, target_minor)
         if options.top is not None and len(selection.run) >= options.top:
             break
     return selection
+
+
+def _named(
+    registry: LoadedRegistry,
+    specs: list[PackageSpec],
+    conditions: list[Condition],
+    options: SelectionOptions,
+    target_minor: str,
+) -> Selection:
+    selection = Selection()
+    broken = {p.file.stem: str(p) for p in registry.problems}
+    for spec in specs:
+        entry = registry.entries.get(spec.name)
+        if entry is None and spec.name in broken:
+            reason = f"invalid registry entry: {broken[spec.name]}"
+            selection.invalid.append(Invalid(spec.name, reason))
+        elif entry is None:
+            raise SelectionError(f"--packages: {spec.name!r} is not in the registry")
+        elif matches_all(entry, conditions):
+            _add(selection, Selected(entry, spec.rev), options, target_minor)
+    return selection
+
+
+def _add(
+    selection: Selection, item: Selected, options: SelectionOptions, target_minor: str
+) -> None:
+    reason = skip_reason(item.entry, target_minor, options)
+    if reason:
+        selection.skipped.append(Skipped(item.entry.package, reason))
+    else:
+        selection.run.append(item)

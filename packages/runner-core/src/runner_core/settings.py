@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from normalized_events import Condition
+from normalized_events.layout import RunLayout
 from pydantic import BaseModel, ConfigDict, Field
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
@@ -48,6 +49,12 @@ class RunSettings(BaseModel):
     repo_overrides: dict[str, str] = Field(default_factory=dict)
     refresh: bool = False
     crash_reruns: int = 1
+    # Runs of each suite (stopping at the first crash or hang unless all_iterations).
+    iterations: int = Field(default=1, ge=1)
+    all_iterations: bool = False
+    # A ThreadSanitizer hunt: refused unless the interpreter is a TSan build.
+    tsan: bool = False
+    tsan_suppressions: Path | None = None
     leaks: bool = False
     condition_retries: int = 2
     stop_after_crash: int | None = None
@@ -56,3 +63,7 @@ class RunSettings(BaseModel):
     @property
     def run_dir(self) -> Path:
         return self.results_dir / self.run_id
+
+    @property
+    def layout(self) -> RunLayout:
+        return RunLayout(self.run_dir)

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from normalized_events import PackageFinished, read_events
+from normalized_events.layout import RunLayout
 
 from runner_core.errors import OptionError
 from runner_core.selection import Selection
@@ -70,7 +71,7 @@ def balanced_shards(names: list[str], total: int, durations: dict[str, float]) -
 
 
 def durations_from_run(run_dir: Path) -> dict[str, float]:
-    events = run_dir / "events.jsonl"
+    events = RunLayout(run_dir).events
     if not events.is_file():
         raise OptionError(f"--balance-from {run_dir}: no events.jsonl there")
     found: dict[str, float] = {}

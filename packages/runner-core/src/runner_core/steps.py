@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from normalized_events import EventWriter, Step, StepFinished
+from normalized_events.files import read_tail
 from sandbox_runner import (
     EnvPolicy,
     Isolation,
@@ -55,11 +56,7 @@ class StepOutcome:
     def output(self, limit: int = 2_000_000) -> str:
         """The step's log text (the tail, when it is very large)."""
         try:
-            with self.log_path.open("rb") as handle:
-                handle.seek(0, 2)
-                size = handle.tell()
-                handle.seek(max(0, size - limit))
-                return handle.read().decode("utf-8", "replace")
+            return read_tail(self.log_path, limit)[0].decode("utf-8", "replace")
         except OSError:
             return ""
 
@@ -84,9 +81,10 @@ class StepRunner:
     # Set once a command was stopped for filling the disk: its trees need a reset.
     filled_disk: bool = False
 
-    def log_path(self, step: Step) -> Path:
+    def log_path(self, step: Step, label: str | None = None) -> Path:
+        """`<step>.log`, or `<label>.log` for a step run more than once (`test-2`)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        return self.log_dir / f"{step.value}.log"
+        return self.log_dir / f"{label or step.value}.log"
 
     def python_step(
         self, step: Step, description: str, action: Callable[[Callable[[str], None]], None]
@@ -123,9 +121,15 @@ class StepRunner:
         timeout_s: float | None,
         idle_timeout_s: float | None,
         readable: Sequence[Path] = (),
+        label: str | None = None,
+        stack_signal: int | None = None,
     ) -> StepOutcome:
-        """Run commands one after another until one fails; one log, one event."""
-        log_path = self.log_path(step)
+        """Run commands one after another until one fails; one log, one event.
+
+        `label` names the log of a step run more than once; `stack_signal` is sent to
+        the processes that catch it before a timeout's kill (see sandbox_runner).
+        """
+        log_path = self.log_path(step, label)
         log_path.write_bytes(b"")
         started = time.monotonic()
         shown: list[str] = []
@@ -158,6 +162,7 @@ class StepRunner:
                 env_policy=EnvPolicy(allow=(*self.pass_env, *command.env)),
                 stdout_log=part,
                 stderr_log=None,
+                stack_signal=stack_signal,
             )
             result = run_sandboxed(spec)
             self.filled_disk |= result.disk_limit_hit

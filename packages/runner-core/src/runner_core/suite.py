@@ -10,9 +10,14 @@ from pathlib import Path
 from normalized_events import Step
 
 from runner_core import outcomes
+from runner_core.aslr import without_aslr
 from runner_core.commands import Installer, plan_steps
+from runner_core.crash.hang import ProcessStacks, hang_record
+from runner_core.crash.record import CrashRecord
+from runner_core.crash.signature import describe
 from runner_core.environment import env_for_tests
-from runner_core.evidence import Evidence, gather
+from runner_core.evidence import STACKS_SIGNAL, Evidence, gather
+from runner_core.junit import JUNIT_NAME, junit_addopts
 from runner_core.sanitizers import SanitizerPolicy
 from runner_core.steps import StepOutcome, StepRunner
 
@@ -26,6 +31,9 @@ class Attempt:
     output: str
     evidence: Evidence
     step: StepOutcome
+    # A suite stopped at a timeout: where its threads were (deadlock or busy_hang).
+    hang: CrashRecord | None = None
+    evidence_dir: Path | None = None
 
 
 @dataclass
@@ -47,39 +55,77 @@ class SuiteRunner:
     framework: str
     on_step: Callable[[StepOutcome], None]
     policy: SanitizerPolicy = field(default_factory=SanitizerPolicy)
+    readable: Sequence[Path] = ()
+    # Run the tests under `setarch -R` (ThreadSanitizer wants ASLR off).
+    no_aslr: bool = False
 
     def env(
         self, evidence_dir: Path | None, changes: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        env = env_for_tests(
-            self.base_env, self.user_env, self.pytest_addopts, evidence_dir, self.policy
-        )
+        """The test environment; with an evidence folder, pytest also writes its JUnit
+        XML there (per-test outcomes, see `runner_core.junit`)."""
+        addopts = self.pytest_addopts
+        if evidence_dir is not None and self.framework == "pytest":
+            addopts = junit_addopts(addopts, evidence_dir / JUNIT_NAME)
+        env = env_for_tests(self.base_env, self.user_env, addopts, evidence_dir, self.policy)
         env.update(changes or {})
         return env
 
     def attempt(
-        self, step: Step, command: str, changes: Mapping[str, str] | None = None
+        self,
+        step: Step,
+        command: str,
+        changes: Mapping[str, str] | None = None,
+        label: str | None = None,
     ) -> Attempt:
-        """Run `command` as step `step`, with `changes` over the test environment."""
-        folder = self.runner.log_dir / "evidence" / step.value
+        """Run `command` as step `step`, with `changes` over the test environment;
+        `label` names the log and evidence folder of a step run more than once."""
+        folder = self.runner.log_dir / "evidence" / (label or step.value)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
+        steps = plan_steps(command, self.python, self.installer, self.uv)
         done = self.runner.run(
             step,
-            plan_steps(command, self.python, self.installer, self.uv),
+            without_aslr(steps) if self.no_aslr else steps,
             cwd=self.cwd,
             env=self.env(folder, changes),
             network=self.network,
             writable=[*self.writable, folder],
             timeout_s=self.timeout_s,
             idle_timeout_s=self.idle_timeout_s,
+            label=label,
+            stack_signal=STACKS_SIGNAL,
+            readable=self.readable,
         )
         self.on_step(done)
         evidence = gather(folder)
         output = evidence.merged(done.output())
         _append_to_log(done.log_path, evidence)
         verdict = outcomes.classify_test(done.status, output, self.framework)
-        return Attempt(command, verdict, output, evidence, done)
+        hang = _hang(done, evidence)
+        if hang is not None:
+            verdict = verdict.model_copy(update={"reason": f"{verdict.reason}: {describe(hang)}"})
+        return Attempt(command, verdict, output, evidence, done, hang, folder)
+
+
+def _hang(done: StepOutcome, evidence: Evidence) -> CrashRecord | None:
+    """Where a suite stopped at a timeout was, from the stacks it gave before the kill."""
+    result = done.result
+    if result is None or not (result.timed_out or result.idle_timed_out):
+        return None
+    states = {p.namespace_pid: p for p in result.stacks_from}
+    answers = []
+    for pid, text in evidence.stacks:
+        process = states.get(pid)
+        answers.append(
+            ProcessStacks(
+                pid,
+                text,
+                process.threads if process else None,
+                process.running_threads if process else None,
+            )
+        )
+    return hang_record(answers)
 
 
 def _append_to_log(log: Path, evidence: Evidence) -> None:

@@ -48,16 +48,22 @@ class RunnerSummary:
 
 def runner_summary(output: str) -> RunnerSummary | None:
     """The last runner summary in `output`, or None when no runner printed one."""
-    lines = [_ANSI.sub("", line).rstrip() for line in output.splitlines()]
-    for index in range(len(lines) - 1, -1, -1):
+    found = last_runner_summary(output.splitlines())
+    return found[1] if found is not None else None
+
+
+def last_runner_summary(lines: list[str]) -> tuple[int, RunnerSummary] | None:
+    """The last runner summary in `lines` and the index of the line it starts on."""
+    clean = [_ANSI.sub("", line).rstrip() for line in lines]
+    for index in range(len(clean) - 1, -1, -1):
         found = (
-            _pytest_summary(lines[index])
-            or _pytest_short_summary(lines, index)
-            or _unittest_summary(lines, index)
-            or _stestr_summary(lines, index)
+            _pytest_summary(clean[index])
+            or _pytest_short_summary(clean, index)
+            or _unittest_summary(clean, index)
+            or _stestr_summary(clean, index)
         )
         if found is not None:
-            return found
+            return index, found
     return None
 
 

@@ -28,18 +28,20 @@ class VenvKey:
     extra_deps: tuple[str, ...]
     installer: str
     source_revision: str
+    # Whether the venv gets pip (and, before Python 3.12, setuptools and wheel) at creation.
+    seeded: bool = True
 
     def digest(self) -> str:
-        material = json.dumps(
-            [
-                self.package,
-                self.interpreter,
-                self.install_command,
-                list(self.extra_deps),
-                self.installer,
-                self.source_revision,
-            ]
-        )
+        fields = [
+            self.package,
+            self.interpreter,
+            self.install_command,
+            list(self.extra_deps),
+            self.installer,
+            self.source_revision,
+        ]
+        # Seeded venvs keep the digests they always had; an unseeded one is a different venv.
+        material = json.dumps(fields if self.seeded else [*fields, "unseeded"])
         return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
@@ -69,8 +71,14 @@ def lookup_venv(root: Path, key: VenvKey, refresh: bool) -> Venv:
     return Venv(path=path, key=key.digest(), ready=ready)
 
 
-def create_venv(venv: Venv, interpreter: Interpreter, uv: str | None) -> list[str]:
-    """Create an empty venv (with pip seeded) at ``venv.path``; return the command used."""
+def create_venv(
+    venv: Venv, interpreter: Interpreter, uv: str | None, seeded: bool = True
+) -> list[str]:
+    """The command that creates an empty venv at ``venv.path`` (after clearing the place).
+
+    With uv, pip is seeded only when ``seeded``: seeding copies pip into every venv, which
+    costs more than creating the venv itself, for installs that uv does without it.
+    """
     shutil.rmtree(venv.path, ignore_errors=True)
     venv.path.parent.mkdir(parents=True, exist_ok=True)
     # Old venvs of this package for this interpreter are stale once the key moved on.
@@ -79,7 +87,8 @@ def create_venv(venv: Venv, interpreter: Interpreter, uv: str | None) -> list[st
         if stale != venv.path:
             shutil.rmtree(stale, ignore_errors=True)
     if uv:
-        argv = [uv, "venv", "--quiet", "--seed", "--python", str(interpreter.path), str(venv.path)]
+        seed = ["--seed"] if seeded else []
+        argv = [uv, "venv", "--quiet", *seed, "--python", str(interpreter.path), str(venv.path)]
     else:
         argv = [str(interpreter.path), "-m", "venv", str(venv.path)]
     return argv

@@ -22,3 +22,8 @@ def installed_versions() -> dict[str, str | None]:
         except PackageNotFoundError:
             found[name] = None
     return found
+
+
+def version_lines() -> list[str]:
+    """What `apiary --version` prints: one `name version` line per package."""
+    return [f"{name} {found or 'not installed'}" for name, found in installed_versions().items()]

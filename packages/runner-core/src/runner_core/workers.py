@@ -55,7 +55,7 @@ def _worker_main(settings_json: str, jobs: Any, results: Any, worker: int) -> No
     # A kill -9 of apiary leaves no orphaned worker (and so no sandbox) behind.
     die_with_parent()
     settings = RunSettings.model_validate_json(settings_json)
-    writer = _WorkerWriter(settings.run_dir / "events.jsonl", settings.run_id, os.getppid())
+    writer = _WorkerWriter(settings.layout.events, settings.run_id, os.getppid())
     try:
         while True:
             item = jobs.get()

@@ -4,7 +4,7 @@ import typer
 
 from sandbox_runner.cli import SANDBOX_CONTEXT, sandbox_command
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
 app.command(context_settings=SANDBOX_CONTEXT)(sandbox_command)
 
 if __name__ == "__main__":

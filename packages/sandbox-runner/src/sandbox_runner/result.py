@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox_runner.stackdump import SignalledProcess
 
 UsedBackend = Literal["none", "bwrap"]
 
@@ -32,6 +34,8 @@ class SandboxResult(BaseModel):
     - `*_tail`: the last lines of each stream (with merged logs, `stdout_tail` has both).
     - `backend` / `backend_reason`: the isolation actually used and why it was chosen.
     - `withheld_env`: names (never values) of environment variables the filter removed.
+    - `stacks_from`: the processes asked for their stacks before a timeout's kill (see
+      `SandboxSpec.stack_signal`), with their threads' states at that moment.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -65,6 +69,7 @@ class SandboxResult(BaseModel):
     backend_reason: str
     network_isolated: bool
     withheld_env: list[str]
+    stacks_from: list[SignalledProcess] = Field(default_factory=list)
 
     @property
     def killed(self) -> bool:

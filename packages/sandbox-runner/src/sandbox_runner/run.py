@@ -26,6 +26,7 @@ from sandbox_runner.programs import programs_outside_view
 from sandbox_runner.reaper import ReaperChannel, Usage, reaper_prefix
 from sandbox_runner.result import SandboxResult
 from sandbox_runner.spec import SandboxSpec
+from sandbox_runner.stackdump import SignalledProcess, signal_for_stacks
 from sandbox_runner.status import decode_status, signal_name, suspect_oom
 
 READ_CHUNK = 64 * 1024
@@ -59,6 +60,7 @@ class _Ending:
     watch: _Watch = field(default_factory=_Watch)
     interrupted: bool = False
     process_limit_hit: bool = False
+    stacks_from: list[SignalledProcess] = field(default_factory=list)
 
 
 @dataclass
@@ -198,9 +200,11 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
     if run.stderr is not None:
         streams[_fd(proc.stderr)] = run.stderr
     status: tuple[int, resource.struct_rusage] | None = None
+    stacks_from: list[SignalledProcess] = []
     try:
         disk = DiskWatch.over((launch.cwd, *launch.writable), run.spec.limits.disk_bytes)
         watch = _pump(proc.pid, streams, run.spec, started, disk)
+        stacks_from = _ask_for_stacks(run, watch)
         if watch.stopped and channel is not None:
             channel.request_stop()  # let the reaper report the command's usage first
             _wait_exit(proc.pid, STOP_GRACE_S)
@@ -218,12 +222,21 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
     proc.returncode = os.waitstatus_to_exitcode(status[0])
     usage = Usage(status[1].ru_maxrss, status[1].ru_utime + status[1].ru_stime)
     ending = _Ending(proc.returncode, usage, watch, sandbox.interrupted)
+    ending.stacks_from = stacks_from
     report = channel.read_report() if channel is not None else None
     if report is not None:
         ending.returncode, ending.usage = report.returncode, report.usage
     elif channel is not None:
         ending.usage = None  # bwrap's own usage says nothing about the command
     return ending
+
+
+def _ask_for_stacks(run: _Run, watch: _Watch) -> list[SignalledProcess]:
+    """Before a timeout's kill: the stacks of the processes that can give them."""
+    signum = run.spec.stack_signal
+    if signum is None or not (watch.timed_out or watch.idle_timed_out):
+        return []
+    return signal_for_stacks(run.marker, signum, run.spec.stack_wait_s)
 
 
 def _preexec(run: _Run, *, in_namespace: bool) -> Callable[[], None]:
@@ -408,6 +421,7 @@ def _result(run: _Run, ending: _Ending, wall: float) -> SandboxResult:
         signal_name=signal_name(signum),
         timed_out=ending.watch.timed_out,
         idle_timed_out=ending.watch.idle_timed_out,
+        stacks_from=ending.stacks_from,
         interrupted=ending.interrupted,
         oom_suspected=oom,
         cpu_limit_hit=cpu_hit,

@@ -130,6 +130,9 @@ class SandboxSpec(_Frozen):
     stdout_log: Path
     stderr_log: Path | None = None
     tail_lines: int = Field(default=DEFAULT_TAIL_LINES, ge=0)
+    # On a timeout, first ask the tree for its stacks with this signal (see stackdump.py).
+    stack_signal: int | None = Field(default=None, ge=1, le=64)
+    stack_wait_s: float = Field(default=2.0, ge=0)
 
     def argv(self) -> list[str]:
         if isinstance(self.command, str):

@@ -61,6 +61,12 @@ def result_json(result: PackageFinished) -> dict[str, Any]:
         "attempts": result.attempts,
         "attempt_outcomes": [outcome.value for outcome in result.attempt_outcomes],
         "durations": dict(result.durations),
+        "gil": result.gil,
+        "gil_enabled_by": list(result.gil_enabled_by),
+        "iterations": result.iterations,
+        "iteration_outcomes": [outcome.value for outcome in result.iteration_outcomes],
+        "flaky_tests": list(result.flaky_tests),
+        "races": [race.model_dump(mode="json") for race in result.races],
     }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from normalized_events import Outcome, PackageFinished
+from normalized_events import DEFAULT_CONDITION, Outcome, PackageFinished
 
+from reporter.freethreading import CATEGORIES, FreeThreadingView, free_threading_view
 from reporter.lazy_events import Key
 from reporter.present.common import (
     header,
@@ -40,7 +41,7 @@ DURATION = Column("duration", Kind.SECONDS)
 
 
 def _keys(keys: list[Key] | tuple[Key, ...], limit: int = 12) -> str:
-    names = [p if c == "default" else f"{p} [{c}]" for p, c in keys]
+    names = [p if c == DEFAULT_CONDITION else f"{p} [{c}]" for p, c in keys]
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
@@ -172,6 +173,10 @@ def summary_document(
     ]
     crash_blocks += [_bucket_card(run, b, inline_files=inline_files) for b in summary.buckets]
     sections.append(Section("Crashes", crash_blocks, "crashes"))
+
+    threading = free_threading_view(run.results.values())
+    if threading is not None:
+        sections.append(Section("Free threading", _threading_blocks(threading), "threading"))
 
     failing = sorted(
         (r for r in run.results.values() if r.outcome in FAILING),
@@ -306,6 +311,89 @@ def summary_document(
     )
 
 
+def _threading_blocks(view: FreeThreadingView) -> list[Block]:
+    counts: list[tuple[str, int]] = [(c, view.count(c)) for c in CATEGORIES if view.count(c)]
+    return [
+        Bars("Packages by what free threading did to them", counts),
+        Table(
+            "Packages by category",
+            (
+                Column("category"),
+                PACKAGE,
+                CONDITION,
+                OUTCOME,
+                Column("what", Kind.CODE),
+                Column("evidence", Kind.CODE),
+            ),
+            [
+                (
+                    p.category,
+                    p.result.package,
+                    p.result.condition,
+                    p.result.outcome.value,
+                    p.detail,
+                    p.evidence,
+                )
+                for p in view.placed
+            ],
+        ),
+        Table(
+            "ThreadSanitizer buckets",
+            (
+                Column("bucket", Kind.CODE),
+                Column("kind"),
+                Column("reports", Kind.NUMBER),
+                Column("packages"),
+                Column("frames", Kind.CODE),
+                Column("report", Kind.CODE),
+            ),
+            [
+                (
+                    b.bucket,
+                    b.kind,
+                    b.reports,
+                    ", ".join(b.packages),
+                    " | ".join(b.frames),
+                    b.log_path,
+                )
+                for b in view.races
+            ],
+            empty="no ThreadSanitizer report",
+        ),
+    ]
+
+
+def _threading_json(view: FreeThreadingView | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    return {
+        "counts": {c: view.count(c) for c in CATEGORIES},
+        "packages": [
+            {
+                "category": p.category,
+                "package": p.result.package,
+                "condition": p.result.condition,
+                "outcome": p.result.outcome.value,
+                "detail": p.detail,
+                "evidence": p.evidence,
+            }
+            for p in view.placed
+        ],
+        "race_buckets": [
+            {
+                "bucket": b.bucket,
+                "kind": b.kind,
+                "signature": b.signature,
+                "reports": b.reports,
+                "packages": b.packages,
+                "frames": b.frames,
+                "log_path": b.log_path,
+            }
+            for b in view.races
+        ],
+    }
+
+
 def _headline(summary: Summary) -> str:
     parts = [f"{n} {o.value}" for o, n in summary.counts.items() if n]
     return ", ".join(parts) if parts else "no results"
@@ -360,4 +448,5 @@ def summary_json(summary: Summary) -> dict[str, Any]:
     data["not_run"] = [{"package": p, "condition": c} for p, c in summary.not_run]
     data["problems"] = run_problems(run)
     data["merge"] = run.merge_info
+    data["free_threading"] = _threading_json(free_threading_view(run.results.values()))
     return data

@@ -5,8 +5,10 @@ crashed); `signature(record)` the key of its crash site and `bucket(record)` a s
 of that key.
 """
 
+from normalized_events import CrashKind
+
 from runner_core.crash.parse import parse_crash, scan_output
-from runner_core.crash.record import CFrame, CrashKind, CrashRecord, PythonFrame, ThreadStack
+from runner_core.crash.record import CFrame, CrashRecord, PythonFrame, ThreadStack
 from runner_core.crash.signals import describe_signal, signal_name, status_signal
 from runner_core.crash.signature import (
     bucket,

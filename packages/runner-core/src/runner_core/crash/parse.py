@@ -20,13 +20,15 @@ The rule (the status decides whether it crashed, the output says how):
 
 from __future__ import annotations
 
-import re
 import signal as _signal
+
+from normalized_events import CrashKind
 
 from runner_core.crash.asan import AsanReport, find_asan_report, find_assertions
 from runner_core.crash.faulthandler import FaultDump, find_dumps
-from runner_core.crash.record import CrashKind, CrashRecord
+from runner_core.crash.record import CrashRecord
 from runner_core.crash.signals import FAULT_MESSAGES, describe_signal, status_signal
+from runner_core.summaries import last_runner_summary
 
 _KIND_OF_SIGNAL: dict[int, CrashKind] = {
     _signal.SIGSEGV: CrashKind.SEGFAULT,
@@ -36,13 +38,6 @@ _KIND_OF_SIGNAL: dict[int, CrashKind] = {
     _signal.SIGILL: CrashKind.ILLEGAL_INSTRUCTION,
 }
 
-# The last line of a test runner that finished: pytest (normal and -q) and unittest.
-_RUNNER_SUMMARY = re.compile(
-    r"^(?:=+ )?(?:\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)"
-    r"(?:, )?)+.* in [\d.]+s\b.*$"
-    r"|^=+ no tests ran in [\d.]+s\b.*$"
-    r"|^Ran \d+ tests? in [\d.]+s$"
-)
 # An assertion message counts for the dump that follows it within this many lines
 # (CPython's _PyObject_AssertFailed prints object details in between).
 _ASSERTION_REACH = 12
@@ -91,10 +86,8 @@ def scan_output(output: str) -> CrashRecord | None:
 
 
 def _after_runner_summary(lines: list[str]) -> int:
-    for index in range(len(lines) - 1, -1, -1):
-        if _RUNNER_SUMMARY.match(lines[index].strip()):
-            return index + 1
-    return 0
+    found = last_runner_summary(lines)
+    return 0 if found is None else found[0] + 1
 
 
 def _expected_signal(dump: FaultDump | None) -> int | None:

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
+from normalized_events import CrashKind
 from pydantic import BaseModel, ConfigDict, Field
 
 from runner_core.crash.signals import signal_name
-
-
-class CrashKind(StrEnum):
-    """How the process died, most specific evidence first."""
-
-    SEGFAULT = "segfault"
-    ABORT = "abort"
-    BUS_ERROR = "bus_error"
-    FPE = "fpe"
-    ILLEGAL_INSTRUCTION = "illegal_instruction"
-    FATAL_ERROR = "fatal_error"  # Py_FatalError: "Fatal Python error: <func>: <message>"
-    C_ASSERTION = "c_assertion"  # assert() in C: "file.c:12: func: Assertion `x' failed."
-    ASAN = "asan"  # an AddressSanitizer report; see CrashRecord.asan_error
-    KILLED_BY_SIGNAL = "killed_by_signal"  # any other signal (SIGKILL, SIGTERM, ...)
 
 
 class _Model(BaseModel):
@@ -83,6 +68,10 @@ class CrashRecord(_Model):
         description="ASan's other stacks: where the memory was freed (free) and allocated (alloc).",
     )
     extension_modules: list[str] = Field(default_factory=list)
+    waiting_threads: list[ThreadStack] = Field(
+        default_factory=list,
+        description="A stopped suite's threads (deadlock, busy_hang), every process's.",
+    )
 
     @property
     def signal_name(self) -> str | None:

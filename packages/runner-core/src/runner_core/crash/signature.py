@@ -23,11 +23,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from normalized_events import CrashInfo
+from normalized_events import CrashInfo, CrashKind
 
-from runner_core.crash.record import CFrame, CrashKind, CrashRecord, PythonFrame
+from runner_core.crash.record import CFrame, CrashRecord, PythonFrame
 
 TOP_FRAMES = 3
+# How many thread sites a stopped suite's signature names.
+HANG_FRAMES = 4
 BUCKET_LENGTH = 12
 _MAX_HEADLINE = 200
 
@@ -40,6 +42,11 @@ _HARNESS_FILES = re.compile(
     r"|nose2?|apiary)(?:/|\.py$)"
     # apiary itself, installed or from a checkout
     r"|/(?:runner_core|sandbox_runner)/"
+)
+# The standard library's waiting machinery: a blocked thread is named by its caller.
+_WAITING_MACHINERY = re.compile(
+    r"/(?:lib/python3\.\d+t?|Lib)/(?:threading|queue|selectors|subprocess|socket|ssl"
+    r"|multiprocessing/\w+|concurrent/futures/\w+|asyncio/\w+)\.py$"
 )
 _NATIVE_NOISE = re.compile(
     r"^(?:__interceptor_|___interceptor_|__asan_|__sanitizer_|__lsan_|__ubsan_|_Py_DumpStack"
@@ -100,8 +107,22 @@ def _native_token(frame: CFrame) -> str | None:
     return normalise(f"{where.rsplit('/', 1)[-1]}:{frame.function}")
 
 
+def thread_sites(record: CrashRecord, count: int = HANG_FRAMES) -> list[str]:
+    """A stopped suite's sites: each thread's innermost frame under test, sorted, unique."""
+    sites = set()
+    for thread in record.waiting_threads:
+        for frame in thread.frames:
+            if not is_harness_frame(frame) and not _WAITING_MACHINERY.search(frame.file):
+                sites.add(_python_token(frame))
+                break
+    return sorted(sites)[:count]
+
+
 def top_frames(record: CrashRecord, count: int = TOP_FRAMES) -> list[str]:
-    """The relevant frames a signature is made of, innermost first."""
+    """The relevant frames a signature is made of, innermost first (for a stopped
+    suite, the sites where its threads were, see `thread_sites`)."""
+    if record.kind.is_stop:
+        return thread_sites(record, max(count, HANG_FRAMES))
     python = [_python_token(f) for f in record.python_frames if not is_harness_frame(f)]
     native: list[str] = []
     for token in (_native_token(f) for f in record.c_frames):
@@ -146,6 +167,8 @@ def describe(record: CrashRecord) -> str:
     """
     if record.kind is CrashKind.ASAN and record.asan_error:
         what = f"AddressSanitizer: {record.asan_error}"
+    elif record.kind.is_stop:
+        what = f"{record.kind.value}, {record.headline}"
     else:
         what = _PATH.sub(lambda m: m.group("base"), record.headline)
     where = top_frames(record, 2)

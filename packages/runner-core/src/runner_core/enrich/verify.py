@@ -19,10 +19,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from normalized_events import Condition, Outcome, PackageFinished, PackageStarted, read_events
+from normalized_events import (
+    DEFAULT_CONDITION,
+    Condition,
+    Outcome,
+    PackageFinished,
+    PackageStarted,
+    read_events,
+)
+from normalized_events.files import read_tail
+from normalized_events.layout import RunLayout
 from packaging.utils import canonicalize_name
-from registry_core import PackageEntry, RegistryError, load_registry
+from registry_core import LoadedRegistry, PackageEntry, RegistryError, load_registry
 from registry_core.edits import save_entry
+from registry_core.select import check_conditions, matches_all, parse_conditions
 from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
 from runner_core.enrich.write import SDIST_FIELD, current_entry, entry_path, with_fields
@@ -31,9 +41,6 @@ from runner_core.run import OnResult, RunPlan, execute, registry_info
 from runner_core.selection import Selected, Selection
 from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
 
-VERIFIED = frozenset({Outcome.PASS, Outcome.FAIL})
-FIXABLE = frozenset({Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR, Outcome.INSTALL_ERROR})
-UNRUNNABLE = FIXABLE | {Outcome.SOURCE_ERROR}
 _VERIFY_NOTE = re.compile(
     r"\s*Verified \d{4}-\d{2}-\d{2}.*$|\s*Not verified \d{4}-\d{2}-\d{2}.*$", re.S
 )
@@ -59,6 +66,7 @@ class VerifyOptions:
     idle_timeout_s: float | None = 600.0
     run_prefix: str = ""
     write: bool = False
+    where: tuple[str, ...] = ()
 
 
 @dataclass
@@ -95,7 +103,7 @@ class Verification:
 
     @property
     def verified(self) -> bool:
-        return any(r.outcome in VERIFIED for r in self.last.values())
+        return any(r.outcome.verified for r in self.last.values())
 
     def summary(self) -> str:
         parts = [
@@ -115,7 +123,7 @@ def _conditions(interpreters: Sequence[Interpreter]) -> list[Condition]:
 
 
 def _minor_of(condition: str, interpreters: Sequence[Interpreter]) -> str:
-    if condition == "default":
+    if condition == DEFAULT_CONDITION:
         return interpreters[0].minor
     return condition.removeprefix("py")
 
@@ -124,15 +132,9 @@ def _log_text(run_dir: Path, package: str, condition: str, outcome: Outcome) -> 
     step = {Outcome.INSTALL_ERROR: "install", Outcome.IMPORT_ERROR: "import_check"}.get(
         outcome, "test"
     )
-    folder = run_dir / "logs" / package
-    if condition != "default":
-        folder = folder / condition
-    path = folder / f"{step}.log"
+    path = RunLayout(run_dir).step_log(package, condition, step)
     try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            handle.seek(max(0, handle.tell() - 400_000))
-            return handle.read().decode("utf-8", "replace")
+        return read_tail(path, 400_000)[0].decode("utf-8", "replace")
     except OSError:
         return ""
 
@@ -169,7 +171,7 @@ def _round(
     report = execute(plan, on_result=on_result)
     if report.interrupted:
         raise KeyboardInterrupt
-    events = list(read_events(settings.run_dir / "events.jsonl").known())
+    events = list(read_events(settings.layout.events).known())
     kinds = {
         (e.package, e.condition): e.source_kind for e in events if isinstance(e, PackageStarted)
     }
@@ -189,6 +191,39 @@ def _round(
     return settings.run_dir, found
 
 
+def verify_targets(
+    loaded: LoadedRegistry, names: Sequence[str], where: Sequence[str] = ()
+) -> dict[str, PackageEntry]:
+    """The entries verify works on: ``names`` narrowed by ``--where`` (the selection
+    language of every command); ``--where`` alone picks from the whole registry."""
+    conditions = parse_conditions(where)
+    check_conditions(loaded, conditions)
+    if names:
+        found = {_registry_name(loaded, raw): _named_entry(loaded, raw) for raw in names}
+    elif conditions:
+        found = {entry.package: entry for entry in loaded.by_popularity()}
+    else:
+        raise EnrichError("verify: name at least one registry package (or give --where)")
+    chosen = {name: entry for name, entry in found.items() if matches_all(entry, conditions)}
+    if not chosen:
+        raise EnrichError("verify: no registry package matches every --where")
+    return chosen
+
+
+def _registry_name(loaded: LoadedRegistry, raw: str) -> str:
+    # Registry files are named by the canonical project name (zope.interface ->
+    # zope-interface), as resolve writes them.
+    return raw if raw in loaded.files else str(canonicalize_name(raw))
+
+
+def _named_entry(loaded: LoadedRegistry, raw: str) -> PackageEntry:
+    name = _registry_name(loaded, raw)
+    entry = current_entry(loaded, name)
+    if entry is None:
+        raise EnrichError(f"verify: {name!r} is not in {loaded.packages_dir}")
+    return entry
+
+
 def verify(
     names: Sequence[str],
     options: VerifyOptions,
@@ -196,23 +231,14 @@ def verify(
     on_result: OnResult | None = None,
 ) -> list[Verification]:
     """Verify the named registry entries; with ``options.write``, record the results."""
-    if not names:
-        raise EnrichError("verify: name at least one registry package")
     if not options.pythons:
         raise EnrichError("verify: name at least one interpreter")
     try:
         loaded = load_registry(options.registry_dir)
+        targets = verify_targets(loaded, names, options.where)
     except RegistryError as exc:
         raise EnrichError(str(exc)) from None
-    work: dict[str, Verification] = {}
-    for raw in dict.fromkeys(names):
-        # Registry files are named by the canonical project name (zope.interface ->
-        # zope-interface), as resolve writes them.
-        name = raw if raw in loaded.files else str(canonicalize_name(raw))
-        entry = current_entry(loaded, name)
-        if entry is None:
-            raise EnrichError(f"verify: {name!r} is not in {loaded.packages_dir}")
-        work[name] = Verification(name, entry, entry)
+    work = {name: Verification(name, entry, entry) for name, entry in targets.items()}
     interpreters = [probe_interpreter(p) for p in options.pythons]
     pending = [name for name in work if not _needs_git(work[name], options, interpreters)]
     prefix = options.run_prefix or "verify-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -271,9 +297,9 @@ def _next_fix(
 ) -> Fix | None:
     for interpreter in interpreters:
         result = got.get(interpreter.minor)
-        if result is None or result.outcome not in FIXABLE:
+        if result is None or not result.outcome.fixable:
             continue
-        condition = "default" if len(interpreters) == 1 else f"py{interpreter.minor}"
+        condition = DEFAULT_CONDITION if len(interpreters) == 1 else f"py{interpreter.minor}"
         log = _log_text(run_dir, item.name, condition, result.outcome)
         fix = propose_fix(
             item.entry, result.outcome, result.reason, log, frozenset(item.tried), result.version
@@ -281,6 +307,11 @@ def _next_fix(
         if fix is not None:
             return fix
     return None
+
+
+def _never_reached_tests(outcome: Outcome) -> bool:
+    # apiary's own error says nothing about the package: it is never a reason to skip.
+    return outcome.untestable and outcome is not Outcome.ERROR
 
 
 def suggested_timeout(test_s: float | None, current: int | None) -> int | None:
@@ -317,7 +348,7 @@ def notes_for(item: Verification, interpreters: Sequence[Interpreter]) -> str:
 def _sdist_verdict(item: Verification) -> bool:
     """Some run of this verification reached a verdict from the sdist."""
     return any(
-        r.source_kind == "sdist" and r.outcome in VERIFIED
+        r.source_kind == "sdist" and r.outcome.verified
         for attempt in item.attempts
         for r in attempt.results.values()
     )
@@ -336,7 +367,7 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
         values["enriched"] = True
         # Versions verified earlier stay, unless this run saw them fail to reach a verdict.
         good = {m for m in item.original.python_versions if m not in last}
-        good |= {m for m, r in last.items() if r.outcome in VERIFIED}
+        good |= {m for m, r in last.items() if r.outcome.verified}
         values["python_versions"] = sorted(
             good, key=lambda m: tuple(int(p) for p in m.split(".")), reverse=True
         )
@@ -348,14 +379,14 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
         for minor, result in last.items():
             # Only a run that never got to the tests is skipped there; a crash, a
             # timeout or a hang is what apiary is looking for, never hidden.
-            if result.outcome in UNRUNNABLE:
+            if _never_reached_tests(result.outcome):
                 skips[minor] = (
                     f"{_SKIP_PREFIX}{result.outcome.value}: {result.reason or ''}".strip()
                 )
         values["skip_versions"] = skips
-        timing = primary if primary and primary.outcome in VERIFIED else None
+        timing = primary if primary and primary.outcome.verified else None
         if timing is None:
-            timing = next(r for r in last.values() if r.outcome in VERIFIED)
+            timing = next(r for r in last.values() if r.outcome.verified)
         values["timeout"] = suggested_timeout(timing.test_s, item.entry.timeout)
         if timing.source_kind == "sdist":
             values[SDIST_FIELD] = True

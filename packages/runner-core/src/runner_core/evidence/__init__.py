@@ -7,12 +7,14 @@ pytest's capture took from fd 1/2, and the sanitizers' reports. `one_test_comman
 the test into a command that runs just that test.
 """
 
-from runner_core.evidence.agent import AGENT_MODULE, install_agent
+from runner_core.evidence.agent import AGENT_MODULE, STACKS_SIGNAL, STACKS_VARIABLE, install_agent
 from runner_core.evidence.gather import Evidence, RunningTest, SanitizerLog, gather
 from runner_core.evidence.narrow import one_test_command
 
 __all__ = [
     "AGENT_MODULE",
+    "STACKS_SIGNAL",
+    "STACKS_VARIABLE",
     "Evidence",
     "RunningTest",
     "SanitizerLog",

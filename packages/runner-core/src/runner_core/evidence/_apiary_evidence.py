@@ -12,6 +12,9 @@ dying process would otherwise take with it:
   dying process writes its fatal error, assertion or sanitizer report to fd 2, which
   pytest's default capture points at such a file and never replays after a crash.
   The file is removed when pytest closes it, so only a crash leaves one behind.
+- `stacks-<pid>.txt`: when APIARY_STACKS_SIGNAL names a signal number, faulthandler
+  writes every thread's stack there on that signal (apiary sends it to a hung suite
+  before killing it). Removed at exit when nothing was written.
 
 Nothing else changes: the same tests run, captured the same way, with the same outcome.
 """
@@ -201,9 +204,39 @@ class _AfterImport:
         return spec
 
 
+def _register_stacks(folder: str) -> None:
+    """faulthandler on APIARY_STACKS_SIGNAL, every thread, into stacks-<pid>.txt."""
+    try:
+        signum = int(os.environ.get("APIARY_STACKS_SIGNAL") or "0")
+    except ValueError:
+        return
+    if signum <= 0 or not os.path.isdir(folder):
+        return
+    import faulthandler
+
+    path = os.path.join(folder, f"stacks-{os.getpid()}.txt")
+    try:
+        handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open until exit
+        faulthandler.register(signum, file=handle, all_threads=True, chain=False)
+    except (OSError, ValueError, RuntimeError):
+        return
+    pid = os.getpid()
+
+    def remove_if_empty() -> None:
+        if os.getpid() != pid:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            handle.close()
+            if os.path.getsize(path) == 0:
+                os.unlink(path)
+
+    atexit.register(remove_if_empty)
+
+
 def _start() -> None:
     if _FOLDER is None:
         return
+    _register_stacks(_FOLDER)
     pending: dict[str, Any] = {}
     for name, adjust in (
         ("_pytest.capture", _keep_pytest_captures),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 AGENT_MODULE = "_apiary_evidence"
 _SOURCE = Path(__file__).with_name(f"{AGENT_MODULE}.py")
+# The signal a hung suite's interpreters answer with every thread's stack (faulthandler):
+# a real-time one, which test suites leave alone, unlike SIGUSR1/2.
+STACKS_SIGNAL = int(signal.SIGRTMIN) + 4
+STACKS_VARIABLE = "APIARY_STACKS_SIGNAL"
 _DIST_INFO = "apiary_evidence-1.dist-info"
 _METADATA = "Metadata-Version: 2.1\nName: apiary-evidence\nVersion: 1\n"
 _ENTRY_POINTS = f"[pytest11]\napiary_evidence = {AGENT_MODULE}\n"

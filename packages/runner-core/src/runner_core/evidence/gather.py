@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from normalized_events.files import read_head, read_tail
+
 from runner_core.crash.faulthandler import find_dumps
 
 _MAX_FILES = 64
@@ -21,6 +23,8 @@ _MAX_PROGRESS = 1_000_000
 _SANITIZER_LOG = re.compile(r"^(?P<tool>asan|ubsan|tsan)\.(?P<pid>\d+)$")
 _CAPTURE = re.compile(r"^capture-(?P<pid>\d+)-\d+\.out$")
 _PROGRESS = re.compile(r"^test-(?P<pid>\d+)\.json$")
+_STACKS = re.compile(r"^stacks-(?P<pid>\d+)\.txt$")
+_MAX_STACKS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class Evidence:
     captured: tuple[tuple[str, str], ...] = ()
     sanitizer_logs: tuple[SanitizerLog, ...] = ()
     problems: tuple[str, ...] = field(default_factory=tuple)
+    # pid (as the process saw itself) -> every thread's stack, given on apiary's signal
+    stacks: tuple[tuple[int, str], ...] = ()
 
     def extra_text(self) -> str:
         """The kept text, each part under a line naming its file (for logs and parsing)."""
@@ -103,15 +109,24 @@ def gather(folder: Path) -> Evidence:
         for name in [n for n in names if _SANITIZER_LOG.match(n)][:_MAX_FILES]
         if (text := _sanitizer_text(folder / name, problems))
     )
-    return Evidence(test=test, captured=captured, sanitizer_logs=logs, problems=tuple(problems))
+    stacks = tuple(
+        (int(match.group("pid")), text)
+        for name in [n for n in names if _STACKS.match(n)][:_MAX_FILES]
+        if (match := _STACKS.match(name))
+        and (text := _read(folder / name, _MAX_STACKS, tail=False, problems=problems))
+    )
+    return Evidence(
+        test=test,
+        captured=captured,
+        sanitizer_logs=logs,
+        problems=tuple(problems),
+        stacks=stacks,
+    )
 
 
 def _read(path: Path, limit: int, *, tail: bool, problems: list[str]) -> str:
     try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, 2)
-            handle.seek(max(0, size - limit) if tail else 0)
-            data = handle.read(limit)
+        data, size = (read_tail if tail else read_head)(path, limit)
     except OSError as exc:
         problems.append(f"{path.name}: unreadable ({exc.strerror or exc})")
         return ""

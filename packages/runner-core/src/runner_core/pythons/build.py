@@ -51,7 +51,7 @@ def build_cpython(
     root = builds_root(cache)
     prefix = root / f"cpython-{name}-{key}"
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / f".{prefix.name}.lock"):
+    with locked(root / f".{prefix.name}.lock"):
         found = read_build(prefix)
         if found is not None:
             report("cached", str(prefix))
@@ -155,7 +155,7 @@ def _phases(tree: Path, prefix: Path, flags: tuple[str, ...], tools: Toolchain) 
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """One build of a key at a time, across processes (parallel test workers)."""
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -53,7 +53,7 @@ def read_build(prefix: Path) -> BuiltPython | None:
         return None
     version = str(data.get("version", ""))
     source = data.get("source")
-    python = _python_in(prefix, version)
+    python = python_in(prefix, version)
     if python is None:
         return None
     return BuiltPython(
@@ -69,7 +69,7 @@ def read_build(prefix: Path) -> BuiltPython | None:
     )
 
 
-def _python_in(prefix: Path, version: str) -> Path | None:
+def python_in(prefix: Path, version: str) -> Path | None:
     minor = ".".join(version.split(".")[:2])
     for name in (f"python{minor}t", f"python{minor}d", f"python{minor}"):
         candidate = prefix / "bin" / name

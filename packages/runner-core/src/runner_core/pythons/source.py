@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from normalized_events.files import sha256_of
+
 from runner_core.pythons.errors import BuildError
 
 SourceKind = Literal["folder", "tarball", "git"]
@@ -54,10 +56,7 @@ def open_source(spec: str | Path, rev: str | None = None) -> PythonSource:
 def _tarball(path: Path) -> PythonSource:
     if not _TARBALL.search(path.name):
         raise BuildError(f"{path}: not a source tarball (.tgz, .tar.gz, .tar.xz)")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    digest = sha256_of(path)
     try:
         with tarfile.open(path) as archive:
             first = archive.next()
@@ -67,7 +66,7 @@ def _tarball(path: Path) -> PythonSource:
     found = _TOP.match(top)
     if found is None:
         raise BuildError(f"{path}: not a CPython source tarball (no Python-X.Y.Z/ folder)")
-    return PythonSource("tarball", path, found.group("version"), digest.hexdigest())
+    return PythonSource("tarball", path, found.group("version"), digest)
 
 
 def _folder(path: Path) -> PythonSource:

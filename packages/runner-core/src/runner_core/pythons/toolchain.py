@@ -37,13 +37,7 @@ class Toolchain:
         found = _LLVM_PIN.search(text)
         if found is None or int(found.group(1)) == self.llvm:
             return
-        expected = int(found.group(1))
-        if not self.llvm_chosen:
-            raise BuildError(
-                f"this source's JIT expects LLVM {expected}, which is not installed (LLVM "
-                f"{self.llvm} is): apt-get install clang-{expected} llvm-{expected} "
-                f"lld-{expected}, or pass --llvm {self.llvm} to build the stencils with it"
-            )
+        self.check_pin(text)
         report(
             "llvm",
             f"this source's JIT expects LLVM {found.group(1)}; building its stencils with the "
@@ -51,6 +45,20 @@ class Toolchain:
             f"may then be LLVM {self.llvm}'s)",
         )
         pin_file.write_text(_LLVM_PIN.sub(f"_LLVM_VERSION = {self.llvm}", text), encoding="utf-8")
+
+    def check_pin(self, pin_text: str) -> None:
+        """Refuse a JIT source pinned to an LLVM that is absent, unless --llvm chose one
+        (`pin_text`: the source's Tools/jit/_llvm.py)."""
+        found = _LLVM_PIN.search(pin_text)
+        if self.llvm is None or self.llvm_chosen or found is None:
+            return
+        expected = int(found.group(1))
+        if expected != self.llvm:
+            raise BuildError(
+                f"this source's JIT expects LLVM {expected}, which is not installed (LLVM "
+                f"{self.llvm} is): apt-get install clang-{expected} llvm-{expected} "
+                f"lld-{expected}, or pass --llvm {self.llvm} to build the stencils with it"
+            )
 
     def env(self, *, asan: bool = False) -> dict[str, str]:
         env = dict(os.environ)

@@ -7,6 +7,7 @@ from pathlib import Path
 from runner_core.pythons.errors import BuildError
 
 VARIANTS: dict[str, tuple[str, ...]] = {
+    "plain": (),  # no feature flags: the quickest build, for bisecting a crash of any build
     "jit": ("--enable-experimental-jit",),
     "debug": ("--with-pydebug",),
     "asan": ("--with-address-sanitizer", "--without-pymalloc"),

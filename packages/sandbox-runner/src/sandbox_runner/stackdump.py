@@ -1,0 +1,103 @@
+"""Asking a stopped command's processes for their stacks before the tree is killed.
+
+A hung test suite says nothing about why it hangs once it is dead. When a spec names a
+`stack_signal`, a timeout (wall or idle) first sends that signal to every process of the
+sandbox that catches it (the `SigCgt` mask of `/proc/PID/status`: a process that would
+die of the signal, a shell for instance, is left alone), waits `stack_wait_s` for them to
+write, and only then kills the tree. What each process writes, and where, is up to it
+(an interpreter with `faulthandler.register` on that signal dumps every thread).
+
+The state of each thread just before the signal is kept too: a tree whose threads all
+sleep is waiting on something (a lock, a pipe), one with a running thread is busy.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from sandbox_runner.procscan import MARKER_VAR, processes_with_env
+
+_PROC = Path("/proc")
+# Thread states that mean "on a CPU or about to be" (see proc(5), field 3 of stat).
+_RUNNING = frozenset({"R"})
+
+
+class SignalledProcess(BaseModel):
+    """One process that was asked for its stacks: its PIDs and its threads' states."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pid: int
+    namespace_pid: int
+    threads: int
+    running_threads: int
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether `pid` has a handler for `signum` (bit signum-1 of SigCgt)."""
+    mask = _status_field(pid, "SigCgt")
+    if mask is None:
+        return False
+    return bool(int(mask, 16) >> (signum - 1) & 1)
+
+
+def thread_states(pid: int) -> list[str]:
+    """The state letter of each thread of `pid` (R running, S sleeping, D disk, ...)."""
+    states = []
+    try:
+        tasks = list((_PROC / str(pid) / "task").iterdir())
+    except OSError:
+        return []
+    for task in tasks:
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        states.append(stat[stat.rfind(")") + 2 :].split()[0])
+    return states
+
+
+def namespace_pid(pid: int) -> int:
+    """`pid` as the processes of its own PID namespace see it (the last of NSpid)."""
+    found = _status_field(pid, "NSpid")
+    return int(found.split()[-1]) if found else pid
+
+
+def signal_for_stacks(marker: str, signum: int, wait_s: float) -> list[SignalledProcess]:
+    """Send `signum` to the marked processes that catch it, then give them `wait_s`."""
+    signalled = []
+    for pid in processes_with_env(MARKER_VAR, marker):
+        if not catches(pid, signum):
+            continue
+        states = thread_states(pid)
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            continue
+        signalled.append(
+            SignalledProcess(
+                pid=pid,
+                namespace_pid=namespace_pid(pid),
+                threads=len(states),
+                running_threads=sum(1 for s in states if s in _RUNNING),
+            )
+        )
+    if signalled:
+        time.sleep(wait_s)
+    return signalled
+
+
+def _status_field(pid: int, name: str) -> str | None:
+    try:
+        text = (_PROC / str(pid) / "status").read_text()
+    except OSError:
+        return None
+    prefix = f"{name}:"
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip()
+    return None
