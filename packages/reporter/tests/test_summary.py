@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Callable
 from typing import Any
 
@@ -148,3 +150,5 @@ def test_install_failures_by_kind(make_run: MakeRun) -> None:
     }
     text = render_summary(summary, Format.MARKDOWN)
     assert "Install failures by kind" in text and "system_library" in text
+    data = json.loads(render_summary(summary, Format.JSON))
+    assert data["install_failures"]["c_api"] == ["gmpy"]

@@ -435,6 +435,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         for g in summary.reason_groups
     ]
     data["missing_modules"] = summary.missing_modules
+    data["install_failures"] = summary.install_failures
     data["slowest"] = [
         {"package": r.package, "condition": r.condition, "duration_s": r.duration_s}
         for r in summary.slowest
