@@ -1,5 +1,5 @@
 """The install failure classifier, as a table over real installer output: logs of verify
-runs on CPython 3.12 (kombu, ecdsa, pymssql) and of pip and uv run here on purpose-made
+runs on CPython 3.12 (kombu, ecdsa, pymssql, nh3, pyodbc) and of pip and uv run here on purpose-made
 projects (no compiler, a Cython error, a build requirement that raises, no network)."""
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ TABLE = [
     ("install-logs/pip-cython.log", K.CYTHON),
     ("install-logs/uv-cython.log", K.CYTHON),
     ("install-logs/pip-no-compiler.log", K.NO_COMPILER),
+    # nh3 (PyO3 through maturin): no cargo, and rustup cannot be downloaded
+    ("install-logs/pip-no-rust-toolchain.log", K.NO_COMPILER),
+    ("install-logs/uv-no-rust-toolchain.log", K.NO_COMPILER),
+    # pyodbc needs unixODBC's headers
+    ("install-logs/pip-missing-odbc-header.log", K.SYSTEM_LIBRARY),
     ("install-logs/uv-no-compiler.log", K.NO_COMPILER),
     ("install-logs/pip-python-version.log", K.PYTHON_VERSION),
     ("install-logs/pip-network.log", K.NETWORK),
