@@ -123,6 +123,7 @@ class RunDir:
         attempt_outcomes: list[str] | None = None,
         crash_facts: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        install_failure: str | None = None,
     ) -> PackageFinished | None:
         """One package's events; `extra` sets more `package_finished` fields (a
         deadlock's `crash` on a hang, `races`, `flaky_tests`, ...)."""
@@ -198,6 +199,7 @@ class RunDir:
             outcome=outcome,
             reason=reason,
             crash=crash,
+            install_failure=install_failure,
             source_revision=revision,
             package_version=version,
             duration_s=duration,
