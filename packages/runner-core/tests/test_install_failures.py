@@ -18,6 +18,9 @@ TABLE = [
     # an old pinned test dependency (gmpy) includes a header CPython 3.11 removed
     ("install-logs/pip-removed-c-api-header.log", K.C_API),
     ("install-logs/uv-removed-c-api-header.log", K.C_API),
+    # backports.zoneinfo (a kombu test dependency) uses _PyLong_One, gone in 3.12
+    ("install-logs/pip-removed-c-api-name.log", K.C_API),
+    ("install-logs/uv-removed-c-api-name.log", K.C_API),
     # pymssql needs FreeTDS's headers (sqlfront.h)
     ("install-logs/pip-missing-system-header.log", K.SYSTEM_LIBRARY),
     ("install-logs/uv-missing-system-header.log", K.SYSTEM_LIBRARY),
