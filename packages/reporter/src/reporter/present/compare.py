@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from reporter.compare import CATEGORY_ORDER, BucketDelta, Category, Comparison, Pair, Side
+from reporter.model.compare import CATEGORY_ORDER, BucketDelta, Category, Comparison, Pair, Side
 from reporter.present.common import (
     header,
     interpreter_text,

@@ -15,8 +15,8 @@ from typing import overload
 
 from normalized_events import DEFAULT_CONDITION, InterpreterInfo, Outcome, PackageFinished
 
-from reporter.hints import network_shaped
-from reporter.rundata import RunData
+from reporter.model.hints import network_shaped
+from reporter.model.rundata import RunData
 
 
 class Category(StrEnum):
