@@ -210,3 +210,35 @@ def test_scan_notes_keep_what_others_wrote() -> None:
     }
     for notes, expected in cases.items():
         assert notes_with_scan(notes, new) == expected
+
+
+def test_the_package_a_dotted_name_starts_with_is_its_import_name(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path / "d",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: pdfminer.six\nVersion: 1\n",
+            "pdfminer/__init__.py": "",
+            "tools/dumppdf.py": "",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+    )
+    assert scan_tree(root).import_name.value == "pdfminer"
+
+
+def test_linter_plugins_of_a_dev_group_are_left_out(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path / "l",
+        {
+            "pyproject.toml": """
+                [project]
+                name = "demo"
+                [dependency-groups]
+                dev = ["pytest-flake8", "tbump", "deptry", "pytest-cov", "referencing"]
+            """,
+            "demo/__init__.py": "",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+    )
+    assert scan_tree(root).install_command.value == (
+        "pip install -e . && pip install pytest pytest-cov referencing"
+    )

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from normalized_events import BisectStep, EventLogError
+from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
 from registry_core import PackageEntry, RegistryError, load_registry
 from registry_core.locate import locate_registry
@@ -107,10 +108,10 @@ def bisect_command(
         run_bisect(plan, tester, on_step=_progress)
     except (RunnerError, RegistryError, SandboxError, EventLogError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: run the same command again to resume", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     report = load_bisection(plan.folder)
     (plan.folder / REPORT).write_text(render_json(report), encoding="utf-8")
     typer.echo(render_text(report), nl=False)

@@ -47,6 +47,7 @@ from runner_core.forensics import hang_info, record_crash
 from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.iterations import Iterations, run_iterations
+from runner_core.junit import writes_junit
 from runner_core.limits import SourceLimits
 from runner_core.races import package_races
 from runner_core.sanitizers import SanitizerPolicy, memory_policy
@@ -389,6 +390,8 @@ def _prepare(
         policy=policy,
         readable=[policy.tsan_suppressions] if policy.tsan_suppressions else [],
         no_aslr=policy.tsan and aslr_can_be_disabled(),
+        # per-test outcomes matter when there are iterations to compare
+        junit=settings.iterations > 1 and writes_junit(entry.test_framework),
     )
     return PreparedSuite(suite, test_command, interpreter, source, install_command, user_env)
 
@@ -400,7 +403,11 @@ def _test(
     evidence recorded."""
     suite, test_command, interpreter = prepared.suite, prepared.test_command, prepared.interpreter
     runs = run_iterations(
-        suite.attempt, test_command, settings.iterations, every=settings.all_iterations
+        suite.attempt,
+        test_command,
+        settings.iterations,
+        every=settings.all_iterations,
+        junit=suite.junit,
     )
     state.iterations = runs
     for attempt in runs.attempts:

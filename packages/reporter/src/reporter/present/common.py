@@ -54,6 +54,7 @@ def result_json(result: PackageFinished) -> dict[str, Any]:
         "outcome": result.outcome.value,
         "duration_s": result.duration_s,
         "reason": result.reason,
+        "install_failure": result.install_failure.value if result.install_failure else None,
         "crash": crash_json(result),
         "package_version": result.package_version,
         "source_revision": result.source_revision,

@@ -83,6 +83,26 @@ NOT_FOR_TESTS = frozenset(
         "pytest-codspeed",
         "pytest-memray",
         "pytest-pretty",
+        # linters run as pytest plugins, and other tools of a development group
+        "pytest-flake8",
+        "pytest-mypy",
+        "pytest-black",
+        "pytest-isort",
+        "pytest-pylint",
+        "pytest-ruff",
+        "pytest-pycodestyle",
+        "pytest-flakes",
+        "pyflakes",
+        "pycodestyle",
+        "autopep8",
+        "yapf",
+        "flynt",
+        "deptry",
+        "tbump",
+        "snakeviz",
+        "vulture",
+        "interrogate",
+        "pre-commit-hooks",
     )
 )
 _NOT_FOR_TESTS_PREFIX = ("sphinx", "types-", "flake8-", "mypy-", "mkdocs")
@@ -487,6 +507,11 @@ def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) ->
                 return Finding(key, [f"{name} is imported as {key}"])
     if len(packages) == 1 and packages[0] != default:
         return Finding(packages[0], [f"the only top-level package is {packages[0]}"])
+    if default:
+        # pdfminer.six -> pdfminer, Flask-Cors -> flask_cors: a package the name starts with
+        prefixed = [p for p in packages if default.startswith(p.lower() + "_")]
+        if len(prefixed) == 1:
+            return Finding(prefixed[0], [f"{name} starts with its package {prefixed[0]}"])
     if default and packages:
         lowered = [p for p in packages if p.lower() == default]
         if lowered:
