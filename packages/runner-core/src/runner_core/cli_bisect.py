@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from normalized_events import BisectStep, EventLogError
+from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
 from registry_core import PackageEntry, RegistryError, load_registry
 from registry_core.locate import locate_registry
@@ -16,11 +17,10 @@ from sandbox_runner import SandboxError
 
 from runner_core.bisect import run_bisect
 from runner_core.bisect.plans import BisectRequest, make_plan, read_crash
-from runner_core.cli_run import BACKENDS, INSTALLERS, _choice
 from runner_core.errors import RunnerError
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
-from runner_core.settings import RunSettings
+from runner_core.settings import BACKENDS, INSTALLERS, RunSettings, parse_choice
 
 Opt = typer.Option
 REPORT = "bisect.json"
@@ -108,10 +108,10 @@ def bisect_command(
         run_bisect(plan, tester, on_step=_progress)
     except (RunnerError, RegistryError, SandboxError, EventLogError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USER_ERROR) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: run the same command again to resume", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     report = load_bisection(plan.folder)
     (plan.folder / REPORT).write_text(render_json(report), encoding="utf-8")
     typer.echo(render_text(report), nl=False)
@@ -144,9 +144,9 @@ def _settings(
         registry_dir=registry.root,
         target_python=python,
         timeout_s=timeout,
-        installer=_choice(installer, INSTALLERS, "--installer"),
+        installer=parse_choice(installer, INSTALLERS, "--installer"),
         source="git",
-        sandbox_backend=_choice(sandbox, BACKENDS, "--sandbox"),
+        sandbox_backend=parse_choice(sandbox, BACKENDS, "--sandbox"),
         repo_overrides={package: repo} if repo else {},
         crash_reruns=0,
     )

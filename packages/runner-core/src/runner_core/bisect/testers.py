@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from normalized_events import EventWriter, Outcome, Step
+from normalized_events import EventWriter, Step
 from registry_core import PackageEntry
 
 from runner_core.bisect.verdict import StepResult, try_step, untestable
@@ -44,7 +44,7 @@ def _run_package(
     prepared = prepare_package(entry, rev, settings, writer, log_dir)
     if isinstance(prepared, tuple):
         outcome, reason = prepared
-        return untestable(f"{Outcome(outcome).value}: {reason}")
+        return untestable(f"{outcome.value}: {reason}")
     command = prepared.test_command
     return try_step(lambda: prepared.suite.attempt(Step.TEST, command).verdict, tries, bucket)
 

@@ -70,8 +70,10 @@ def build_commit(
     cache: Path | None = None,
     report: Report = _quiet,
 ) -> StepBuild:
-    """Build `rev` of `checkout` as `variant` in the shared folder; install it into `prefix`."""
-    started = time.monotonic()
+    """Build `rev` of `checkout` as `variant` in the shared folder; install it into `prefix`.
+
+    The seconds reported are the build's own, not the wait for another build of the folder.
+    """
     flags = configure_flags(variant)
     source = open_source(checkout, rev)
     if source.kind != "git":
@@ -80,14 +82,14 @@ def build_commit(
     work = build_folder(checkout, variant, llvm=llvm, cache=cache)
     work.mkdir(parents=True, exist_ok=True)
     with locked(work.parent / f".{work.name}.lock"):
+        started = time.monotonic()
         configured = _build(source, flags, tools, work, prefix, report)
+        seconds = round(time.monotonic() - started, 1)
     python = python_in(prefix, source.version)
     if python is None:
         raise BuildError(f"{prefix}: the install of {source.rev} did not produce an interpreter")
     assert source.rev is not None
-    return StepBuild(
-        source.rev, prefix, python, round(time.monotonic() - started, 1), configured, work
-    )
+    return StepBuild(source.rev, prefix, python, seconds, configured, work)
 
 
 def _build(
