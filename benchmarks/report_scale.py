@@ -102,7 +102,9 @@ def write_run(root: Path, index: int, packages: int, base: list[Outcome], seed: 
             ),
             host=HostInfo(hostname="bench", platform="linux", cpu_count=2),
             registry=RegistryInfo(path="registry", revision="r1"),
-            options=RunOptions(workers=8, selection=[f"pkg{i:05d}" for i in range(packages)]),
+            options=RunOptions.model_validate(
+                {"workers": 8, "selection": [f"pkg{i:05d}" for i in range(packages)]}
+            ),
         )
     ]
     counts: dict[Outcome, int] = {}
@@ -251,7 +253,7 @@ def main() -> None:
             print(f"  {name:<8} {wall:6.2f} s ({cpu:.2f} s CPU)  {verdict} the 2 s target")
 
         loaded = [load_run(run) for run in runs]
-        parts = (
+        parts: tuple[tuple[str, Callable[[], object]], ...] = (
             ("  summary compute", lambda: summarize(load_run(last))),
             ("  summary as json", lambda: render_summary(summarize(loaded[-1]), Format.JSON)),
             ("  summary as html", lambda: render_summary(summarize(loaded[-1]), Format.HTML)),
@@ -260,9 +262,9 @@ def main() -> None:
             ("  history, full reader", lambda: build_history([load_run(run) for run in runs])),
         )
         print("parts, median wall s (CPU s):")
-        for name, action in parts:
-            wall, cpu = timed(action, args.repeat)
-            print(f"{name:<24} {wall:6.2f} s ({cpu:.2f} s CPU)")
+        for label, part in parts:
+            wall, cpu = timed(part, args.repeat)
+            print(f"{label:<24} {wall:6.2f} s ({cpu:.2f} s CPU)")
 
         print("reading, against the contract's reader (read_events validates every line):")
         fast, fast_cpu = timed(lambda: load_run(last), args.repeat)

@@ -12,6 +12,7 @@ caches allowed (one warm-up run each first), as on a user's machine.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 from pathlib import Path
@@ -55,7 +56,7 @@ def main() -> None:
         timed(argv, env)
     print(f"load average before: {load_average()}")
     series = interleave(
-        args.rounds, {name: (lambda a=argv: timed(a, env)) for name, argv in commands.items()}
+        args.rounds, {name: functools.partial(timed, argv, env) for name, argv in commands.items()}
     )
     print(f"load average after: {load_average()}; medians of {args.rounds} rounds")
     print_table(series, baseline, list(commands))

@@ -151,7 +151,7 @@ def _drop_local_entries(array: Any, where: str, package_dir: Path) -> list[Chang
 SOURCE_URL_LABEL = "Snapshot source"
 
 
-def rewrite_pyproject(
+def rewrite_pyproject(  # noqa: C901
     text: str, *, pyproject: Path, version: Version, internal: Internal, source_url: str = ""
 ) -> Rewritten:
     """The snapshot form of one package's pyproject.toml text.

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import yaml
@@ -19,6 +19,8 @@ from registry_core.document import Document
 from registry_core.model import FIELD_ORDER, PACKAGE_NAME
 from registry_core.yamlread import parse
 from typer.testing import CliRunner
+
+_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
 
 QUICK = settings(
     max_examples=40,
@@ -111,7 +113,7 @@ def test_a_wrong_value_is_blamed_on_its_field_and_line(field: str, value: Any) -
 
 
 stems = st.text(
-    st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)),
+    st.characters(blacklist_characters="/\x00", blacklist_categories=_SURROGATES),
     min_size=1,
     max_size=40,
 )
@@ -144,7 +146,7 @@ def cli_registry(tmp_path_factory: pytest.TempPathFactory, sample_source: Path) 
 
 
 args = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20
+    st.characters(blacklist_categories=_SURROGATES, blacklist_characters="\x00"), max_size=20
 )
 
 

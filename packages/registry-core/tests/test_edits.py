@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -156,11 +157,12 @@ def test_an_edit_that_would_break_the_file_is_refused(sample: Path) -> None:
 
 def test_package_field_cannot_be_edited(sample: Path) -> None:
     loaded = load_registry(sample)
-    for make in (
+    makers: list[Callable[[], object]] = [
         lambda: plan_set_field(loaded, "package", "x"),
         lambda: plan_remove_field(loaded, "package"),
         lambda: plan_rename_field(loaded, "package", "name"),
-    ):
+    ]
+    for make in makers:
         with pytest.raises(EditError, match="rename the file"):
             make()
     with pytest.raises(EditError, match="not a field name"):

@@ -16,6 +16,7 @@ from normalized_events import (
     CrashInfo,
     EventWriter,
     HostInfo,
+    InstallFailure,
     InterpreterInfo,
     Outcome,
     PackageFinished,
@@ -122,7 +123,11 @@ class RunDir:
         test_duration: float | None = None,
         attempt_outcomes: list[str] | None = None,
         crash_facts: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        install_failure: str | None = None,
     ) -> PackageFinished | None:
+        """One package's events; `extra` sets more `package_finished` fields (a
+        deadlock's `crash` on a hang, `races`, `flaky_tests`, ...)."""
         outcome = Outcome(outcome)
         self.writer.emit(
             PackageStarted(
@@ -195,13 +200,14 @@ class RunDir:
             outcome=outcome,
             reason=reason,
             crash=crash,
+            install_failure=InstallFailure(install_failure) if install_failure else None,
             source_revision=revision,
             package_version=version,
             duration_s=duration,
             durations=durations,
             attempts=len(attempt_outcomes or []) or 1,
             attempt_outcomes=[Outcome(o) for o in attempt_outcomes or []],
-        )
+        ).model_copy(update=extra or {})
         self.writer.emit(result)
         self.results.append(result)
         return result

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 from normalized_events import BisectFinished, BisectStarted, BisectStep, EventWriter
 
@@ -42,11 +43,12 @@ def _write(folder: Path, *, finished: bool, candidates: list[str]) -> None:
                 interpreter="plain",
             )
         )
-        for commit, verdict, subject in (
+        steps: tuple[tuple[str, Literal["good", "bad", "skip"], str], ...] = (
             (BAD, "bad", "c"),
             (GOOD, "good", "a"),
             (MID, "skip", "b"),
-        ):
+        )
+        for commit, verdict, subject in steps:
             writer.emit(
                 BisectStep(
                     run_id="bisect-x",

@@ -66,7 +66,7 @@ def history(make_run: MakeRun, t0: datetime) -> Path:
         run.package("six", six, bucket="b1")
         run.package("lxml", lxml)
         run.finish()
-    work = run.path.parent.parent
+    work = Path(run.path.parent.parent)
     (run.path.parent).rename(work / "apiary-results")
     return work
 

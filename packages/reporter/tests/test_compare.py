@@ -153,3 +153,41 @@ def test_one_condition_of_each_run(make_run: MakeRun, t0: datetime) -> None:
     b.finish()
     comparison = compare_runs(load_run(a.path), load_run(b.path), condition_a="jit")
     assert [(p.package, p.category) for p in comparison.pairs] == [("p", Category.REGRESSED)]
+
+
+def test_install_failure_kinds_that_changed_between_interpreters(
+    make_run: MakeRun, t0: datetime
+) -> None:
+    from reporter.output import Format, render_compare
+    from reporter.present.compare import compare_json
+
+    a = make_run("py312", start=t0)
+    b = make_run("py313", start=t0 + timedelta(hours=1), version="3.13.5")
+    rows = [
+        ("gmpy", ("install_error", "system_library"), ("install_error", "c_api")),
+        ("newly-broken", ("pass", None), ("install_error", "cython")),
+        ("repaired", ("install_error", "resolution"), ("pass", None)),
+        ("same-kind", ("install_error", "no_compiler"), ("install_error", "no_compiler")),
+        ("untouched", ("pass", None), ("pass", None)),
+    ]
+    for name, (oa, ka), (ob, kb) in rows:
+        a.package(name, oa, install_failure=ka)
+        b.package(name, ob, install_failure=kb)
+    a.finish()
+    b.finish()
+    comparison = compare_runs(load_run(a.path), load_run(b.path))
+    changed = {p.package for p in comparison.install_failure_changes()}
+    assert changed == {"gmpy", "newly-broken", "repaired"}
+    assert comparison.install_failure_counts() == [
+        ("c_api", 0, 1),
+        ("cython", 0, 1),
+        ("no_compiler", 1, 1),
+        ("resolution", 1, 0),
+        ("system_library", 1, 0),
+    ]
+    data = compare_json(comparison)
+    assert {"package": "gmpy", "condition": "default", "a": "system_library", "b": "c_api"} in (
+        data["install_failures"]["changed"]
+    )
+    text = render_compare(comparison, Format.TEXT, terminal=False, width=200)
+    assert "Install failures by kind" in text and "newly-broken" in text

@@ -208,7 +208,9 @@ def test_long_artifacts_are_cut_to_their_end(make_run: MakeRun) -> None:
 def test_from_events_builds_the_same_run_in_memory(t0: datetime) -> None:
     events = [
         PackageFinished(run_id="m", package="p", outcome=Outcome.PASS, seq=0, ts=t0),
-        PackageFinished(run_id="m", package="p", condition="jit", outcome="crash", seq=1, ts=t0),
+        PackageFinished(
+            run_id="m", package="p", condition="jit", outcome=Outcome.CRASH, seq=1, ts=t0
+        ),
     ]
     run = RunData.from_events(events)
     assert run.run_id == "m"

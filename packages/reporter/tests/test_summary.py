@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -122,9 +123,33 @@ def test_selection_recorded_in_the_options_counts_too(t0: Any) -> None:
         interpreter=InterpreterInfo(path="p", version="3.13.0"),
         host=HostInfo(hostname="h", platform="linux"),
         registry=RegistryInfo(path="r"),
-        options=RunOptions(selection=["a", "b"]),
+        options=RunOptions.model_validate({"selection": ["a", "b"]}),
         selected=["c"],
     )
-    run = RunData.from_events([start, PackageFinished(run_id="o", package="a", outcome="pass")])
+    run = RunData.from_events(
+        [start, PackageFinished(run_id="o", package="a", outcome=Outcome.PASS)]
+    )
     assert run.selection() == ["c", "a", "b"]
     assert summarize(run).not_run == [("b", "default"), ("c", "default")]
+
+
+def test_install_failures_by_kind(make_run: MakeRun) -> None:
+    from reporter.output import Format, render_summary
+
+    run = make_run("kinds")
+    run.package("gmpy", "install_error", install_failure="c_api")
+    run.package("pymssql", "install_error", install_failure="system_library")
+    run.package("lxml", "install_error", install_failure="system_library")
+    run.package("old-run", "install_error")  # written before kinds existed
+    run.package("fine", "pass")
+    run.finish()
+    summary = summarize(load_run(run.path))
+    assert summary.install_failures == {
+        "system_library": ["lxml", "pymssql"],
+        "c_api": ["gmpy"],
+        "other": ["old-run"],
+    }
+    text = render_summary(summary, Format.MARKDOWN)
+    assert "Install failures by kind" in text and "system_library" in text
+    data = json.loads(render_summary(summary, Format.JSON))
+    assert data["install_failures"]["c_api"] == ["gmpy"]

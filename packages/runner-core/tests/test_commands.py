@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_xdist_is_disabled_through_pytest_addopts_keeping_what_was_there() -> No
 
 def test_asan_options_are_merged_not_clobbered() -> None:
     def asan(text: str | None) -> str:
-        sources = [{"ASAN_OPTIONS": text}] if text is not None else []
+        sources: list[Mapping[str, str]] = [{"ASAN_OPTIONS": text}] if text is not None else []
         return sanitizer_env(sources).values["ASAN_OPTIONS"]
 
     assert asan(None) == "detect_leaks=0"

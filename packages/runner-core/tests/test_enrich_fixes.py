@@ -42,7 +42,9 @@ def pytest_output(tmp_path: Path, files: dict[str, str], *args: str) -> tuple[in
     return done.returncode, done.stdout + done.stderr
 
 
-def entry(install: str = "pip install -e . && pip install pytest", test: str = "python -m pytest"):
+def entry(
+    install: str = "pip install -e . && pip install pytest", test: str = "python -m pytest"
+) -> PackageEntry:
     return PackageEntry(package="demo-pkg", install_command=install, test_command=test)
 
 

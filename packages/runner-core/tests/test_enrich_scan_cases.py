@@ -3,13 +3,15 @@ mistake the proposal used to make."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import _pytest.config
 from runner_core.enrich.distnames import PYTEST_BUILTIN_PLUGINS
 from runner_core.enrich.scan import scan_tree
 from test_enrich_scan import tree
 
 
-def test_pytest_builtin_and_in_tree_plugins_are_not_installed(tmp_path) -> None:
+def test_pytest_builtin_and_in_tree_plugins_are_not_installed(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "p",
         {
@@ -29,7 +31,7 @@ def test_the_builtin_plugin_list_covers_this_pytest() -> None:
     assert set(_pytest.config.default_plugins) <= PYTEST_BUILTIN_PLUGINS
 
 
-def test_xdist_from_a_test_extra_sets_uses_xdist(tmp_path) -> None:
+def test_xdist_from_a_test_extra_sets_uses_xdist(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "x",
         {
@@ -49,7 +51,7 @@ def test_xdist_from_a_test_extra_sets_uses_xdist(tmp_path) -> None:
     assert proposal.test_command.value == "python -m pytest tests -p no:xdist"
 
 
-def test_factor_conditional_tox_deps_are_left_out(tmp_path) -> None:
+def test_factor_conditional_tox_deps_are_left_out(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "t",
         {
@@ -69,7 +71,7 @@ def test_factor_conditional_tox_deps_are_left_out(tmp_path) -> None:
     assert scan_tree(root).install_command.value == "pip install -e . && pip install pytest attrs"
 
 
-def test_a_top_level_tests_module_is_a_test_file(tmp_path) -> None:
+def test_a_top_level_tests_module_is_a_test_file(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "m",
         {
@@ -122,7 +124,7 @@ GUARDED = """
 """
 
 
-def test_a_guarded_import_used_at_collection_is_required(tmp_path) -> None:
+def test_a_guarded_import_used_at_collection_is_required(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "g",
         {"demo/__init__.py": "", "tests/test_a.py": GUARDED},
@@ -134,7 +136,7 @@ def test_a_guarded_import_used_at_collection_is_required(tmp_path) -> None:
     assert {d.name for d in proposal.optional} == {"ujson", "attrs", "simplejson"}
 
 
-def test_scripts_beside_the_tests_are_not_the_suite(tmp_path) -> None:
+def test_scripts_beside_the_tests_are_not_the_suite(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "b",
         {
@@ -156,7 +158,7 @@ def test_scripts_beside_the_tests_are_not_the_suite(tmp_path) -> None:
     assert proposal.missing_local == []
 
 
-def test_helpers_the_sdist_left_out_mean_it_needs_git(tmp_path) -> None:
+def test_helpers_the_sdist_left_out_mean_it_needs_git(tmp_path: Path) -> None:
     from registry_core import load_registry
     from runner_core.enrich.scan import ScanResult, ScanTarget
     from runner_core.enrich.write import write_scan
@@ -208,3 +210,35 @@ def test_scan_notes_keep_what_others_wrote() -> None:
     }
     for notes, expected in cases.items():
         assert notes_with_scan(notes, new) == expected
+
+
+def test_the_package_a_dotted_name_starts_with_is_its_import_name(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path / "d",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: pdfminer.six\nVersion: 1\n",
+            "pdfminer/__init__.py": "",
+            "tools/dumppdf.py": "",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+    )
+    assert scan_tree(root).import_name.value == "pdfminer"
+
+
+def test_linter_plugins_of_a_dev_group_are_left_out(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path / "l",
+        {
+            "pyproject.toml": """
+                [project]
+                name = "demo"
+                [dependency-groups]
+                dev = ["pytest-flake8", "tbump", "deptry", "pytest-cov", "referencing"]
+            """,
+            "demo/__init__.py": "",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+    )
+    assert scan_tree(root).install_command.value == (
+        "pip install -e . && pip install pytest pytest-cov referencing"
+    )

@@ -264,3 +264,23 @@ def test_an_sdist_known_to_lack_its_suite_says_it_needs_git(tmp_path: Path) -> N
         result.summary().startswith("source_error on 3.")
         and "sdist_has_tests: false, the suite needs its git repository" in result.summary()
     )
+
+
+@pytest.mark.parametrize("spelling", ["--target-python", "--python"])
+def test_verify_takes_the_run_spelling_of_the_interpreter(tmp_path: Path, spelling: str) -> None:
+    import sys
+
+    from registry_core.edits import save_entry
+    from runner_core.enrich.write import with_fields
+
+    registry = _registry(tmp_path)
+    path = registry / "packages" / "hopeless.yaml"
+    entry = load_registry(registry).entries["hopeless"]
+    save_entry(path, with_fields(entry, {"sdist_has_tests": False}))
+    done = run_apiary(
+        "enrich", "verify", "hopeless", spelling, sys.executable, "--source", "sdist",
+        "--registry-dir", str(registry), "--results-dir", str(tmp_path / "r"), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "FAIL hopeless  source_error on 3." in done.stdout
+    assert "needs its git repository (--source auto or git)" in done.stdout

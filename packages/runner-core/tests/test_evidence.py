@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from runner_core.evidence import Evidence, RunningTest, SanitizerLog, gather, one_test_command
+from runner_core.evidence import (
+    AGENT_MODULE,
+    STACKS_SIGNAL,
+    STACKS_VARIABLE,
+    Evidence,
+    RunningTest,
+    SanitizerLog,
+    gather,
+    one_test_command,
+)
+from runner_core.evidence.agent import agent_source
 
 ASAN = (
     "==77==ERROR: AddressSanitizer: heap-use-after-free on address 0x6020 at pc 0x1 bp 0x2 sp 0x3\n"
@@ -163,3 +176,32 @@ def test_one_test_commands(test: RunningTest, cwd: str, expected: str) -> None:
 def test_what_cannot_be_narrowed_says_why(test: RunningTest | None, why: str) -> None:
     command, reason = one_test_command(test, Path("/src"))
     assert command is None and why in reason
+
+
+@pytest.mark.parametrize("signalled", [True, False])
+def test_the_agent_dumps_every_thread_on_the_stacks_signal(tmp_path: Path, signalled: bool) -> None:
+    code = (
+        f"import os, threading, time, {AGENT_MODULE}\n"
+        "stop = threading.Event()\n"
+        "def waiter(): stop.wait()\n"
+        "t = threading.Thread(target=waiter); t.start()\n"
+        f"if {signalled}: os.kill(os.getpid(), {STACKS_SIGNAL}); time.sleep(0.5)\n"
+        "stop.set(); t.join()\n"
+        "print(os.getpid())\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(agent_source().parent),
+        "APIARY_EVIDENCE_DIR": str(tmp_path),
+        STACKS_VARIABLE: str(STACKS_SIGNAL),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    stacks = tmp_path / f"stacks-{done.stdout.strip()}.txt"
+    if not signalled:
+        assert not stacks.exists()  # nothing written: removed at exit
+        return
+    text = stacks.read_text()
+    assert "in waiter" in text and "Current thread" in text
+    assert gather(tmp_path).stacks == ((int(done.stdout), text),)

@@ -243,6 +243,10 @@ def test_free_threading_hunt_on_a_real_ft_build(tmp_path: Path) -> None:
     } <= placed
     evidence = next(p["evidence"] for p in view["packages"] if p["category"] == "deadlock")
     assert (run_dir / evidence).is_file()
-    compare = run_apiary("report", "compare", str(run_dir), "--format", "json", cwd=tmp_path)
+    compare = run_apiary(
+        "report", "compare", str(run_dir), "--condition-a", "gil", "--condition-b", "default",
+        "--format", "json", cwd=tmp_path,
+    )  # fmt: skip
     assert compare.returncode == 0, compare.stderr
-    assert "ft-crash" in compare.stdout
+    categories = {r["package"]: r["category"] for r in json.loads(compare.stdout)["results"]}
+    assert categories["ft-crash"] == "regressed"  # passes with the GIL on, crashes off

@@ -124,19 +124,21 @@ def test_deadlocks_at_one_site_share_a_bucket_whatever_the_path(tmp_path: Path) 
     one = _dump(tmp_path, python, "one", "take_a", "take_b")
     two = _dump(tmp_path, python, "two", "take_b", "take_a")  # started the other way round
     other = _dump(tmp_path, python, "three", "take_a", "take_c")
-    records = [hang_record([ProcessStacks(1, text, 3, 0)]) for text in (one, two, other)]
+    records = [hang_record([ProcessStacks(1, text, 3, 0, 3)]) for text in (one, two, other)]
     assert all(r is not None for r in records)
     first, second, third = (r for r in records if r is not None)
     assert first.kind.value == "deadlock"
     assert signature(first) == (
-        "deadlock | every thread was waiting"
+        "deadlock | every thread waited on a lock"
         " | locks.py:<module> | locks.py:take_a | locks.py:take_b"
     )
     assert bucket(first) == bucket(second)
     assert bucket(third) != bucket(first)
-    busy = hang_record([ProcessStacks(1, one, 3, 1)])
+    busy = hang_record([ProcessStacks(1, one, 3, 1, 2)])
     assert busy is not None and busy.kind.value == "busy_hang"
-    assert hang_record([ProcessStacks(1, "", 1, 0)]) is None  # no stack, no record
+    asleep = hang_record([ProcessStacks(1, one, 3, 0, 2)])  # one thread in a sleep or a read
+    assert asleep is not None and asleep.kind.value == "blocked"
+    assert hang_record([ProcessStacks(1, "", 1, 0, 1)]) is None  # no stack, no record
 
 
 LEGACY = textwrap.dedent(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from normalized_events import Outcome
@@ -14,7 +15,6 @@ from runner_core.outcomes import (
     classify,
     classify_import,
     classify_install,
-    classify_source,
     classify_test,
     missing_modules,
 )
@@ -27,7 +27,7 @@ def load(name: str) -> tuple[str, int]:
     return (DATA / f"{name}.out").read_text(encoding="utf-8"), meta["exit_code"]
 
 
-def verdict_of(name: str, framework: str = "pytest", **status: bool) -> Verdict:
+def verdict_of(name: str, framework: str = "pytest", **status: Any) -> Verdict:
     output, exit_code = load(name)
     return classify_test(StepStatus(exit_code=exit_code, **status), output, framework)
 
@@ -313,19 +313,3 @@ def test_import_table(name: str, outcome: Outcome, reason: str) -> None:
     if outcome is Outcome.CRASH:
         assert verdict.crash is not None
         assert verdict.crash.kind is CrashKind.SEGFAULT
-
-
-SOURCE = [
-    ("source_git_clone_missing",
-     "'/tmp/apiary-capture-b90pi87y/no-such-repo' does not appear to be a git repository"),
-    ("source_git_bad_branch", "Remote branch v9.9.9 not found in upstream origin"),
-    ("source_git_bad_ref",
-     "pathspec 'deadbeefcafe' did not match any file(s) known to git"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("name", "reason"), SOURCE)
-def test_source_table(name: str, reason: str) -> None:
-    output, exit_code = load(name)
-    verdict = classify_source(StepStatus(exit_code=exit_code), output)
-    assert (verdict.outcome, verdict.reason) == (Outcome.SOURCE_ERROR, reason)

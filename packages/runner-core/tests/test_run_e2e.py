@@ -120,7 +120,7 @@ def test_second_run_reuses_venvs_and_a_new_interpreter_does_not(
         events = read_events(tmp_path / "results" / run_id / "events.jsonl").known()
         outcomes[run_id] = (
             [e.step.value for e in events if isinstance(e, StepFinished)],
-            next(e for e in events if e.type == "run_started").interpreter.version,  # type: ignore[union-attr]
+            next(e for e in events if e.type == "run_started").interpreter.version,
         )
     assert "install" in outcomes["a"][0] and outcomes["a"][1].startswith("3.12")
     assert "install" not in outcomes["b"][0]  # same interpreter, same source: venv reused
@@ -284,7 +284,7 @@ def test_stopping_apiary_kills_the_sandbox_and_keeps_what_finished(
     events = read_events(events_path).known()
     finished = [e.package for e in events if isinstance(e, PackageFinished)]
     assert finished == ["passing-pkg"]
-    assert events[-1].type == "run_finished" and events[-1].interrupted  # type: ignore[union-attr]
+    assert events[-1].type == "run_finished" and events[-1].interrupted
     leftovers = subprocess.run(
         ["pgrep", "-f", "sleep 1000"], capture_output=True, text=True, check=False
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from runner_core.sanitizers import SanitizerPolicy, memory_policy, sanitizer_env
 def test_asan_options_merge_and_the_user_wins(
     user: str | None, policy: SanitizerPolicy, expected: str
 ) -> None:
-    sources = [{"ASAN_OPTIONS": user}] if user is not None else []
+    sources: list[Mapping[str, str]] = [{"ASAN_OPTIONS": user}] if user is not None else []
     found = sanitizer_env(sources, policy)
     assert found.values["ASAN_OPTIONS"] == expected and found.problems == []
 

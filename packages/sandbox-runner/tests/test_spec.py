@@ -45,7 +45,7 @@ def test_empty_command_is_refused() -> None:
 def test_specs_are_frozen_and_strict() -> None:
     limits = Limits(timeout_s=5)
     with pytest.raises(ValidationError):
-        limits.timeout_s = 6  # type: ignore[misc]
+        limits.timeout_s = 6
     with pytest.raises(ValidationError):
         Limits(timeout=5)  # type: ignore[call-arg]
     with pytest.raises(ValidationError):

@@ -57,6 +57,7 @@ def test_a_deadlocked_tree_gives_its_stacks_then_dies(
     [process] = result.stacks_from
     assert process.threads == 3
     assert process.running_threads == 0
+    assert process.lock_waiting_threads == 3  # two on the locks, the main one in join()
     text = stacks.read_text()
     assert "in take_a_then_b" in text and "in take_b_then_a" in text
     assert "never" not in result.stdout_log.read_text()
@@ -76,6 +77,7 @@ def test_a_busy_process_shows_a_running_thread(
     )
     [process] = result.stacks_from
     assert process.running_threads == 1
+    assert process.lock_waiting_threads == 0
     assert "in spin" in stacks.read_text()
     assert alive() == []
 
@@ -86,3 +88,23 @@ def test_without_a_stack_signal_nothing_is_asked(
     result = run("echo first; sleep 600", backend=backend, idle_timeout_s=1, timeout_s=120)
     assert result.idle_timed_out
     assert result.stacks_from == []
+
+
+def test_a_sleeping_process_waits_on_no_lock(
+    run: Callable[..., SandboxResult], backend: str, work: Path
+) -> None:
+    code = (
+        f"import faulthandler, sys, time\n"
+        f"faulthandler.register({STACKS}, file=open(sys.argv[1], 'w'), all_threads=True)\n"
+        "print('sleeping', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    result = run(
+        [sys.executable, "-c", code, str(work / "stacks.txt")],
+        backend=backend,
+        idle_timeout_s=2,
+        timeout_s=120,
+        stack_signal=STACKS,
+    )
+    [process] = result.stacks_from
+    assert (process.running_threads, process.lock_waiting_threads) == (0, 0)

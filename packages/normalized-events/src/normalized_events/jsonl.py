@@ -119,10 +119,6 @@ def read_events(path: str | os.PathLike[str]) -> ReadResult:
     return result
 
 
-def iter_events(path: str | os.PathLike[str]) -> Iterator[AnyEvent]:
-    yield from read_events(path).events
-
-
 def _last_seq(fd: int, size: int) -> int:
     """The seq of the last complete event in the file, or -1."""
     start = max(0, size - _TAIL_CHUNK)
@@ -260,7 +256,6 @@ __all__ = [
     "LineProblem",
     "ReadResult",
     "decode_line",
-    "iter_events",
     "parse_event",
     "read_events",
     "torn_path",

@@ -179,7 +179,7 @@ def too_deep(value: Any) -> bool:
     return True
 
 
-def check_package_text(path: Path, raw: bytes) -> FileResult:
+def check_package_text(path: Path, raw: bytes) -> FileResult:  # noqa: C901
     """Parse and validate one package file's bytes. Never raises for bad content."""
     stem = path.name.removesuffix(".yaml")
     if len(raw) > MAX_PACKAGE_FILE_BYTES:

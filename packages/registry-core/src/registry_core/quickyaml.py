@@ -151,7 +151,7 @@ class _Reader:
         self.positions: dict[str, Position] = {}
         self.item_lines: dict[str, list[int]] = {}
 
-    def inline(self, text: str, parent: int) -> Any:
+    def inline(self, text: str, parent: int) -> Any:  # noqa: C901
         """A value that starts on the current line (already consumed) at ``text``."""
         if not text:
             raise Declined
@@ -223,7 +223,7 @@ class _Reader:
                 items.append(self.inline(body, indent))
         return items
 
-    def mapping(self, indent: int, first: str | None = None) -> dict[Any, Any]:
+    def mapping(self, indent: int, first: str | None = None) -> dict[Any, Any]:  # noqa: C901
         result: dict[Any, Any] = {}
         top = indent == 0
         while True:

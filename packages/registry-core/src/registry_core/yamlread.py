@@ -102,7 +102,7 @@ def decode(raw: bytes) -> str:
         raise YamlProblem(line, column, f"not valid UTF-8 (byte 0x{bad})") from None
 
 
-def _construct(loader: Loader, node: Node) -> Any:
+def _construct(loader: Loader, node: Node) -> Any:  # noqa: C901
     tag = node.tag
     if isinstance(node, ScalarNode):
         if tag == _STR:

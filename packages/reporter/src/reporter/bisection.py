@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from normalized_events import BisectFinished, BisectStarted, BisectStep, read_events
+from normalized_events.layout import EVENTS_FILE as EVENTS
 
 from reporter.errors import RunDirError
-
-EVENTS = "events.jsonl"
 
 
 @dataclass

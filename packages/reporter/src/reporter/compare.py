@@ -16,6 +16,7 @@ from typing import overload
 from normalized_events import DEFAULT_CONDITION, InterpreterInfo, Outcome, PackageFinished
 
 from reporter.hints import network_shaped
+from reporter.install_kinds import install_failure_kind, install_failures
 from reporter.rundata import RunData
 
 
@@ -38,7 +39,7 @@ CATEGORY_ORDER: tuple[Category, ...] = tuple(Category)
 """Categories in reading order: what needs attention first."""
 
 
-def categorize(
+def categorize(  # noqa: C901
     a: Outcome | None,
     b: Outcome | None,
     *,
@@ -314,6 +315,24 @@ class Comparison:
     def gone_buckets(self) -> list[BucketDelta]:
         """Crash buckets that A had and B no longer has."""
         return self._buckets(self.a, self.b)
+
+    def install_failure_changes(self) -> list[Pair]:
+        """Packages whose install failure kind differs between the sides (one side may
+        install): what a new CPython broke, and how."""
+        return [
+            pair
+            for pair in self.pairs
+            if install_failure_kind(pair.a) != install_failure_kind(pair.b)
+            and pair.a is not None
+            and pair.b is not None
+        ]
+
+    def install_failure_counts(self) -> list[tuple[str, int, int]]:
+        """(kind, packages on A, packages on B) for every kind seen on either side."""
+        a = install_failures(list(self.a.indexed().values()))
+        b = install_failures(list(self.b.indexed().values()))
+        kinds = sorted(a.keys() | b.keys(), key=lambda k: (-len(b.get(k, [])), k))
+        return [(k, len(a.get(k, [])), len(b.get(k, []))) for k in kinds]
 
     def interpreter_changed(self) -> bool:
         a, b = self.a.interpreter, self.b.interpreter

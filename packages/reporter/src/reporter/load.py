@@ -82,7 +82,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
         return _read(path, data)
 
 
-def _read(path: Path, data: bytes) -> RunData:
+def _read(path: Path, data: bytes) -> RunData:  # noqa: C901
     builder = RunBuilder(path=path.parent)
     lines = data.split(b"\n")
     torn = None if data.endswith(b"\n") or not data else lines.pop()

@@ -214,6 +214,46 @@ def merge_runs(
     """
     if not runs:
         raise MergeError("nothing to merge: give at least one run directory")
+    kept, duplicates = _kept_results(runs)
+    gaps, warnings = _shard_gaps(runs)
+    gaps += _unfinished_shards(runs)
+    unfinished = _unfinished_packages(runs, kept)
+    gaps += [
+        Gap(
+            "unfinished-package",
+            f"{package} [{condition}] started in {source} but never finished",
+            source,
+            package,
+            condition,
+        )
+        for (package, condition), source in sorted(unfinished.items())
+    ]
+    expected = _expected(runs, expected_packages)
+    if expected is not None:
+        gaps += [
+            Gap(
+                "missing-result",
+                f"{package} [{condition}] has no result in any shard",
+                None,
+                package,
+                condition,
+            )
+            for package, condition in sorted(expected - kept.keys() - unfinished.keys())
+        ]
+    warnings += _mixed_inputs(runs)
+    return MergePlan(
+        run_id=run_id or merged_run_id([run.run_id for run in runs]),
+        sources=list(runs),
+        kept=kept,
+        duplicates=duplicates,
+        gaps=gaps,
+        warnings=warnings,
+        expected=expected,
+    )
+
+
+def _kept_results(runs: Sequence[RunData]) -> tuple[dict[Key, int], list[Duplicate]]:
+    """Which run's result each (package, condition) keeps, and the results dropped."""
     candidates: dict[Key, list[tuple[int, PackageFinished]]] = {}
     for index, run in enumerate(runs):
         for key, result in run.results.items():
@@ -234,52 +274,46 @@ def merge_runs(
                 )
             )
     duplicates.sort(key=lambda d: (d.package, d.condition))
+    return kept, duplicates
 
-    gaps, warnings = _shard_gaps(runs)
+
+def _unfinished_shards(runs: Sequence[RunData]) -> list[Gap]:
+    gaps = []
     for run in runs:
         if run.finish is None:
             gaps.append(Gap("unfinished-shard", f"{run.run_id} has no run_finished", run.run_id))
         elif run.finish.interrupted:
             gaps.append(Gap("unfinished-shard", f"{run.run_id} was interrupted", run.run_id))
+    return gaps
+
+
+def _unfinished_packages(runs: Sequence[RunData], kept: dict[Key, int]) -> dict[Key, str]:
+    """Packages started but finished in no shard, with the first run that started them."""
     unfinished: dict[Key, str] = {}
     for run in runs:
         for key in run.unfinished():
             if key not in kept:
                 unfinished.setdefault(key, run.run_id)
-    for (package, condition), source in sorted(unfinished.items()):
-        gaps.append(
-            Gap(
-                "unfinished-package",
-                f"{package} [{condition}] started in {source} but never finished",
-                source,
-                package,
-                condition,
-            )
-        )
+    return unfinished
 
-    expected: set[Key] | None = None
-    conditions = sorted(
-        {c for run in runs for c in (run.declared_conditions() or run.conditions())}
-    )
+
+def _expected(runs: Sequence[RunData], expected_packages: Iterable[str] | None) -> set[Key] | None:
+    """The (package, condition) pairs the merged run should have, when anything says so."""
     if expected_packages is not None:
-        expected = {(p, c) for p in expected_packages for c in conditions}
-    else:
-        for run in runs:
-            own = run.expected()
-            if own is not None:
-                expected = (expected or set()) | own
-    if expected is not None:
-        for package, condition in sorted(expected - kept.keys() - unfinished.keys()):
-            gaps.append(
-                Gap(
-                    "missing-result",
-                    f"{package} [{condition}] has no result in any shard",
-                    None,
-                    package,
-                    condition,
-                )
-            )
+        conditions = sorted(
+            {c for run in runs for c in (run.declared_conditions() or run.conditions())}
+        )
+        return {(p, c) for p in expected_packages for c in conditions}
+    expected: set[Key] | None = None
+    for run in runs:
+        own = run.expected()
+        if own is not None:
+            expected = (expected or set()) | own
+    return expected
 
+
+def _mixed_inputs(runs: Sequence[RunData]) -> list[str]:
+    warnings = []
     interpreters = {
         json.dumps(run.interpreter.model_dump(mode="json"), sort_keys=True)
         for run in runs
@@ -290,15 +324,7 @@ def merge_runs(
     unknown = sum(len(run.unknown) for run in runs)
     if unknown:
         warnings.append(f"{unknown} events of unknown types are not carried over")
-    return MergePlan(
-        run_id=run_id or merged_run_id([run.run_id for run in runs]),
-        sources=list(runs),
-        kept=kept,
-        duplicates=duplicates,
-        gaps=gaps,
-        warnings=warnings,
-        expected=expected,
-    )
+    return warnings
 
 
 def _copy_file(source: Path, target: Path, *, overwrite: bool) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from normalized_events import Outcome, PackageFinished
 
 from reporter.hints import missing_distributions, missing_modules
+from reporter.install_kinds import install_failures
 from reporter.lazy_events import Key
 from reporter.rundata import RunData
 
@@ -111,6 +112,7 @@ class Summary:
     unfinished: list[Key] = field(default_factory=list)
     not_run: list[Key] = field(default_factory=list)
     durations: list[tuple[str, int]] = field(default_factory=list)
+    install_failures: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -223,4 +225,5 @@ def summarize(run: RunData, *, slowest: int = 10) -> Summary:
         unfinished=unfinished,
         not_run=not_run,
         durations=duration_distribution(results),
+        install_failures=install_failures(results),
     )

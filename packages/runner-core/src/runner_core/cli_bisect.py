@@ -17,11 +17,10 @@ from sandbox_runner import SandboxError
 
 from runner_core.bisect import run_bisect
 from runner_core.bisect.plans import BisectRequest, make_plan, read_crash
-from runner_core.cli_run import BACKENDS, INSTALLERS, _choice
 from runner_core.errors import RunnerError
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
-from runner_core.settings import RunSettings
+from runner_core.settings import BACKENDS, INSTALLERS, RunSettings, parse_choice
 
 Opt = typer.Option
 REPORT = "bisect.json"
@@ -145,9 +144,9 @@ def _settings(
         registry_dir=registry.root,
         target_python=python,
         timeout_s=timeout,
-        installer=_choice(installer, INSTALLERS, "--installer"),
+        installer=parse_choice(installer, INSTALLERS, "--installer"),
         source="git",
-        sandbox_backend=_choice(sandbox, BACKENDS, "--sandbox"),
+        sandbox_backend=parse_choice(sandbox, BACKENDS, "--sandbox"),
         repo_overrides={package: repo} if repo else {},
         crash_reruns=0,
     )

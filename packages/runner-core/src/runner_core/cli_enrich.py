@@ -164,9 +164,9 @@ def verify_command(
     (install a missing module, override bad addopts, ...) and run again."""
     from registry_core.select import read_packages_file
 
-    from runner_core.cli_run import BACKENDS, SOURCES, _choice
     from runner_core.enrich.report import verification_table
     from runner_core.enrich.verify import VerifyOptions
+    from runner_core.settings import BACKENDS, SOURCES, parse_choice
 
     try:
         wanted = list(names or [])
@@ -179,8 +179,8 @@ def verify_command(
             pythons=tuple(target_python or [sys.executable]),
             workers=workers,
             max_attempts=max_attempts,
-            source=_choice(source, SOURCES, "--source"),
-            sandbox=_choice(sandbox, BACKENDS, "--sandbox"),
+            source=parse_choice(source, SOURCES, "--source"),
+            sandbox=parse_choice(sandbox, BACKENDS, "--sandbox"),
             timeout_s=timeout,
             run_prefix=run_prefix or "",
             write=write,

@@ -1,42 +1,39 @@
-"""`apiary run`: the command-line layer over runner_core.run."""
+"""`apiary run`: options parsed into a `RunRequest`; `runner_core.planning.plan_run` and
+`runner_core.run.execute` do the rest."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from normalized_events import Condition, EventLogError, Outcome
 from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
-from registry_core import RegistryError, load_registry
+from registry_core import RegistryError
 from registry_core.locate import locate_registry
 from registry_core.select import read_packages_file
 from sandbox_runner import SandboxError
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
 from runner_core.conditions import parse_condition
-from runner_core.errors import OptionError, ResumeError, RunnerError, full_disk
-from runner_core.gil import describe_mode, gil_mode
+from runner_core.errors import OptionError, RunnerError, full_disk
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
-from runner_core.pipeline import condition_python
+from runner_core.planning import RunRequest, plan_run
 from runner_core.progress import RunProgress, print_final_table
-from runner_core.run import (
-    RunPlan,
-    check_run_id,
-    execute,
-    load_run_json,
-    new_run_id,
-    recorded_selection,
-    registry_info,
+from runner_core.run import RunPlan, RunReport, check_run_id, execute, new_run_id
+from runner_core.selection import SelectionOptions
+from runner_core.settings import (
+    BACKENDS,
+    INSTALLERS,
+    NETWORK,
+    SOURCES,
+    RunSettings,
+    parse_choice,
 )
-from runner_core.sanitizers import check_tsan_hunt, sanitizer_env
-from runner_core.selection import SelectionOptions, select
-from runner_core.settings import BackendChoice, InstallerChoice, RunSettings, SourceChoice
-from runner_core.shards import apply_shard, shard_from_environment
+from runner_core.shards import shard_from_environment
 
 Opt = typer.Option
 
@@ -166,13 +163,9 @@ def run_command(
 ) -> None:
     """Run the test suites of registry packages against an interpreter and record what happened."""
     try:
-        recorded: dict[str, object] | None = None
         if resume:
-            settings, recorded = _resumed(results_dir, resume)
+            request = RunRequest(resume=resume, results_dir=results_dir)
         else:
-            names = list(packages)
-            if packages_from is not None:
-                names.extend(read_packages_file(packages_from))
             idle = idle_timeout if idle_timeout > 0 else None
             settings = RunSettings(
                 run_id=check_run_id(run_id) if run_id else new_run_id(),
@@ -189,11 +182,11 @@ def run_command(
                 tmp_bytes=_size(tmp_size, "--tmp-size") or DEFAULT_TMP_BYTES,
                 disk_bytes=_size(disk_limit, "--disk-limit"),
                 pass_env=list(pass_env),
-                installer=_choice(installer, INSTALLERS, "--installer"),
-                source=_choice(source, SOURCES, "--source"),
-                sandbox_backend=_choice(sandbox, BACKENDS, "--sandbox"),
-                network_during_tests=_choice(
-                    network_during_tests, ("on", "off"), "--network-during-tests"
+                installer=parse_choice(installer, INSTALLERS, "--installer"),
+                source=parse_choice(source, SOURCES, "--source"),
+                sandbox_backend=parse_choice(sandbox, BACKENDS, "--sandbox"),
+                network_during_tests=parse_choice(
+                    network_during_tests, NETWORK, "--network-during-tests"
                 )
                 == "on",
                 env=_pairs(env, "--env"),
@@ -212,6 +205,7 @@ def run_command(
                 stop_after_crash=stop_after_crash,
                 shard=shard or shard_from_environment(),
             )
+            names = [*packages, *(read_packages_file(packages_from) if packages_from else [])]
             options = SelectionOptions(
                 packages=tuple(names),
                 top=top,
@@ -220,36 +214,12 @@ def run_command(
                 include_unenriched=include_unenriched,
                 force_run=force_run,
             )
-        registry = load_registry(settings.registry_dir)
-        for problem in registry.problems:
-            typer.echo(f"warning: {problem}", err=True)
-        interpreter = probe_interpreter(settings.target_python)
-        for unusable in sanitizer_env([settings.env, os.environ]).problems:
-            typer.echo(f"warning: {unusable}", err=True)
-        if settings.tsan:
-            for python in _condition_pythons(settings):
-                check_tsan_hunt(probe_interpreter(python).info, settings.tsan_suppressions)
-        for line in gil_lines(settings):
-            typer.echo(line, err=True)
-        if recorded is not None:
-            # A resumed run keeps the selection it began with, shard and skips included.
-            selection = recorded_selection(recorded, registry)
-        else:
-            selection = select(registry, options, interpreter.minor)
-            if settings.shard:
-                selection = apply_shard(selection, settings.shard, balance_from)
-        plan = RunPlan(settings, selection, registry_info(settings.registry_dir, registry))
+            request = RunRequest(settings, options, balance_from, results_dir=results_dir)
+        plan = plan_run(request, warn=lambda line: typer.echo(line, err=True))
         if dry_run:
             _print_plan(plan)
             return
-        sandbox_warning = check_sandbox(settings.sandbox_backend).warning
-        if sandbox_warning is not None:
-            typer.secho(sandbox_warning, err=True, fg="red", bold=True)
-        total = (len(selection.run) + len(selection.skipped) + len(selection.invalid)) * len(
-            settings.conditions
-        )
-        with RunProgress(total=total) as progress:
-            report = execute(plan, on_result=progress, resumed=bool(resume))
+        report = _execute_with_progress(plan, resumed=bool(resume))
     except (RunnerError, RegistryError, SandboxError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(ExitCode.USER_ERROR) from None
@@ -259,13 +229,28 @@ def run_command(
             raise
         typer.echo(f"error: {stop}", err=True)
         raise typer.Exit(ExitCode.USER_ERROR) from None
+    _finish(report, plan.settings.run_id, results_dir)
+
+
+def _execute_with_progress(plan: RunPlan, resumed: bool) -> RunReport:
+    sandbox_warning = check_sandbox(plan.settings.sandbox_backend).warning
+    if sandbox_warning is not None:
+        typer.secho(sandbox_warning, err=True, fg="red", bold=True)
+    selection = plan.selection
+    total = (len(selection.run) + len(selection.skipped) + len(selection.invalid)) * len(
+        plan.settings.conditions
+    )
+    with RunProgress(total=total) as progress:
+        return execute(plan, on_result=progress, resumed=resumed)
+
+
+def _finish(report: RunReport, run_id: str, results_dir: Path) -> None:
     _print_summary(report.run_dir, report.counts, report.wall_s, report.interrupted)
     if report.stopped_by is not None:
         typer.echo(f"error: {report.stopped_by}", err=True)
     if report.interrupted:
         typer.echo(
-            f"interrupted: resume with  apiary run --resume {settings.run_id}"
-            f" --results-dir {results_dir}",
+            f"interrupted: resume with  apiary run --resume {run_id} --results-dir {results_dir}",
             err=True,
         )
         raise typer.Exit(ExitCode.INTERRUPTED)
@@ -275,47 +260,6 @@ def _at_least_one(value: int, option: str) -> int:
     if value < 1:
         raise OptionError(f"{option} {value}: must be 1 or more")
     return value
-
-
-def _condition_pythons(settings: RunSettings) -> list[str]:
-    return list(dict.fromkeys(condition_python(settings, c) for c in settings.conditions))
-
-
-def gil_lines(settings: RunSettings) -> list[str]:
-    """What each condition does with the GIL, when its interpreter is free-threaded."""
-    lines = []
-    for condition in settings.conditions:
-        interpreter = probe_interpreter(condition_python(settings, condition))
-        mode = gil_mode(interpreter.info, {**settings.env, **condition.env})
-        if mode is not None:
-            where = "" if condition.name == "default" else f" (condition {condition.name})"
-            lines.append(f"free-threaded interpreter{where}: tests run with {describe_mode(mode)}")
-    return lines
-
-
-_T = TypeVar("_T", bound=str)
-INSTALLERS: tuple[InstallerChoice, ...] = ("auto", "uv", "pip")
-SOURCES: tuple[SourceChoice, ...] = ("auto", "git", "sdist")
-BACKENDS: tuple[BackendChoice, ...] = ("auto", "require", "bwrap", "none")
-
-
-def _choice(value: str, allowed: tuple[_T, ...], option: str) -> _T:
-    for candidate in allowed:
-        if value == candidate:
-            return candidate
-    raise OptionError(f"{option}: {value!r} is not one of {', '.join(allowed)}")
-
-
-def _resumed(results_dir: Path, run_id: str) -> tuple[RunSettings, dict[str, object]]:
-    data = load_run_json(results_dir.absolute(), run_id)
-    try:
-        settings = RunSettings.model_validate(data["settings"])
-    except (KeyError, ValueError, RecursionError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise ResumeError(f"--resume {run_id}: run.json has no usable settings ({first})") from None
-    # A run directory may come from another machine: it is resumed where it is found.
-    update = {"results_dir": results_dir.absolute(), "run_id": run_id}
-    return settings.model_copy(update=update), data
 
 
 def _print_plan(plan: RunPlan) -> None:

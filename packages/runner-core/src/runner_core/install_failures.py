@@ -22,15 +22,8 @@ _RULES: tuple[tuple[InstallFailure, re.Pattern[str]], ...] = (
             r"error: command '[^']*(?:gcc|cc|clang|g\+\+|c\+\+)[^']*' failed: No such file"
             r"|unable to execute '[^']*(?:gcc|cc|clang)'"
             r"|[Cc]argo, the Rust package manager, is not installed"
-            r"|can't find Rust compiler"
-            r"|No such file or directory: 'cargo'"
-        ),
-    ),
-    (
-        InstallFailure.RUST,
-        re.compile(
-            r"PyO3's maximum supported version|the configured Python interpreter version"
-            r"|💥 maturin failed|error: could not compile `[\w-]+`|--> src/[\w/]+\.rs:\d+"
+            r"|can't find Rust compiler|Rust not found, installing into a temporary directory"
+            r"|No such file or directory: '[^']*(?:/|\b)(?:gcc|cc|clang|g\+\+|c\+\+|cargo)'"
         ),
     ),
     (
@@ -74,7 +67,7 @@ _RULES: tuple[tuple[InstallFailure, re.Pattern[str]], ...] = (
         InstallFailure.NETWORK,
         re.compile(
             r"NewConnectionError|Temporary failure in name resolution|Network is unreachable"
-            r"|Connection refused|Name or service not known|Failed to fetch: `"
+            r"|Connection refused|Name or service not known|Failed to fetch: "
             r"|dns error|ConnectTimeoutError|Read timed out"
         ),
     ),

@@ -24,7 +24,6 @@ from runner_core.suite import Attempt
 
 # Which iteration decides the package's outcome: the most serious, the first of its kind.
 _SERIOUSNESS = {Outcome.CRASH: 3, Outcome.HANG: 2, Outcome.TIMEOUT: 2, Outcome.FAIL: 1}
-_GO_ON = frozenset({Outcome.PASS, Outcome.FAIL})
 
 
 @dataclass
@@ -75,16 +74,17 @@ class Iterations:
 
 
 def run_iterations(
-    attempt: Callable[..., Attempt], command: str, count: int, *, every: bool
+    attempt: Callable[..., Attempt], command: str, count: int, *, every: bool, junit: bool
 ) -> Iterations:
-    """Run `command` up to `count` times (see the module doc); `every`: never stop early."""
+    """Run `command` up to `count` times (see the module doc); `every`: never stop early;
+    `junit`: the runner writes JUnit XML (pytest), else there are no per-test outcomes."""
     found = Iterations()
     for number in range(1, count + 1):
         label = None if number == 1 else f"{Step.TEST.value}-{number}"
         done: Attempt = attempt(Step.TEST, command, None, label)
         found.attempts.append(done)
-        found.results.append(_results(done))
-        if not every and done.verdict.outcome not in _GO_ON:
+        found.results.append(_results(done) if junit else TestResults())
+        if not every and not done.verdict.outcome.tested:
             break
     return found
 

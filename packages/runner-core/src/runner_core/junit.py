@@ -1,12 +1,12 @@
 """Per-test outcomes from the JUnit XML file apiary asks pytest to write.
 
 pytest writes it with `--junitxml=PATH -o junit_family=xunit1` (apiary adds both to
-PYTEST_ADDOPTS): xunit1 keeps each test's `file`, from which the node id is rebuilt
-(`tests/test_x.py::TestY::test_z[1]`). Outcomes are read from the file, never from
-`-v` text: a test with a <failure> is failed, with an <error> error, with a <skipped>
-skipped, otherwise passed; a test listed twice (a teardown error after a pass) keeps
-its worst outcome. A file cut short (the process died while writing it) or missing
-gives no outcomes and one line saying why.
+PYTEST_ADDOPTS when a suite runs more than once, `--iterations`): xunit1 keeps each
+test's `file`, from which the node id is rebuilt (`tests/test_x.py::TestY::test_z[1]`).
+Outcomes are read from the file, never from `-v` text: a test with a <failure> is
+failed, with an <error> error, with a <skipped> skipped, otherwise passed; a test listed
+twice (a teardown error after a pass) keeps its worst outcome. A file cut short (the
+process died while writing it) or missing gives no outcomes and one line saying why.
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ class TestResults:
 
     outcomes: dict[str, TestOutcome] = field(default_factory=dict)
     problem: str | None = None
+
+
+def writes_junit(framework: str) -> bool:
+    """Whether apiary can ask the suite's runner for JUnit XML (pytest only)."""
+    return framework == "pytest"
 
 
 def junit_addopts(existing: str | None, path: Path) -> str:

@@ -17,9 +17,10 @@ Pure functions, tested as a table of real captured outputs. The test step:
   evidence (pytest exits 1 for a plugin that cannot start too, a script can exit 1 before
   any test) config_error, the reason being the line that stopped the run.
 
-The other steps: `classify_install` (install_error), `classify_import` (import_error, or
-crash when the import check itself died of a signal) and `classify_source` (source_error).
-Every function returns PASS when the step did not fail.
+The other steps: `classify_install` (install_error) and `classify_import` (import_error,
+or crash when the import check itself died of a signal). A source that cannot be fetched
+is a source_error with the reason `runner_core.sources` gives. Every function returns
+PASS when the step did not fail.
 """
 
 from __future__ import annotations
@@ -74,7 +75,6 @@ _COMPILER_ERROR = re.compile(
 )
 _METADATA_FAILED = re.compile(r"metadata-generation-failed|prepare_metadata_for_build_wheel")
 _ERROR_LINE = re.compile(r"^\s*(?:ERROR|error|fatal): (?P<text>.+)$")
-_GIT_FATAL = re.compile(r"^(?:fatal|error): (?P<text>.+)$")
 
 
 class _Model(BaseModel):
@@ -421,21 +421,3 @@ def classify_import(status: StepStatus, output: str) -> Verdict:
     exception = _last(_EXCEPTION_LINE, lines)
     reason = exception or _last_meaningful(lines) or f"exit status {status.exit_code}"
     return Verdict(outcome=Outcome.IMPORT_ERROR, reason=_clip(_basename_paths(reason)))
-
-
-def classify_source(status: StepStatus, output: str) -> Verdict:
-    """source_error with git's (or the downloader's) first fatal line."""
-    if status.exit_code == 0 and not (status.timed_out or status.idle_timed_out):
-        return Verdict(outcome=Outcome.PASS)
-    if status.timed_out or status.idle_timed_out:
-        return Verdict(outcome=Outcome.SOURCE_ERROR, reason="fetching the source timed out")
-    lines = _lines(output)
-    died = status_signal(status.exit_code, status.signal)
-    reason = (
-        f"died: {describe_signal(died)}"
-        if died is not None
-        else _first(_GIT_FATAL, lines) or _last_meaningful(lines)
-    )
-    return Verdict(
-        outcome=Outcome.SOURCE_ERROR, reason=_clip(reason or f"exit status {status.exit_code}")
-    )

@@ -47,6 +47,7 @@ from runner_core.forensics import hang_info, record_crash
 from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.iterations import Iterations, run_iterations
+from runner_core.junit import writes_junit
 from runner_core.limits import SourceLimits
 from runner_core.races import package_races
 from runner_core.sanitizers import SanitizerPolicy, memory_policy
@@ -286,7 +287,7 @@ def _prepare(
         )
     )
 
-    # 1. Source
+    # The source.
     fetched: list[FetchedSource] = []
     source_dir = settings.work_dir / "sources"
     limits = SourceLimits.within(settings.timeout_s)
@@ -304,7 +305,7 @@ def _prepare(
     state.revision = source.revision
     state.source = source
 
-    # 2. Environment
+    # The environment; the venv and the install (_build_venv) unless cached.
     uv = find_uv()
     installer: Installer = "pip" if settings.installer == "pip" or uv is None else "uv"
     install_command = (
@@ -346,7 +347,7 @@ def _prepare(
         if finish is not None:
             return finish
 
-    # 4. Import check, JIT off
+    # The import check, JIT off.
     import_name = entry.effective_import_name
     check = runner.run(
         Step.IMPORT_CHECK,
@@ -367,7 +368,7 @@ def _prepare(
         state.crash = verdict.crash_info
         return _Finish(verdict.outcome, verdict.reason)
 
-    # 5. Tests, JIT on, with the crash evidence kept
+    # The tests, JIT on, with the crash evidence kept.
     install_agent(venv.path)
     user_env = {**settings.env, **condition.env}
     state.gil = gil_mode(interpreter.info, user_env)
@@ -389,6 +390,8 @@ def _prepare(
         policy=policy,
         readable=[policy.tsan_suppressions] if policy.tsan_suppressions else [],
         no_aslr=policy.tsan and aslr_can_be_disabled(),
+        # per-test outcomes matter when there are iterations to compare
+        junit=settings.iterations > 1 and writes_junit(entry.test_framework),
     )
     return PreparedSuite(suite, test_command, interpreter, source, install_command, user_env)
 
@@ -400,7 +403,11 @@ def _test(
     evidence recorded."""
     suite, test_command, interpreter = prepared.suite, prepared.test_command, prepared.interpreter
     runs = run_iterations(
-        suite.attempt, test_command, settings.iterations, every=settings.all_iterations
+        suite.attempt,
+        test_command,
+        settings.iterations,
+        every=settings.all_iterations,
+        junit=suite.junit,
     )
     state.iterations = runs
     for attempt in runs.attempts:

@@ -87,6 +87,9 @@ class RunProgress:
             if finished.reason and finished.outcome is not Outcome.PASS
             else ""
         )
+        if finished.source_fallback:
+            # --source auto took the sdist: say so where the user looks, not only in a log
+            reason += f" [{finished.source_fallback}]"
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, advance=1, counts=self._counts_text())
             if finished.outcome is not Outcome.SKIPPED:

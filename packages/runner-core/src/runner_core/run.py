@@ -232,7 +232,7 @@ def execute(plan: RunPlan, on_result: OnResult | None = None, resumed: bool = Fa
             ) from exc
 
 
-def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunReport:
+def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunReport:  # noqa: C901
     settings = plan.settings
     run_dir = settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar, get_args
 
 from normalized_events import Condition
 from normalized_events.layout import RunLayout
 from pydantic import BaseModel, ConfigDict, Field
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
+
+from runner_core.errors import OptionError
 
 DEFAULT_DISK_BYTES = 20 * 1024**3
 
@@ -16,6 +18,23 @@ InstallerChoice = Literal["auto", "uv", "pip"]
 SourceChoice = Literal["auto", "git", "sdist"]
 # require: bwrap or refuse to run (for CI); see runner_core.isolation.
 BackendChoice = Literal["auto", "none", "bwrap", "require"]
+NetworkChoice = Literal["on", "off"]
+
+# The choices of each option, read from the one declaration above.
+INSTALLERS: tuple[InstallerChoice, ...] = get_args(InstallerChoice)
+SOURCES: tuple[SourceChoice, ...] = get_args(SourceChoice)
+BACKENDS: tuple[BackendChoice, ...] = get_args(BackendChoice)
+NETWORK: tuple[NetworkChoice, ...] = get_args(NetworkChoice)
+
+_T = TypeVar("_T", bound=str)
+
+
+def parse_choice(value: str, allowed: tuple[_T, ...], option: str) -> _T:
+    """``value`` as one of an option's choices, or the OptionError naming the option."""
+    for candidate in allowed:
+        if value == candidate:
+            return candidate
+    raise OptionError(f"{option}: {value!r} is not one of {', '.join(allowed)}")
 
 
 class RunSettings(BaseModel):

@@ -58,14 +58,16 @@ class SuiteRunner:
     readable: Sequence[Path] = ()
     # Run the tests under `setarch -R` (ThreadSanitizer wants ASLR off).
     no_aslr: bool = False
+    # Ask the runner for JUnit XML in the evidence folder (per-test outcomes).
+    junit: bool = False
 
     def env(
         self, evidence_dir: Path | None, changes: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        """The test environment; with an evidence folder, pytest also writes its JUnit
-        XML there (per-test outcomes, see `runner_core.junit`)."""
+        """The test environment; with an evidence folder and `junit`, pytest also writes
+        its JUnit XML there (per-test outcomes, see `runner_core.junit`)."""
         addopts = self.pytest_addopts
-        if evidence_dir is not None and self.framework == "pytest":
+        if evidence_dir is not None and self.junit:
             addopts = junit_addopts(addopts, evidence_dir / JUNIT_NAME)
         env = env_for_tests(self.base_env, self.user_env, addopts, evidence_dir, self.policy)
         env.update(changes or {})
@@ -123,6 +125,7 @@ def _hang(done: StepOutcome, evidence: Evidence) -> CrashRecord | None:
                 text,
                 process.threads if process else None,
                 process.running_threads if process else None,
+                process.lock_waiting_threads if process else None,
             )
         )
     return hang_record(answers)

@@ -84,7 +84,7 @@ class _Slot:
     job: int | None = None
 
 
-def run_in_workers(
+def run_in_workers(  # noqa: C901
     jobs: list[PackageJob],
     settings: RunSettings,
     writer: EventWriter,

@@ -165,7 +165,7 @@ def _execute(run: _Run, started: float) -> _Ending:
             channel.close()
 
 
-def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:
+def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:  # noqa: C901
     launch = run.launch
     if channel is not None:
         roots = (launch.cwd, *launch.writable, *launch.readable, reaper_prefix())
@@ -251,7 +251,7 @@ def _preexec(run: _Run, *, in_namespace: bool) -> Callable[[], None]:
     )
 
 
-def _pump(
+def _pump(  # noqa: C901
     pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: float, disk: DiskWatch
 ) -> _Watch:
     """Copy output to the logs until the command exits, a timeout passes or the disk

@@ -7,8 +7,10 @@ die of the signal, a shell for instance, is left alone), waits `stack_wait_s` fo
 write, and only then kills the tree. What each process writes, and where, is up to it
 (an interpreter with `faulthandler.register` on that signal dumps every thread).
 
-The state of each thread just before the signal is kept too: a tree whose threads all
-sleep is waiting on something (a lock, a pipe), one with a running thread is busy.
+The state of each thread just before the signal is kept too: how many were running, and
+how many were asleep in a futex wait (a lock, a condition: `wchan` names the kernel
+function a thread sleeps in). A tree whose threads all wait on locks is deadlocked; one
+with a running thread is busy; the rest sleep on a timer or on I/O.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class SignalledProcess(BaseModel):
     namespace_pid: int
     threads: int
     running_threads: int
+    lock_waiting_threads: int = 0
 
 
 def catches(pid: int, signum: int) -> bool:
@@ -45,8 +48,9 @@ def catches(pid: int, signum: int) -> bool:
     return bool(int(mask, 16) >> (signum - 1) & 1)
 
 
-def thread_states(pid: int) -> list[str]:
-    """The state letter of each thread of `pid` (R running, S sleeping, D disk, ...)."""
+def thread_states(pid: int) -> list[tuple[str, str]]:
+    """(state letter, wait channel) of each thread of `pid`: `R` running, `S` sleeping,
+    ...; the channel is the kernel function it sleeps in (`futex_do_wait`), or ""."""
     states = []
     try:
         tasks = list((_PROC / str(pid) / "task").iterdir())
@@ -57,7 +61,11 @@ def thread_states(pid: int) -> list[str]:
             stat = (task / "stat").read_text()
         except OSError:
             continue
-        states.append(stat[stat.rfind(")") + 2 :].split()[0])
+        try:
+            channel = (task / "wchan").read_text().strip()
+        except OSError:
+            channel = ""
+        states.append((stat[stat.rfind(")") + 2 :].split()[0], channel))
     return states
 
 
@@ -83,7 +91,10 @@ def signal_for_stacks(marker: str, signum: int, wait_s: float) -> list[Signalled
                 pid=pid,
                 namespace_pid=namespace_pid(pid),
                 threads=len(states),
-                running_threads=sum(1 for s in states if s in _RUNNING),
+                running_threads=sum(1 for s, _ in states if s in _RUNNING),
+                lock_waiting_threads=sum(
+                    1 for s, c in states if s not in _RUNNING and "futex" in c
+                ),
             )
         )
     if signalled:

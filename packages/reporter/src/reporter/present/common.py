@@ -54,6 +54,7 @@ def result_json(result: PackageFinished) -> dict[str, Any]:
         "outcome": result.outcome.value,
         "duration_s": result.duration_s,
         "reason": result.reason,
+        "install_failure": result.install_failure.value if result.install_failure else None,
         "crash": crash_json(result),
         "package_version": result.package_version,
         "source_revision": result.source_revision,
@@ -104,7 +105,7 @@ def interpreter_text(run: RunData) -> str:
     return f"{info.implementation} {info.version} at {info.path}{extra}"
 
 
-def run_facts(run: RunData) -> list[tuple[str, str]]:
+def run_facts(run: RunData) -> list[tuple[str, str]]:  # noqa: C901
     facts = [("run", run.run_id)]
     if run.path is not None:
         facts.append(("directory", str(run.path)))

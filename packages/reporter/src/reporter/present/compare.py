@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from reporter.compare import CATEGORY_ORDER, BucketDelta, Category, Comparison, Pair, Side
+from reporter.install_kinds import install_failure_kind
 from reporter.present.common import (
     header,
     interpreter_text,
@@ -148,6 +149,7 @@ def compare_document(comparison: Comparison, *, all_results: bool = False) -> Do
             "buckets",
         )
     )
+    sections.append(_install_failures_section(comparison))
     changes = comparison.timing_changes()
     sections.append(
         Section(
@@ -200,6 +202,43 @@ def compare_document(comparison: Comparison, *, all_results: bool = False) -> Do
     )
 
 
+def _install_failures_section(comparison: Comparison) -> Section:
+    """Install failures by kind on each side, and the packages whose kind changed."""
+    return Section(
+        "Install failures by kind",
+        [
+            Table(
+                "Kinds of install failure",
+                (Column("kind", Kind.CODE), Column("A", Kind.NUMBER), Column("B", Kind.NUMBER)),
+                list(comparison.install_failure_counts()),
+                empty="no install failure on either side",
+            ),
+            Table(
+                "Packages whose kind changed",
+                (
+                    Column("package"),
+                    Column("condition"),
+                    Column("A", Kind.CODE),
+                    Column("B", Kind.CODE),
+                    Column("B's reason (else A's)", Kind.CODE),
+                ),
+                [
+                    (
+                        p.package,
+                        p.condition,
+                        install_failure_kind(p.a) or outcome_of(p.a),
+                        install_failure_kind(p.b) or outcome_of(p.b),
+                        short_reason(p.b) if p.b and p.b.reason else short_reason(p.a) or None,
+                    )
+                    for p in comparison.install_failure_changes()
+                ],
+                empty="no package changed kind",
+            ),
+        ],
+        "install-failures",
+    )
+
+
 def _side_json(side: Side) -> dict[str, Any]:
     run = side.run
     return {
@@ -245,6 +284,20 @@ def compare_json(comparison: Comparison) -> dict[str, Any]:
         }
         for p in comparison.pairs
     ]
+    data["install_failures"] = {
+        "counts": [
+            {"kind": kind, "a": a, "b": b} for kind, a, b in comparison.install_failure_counts()
+        ],
+        "changed": [
+            {
+                "package": p.package,
+                "condition": p.condition,
+                "a": install_failure_kind(p.a) or outcome_of(p.a),
+                "b": install_failure_kind(p.b) or outcome_of(p.b),
+            }
+            for p in comparison.install_failure_changes()
+        ],
+    }
     data["new_buckets"] = _delta_json(comparison.new_buckets())
     data["gone_buckets"] = _delta_json(comparison.gone_buckets())
     rule = comparison.timing_rule

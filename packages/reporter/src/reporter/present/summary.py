@@ -236,6 +236,17 @@ def summary_document(
                 ],
             )
         )
+    if summary.install_failures:
+        untested.append(
+            Table(
+                "Install failures by kind",
+                (Column("kind", Kind.CODE), Column("packages", Kind.NUMBER), Column("which")),
+                [
+                    (kind, len(packages), ", ".join(packages))
+                    for kind, packages in summary.install_failures.items()
+                ],
+            )
+        )
     sections.append(Section("Could not be tested", untested, "untested"))
 
     sections.append(
@@ -424,6 +435,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         for g in summary.reason_groups
     ]
     data["missing_modules"] = summary.missing_modules
+    data["install_failures"] = summary.install_failures
     data["slowest"] = [
         {"package": r.package, "condition": r.condition, "duration_s": r.duration_s}
         for r in summary.slowest

@@ -39,7 +39,7 @@ def _tail(text: str | None, lines: int = TAIL_LINES) -> str:
     return "\n".join(kept)
 
 
-def _details(run: RunData, result: PackageFinished) -> tuple[str, str]:
+def _details(run: RunData, result: PackageFinished) -> tuple[str, str]:  # noqa: C901
     """(body of the failure element, system-out) for a non-passing result."""
     body: list[str] = []
     out: list[str] = []

@@ -124,7 +124,7 @@ def _rich_cell(value: object, kind: Kind) -> Text:
     return Text(text)
 
 
-def _rich_block(block: Block) -> RenderableType:
+def _rich_block(block: Block) -> RenderableType:  # noqa: C901
     if isinstance(block, Table):
         table = RichTable(title=block.title, title_justify="left", box=box.SIMPLE_HEAD)
         for column in block.columns:

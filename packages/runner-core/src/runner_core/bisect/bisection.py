@@ -26,13 +26,15 @@ from normalized_events import (
     EventWriter,
     read_events,
 )
+from normalized_events.layout import EVENTS_FILE
 
 from runner_core.bisect.errors import BisectError
 from runner_core.bisect.search import answer, next_commit
 from runner_core.bisect.testers import Tester
 from runner_core.bisect.verdict import StepResult
 
-EVENTS = "events.jsonl"
+EVENTS = EVENTS_FILE  # a bisection folder keeps its events as a run does
+
 OnStep = Callable[[BisectStep, int], None]  # (the step, about how many steps are left)
 # What a resumed bisection must share with the one it continues.
 _SAME = ("target", "package", "repository", "good", "bad", "command")

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from normalized_events import BisectVerdict, Outcome
+from normalized_events import BisectVerdict
 
 from runner_core.crash import bucket as crash_bucket
 from runner_core.crash import signature as crash_signature
 from runner_core.outcomes import Verdict
 
 # The tests ran to their end: whatever they said, the crash did not happen.
-_RAN = frozenset({Outcome.PASS, Outcome.FAIL})
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def judge(seen: list[Verdict]) -> StepResult:
                 other,
                 crash_signature(verdict.crash),
             )
-        if verdict.outcome not in _RAN:
+        if not verdict.outcome.tested:
             why = f"{verdict.outcome.value}" + (f": {verdict.reason}" if verdict.reason else "")
             return StepResult("skip", why, len(seen))
     return StepResult("good", f"no crash in {len(seen)} run(s)", len(seen))

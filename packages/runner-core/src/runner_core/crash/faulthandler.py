@@ -93,7 +93,7 @@ class _Builder:
         return self.dump
 
 
-def find_dumps(lines: list[str]) -> list[FaultDump]:
+def find_dumps(lines: list[str]) -> list[FaultDump]:  # noqa: C901
     """Every dump in the lines, in order (timeout dumps marked, not dropped)."""
     dumps: list[FaultDump] = []
     builder: _Builder | None = None

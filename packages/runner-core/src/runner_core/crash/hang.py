@@ -2,9 +2,13 @@
 
 Every interpreter of the suite answers apiary's stacks signal with a faulthandler dump
 of all its threads (`runner_core.evidence`), and the sandbox notes each thread's state
-just before: when every thread of every process was asleep the suite was waiting on
-something that never came (kind `deadlock`, two locks taken in opposite order being the
-classic); when one was running it was busy (`busy_hang`, a loop that never ends).
+just before (`sandbox_runner.stackdump`):
+
+- `deadlock`: every thread of every process that answered was asleep on a lock (a
+  futex wait), two locks taken in opposite order being the classic;
+- `busy_hang`: a thread was running (a loop that never ends);
+- `blocked`: all asleep, not all on locks (a long sleep, a read that never returns):
+  silence alone is not called a deadlock.
 
 The signature (`runner_core.crash.signature`) names, for each thread, the innermost
 frame of the code under test: the harness's frames and the standard library's waiting
@@ -33,18 +37,35 @@ class ProcessStacks:
     text: str
     threads: int | None = None
     running_threads: int | None = None
+    lock_waiting_threads: int | None = None
+
+    @property
+    def all_on_locks(self) -> bool:
+        return self.threads is not None and self.lock_waiting_threads == self.threads
 
 
 def hang_record(answers: Iterable[ProcessStacks]) -> CrashRecord | None:
     """The record of a stopped suite, or None when no process gave a stack."""
     threads: list[ThreadStack] = []
     busy = False
+    on_locks = True
     for answer in answers:
         for dump in find_dumps(answer.text.splitlines()):
             threads.extend(t for t in dump.threads if t.frames)
         busy |= bool(answer.running_threads)
+        on_locks &= answer.all_on_locks
     if not threads:
         return None
-    kind = CrashKind.BUSY_HANG if busy else CrashKind.DEADLOCK
-    what = "a thread was still running" if busy else "every thread was waiting"
-    return CrashRecord(kind=kind, headline=what, waiting_threads=threads)
+    if busy:
+        return CrashRecord(
+            kind=CrashKind.BUSY_HANG, headline="a thread was still running", waiting_threads=threads
+        )
+    if on_locks:
+        return CrashRecord(
+            kind=CrashKind.DEADLOCK,
+            headline="every thread waited on a lock",
+            waiting_threads=threads,
+        )
+    return CrashRecord(
+        kind=CrashKind.BLOCKED, headline="every thread was asleep", waiting_threads=threads
+    )

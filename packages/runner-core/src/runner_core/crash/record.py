@@ -70,7 +70,7 @@ class CrashRecord(_Model):
     extension_modules: list[str] = Field(default_factory=list)
     waiting_threads: list[ThreadStack] = Field(
         default_factory=list,
-        description="A stopped suite's threads (deadlock, busy_hang), every process's.",
+        description="A stopped suite's threads (deadlock, busy_hang, blocked), every process's.",
     )
 
     @property

@@ -162,7 +162,7 @@ def _group_items(
     return items
 
 
-def _read_pyproject(config: ProjectConfig) -> None:
+def _read_pyproject(config: ProjectConfig) -> None:  # noqa: C901
     path = config.root / "pyproject.toml"
     if not path.is_file():
         return
@@ -251,7 +251,7 @@ def _read_pytest_ini(config: ProjectConfig) -> None:
             return
 
 
-def _read_tox(config: ProjectConfig) -> None:
+def _read_tox(config: ProjectConfig) -> None:  # noqa: C901
     path = config.root / "tox.ini"
     if not path.is_file():
         return
@@ -292,7 +292,7 @@ def _strings(node: ast.AST) -> list[str]:
     return []
 
 
-def _read_nox(config: ProjectConfig) -> None:
+def _read_nox(config: ProjectConfig) -> None:  # noqa: C901
     path = config.root / "noxfile.py"
     if not path.is_file():
         return

@@ -197,7 +197,7 @@ def _coverage_fix(
     return f"{cause} -> -o addopts=''", install, _with_test_args(test, ["-o", "addopts="])
 
 
-def propose_fix(
+def propose_fix(  # noqa: C901
     entry: PackageEntry,
     outcome: Outcome,
     reason: str | None,

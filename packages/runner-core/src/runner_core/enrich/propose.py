@@ -83,6 +83,26 @@ NOT_FOR_TESTS = frozenset(
         "pytest-codspeed",
         "pytest-memray",
         "pytest-pretty",
+        # linters run as pytest plugins, and other tools of a development group
+        "pytest-flake8",
+        "pytest-mypy",
+        "pytest-black",
+        "pytest-isort",
+        "pytest-pylint",
+        "pytest-ruff",
+        "pytest-pycodestyle",
+        "pytest-flakes",
+        "pyflakes",
+        "pycodestyle",
+        "autopep8",
+        "yapf",
+        "flynt",
+        "deptry",
+        "tbump",
+        "snakeviz",
+        "vulture",
+        "interrogate",
+        "pre-commit-hooks",
     )
 )
 _NOT_FOR_TESTS_PREFIX = ("sphinx", "types-", "flake8-", "mypy-", "mkdocs")
@@ -179,7 +199,7 @@ def _for_tests(name: str) -> bool:
     return name not in NOT_FOR_TESTS and not name.startswith(_NOT_FOR_TESTS_PREFIX)
 
 
-def _declared(config: ProjectConfig) -> tuple[str | None, list[str], str]:
+def _declared(config: ProjectConfig) -> tuple[str | None, list[str], str]:  # noqa: C901
     """(extra to install with the project, requirement list, where they came from)."""
     extra = config.test_extra()
     if extra is not None and extra not in ("dev", "develop", "development", "all"):
@@ -259,86 +279,156 @@ def _strip_xdist(args: list[str]) -> list[str]:
     return kept
 
 
+@dataclass
+class _Needs:
+    """The test dependencies found so far, each with why; never one the project has."""
+
+    covered: set[str]
+    deps: dict[str, Dependency] = field(default_factory=dict)
+    optional: dict[str, Dependency] = field(default_factory=dict)
+
+    def add(self, requirement: str, why: str) -> None:
+        dist = requirement_name(requirement) or canonical(requirement)
+        if dist in self.covered or dist in self.deps or not dist:
+            return
+        self.deps[dist] = Dependency(_normalized(requirement), why)
+
+    def add_optional(self, dist: str, why: str) -> None:
+        if canonical(dist) not in self.deps:
+            self.optional[canonical(dist)] = Dependency(dist, why)
+
+
 def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> Proposal:
     """The registry fields for the tree that ``config`` and ``layout`` describe."""
     name = package or config.name
     own = canonical(name) if name else None
-    runtime = config.runtime_names()
-    notes = list(config.notes)
-    deps: dict[str, Dependency] = {}
-    optional: dict[str, Dependency] = {}
-    covered: set[str] = set(runtime)
-    if own:
-        covered.add(own)
-
-    def add(requirement: str, why: str) -> None:
-        dist = requirement_name(requirement) or canonical(requirement)
-        if dist in covered or dist in deps or not dist:
-            return
-        deps[dist] = Dependency(_normalized(requirement), why)
-
+    needs = _Needs(covered=set(config.runtime_names()) | ({own} if own else set()))
     extra, declared, declared_from = _declared(config)
     if extra is not None:
-        covered.update(n for n in map(requirement_name, config.extras.get(extra, [])) if n)
-    add("pytest", "the test runner")
+        needs.covered.update(n for n in map(requirement_name, config.extras.get(extra, [])) if n)
+    _declared_needs(needs, declared, declared_from)
+    _config_needs(needs, config, layout)
+    _layout_needs(needs, layout)
+    addopts = config.pytest.addopts if config.pytest else []
+    uses_xdist = _uses_xdist(needs, config, layout, addopts, (extra, declared_from))
+    return Proposal(
+        package=name,
+        install_command=_install_command(needs, extra, declared_from),
+        test_command=_test_command(config, layout, addopts, bool(uses_xdist.value)),
+        uses_xdist=uses_xdist,
+        clone_depth=_clone_depth(config),
+        import_name=_import_name(name, config, layout),
+        timeout=_timeout(layout),
+        extension_type=_extension_type(layout),
+        has_tests=bool(layout.test_files),
+        missing_local=layout.missing_local,
+        dependencies=list(needs.deps.values()),
+        optional=list(needs.optional.values()),
+        notes=_notes(config, layout),
+    )
+
+
+def _declared_needs(needs: _Needs, declared: list[str], declared_from: str) -> None:
+    needs.add("pytest", "the test runner")
     for requirement in declared:
         dist = requirement_name(requirement)
         if dist and (_for_tests(dist) or dist in {"pytest", "pytest-xdist"}):
-            add(_unpinned(requirement), declared_from)
+            needs.add(_unpinned(requirement), declared_from)
 
+
+def _config_needs(needs: _Needs, config: ProjectConfig, layout: TestLayout) -> None:
+    """Plugins the pytest configuration asks for: by option, ini key, warning class."""
     ini = config.pytest
-    addopts = ini.addopts if ini else []
-    for dist, option in _option_plugins(addopts, layout.local_names):
-        add(dist, f"addopts {option} ({ini.source if ini else ''})")
-    if ini is not None:
-        for key in ini.options:
-            if key in INI_KEY_TO_DIST:
-                add(INI_KEY_TO_DIST[key], f"ini option {key} ({ini.source})")
-        for module, item in _warning_modules(ini.filterwarnings):
-            key = import_key(module)
-            if not is_stdlib(key) and key.split(".")[0] not in layout.local_names:
-                add(distribution_for(key), f"filterwarnings {item!r} imports {module}")
+    for dist, option in _option_plugins(ini.addopts if ini else [], layout.local_names):
+        needs.add(dist, f"addopts {option} ({ini.source if ini else ''})")
+    if ini is None:
+        return
+    for key in ini.options:
+        if key in INI_KEY_TO_DIST:
+            needs.add(INI_KEY_TO_DIST[key], f"ini option {key} ({ini.source})")
+    for module, item in _warning_modules(ini.filterwarnings):
+        key = import_key(module)
+        if not is_stdlib(key) and key.split(".")[0] not in layout.local_names:
+            needs.add(distribution_for(key), f"filterwarnings {item!r} imports {module}")
+
+
+def _layout_needs(needs: _Needs, layout: TestLayout) -> None:
+    """What the tests use: fixtures, markers and imports of other distributions."""
     for fixture, files in sorted(layout.fixtures.items()):
         if FIXTURE_TO_DIST.get(fixture):
-            add(FIXTURE_TO_DIST[fixture], f"fixture {fixture} in {sorted(files)[0]}")
+            needs.add(FIXTURE_TO_DIST[fixture], f"fixture {fixture} in {sorted(files)[0]}")
     for marker, files in sorted(layout.markers.items()):
-        add(MARKER_TO_DIST[marker], f"marker pytest.mark.{marker} in {sorted(files)[0]}")
+        needs.add(MARKER_TO_DIST[marker], f"marker pytest.mark.{marker} in {sorted(files)[0]}")
     for key, use in sorted(layout.third_party().items()):
         dist = distribution_for(key)
-        if canonical(dist) in covered:
+        if canonical(dist) in needs.covered:
             continue
         first = sorted(use.files)[0]
         if use.optional:
-            if canonical(dist) not in deps:
-                optional[canonical(dist)] = Dependency(dist, f"optional import {key} in {first}")
+            needs.add_optional(dist, f"optional import {key} in {first}")
         else:
-            add(dist, f"import {key} in {first}")
+            needs.add(dist, f"import {key} in {first}")
 
-    # install_command
+
+def _install_command(needs: _Needs, extra: str | None, declared_from: str) -> Finding:
     project = f".[{extra}]" if extra else "."
-    install_evidence = [f"pip install -e {project}: the project itself, editable"]
+    evidence = [f"pip install -e {project}: the project itself, editable"]
     if extra:
-        install_evidence.append(f"test dependencies from {declared_from}")
+        evidence.append(f"test dependencies from {declared_from}")
     install = f"pip install -e {shlex.quote(project)}"
-    if deps:
-        install += " && pip install " + " ".join(shlex.quote(d.requirement) for d in deps.values())
-        install_evidence += [f"{d.requirement}: {d.why}" for d in deps.values()]
+    if needs.deps:
+        install += " && pip install " + " ".join(
+            shlex.quote(d.requirement) for d in needs.deps.values()
+        )
+        evidence += [f"{d.requirement}: {d.why}" for d in needs.deps.values()]
+    return Finding(install, evidence)
 
-    # uses_xdist
-    xdist_evidence = []
+
+def _uses_xdist(
+    needs: _Needs,
+    config: ProjectConfig,
+    layout: TestLayout,
+    addopts: list[str],
+    declared: tuple[str | None, str],
+) -> Finding:
+    """Whether the suite is written for xdist workers (apiary runs it in one process)."""
+    extra, declared_from = declared
+    evidence = []
     if any(a.split("=")[0] in _XDIST_OPTIONS or re.match(r"^-n\S", a) for a in addopts):
-        xdist_evidence.append(f"addopts runs workers ({ini.source if ini else ''})")
-    if "pytest-xdist" in deps:
-        xdist_evidence.append(f"pytest-xdist: {deps['pytest-xdist'].why}")
+        evidence.append(f"addopts runs workers ({config.pytest.source if config.pytest else ''})")
+    if "pytest-xdist" in needs.deps:
+        evidence.append(f"pytest-xdist: {needs.deps['pytest-xdist'].why}")
     elif extra is not None and "pytest-xdist" in map(requirement_name, config.extras[extra]):
-        xdist_evidence.append(f"pytest-xdist: in {declared_from}")
+        evidence.append(f"pytest-xdist: in {declared_from}")
     if "xdist" in layout.imports:
-        xdist_evidence.append("tests import xdist")
-    uses_xdist = bool(xdist_evidence)
+        evidence.append("tests import xdist")
+    return Finding(bool(evidence), evidence or ["no xdist in addopts or dependencies"])
 
-    # test_command
-    test_evidence: list[str] = []
-    args = ["python", "-m", "pytest"]
+
+def _test_command(
+    config: ProjectConfig, layout: TestLayout, addopts: list[str], uses_xdist: bool
+) -> Finding:
+    args, evidence = _test_paths(config, layout)
+    args = ["python", "-m", "pytest", *args]
+    if uses_xdist:
+        args += ["-p", "no:xdist"]
+        evidence.append("-p no:xdist: the JIT is tested in one process")
+        stripped = _strip_xdist(addopts)
+        if stripped != addopts:
+            args += ["-o", f"addopts={shlex.join(stripped)}"]
+            evidence.append("addopts overridden without the xdist options")
+    if layout.uses_unittest_only:
+        evidence.append("unittest-style tests, collected by pytest")
+    for command in config.tox_commands[:2]:
+        evidence.append(f"tox.ini runs: {command}")
+    for argv in config.nox_commands[:2]:
+        evidence.append(f"noxfile.py runs: {' '.join(argv)}")
+    return Finding(shlex.join(args), evidence)
+
+
+def _test_paths(config: ProjectConfig, layout: TestLayout) -> tuple[list[str], list[str]]:
+    """(paths to give pytest, evidence): pytest's own discovery when it finds the tests."""
+    ini = config.pytest
     named_by_ini = ini is not None and "python_files" in ini.options
     if (
         layout.test_files
@@ -347,54 +437,42 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
     ):
         # pytest collects test_*.py and *_test.py only: name other test files explicitly.
         chosen = layout.test_files[:5]
-        args += chosen
-        test_evidence.append(f"test files not named test_*.py: {', '.join(chosen)}")
-    elif ini is not None and ini.testpaths:
-        test_evidence.append(f"testpaths = {' '.join(ini.testpaths)} ({ini.source})")
-    elif layout.test_dirs:
+        return chosen, [f"test files not named test_*.py: {', '.join(chosen)}"]
+    if ini is not None and ini.testpaths:
+        return [], [f"testpaths = {' '.join(ini.testpaths)} ({ini.source})"]
+    if layout.test_dirs:
         chosen = layout.test_dirs[:3]
-        args += chosen
-        test_evidence.append(f"tests in {', '.join(chosen)}")
-    elif layout.test_files:
-        args += layout.test_files[:3]
-        test_evidence.append(f"test files {', '.join(layout.test_files[:3])}")
-    if uses_xdist:
-        args += ["-p", "no:xdist"]
-        test_evidence.append("-p no:xdist: the JIT is tested in one process")
-        stripped = _strip_xdist(addopts)
-        if stripped != addopts:
-            args += ["-o", f"addopts={shlex.join(stripped)}"]
-            test_evidence.append("addopts overridden without the xdist options")
-    if layout.uses_unittest_only:
-        test_evidence.append("unittest-style tests, collected by pytest")
-    for command in config.tox_commands[:2]:
-        test_evidence.append(f"tox.ini runs: {command}")
-    for argv in config.nox_commands[:2]:
-        test_evidence.append(f"noxfile.py runs: {' '.join(argv)}")
+        return chosen, [f"tests in {', '.join(chosen)}"]
+    if layout.test_files:
+        chosen = layout.test_files[:3]
+        return chosen, [f"test files {', '.join(chosen)}"]
+    return [], []
 
-    # clone_depth
-    depth = Finding(None, ["no version-from-git tool: a shallow clone is enough"])
+
+def _clone_depth(config: ProjectConfig) -> Finding:
     if config.uses_scm:
-        depth = Finding(50, [f"version from git tags: {config.uses_scm}"])
+        return Finding(50, [f"version from git tags: {config.uses_scm}"])
+    return Finding(None, ["no version-from-git tool: a shallow clone is enough"])
 
-    # import_name
-    import_name = _import_name(name, config, layout)
 
-    # timeout
+def _timeout(layout: TestLayout) -> Finding:
     count = layout.test_functions
     seconds = 300 if count < 500 else 900 if count < 3000 else 1800
-    timeout = Finding(seconds, [f"{count} test functions in {len(layout.test_files)} files"])
+    return Finding(seconds, [f"{count} test functions in {len(layout.test_files)} files"])
 
-    kind = "unknown"
-    kind_evidence = ["no compiled sources found"]
+
+def _extension_type(layout: TestLayout) -> Finding:
     if layout.compiled_sources:
         rust = any(s.endswith(".rs") for s in layout.compiled_sources)
         kind = "rust" if rust else "extensions"
-        kind_evidence = [f"compiled sources: {', '.join(layout.compiled_sources[:3])}"]
-    elif layout.packages:
-        kind = "pure"
-        kind_evidence = ["only Python sources"]
+        return Finding(kind, [f"compiled sources: {', '.join(layout.compiled_sources[:3])}"])
+    if layout.packages:
+        return Finding("pure", ["only Python sources"])
+    return Finding("unknown", ["no compiled sources found"])
 
+
+def _notes(config: ProjectConfig, layout: TestLayout) -> list[str]:
+    notes = list(config.notes)
     if not layout.test_files:
         notes.append("no test files found")
     if layout.missing_local:
@@ -404,24 +482,10 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
         )
     if layout.unparsable:
         notes.append(f"unparsable test files: {', '.join(layout.unparsable[:3])}")
-    return Proposal(
-        package=name,
-        install_command=Finding(install, install_evidence),
-        test_command=Finding(shlex.join(args), test_evidence),
-        uses_xdist=Finding(uses_xdist, xdist_evidence or ["no xdist in addopts or dependencies"]),
-        clone_depth=depth,
-        import_name=import_name,
-        timeout=timeout,
-        extension_type=Finding(kind, kind_evidence),
-        has_tests=bool(layout.test_files),
-        missing_local=layout.missing_local,
-        dependencies=list(deps.values()),
-        optional=list(optional.values()),
-        notes=notes,
-    )
+    return notes
 
 
-def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) -> Finding:
+def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) -> Finding:  # noqa: C901
     packages = layout.packages
     default = re.sub(r"[-.]+", "_", name).lower() if name else None
     if name and "." in name:
@@ -443,6 +507,11 @@ def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) ->
                 return Finding(key, [f"{name} is imported as {key}"])
     if len(packages) == 1 and packages[0] != default:
         return Finding(packages[0], [f"the only top-level package is {packages[0]}"])
+    if default:
+        # pdfminer.six -> pdfminer, Flask-Cors -> flask_cors: a package the name starts with
+        prefixed = [p for p in packages if default.startswith(p.lower() + "_")]
+        if len(prefixed) == 1:
+            return Finding(prefixed[0], [f"{name} starts with its package {prefixed[0]}"])
     if default and packages:
         lowered = [p for p in packages if p.lower() == default]
         if lowered:

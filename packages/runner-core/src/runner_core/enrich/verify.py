@@ -255,25 +255,39 @@ def verify(
             f"{prefix}-{number}",
             on_result,
         )
-        next_round = []
-        for name in pending:
-            item = work[name]
-            got = results.get(name, {})
-            item.attempts.append(Attempt(changes.get(name), got))
-            if item.verified or number == options.max_attempts:
-                continue
-            fix = _next_fix(item, got, run_dir, interpreters)
-            if fix is not None:
-                item.tried.append(fix.description)
-                item.entry = fix.apply(item.entry)
-                changes[name] = fix.description
-                next_round.append(name)
-        pending = next_round
+        last = number == options.max_attempts
+        pending = _next_round(work, pending, results, changes, run_dir, interpreters, last)
     verifications = [work[n] for n in work]
     if options.write:
         for item in verifications:
             record(options.registry_dir, item, interpreters)
     return verifications
+
+
+def _next_round(
+    work: dict[str, Verification],
+    pending: list[str],
+    results: dict[str, dict[str, Result]],
+    changes: dict[str, str | None],
+    run_dir: Path,
+    interpreters: Sequence[Interpreter],
+    last: bool,
+) -> list[str]:
+    """Record a round's results; the packages a fix sends into the next round."""
+    next_round = []
+    for name in pending:
+        item = work[name]
+        got = results.get(name, {})
+        item.attempts.append(Attempt(changes.get(name), got))
+        if item.verified or last:
+            continue
+        fix = _next_fix(item, got, run_dir, interpreters)
+        if fix is not None:
+            item.tried.append(fix.description)
+            item.entry = fix.apply(item.entry)
+            changes[name] = fix.description
+            next_round.append(name)
+    return next_round
 
 
 def _needs_git(

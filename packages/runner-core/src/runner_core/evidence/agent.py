@@ -16,6 +16,11 @@ _METADATA = "Metadata-Version: 2.1\nName: apiary-evidence\nVersion: 1\n"
 _ENTRY_POINTS = f"[pytest11]\napiary_evidence = {AGENT_MODULE}\n"
 
 
+def agent_source() -> Path:
+    """The agent module's file (what `install_agent` copies)."""
+    return _SOURCE
+
+
 def site_packages(venv_path: Path) -> Path:
     """The venv's site-packages (`lib/python3.X/site-packages`, `python3.13t` included)."""
     found = sorted(venv_path.glob("lib/python*/site-packages"))
