@@ -212,7 +212,7 @@ def test_scan_notes_keep_what_others_wrote() -> None:
         assert notes_with_scan(notes, new) == expected
 
 
-def test_the_package_a_dotted_name_starts_with_is_its_import_name(tmp_path) -> None:
+def test_the_package_a_dotted_name_starts_with_is_its_import_name(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "d",
         {
@@ -225,7 +225,7 @@ def test_the_package_a_dotted_name_starts_with_is_its_import_name(tmp_path) -> N
     assert scan_tree(root).import_name.value == "pdfminer"
 
 
-def test_linter_plugins_of_a_dev_group_are_left_out(tmp_path) -> None:
+def test_linter_plugins_of_a_dev_group_are_left_out(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "l",
         {
