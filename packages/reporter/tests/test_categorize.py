@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from normalized_events import CrashInfo, Outcome, PackageFinished
-from reporter.compare import Category, categorize, categorize_results
+from reporter.model.compare import Category, categorize, categorize_results
 
 Out = Outcome
 C = Category

@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from normalized_events import read_events
-from reporter.load import load_run
+from reporter.model.load import load_run
 
 FUZZ = settings(
     max_examples=80,

@@ -10,7 +10,7 @@ from typing import Any
 from normalized_events import CrashInfo, Outcome, RaceInfo
 from reporter import build_history, load_history, load_run
 from reporter.cli import app
-from reporter.freethreading import categories, free_threading_view
+from reporter.model.freethreading import categories, free_threading_view
 from typer.testing import CliRunner
 
 MakeRun = Callable[..., Any]

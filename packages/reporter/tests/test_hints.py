@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from reporter.hints import missing_distributions, missing_modules, network_shaped
+from reporter.model.hints import missing_distributions, missing_modules, network_shaped
 
 NETWORK = [
     "socket.gaierror: [Errno -3] Temporary failure in name resolution",

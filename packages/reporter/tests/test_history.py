@@ -9,7 +9,7 @@ from typing import Any
 
 from normalized_events import Outcome
 from reporter import build_history, load_history, load_run
-from reporter.history_load import _quick, read_rows
+from reporter.model.history_load import _quick, read_rows
 
 MakeRun = Callable[..., Any]
 
@@ -146,7 +146,7 @@ def test_a_run_without_run_started_is_read_in_full(make_run: MakeRun, t0: dateti
 def test_many_runs_read_in_parallel_give_the_same_history(make_run: MakeRun, t0: datetime) -> None:
     loaded = _runs(make_run, t0)
     paths = [run.path for run in loaded] * 3  # enough runs for the parallel reader
-    from reporter.history_load import _PARALLEL_FROM
+    from reporter.model.history_load import _PARALLEL_FROM
 
     assert len(paths) >= _PARALLEL_FROM
     assert load_history(paths) == build_history([load_run(p) for p in paths])

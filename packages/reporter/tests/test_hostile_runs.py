@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reporter.load import load_run
+from reporter.model.load import load_run
 
 MakeRun = Callable[..., Any]
 DEEP = 100_000

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from normalized_events import Outcome, PackageFinished, read_events
 from reporter import RunData, RunDirError, find_runs, load_run, resolve_run
-from reporter.load import last_runs
+from reporter.model.load import last_runs
 
 MakeRun = Callable[..., Any]
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from normalized_events import Outcome, read_events
 from reporter import MergeError, load_run, merge_runs, summarize, write_merge
-from reporter.merge import merged_run_id
+from reporter.model.merge import merged_run_id
 
 MakeRun = Callable[..., Any]
 SELECTION = ["a", "b", "c", "d", "e", "f"]

@@ -90,6 +90,15 @@ def test_unknown_command_is_a_usage_error() -> None:
     done = subprocess.run([str(APIARY), "nope"], check=False, capture_output=True, text=True)
     assert done.returncode == 2
     assert "No such command 'nope'" in done.stderr
+    typo = subprocess.run([str(APIARY), "rnu"], check=False, capture_output=True, text=True)
+    assert typo.returncode == 2
+    assert "No such command 'rnu'. Did you mean 'run'?" in typo.stderr
+    # `apiary --foo run`: an option the group does not know, not a command name.
+    option = subprocess.run(
+        [str(APIARY), "--foo", "run"], check=False, capture_output=True, text=True
+    )
+    assert option.returncode == 2
+    assert "No such option: --foo" in option.stderr
 
 
 def test_sandbox_passes_options_after_the_command_to_it() -> None:

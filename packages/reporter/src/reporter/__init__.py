@@ -12,7 +12,8 @@ Everything is read from a run's events (``events.jsonl``), never from runner int
 
 from importlib.metadata import version
 
-from reporter.compare import (
+from reporter.errors import FormatError, MergeError, ReportError, RunDirError
+from reporter.model.compare import (
     Category,
     Comparison,
     Pair,
@@ -24,12 +25,13 @@ from reporter.compare import (
     compare_runs,
     compare_sides,
 )
-from reporter.errors import FormatError, MergeError, ReportError, RunDirError
-from reporter.history import History, PackageHistory, build_history
-from reporter.history_load import load_history
-from reporter.lazy_events import Key
-from reporter.load import find_runs, last_runs, load_run, resolve_run
-from reporter.merge import Duplicate, Gap, MergePlan, merge_runs, write_merge
+from reporter.model.history import History, PackageHistory, build_history
+from reporter.model.history_load import load_history
+from reporter.model.lazy_events import Key
+from reporter.model.load import find_runs, last_runs, load_run, resolve_run
+from reporter.model.merge import Duplicate, Gap, MergePlan, merge_runs, write_merge
+from reporter.model.rundata import RunData
+from reporter.model.summary import Summary, summarize
 from reporter.output import (
     Format,
     render_compare,
@@ -38,8 +40,6 @@ from reporter.output import (
     render_summary,
     write_report,
 )
-from reporter.rundata import RunData
-from reporter.summary import Summary, summarize
 
 __version__ = version("reporter")
 

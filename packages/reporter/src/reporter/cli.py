@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 from normalized_events.exits import ExitCode
 
-from reporter.bisection import load_bisection, render_json, render_text
-from reporter.compare import Category, TimingRule, compare_conditions, compare_runs
 from reporter.errors import FormatError, ReportError, RunDirError
-from reporter.history_load import load_history
-from reporter.load import (
+from reporter.model.bisection import load_bisection, render_json, render_text
+from reporter.model.compare import Category, TimingRule, compare_conditions, compare_runs
+from reporter.model.history_load import load_history
+from reporter.model.load import (
     DEFAULT_RESULTS_DIR,
     LATEST,
     find_runs,
@@ -25,7 +25,8 @@ from reporter.load import (
     order_run_dirs,
     resolve_run,
 )
-from reporter.merge import merge_runs, write_merge
+from reporter.model.merge import merge_runs, write_merge
+from reporter.model.summary import summarize
 from reporter.output import (
     Format,
     render_compare,
@@ -34,7 +35,6 @@ from reporter.output import (
     render_summary,
     write_report,
 )
-from reporter.summary import summarize
 
 app = typer.Typer(
     name="report",

@@ -10,10 +10,11 @@ from typing import Any
 
 from normalized_events.files import write_atomic
 
-from reporter.compare import Comparison
 from reporter.errors import FormatError, ReportError
-from reporter.history import History
-from reporter.merge import MergePlan
+from reporter.model.compare import Comparison
+from reporter.model.history import History
+from reporter.model.merge import MergePlan
+from reporter.model.summary import Summary
 from reporter.present.compare import compare_document, compare_json
 from reporter.present.history import history_document, history_json
 from reporter.present.merge import merge_document, merge_json
@@ -23,7 +24,6 @@ from reporter.render.html import render_html
 from reporter.render.junit import compare_junit, summary_junit
 from reporter.render.markdown import render_markdown
 from reporter.render.text import render_plain, render_rich
-from reporter.summary import Summary
 
 
 class Format(StrEnum):

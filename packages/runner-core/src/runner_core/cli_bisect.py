@@ -12,7 +12,7 @@ from normalized_events.exits import ExitCode
 from platformdirs import user_cache_path
 from registry_core import PackageEntry, RegistryError, load_registry
 from registry_core.locate import locate_registry
-from reporter.bisection import load_bisection, render_json, render_text
+from reporter.model.bisection import load_bisection, render_json, render_text
 from sandbox_runner import SandboxError
 
 from runner_core.bisect import run_bisect

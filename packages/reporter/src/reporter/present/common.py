@@ -7,8 +7,8 @@ from typing import Any
 
 from normalized_events import Outcome, PackageFinished
 
+from reporter.model.rundata import RunData
 from reporter.render.document import seconds
-from reporter.rundata import RunData
 
 FORMAT_NAME = "apiary-report"
 FORMAT_VERSION = 1

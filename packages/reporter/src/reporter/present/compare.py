@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from reporter.compare import CATEGORY_ORDER, BucketDelta, Category, Comparison, Pair, Side
-from reporter.install_kinds import install_failure_kind
+from reporter.model.compare import CATEGORY_ORDER, BucketDelta, Category, Comparison, Pair, Side
+from reporter.model.install_kinds import install_failure_kind
 from reporter.present.common import (
     header,
     interpreter_text,

@@ -7,7 +7,7 @@ from typing import Any
 
 from normalized_events import Outcome
 
-from reporter.history import History, PackageHistory
+from reporter.model.history import History, PackageHistory
 from reporter.present.common import header, when
 from reporter.render.document import Column, Document, Kind, Note, Section, Table
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reporter.merge import MergePlan
+from reporter.model.merge import MergePlan
+from reporter.model.summary import count_outcomes
 from reporter.present.common import header
 from reporter.render.document import (
     Bars,
@@ -18,7 +19,6 @@ from reporter.render.document import (
     Section,
     Table,
 )
-from reporter.summary import count_outcomes
 
 
 def merge_document(plan: MergePlan, out: Path | None = None) -> Document:

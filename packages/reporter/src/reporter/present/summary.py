@@ -6,8 +6,10 @@ from typing import Any
 
 from normalized_events import DEFAULT_CONDITION, Outcome, PackageFinished
 
-from reporter.freethreading import CATEGORIES, FreeThreadingView, free_threading_view
-from reporter.lazy_events import Key
+from reporter.model.freethreading import CATEGORIES, FreeThreadingView, free_threading_view
+from reporter.model.lazy_events import Key
+from reporter.model.rundata import RunData
+from reporter.model.summary import CrashBucket, Summary
 from reporter.present.common import (
     header,
     result_json,
@@ -30,8 +32,6 @@ from reporter.render.document import (
     Section,
     Table,
 )
-from reporter.rundata import RunData
-from reporter.summary import CrashBucket, Summary
 
 FAILING = (Outcome.FAIL, Outcome.TIMEOUT, Outcome.HANG, Outcome.OOM)
 PACKAGE = Column("package")

@@ -13,9 +13,9 @@ from collections import defaultdict
 
 from normalized_events import Outcome, PackageFinished
 
-from reporter.compare import Category, Comparison
-from reporter.rundata import RunData
-from reporter.summary import Summary
+from reporter.model.compare import Category, Comparison
+from reporter.model.rundata import RunData
+from reporter.model.summary import Summary
 
 # Characters XML 1.0 cannot carry (ANSI escapes in stderr are the usual ones).
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -20,10 +20,10 @@ from normalized_events import LineProblem, PackageFinished, RunStarted, decode_l
 from normalized_events.layout import EVENTS_FILE
 from pydantic import ValidationError
 
-from reporter.bulk import collector_paused
 from reporter.errors import RunDirError
-from reporter.lazy_events import describe_validation
-from reporter.rundata import RunBuilder, RunData
+from reporter.model.bulk import collector_paused
+from reporter.model.lazy_events import describe_validation
+from reporter.model.rundata import RunBuilder, RunData
 
 DEFAULT_RESULTS_DIR = Path("apiary-results")
 LATEST = "latest"

@@ -21,9 +21,9 @@ from typing import Literal, TypeVar
 from normalized_events import DEFAULT_CONDITION, Outcome, RunStarted
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reporter.bulk import collector_paused
-from reporter.history import History, Row, RunRows, history_of
-from reporter.load import events_path, load_run
+from reporter.model.bulk import collector_paused
+from reporter.model.history import History, Row, RunRows, history_of
+from reporter.model.load import events_path, load_run
 
 _Model = TypeVar("_Model", bound=BaseModel)
 

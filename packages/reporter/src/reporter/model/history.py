@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 from normalized_events import Condition, InterpreterInfo, Outcome, PackageFinished
 
-from reporter.bulk import collector_paused
-from reporter.lazy_events import Key
-from reporter.rundata import RunData
+from reporter.model.bulk import collector_paused
+from reporter.model.lazy_events import Key
+from reporter.model.rundata import RunData
 
 NEVER = datetime.min.replace(tzinfo=UTC)
 # Outcomes whose crash record has a bucket: crashes, and suites stopped with their stacks.

@@ -28,7 +28,7 @@ from normalized_events import (
 )
 from normalized_events.files import read_tail
 
-from reporter.lazy_events import (
+from reporter.model.lazy_events import (
     Key,
     PackageEvent,
     PackageEvents,

@@ -15,9 +15,9 @@ from typing import overload
 
 from normalized_events import DEFAULT_CONDITION, InterpreterInfo, Outcome, PackageFinished
 
-from reporter.hints import network_shaped
-from reporter.install_kinds import install_failure_kind, install_failures
-from reporter.rundata import RunData
+from reporter.model.hints import network_shaped
+from reporter.model.install_kinds import install_failure_kind, install_failures
+from reporter.model.rundata import RunData
 
 
 class Category(StrEnum):

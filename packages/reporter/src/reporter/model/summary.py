@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 from normalized_events import Outcome, PackageFinished
 
-from reporter.hints import missing_distributions, missing_modules
-from reporter.install_kinds import install_failures
-from reporter.lazy_events import Key
-from reporter.rundata import RunData
+from reporter.model.hints import missing_distributions, missing_modules
+from reporter.model.install_kinds import install_failures
+from reporter.model.lazy_events import Key
+from reporter.model.rundata import RunData
 
 # Upper bounds (seconds) of the duration distribution's bins; the last bin is open.
 DURATION_BINS: tuple[tuple[float, str], ...] = (

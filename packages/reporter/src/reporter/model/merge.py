@@ -32,9 +32,9 @@ from normalized_events.layout import EVENTS_FILE, PACKAGE_AREAS, RUN_JSON
 from normalized_events.runrecord import RunRecord
 
 from reporter.errors import MergeError
-from reporter.lazy_events import Key, key_of
-from reporter.rundata import MERGE_FIELD, SELECTION_FIELD, RunData
-from reporter.summary import count_outcomes
+from reporter.model.lazy_events import Key, key_of
+from reporter.model.rundata import MERGE_FIELD, SELECTION_FIELD, RunData
+from reporter.model.summary import count_outcomes
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
