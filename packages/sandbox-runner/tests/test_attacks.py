@@ -198,6 +198,20 @@ def test_a_disk_fill_is_stopped_and_said(run: Callable[..., SandboxResult], work
     assert result.wall_s < 30
 
 
+def test_a_disk_fill_that_exits_before_the_next_look_is_still_said(
+    run: Callable[..., SandboxResult], work: Path
+) -> None:
+    # Written and gone well within one look of the watch: only the look at exit sees it.
+    result = run(
+        "head -c 200000000 /dev/zero > fill.bin",
+        backend="bwrap",
+        disk_bytes=50 * 1024 * 1024,
+        timeout_s=60,
+    )
+    assert result.disk_limit_hit
+    assert result.limit_note is not None and result.limit_note.startswith("disk limit: ")
+
+
 def test_private_keys_under_etc_stay_hidden(run: Callable[..., SandboxResult]) -> None:
     result = run(
         "ls -A /etc/ssl/private | wc -l; test -e /etc/ssl/certs && echo certs", backend="bwrap"

@@ -2,7 +2,8 @@
 
 The command writes only to its working directory and writable paths (and to tmpfs,
 bounded elsewhere). Every `CHECK_S` the runner asks `statvfs` how much the filesystems
-holding those paths have filled since the command started: past `Limits.disk_bytes`, or
+holding those paths have filled since the command started, and once more when it exits:
+past `Limits.disk_bytes`, or
 once less than a reserve stays free while the command writes (`DISK_RESERVE_BYTES`, or
 `RESERVE_SHARE` of a smaller filesystem), the command is stopped. `statvfs` sees the
 whole filesystem, so what other processes write at the same time counts too: the limit
@@ -57,10 +58,11 @@ class DiskWatch:
     def due_in(self) -> float:
         return max(0.0, self._next - time.monotonic())
 
-    def check(self) -> str | None:
-        """Why the command must stop now, or None (looks only every CHECK_S)."""
+    def check(self, *, final: bool = False) -> str | None:
+        """Why the command must stop now, or None (looks only every CHECK_S, and once more
+        when the command has exited: a quick writer must not slip between two looks)."""
         now = time.monotonic()
-        if now < self._next:
+        if now < self._next and not final:
             return None
         self._next = now + CHECK_S
         for path, used_at_start in self._start.values():

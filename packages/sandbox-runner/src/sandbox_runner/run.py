@@ -285,6 +285,7 @@ def _pump(  # noqa: C901
                     wait = min(wait, POLL_S)
                 for key, _ in selector.select(wait):
                     if key.fd == pidfd:
+                        watch.disk = disk.check(final=True)
                         return watch
                     data = os.read(key.fd, READ_CHUNK)
                     if data:
@@ -293,6 +294,7 @@ def _pump(  # noqa: C901
                     else:
                         selector.unregister(key.fd)
                 if pidfd is None and _exited(pid):
+                    watch.disk = disk.check(final=True)
                     return watch
                 watch.disk = disk.check()
                 if watch.disk is not None:
