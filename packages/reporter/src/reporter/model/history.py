@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from normalized_events import Condition, InterpreterInfo, Outcome, PackageFinished
+from normalized_events import Condition, InterpreterInfo, Outcome
 
 from reporter.model.bulk import collector_paused
 from reporter.model.lazy_events import Key
@@ -123,8 +123,61 @@ class Row(NamedTuple):
     races: tuple[tuple[str, str], ...] = ()  # (bucket, signature) of each TSan bucket
 
 
-def race_keys(result: PackageFinished) -> tuple[tuple[str, str], ...]:
-    return tuple((race.bucket, race.signature) for race in result.races)
+class _CrashFacts(Protocol):
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def reproducible(self) -> bool | None: ...
+
+
+class _RaceFacts(Protocol):
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+
+
+class ResultFacts(Protocol):
+    """The fields of ``package_finished`` a row reads: the full event or the narrow
+    reader's model of it (history_load)."""
+
+    @property
+    def package(self) -> str: ...
+    @property
+    def condition(self) -> str: ...
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def crash(self) -> _CrashFacts | None: ...
+    @property
+    def source_revision(self) -> str | None: ...
+    @property
+    def package_version(self) -> str | None: ...
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def attempt_outcomes(self) -> Sequence[Outcome]: ...
+    @property
+    def races(self) -> Sequence[_RaceFacts]: ...
+
+
+def row_of(result: ResultFacts) -> Row:
+    """The row of one result, whichever reader read it."""
+    crash = result.crash
+    return Row(
+        result.package,
+        result.condition,
+        result.outcome,
+        (crash.bucket or crash.signature or None) if crash is not None else None,
+        crash.signature if crash is not None else "",
+        crash.reproducible if crash is not None else None,
+        result.source_revision or result.package_version,
+        result.duration_s,
+        len(set(result.attempt_outcomes)) > 1,
+        tuple((race.bucket, race.signature) for race in result.races),
+    )
 
 
 @dataclass
@@ -139,23 +192,7 @@ class RunRows:
 
     @classmethod
     def of(cls, run: RunData) -> RunRows:
-        rows = []
-        for (package, condition), result in run.results.items():
-            crash = result.crash
-            rows.append(
-                Row(
-                    package,
-                    condition,
-                    result.outcome,
-                    (crash.bucket or crash.signature or None) if crash is not None else None,
-                    crash.signature if crash is not None else "",
-                    crash.reproducible if crash is not None else None,
-                    result.source_revision or result.package_version,
-                    result.duration_s,
-                    len(set(result.attempt_outcomes)) > 1,
-                    race_keys(result),
-                )
-            )
+        rows = [row_of(result) for result in run.results.values()]
         return cls(run.run_id, run.started_at, run.interpreter, run.options.conditions, rows)
 
 

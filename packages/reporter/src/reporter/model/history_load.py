@@ -22,7 +22,7 @@ from normalized_events import DEFAULT_CONDITION, Outcome, RunStarted
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reporter.model.bulk import collector_paused
-from reporter.model.history import History, Row, RunRows, history_of
+from reporter.model.history import History, RunRows, history_of, row_of
 from reporter.model.load import events_path, load_run
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -96,23 +96,7 @@ def _quick(path: Path) -> RunRows | None:
         previous = kept.get(key)
         if previous is None or previous.seq <= result.seq:
             kept[key] = result
-    rows = []
-    for result in kept.values():
-        crash = result.crash
-        rows.append(
-            Row(
-                result.package,
-                result.condition,
-                result.outcome,
-                (crash.bucket or crash.signature or None) if crash is not None else None,
-                crash.signature if crash is not None else "",
-                crash.reproducible if crash is not None else None,
-                result.source_revision or result.package_version,
-                result.duration_s,
-                len(set(result.attempt_outcomes)) > 1,
-                tuple((race.bucket, race.signature) for race in result.races),
-            )
-        )
+    rows = [row_of(result) for result in kept.values()]
     return RunRows(
         run_id=starts[0].run_id,
         started_at=starts[0].ts,
