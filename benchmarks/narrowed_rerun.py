@@ -19,15 +19,9 @@ import textwrap
 from pathlib import Path
 
 from normalized_events import StepFinished, read_events
+from sidebyside import GIT_ENV
 
 APIARY = str(Path(sys.executable).with_name("apiary"))
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "b",
-    "GIT_AUTHOR_EMAIL": "b@example.invalid",
-    "GIT_COMMITTER_NAME": "b",
-    "GIT_COMMITTER_EMAIL": "b@example.invalid",
-}
 WORK = textwrap.dedent(
     """
     import hashlib, json

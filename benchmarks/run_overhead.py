@@ -23,15 +23,9 @@ import time
 from pathlib import Path
 
 from normalized_events import PackageFinished, read_events
+from sidebyside import GIT_ENV
 
 APIARY = str(Path(sys.executable).with_name("apiary"))
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "b",
-    "GIT_AUTHOR_EMAIL": "b@example.invalid",
-    "GIT_COMMITTER_NAME": "b",
-    "GIT_COMMITTER_EMAIL": "b@example.invalid",
-}
 
 
 def make_packages(root: Path, count: int) -> Path:

@@ -29,16 +29,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from normalized_events import PackageFinished, read_events
-from sidebyside import Sample, Series, bytecode_env, find_labeille, load_average, timed
+from sidebyside import GIT_ENV, Sample, Series, bytecode_env, find_labeille, load_average, timed
 
 APIARY = str(Path(sys.executable).with_name("apiary"))
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "b",
-    "GIT_AUTHOR_EMAIL": "b@example.invalid",
-    "GIT_COMMITTER_NAME": "b",
-    "GIT_COMMITTER_EMAIL": "b@example.invalid",
-}
 TESTS = {
     "bench-pass": "def test_ok():\n    assert 1 + 1 == 2\n",
     "bench-fail": "def test_bad():\n    assert 1 + 1 == 3\n",

@@ -20,6 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LABEILLE_VAR = "APIARY_BENCH_LABEILLE"
+# For the local git repositories the benchmarks make: commits need an author.
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@example.invalid",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@example.invalid",
+}
 
 
 def find_labeille(given: str | None) -> Path | None:
