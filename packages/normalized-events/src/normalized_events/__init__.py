@@ -8,8 +8,10 @@ from normalized_events.jsonl import (
     LineProblem,
     ReadResult,
     decode_line,
+    describe_error,
     parse_event,
     read_events,
+    read_line,
     torn_path,
 )
 from normalized_events.models import (
@@ -42,6 +44,15 @@ from normalized_events.models import (
     StepFinished,
     UnknownEvent,
 )
+from normalized_events.narrow import (
+    LogLines,
+    line_type,
+    lines_of,
+    log_lines,
+    narrow_model,
+    torn_line,
+    validated,
+)
 
 __version__ = version("normalized-events")
 
@@ -66,6 +77,7 @@ __all__ = [
     "InterpreterInfo",
     "IsolatedStatus",
     "LineProblem",
+    "LogLines",
     "Outcome",
     "PackageFinished",
     "PackageStarted",
@@ -80,7 +92,15 @@ __all__ = [
     "UnknownEvent",
     "__version__",
     "decode_line",
+    "describe_error",
+    "line_type",
+    "lines_of",
+    "log_lines",
+    "narrow_model",
     "parse_event",
     "read_events",
+    "read_line",
+    "torn_line",
     "torn_path",
+    "validated",
 ]
