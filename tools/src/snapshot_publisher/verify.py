@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from building import Built, find_uv
-from credentials import Scrubber, without_secrets
-from discover import normalize
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
-from plan import Plan
-from publish_errors import VerificationError
+
+from snapshot_publisher.building import Built, find_uv
+from snapshot_publisher.credentials import Scrubber, without_secrets
+from snapshot_publisher.discover import normalize
+from snapshot_publisher.errors import VerificationError
+from snapshot_publisher.plan import Plan
 
 # File names that look like credentials or private keys.
 SECRET_FILE_NAMES = re.compile(

@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from credentials import without_secrets
-from plan import Plan, PlannedPackage
-from publish_errors import BuildError
-from rewrite import copy_context, write_copy
+from snapshot_publisher.credentials import without_secrets
+from snapshot_publisher.errors import BuildError
+from snapshot_publisher.plan import Plan, PlannedPackage
+from snapshot_publisher.rewrite import copy_context, write_copy
 
 # 1980-01-01, the earliest time a zip file can hold: used outside a git checkout.
 FALLBACK_EPOCH = 315532800

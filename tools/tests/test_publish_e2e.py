@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from building import find_uv
+from snapshot_publisher.building import find_uv
 
 pytestmark = [pytest.mark.xdist_group("publish"), pytest.mark.slow, pytest.mark.timeout(900)]
 
-REPO = Path(__file__).resolve().parents[1]
-PUBLISHER = REPO / "tools" / "publish_snapshots.py"
+REPO = Path(__file__).resolve().parents[2]
+PUBLISHER = ["-m", "snapshot_publisher"]
 SNAPSHOT = 73519200
 PROJECT = 42
 NAMES = ["normalized-events", "registry-core", "sandbox-runner", "reporter", "runner-core"]
@@ -78,7 +78,7 @@ class World:
         return self.run(
             [
                 sys.executable,
-                str(PUBLISHER),
+                *PUBLISHER,
                 "--confirm-live-publish",
                 "--root",
                 str(self.root),

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from discover import MonorepoPackage, internal_key, local_path_of, normalize
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
-from publish_errors import LocalPathDependencyError, PlanError
+
+from snapshot_publisher.discover import MonorepoPackage, internal_key, local_path_of, normalize
+from snapshot_publisher.errors import LocalPathDependencyError, PlanError
 
 # Never copied into the build tree: caches, environments and earlier build output.
 IGNORED_NAMES = (
