@@ -2,6 +2,7 @@
 
 from importlib.metadata import version
 
+from normalized_events.bulk import collector_paused
 from normalized_events.jsonl import (
     EventLogError,
     EventWriter,
@@ -91,6 +92,7 @@ __all__ = [
     "StepFinished",
     "UnknownEvent",
     "__version__",
+    "collector_paused",
     "decode_line",
     "describe_error",
     "line_type",

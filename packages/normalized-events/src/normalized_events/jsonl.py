@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from pydantic import ValidationError
 
+from normalized_events.bulk import collector_paused
 from normalized_events.models import (
     EVENT_TYPES,
     AnyEvent,
@@ -127,8 +128,13 @@ def read_events(path: str | os.PathLike[str], types: Collection[str] | None = No
     reported as ``torn_tail`` and never taken as an event, even when it happens to parse,
     so a resumed run redoes that package rather than trusting half a write.
     """
-    result = ReadResult()
     data = Path(path).read_bytes()
+    with collector_paused():
+        return _read(data, types)
+
+
+def _read(data: bytes, types: Collection[str] | None) -> ReadResult:
+    result = ReadResult()
     if types is None:
         lines, torn = log_lines(data)
         numbered: Iterable[tuple[int, bytes]] = enumerate(lines, start=1)

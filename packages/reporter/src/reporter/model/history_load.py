@@ -21,12 +21,12 @@ from typing import Any
 from normalized_events import (
     PackageFinished,
     RunStarted,
+    collector_paused,
     lines_of,
     narrow_model,
     validated,
 )
 
-from reporter.model.bulk import collector_paused
 from reporter.model.history import History, RunRows, history_of, row_of
 from reporter.model.load import events_path, load_run
 

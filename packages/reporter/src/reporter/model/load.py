@@ -19,6 +19,7 @@ from pathlib import Path
 from normalized_events import (
     LineProblem,
     RunStarted,
+    collector_paused,
     line_type,
     lines_of,
     log_lines,
@@ -27,7 +28,6 @@ from normalized_events import (
 from normalized_events.layout import EVENTS_FILE
 
 from reporter.errors import RunDirError
-from reporter.model.bulk import collector_paused
 from reporter.model.rundata import RunBuilder, RunData
 
 DEFAULT_RESULTS_DIR = Path("apiary-results")
