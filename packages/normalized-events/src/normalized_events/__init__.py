@@ -2,14 +2,17 @@
 
 from importlib.metadata import version
 
+from normalized_events.bulk import collector_paused
 from normalized_events.jsonl import (
     EventLogError,
     EventWriter,
     LineProblem,
     ReadResult,
     decode_line,
+    describe_error,
     parse_event,
     read_events,
+    read_line,
     torn_path,
 )
 from normalized_events.models import (
@@ -42,6 +45,15 @@ from normalized_events.models import (
     StepFinished,
     UnknownEvent,
 )
+from normalized_events.narrow import (
+    LogLines,
+    line_type,
+    lines_of,
+    log_lines,
+    narrow_model,
+    torn_line,
+    validated,
+)
 
 __version__ = version("normalized-events")
 
@@ -66,6 +78,7 @@ __all__ = [
     "InterpreterInfo",
     "IsolatedStatus",
     "LineProblem",
+    "LogLines",
     "Outcome",
     "PackageFinished",
     "PackageStarted",
@@ -79,8 +92,17 @@ __all__ = [
     "StepFinished",
     "UnknownEvent",
     "__version__",
+    "collector_paused",
     "decode_line",
+    "describe_error",
+    "line_type",
+    "lines_of",
+    "log_lines",
+    "narrow_model",
     "parse_event",
     "read_events",
+    "read_line",
+    "torn_line",
     "torn_path",
+    "validated",
 ]
