@@ -24,9 +24,7 @@ from reporter.errors import RunDirError
 from reporter.model.bulk import collector_paused
 from reporter.model.lazy_events import describe_validation
 from reporter.model.rundata import RunBuilder, RunData
-
-DEFAULT_RESULTS_DIR = Path("apiary-results")
-LATEST = "latest"
+from reporter.model.runnames import DEFAULT_RESULTS_DIR, LATEST
 
 _TYPE = b'"type":"'
 _FINISHED = b'package_finished"'
