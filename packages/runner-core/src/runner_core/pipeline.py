@@ -24,6 +24,7 @@ from registry_core import PackageEntry
 
 from runner_core import outcomes
 from runner_core.aslr import aslr_can_be_disabled
+from runner_core.bytecode import compile_step
 from runner_core.commands import (
     CommandStep,
     Installer,
@@ -343,6 +344,7 @@ def _prepare(
             base,
             writable,
             policy,
+            entry.test_framework,
         )
         if finish is not None:
             return finish
@@ -480,6 +482,7 @@ def _build_venv(
     base: dict[str, str],
     writable: list[Path],
     policy: SanitizerPolicy,
+    framework: str,
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
     env = env_for_install(base, cache, policy)
@@ -510,6 +513,9 @@ def _build_venv(
             commands.insert(0, install_packages_step(["pip"], venv.python, "uv", uv))
         if settings.extra_deps:
             commands.append(install_packages_step(settings.extra_deps, venv.python, chosen, uv))
+        compiled = compile_step(venv.path, chosen, framework)
+        if compiled is not None:
+            commands.append(compiled)
         return runner.run(
             Step.INSTALL,
             commands,
