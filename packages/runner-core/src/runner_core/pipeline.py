@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -54,7 +53,6 @@ from runner_core.limits import SourceLimits
 from runner_core.races import package_races
 from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
-from runner_core.sharedcache import give, keep_in_background
 from runner_core.sources import FetchedSource, SourceRequest, discard_source, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
 from runner_core.suite import Attempt, SuiteRunner
@@ -106,11 +104,7 @@ def prepare_package(
     the outcome (source, install or import error) and its reason."""
     condition = Condition()
     runner = _step_runner(entry.package, condition, settings, writer, log_dir)
-    state = _State()
-    try:
-        prepared = _prepare(entry, rev, condition, settings, writer, runner, state)
-    finally:
-        state.finish_keeping()
+    prepared = _prepare(entry, rev, condition, settings, writer, runner, _State())
     if isinstance(prepared, _Finish):
         return prepared.outcome, prepared.reason
     return prepared
@@ -151,7 +145,6 @@ def run_package(
         try:
             finish = _pipeline(entry, rev, condition, settings, writer, runner, state)
         finally:
-            state.finish_keeping()
             if runner.filled_disk and state.source is not None:
                 discard_source(state.source, settings.work_dir / "sources")
     except Exception as exc:  # a harness fault: recorded, and the run goes on
@@ -217,13 +210,6 @@ class _State:
     gil_enabled_by: list[str] = field(default_factory=list)
     iterations: Iterations | None = None
     races: list[RaceInfo] = field(default_factory=list)
-    # Filling the shared installer cache while the tests run (see sharedcache).
-    keeping: threading.Thread | None = None
-
-    def finish_keeping(self) -> None:
-        if self.keeping is not None:
-            self.keeping.join()
-            self.keeping = None
 
     def saw_gil_warnings(self, output: str) -> None:
         for name in gil_enabled_by(output):
@@ -503,8 +489,6 @@ def _build_venv(
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
     env = env_for_install(base, cache, policy)
-    if installer == "uv":
-        give(settings.work_dir, cache)
     argv = create_venv(venv, interpreter, uv, key.seeded)
     venv.path.mkdir()
     made = runner.run(
@@ -560,8 +544,4 @@ def _build_venv(
         verdict = outcomes.classify_install(done.status, done.output())
         return _Finish(verdict.outcome, verdict.reason, verdict.install_failure)
     mark_ready(venv, key, installed_distributions(venv))
-    if state.installer == "uv" and uv is not None:
-        state.keeping = keep_in_background(
-            settings.work_dir, uv, interpreter.path, venv.path, source.path, env
-        )
     return None
