@@ -24,7 +24,6 @@ from registry_core import PackageEntry
 
 from runner_core import outcomes
 from runner_core.aslr import aslr_can_be_disabled
-from runner_core.bytecode import compile_step
 from runner_core.commands import (
     CommandStep,
     Installer,
@@ -47,6 +46,7 @@ from runner_core.evidence import install_agent
 from runner_core.forensics import hang_info, record_crash
 from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.inventory import inventory_step, read_inventory
 from runner_core.iterations import Iterations, run_iterations
 from runner_core.junit import writes_junit
 from runner_core.limits import SourceLimits
@@ -63,7 +63,6 @@ from runner_core.venvs import (
     Venv,
     VenvKey,
     create_venv,
-    installed_distributions,
     lookup_venv,
     mark_ready,
     recorded_distributions,
@@ -365,7 +364,7 @@ def _prepare(
     state.took(check)
     state.saw_gil_warnings(check.output())
     recorded = recorded_distributions(venv)
-    state.installed = recorded if recorded is not None else installed_distributions(venv)
+    state.installed = recorded if recorded is not None else read_inventory(venv.path)
     if not check.ok:
         verdict = outcomes.classify_import(check.status, check.output())
         state.crash = verdict.crash_info
@@ -516,9 +515,7 @@ def _build_venv(
             commands.insert(0, install_packages_step(["pip"], venv.python, "uv", uv))
         if settings.extra_deps:
             commands.append(install_packages_step(settings.extra_deps, venv.python, chosen, uv))
-        compiled = compile_step(venv.path, chosen, framework)
-        if compiled is not None:
-            commands.append(compiled)
+        commands.append(inventory_step(venv.path, chosen, framework))
         return runner.run(
             Step.INSTALL,
             commands,
@@ -543,5 +540,5 @@ def _build_venv(
     if not done.ok:
         verdict = outcomes.classify_install(done.status, done.output())
         return _Finish(verdict.outcome, verdict.reason, verdict.install_failure)
-    mark_ready(venv, key, installed_distributions(venv))
+    mark_ready(venv, key, read_inventory(venv.path))
     return None
