@@ -135,6 +135,18 @@ def step_medians(root: Path, tags: list[str], results: str = "results") -> dict[
     return {step: statistics.median(values) for step, values in sorted(found.items())}
 
 
+def labeille_medians(root: Path, tags: list[str]) -> dict[str, float]:
+    """Median seconds per package in labeille's results: in all, and of it the install."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for tag in tags:
+        for line in (root / "labeille-results" / tag / "results.jsonl").read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                found["(package)"].append(float(record.get("duration_seconds") or 0))
+                found["install"].append(float(record.get("install_duration_seconds") or 0))
+    return {key: statistics.median(values) for key, values in sorted(found.items())}
+
+
 def one_round(
     labeille: Path | None, registry: Path, args: argparse.Namespace, series: Series, n: int
 ) -> None:
@@ -204,6 +216,12 @@ def main() -> None:
                 steps = ", ".join(f"{k} {v:.2f}" for k, v in medians)
                 side = "apiary before" if results == "results-before" else "apiary"
                 print(f"{side} {phase}, median seconds per package and step: {steps}")
+            if labeille is not None:
+                medians = labeille_medians(root, tags).items()
+                print(
+                    f"labeille {phase}, median seconds per package: "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in medians)
+                )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
