@@ -46,6 +46,7 @@ from runner_core.evidence import install_agent
 from runner_core.forensics import hang_info, record_crash
 from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.inventory import inventory_step, read_inventory
 from runner_core.iterations import Iterations, run_iterations
 from runner_core.junit import writes_junit
 from runner_core.limits import SourceLimits
@@ -62,7 +63,6 @@ from runner_core.venvs import (
     Venv,
     VenvKey,
     create_venv,
-    installed_distributions,
     lookup_venv,
     mark_ready,
     recorded_distributions,
@@ -344,6 +344,7 @@ def _prepare(
             base,
             writable,
             policy,
+            entry.test_framework,
         )
         if finish is not None:
             return finish
@@ -363,7 +364,7 @@ def _prepare(
     state.took(check)
     state.saw_gil_warnings(check.output())
     recorded = recorded_distributions(venv)
-    state.installed = recorded if recorded is not None else installed_distributions(venv)
+    state.installed = recorded if recorded is not None else read_inventory(venv.path)
     if not check.ok:
         verdict = outcomes.classify_import(check.status, check.output())
         state.crash = verdict.crash_info
@@ -483,6 +484,7 @@ def _build_venv(
     base: dict[str, str],
     writable: list[Path],
     policy: SanitizerPolicy,
+    framework: str,
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
     env = env_for_install(base, cache, policy)
@@ -513,6 +515,7 @@ def _build_venv(
             commands.insert(0, install_packages_step(["pip"], venv.python, "uv", uv))
         if settings.extra_deps:
             commands.append(install_packages_step(settings.extra_deps, venv.python, chosen, uv))
+        commands.append(inventory_step(venv.path, chosen, framework))
         return runner.run(
             Step.INSTALL,
             commands,
@@ -537,5 +540,5 @@ def _build_venv(
     if not done.ok:
         verdict = outcomes.classify_install(done.status, done.output())
         return _Finish(verdict.outcome, verdict.reason, verdict.install_failure)
-    mark_ready(venv, key, installed_distributions(venv))
+    mark_ready(venv, key, read_inventory(venv.path))
     return None
