@@ -205,3 +205,31 @@ def test_the_agent_dumps_every_thread_on_the_stacks_signal(tmp_path: Path, signa
     text = stacks.read_text()
     assert "in waiter" in text and "Current thread" in text
     assert gather(tmp_path).stacks == ((int(done.stdout), text),)
+
+
+def test_a_forked_child_dumps_its_stacks_into_its_own_file(tmp_path: Path) -> None:
+    code = (
+        f"import os, time, {AGENT_MODULE}\n"
+        "def parent_waits(child): os.kill(child, %d); time.sleep(0.5); os.kill(os.getpid(), %d)\n"
+        "def child_waits(): time.sleep(3)\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    child_waits(); os._exit(0)\n"
+        "time.sleep(0.3); parent_waits(child); time.sleep(0.5)\n"
+        "os.kill(child, 9); os.waitpid(child, 0)\n"
+        "print(os.getpid(), child)\n"
+    ) % (STACKS_SIGNAL, STACKS_SIGNAL)
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(agent_source().parent),
+        "APIARY_EVIDENCE_DIR": str(tmp_path),
+        STACKS_VARIABLE: str(STACKS_SIGNAL),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    parent, child = (int(pid) for pid in done.stdout.split())
+    stacks = dict(gather(tmp_path).stacks)
+    assert set(stacks) == {parent, child}
+    assert "in child_waits" in stacks[child] and "in parent_waits" not in stacks[child]
+    assert "in parent_waits" in stacks[parent] and "in child_waits" not in stacks[parent]

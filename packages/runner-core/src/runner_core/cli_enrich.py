@@ -231,4 +231,34 @@ def _verify_with_progress(wanted: list[str], options: VerifyOptions) -> list[Ver
             progress.pop().__exit__(None, None, None)
 
 
+@app.command("record")
+def record_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A finished run's directory.", show_default=False)
+    ],
+    write: Annotated[
+        bool, Opt("--write", help="Add the versions to the entries (else only print them).")
+    ] = False,
+    registry_dir: Annotated[
+        Path | None, Opt(help="Registry folder (else APIARY_REGISTRY, the checkout's, bundled).")
+    ] = None,
+) -> None:
+    """Add the run's Python version to python_versions of each entry whose suite reached
+    a verdict (pass or fail) in it: a hunt on a new interpreter records where entries run."""
+    from runner_core.enrich.from_run import record_versions
+
+    try:
+        records = record_versions(locate_registry(registry_dir), run_dir, write)
+    except (RunnerError, RegistryError) as exc:
+        raise _fail(exc) from None
+    added = [r for r in records if r.added]
+    for record in added:
+        verb = "added" if write else "would add"
+        typer.echo(f"{record.package}: {verb} {record.minor} ({record.outcome})")
+    typer.echo(
+        f"{len(records)} entries reached a verdict; {len(added)} "
+        f"{'gained' if write else 'would gain'} a version"
+    )
+
+
 __all__ = ["app"]

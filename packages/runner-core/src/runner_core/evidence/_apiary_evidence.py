@@ -14,7 +14,8 @@ dying process would otherwise take with it:
   The file is removed when pytest closes it, so only a crash leaves one behind.
 - `stacks-<pid>.txt`: when APIARY_STACKS_SIGNAL names a signal number, faulthandler
   writes every thread's stack there on that signal (apiary sends it to a hung suite
-  before killing it). Removed at exit when nothing was written.
+  before killing it). A forked child writes into its own file. Removed at exit when
+  nothing was written.
 
 Nothing else changes: the same tests run, captured the same way, with the same outcome.
 """
@@ -237,6 +238,9 @@ def _start() -> None:
     if _FOLDER is None:
         return
     _register_stacks(_FOLDER)
+    folder = _FOLDER
+    # a forked child would write into its parent's file: it gets its own
+    os.register_at_fork(after_in_child=lambda: _register_stacks(folder))
     pending: dict[str, Any] = {}
     for name, adjust in (
         ("_pytest.capture", _keep_pytest_captures),
