@@ -107,17 +107,17 @@ def _may_bind(path: Path) -> bool:
 
 
 def safe_path_of(command: str | None) -> dict[str, str]:
-    """``PYTHONSAFEPATH`` as the command's first step sets it for itself
+    """``PYTHONSAFEPATH`` as the command's steps set it for themselves
     (``PYTHONSAFEPATH=1 python -m pytest``): the import check then imports the package as
     the tests will, from the venv, never from the source folder it runs in."""
-    steps = split_steps(command)
     found: dict[str, str] = {}
-    for token in steps[0] if steps else []:
-        if not _ASSIGNMENT.match(token):
-            break
-        key, _, value = token.partition("=")
-        if key == "PYTHONSAFEPATH":
-            found[key] = value
+    for tokens in split_steps(command):
+        for token in tokens:
+            if not _ASSIGNMENT.match(token):
+                break
+            key, _, value = token.partition("=")
+            if key == "PYTHONSAFEPATH":
+                found[key] = value
     return found
 
 
