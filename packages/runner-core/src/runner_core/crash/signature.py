@@ -9,10 +9,10 @@ signature = kind + normalised headline + the top 3 relevant frames, joined by " 
   basename alone says nothing). An ASan report uses its native frames instead, and a
   crash with no Python frame falls back to the native ones.
 - Skipped: frames of the test harness (pytest, _pytest, pluggy and pytest plugins, xdist,
-  runpy, unittest, importlib, apiary's own runner_core, sandbox_runner and the evidence agent
-  in the test venv); native frames
-  without a symbol, of the sanitizer runtime, of faulthandler and of libc (its string
-  functions, its signal and abort path); an inlined native function counts once.
+  runpy, unittest, importlib, apiary's own runner_core and sandbox_runner, its evidence
+  agent in the test venv); native frames without a symbol, of the sanitizer runtime, of
+  faulthandler and of libc (its string functions, its signal and abort path); an inlined
+  native function counts once.
 - Masked: hex addresses, PIDs, ASan thread ids, temp file names, line numbers; paths are
   cut to their basename, so a temp dir, a venv or a package's location never matters.
 
