@@ -10,14 +10,17 @@ from normalized_events.lazyexport import lazy_exports
 
 if TYPE_CHECKING:
     __version__: str
+    from normalized_events.bulk import collector_paused
     from normalized_events.jsonl import (
         EventLogError,
         EventWriter,
         LineProblem,
         ReadResult,
         decode_line,
+        describe_error,
         parse_event,
         read_events,
+        read_line,
         torn_path,
     )
     from normalized_events.models import (
@@ -50,13 +53,32 @@ if TYPE_CHECKING:
         StepFinished,
         UnknownEvent,
     )
+    from normalized_events.narrow import (
+        LogLines,
+        line_type,
+        lines_of,
+        log_lines,
+        narrow_model,
+        torn_line,
+        validated,
+    )
 
 _EXPORTS = {
     "EventLogError": "jsonl",
     "EventWriter": "jsonl",
     "LineProblem": "jsonl",
     "ReadResult": "jsonl",
+    "collector_paused": "bulk",
     "decode_line": "jsonl",
+    "describe_error": "jsonl",
+    "read_line": "jsonl",
+    "LogLines": "narrow",
+    "line_type": "narrow",
+    "lines_of": "narrow",
+    "log_lines": "narrow",
+    "narrow_model": "narrow",
+    "torn_line": "narrow",
+    "validated": "narrow",
     "parse_event": "jsonl",
     "read_events": "jsonl",
     "torn_path": "jsonl",
@@ -113,6 +135,7 @@ __all__ = [
     "InterpreterInfo",
     "IsolatedStatus",
     "LineProblem",
+    "LogLines",
     "Outcome",
     "PackageFinished",
     "PackageStarted",
@@ -126,8 +149,17 @@ __all__ = [
     "StepFinished",
     "UnknownEvent",
     "__version__",
+    "collector_paused",
     "decode_line",
+    "describe_error",
+    "line_type",
+    "lines_of",
+    "log_lines",
+    "narrow_model",
     "parse_event",
     "read_events",
+    "read_line",
+    "torn_line",
     "torn_path",
+    "validated",
 ]

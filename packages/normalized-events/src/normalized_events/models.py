@@ -310,6 +310,9 @@ class StepFinished(EventBase):
     peak_rss_bytes: int | None = None
     timed_out: bool = False
     idle_timed_out: bool = False
+    timeout_s: float | None = Field(
+        default=None, description="The wall-clock limit the step ran under (None: none)."
+    )
     log_path: str | None = None
     last_lines: list[str] = Field(default_factory=list)
 

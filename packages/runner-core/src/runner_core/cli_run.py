@@ -86,6 +86,15 @@ def run_command(
     timeout: Annotated[
         float, Opt(help="Seconds per test command, unless the registry says otherwise.")
     ] = 1800.0,
+    timeout_scale: Annotated[
+        float | None,
+        Opt(
+            min=0.01,
+            help="Multiply the tests' time limits (default: 4 on a debug build, 3 on an"
+            " AddressSanitizer build, else 1).",
+            show_default=False,
+        ),
+    ] = None,
     idle_timeout: Annotated[
         float, Opt(help="Seconds without output before a test run counts as a hang (0: off).")
     ] = 600.0,
@@ -177,6 +186,7 @@ def run_command(
                 workers=workers,
                 timeout_s=timeout,
                 idle_timeout_s=idle,
+                timeout_scale=timeout_scale,
                 memory_bytes=_size(memory),
                 processes=processes or None,
                 tmp_bytes=_size(tmp_size, "--tmp-size") or DEFAULT_TMP_BYTES,

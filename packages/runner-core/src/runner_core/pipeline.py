@@ -55,6 +55,7 @@ from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, discard_source, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
 from runner_core.suite import Attempt, SuiteRunner
+from runner_core.timeouts import suite_limits, timeout_scale
 from runner_core.tooling import find_uv
 from runner_core.triage import triage
 from runner_core.venvs import (
@@ -372,6 +373,8 @@ def _prepare(
     install_agent(venv.path)
     user_env = {**settings.env, **condition.env}
     state.gil = gil_mode(interpreter.info, user_env)
+    scale = timeout_scale(interpreter.info, settings.timeout_scale)
+    time_limits = suite_limits(entry.timeout, settings.timeout_s, settings.idle_timeout_s, scale)
     suite = SuiteRunner(
         runner=runner,
         python=venv.python,
@@ -383,8 +386,8 @@ def _prepare(
         pytest_addopts=pytest_addopts(user_env.get("PYTEST_ADDOPTS"), entry.uses_xdist),
         network=settings.network_during_tests,
         writable=writable,
-        timeout_s=float(entry.timeout) if entry.timeout else settings.timeout_s,
-        idle_timeout_s=settings.idle_timeout_s,
+        timeout_s=time_limits.timeout_s,
+        idle_timeout_s=time_limits.idle_timeout_s,
         framework=entry.test_framework,
         on_step=state.took,
         policy=policy,

@@ -24,6 +24,7 @@ from runner_core.sanitizers import check_tsan_hunt, sanitizer_env
 from runner_core.selection import Selection, SelectionOptions, select
 from runner_core.settings import RunSettings
 from runner_core.shards import apply_shard
+from runner_core.timeouts import scale_line, timeout_scale
 
 Warn = Callable[[str], None]
 
@@ -59,6 +60,9 @@ def plan_run(request: RunRequest, warn: Warn) -> RunPlan:
             check_tsan_hunt(probe_interpreter(python).info, settings.tsan_suppressions)
     for line in gil_lines(settings):
         warn(line)
+    scaled = scale_line(timeout_scale(interpreter.info, settings.timeout_scale))
+    if scaled is not None:
+        warn(scaled)
     if recorded is not None:
         # A resumed run keeps the selection it began with, shard and skips included.
         selection = recorded_selection(recorded, registry)

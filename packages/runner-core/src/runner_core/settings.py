@@ -49,6 +49,9 @@ class RunSettings(BaseModel):
     workers: int = 1
     timeout_s: float = 1800.0
     idle_timeout_s: float | None = 600.0
+    # The tests' time limits multiplied by this; None: by what the interpreter is
+    # (runner_core.timeouts).
+    timeout_scale: float | None = Field(default=None, gt=0)
     memory_bytes: int | None = None
     # Per command: processes alive at once, size of the private /tmp (and /dev/shm), how
     # much the writable paths' filesystem may fill.

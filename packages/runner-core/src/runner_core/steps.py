@@ -177,7 +177,7 @@ class StepRunner:
                 break
         duration = time.monotonic() - started
         ok = result is None or _succeeded(result)
-        self._event(step, " && ".join(shown), duration, log_path, result, ok)
+        self._event(step, " && ".join(shown), duration, log_path, result, ok, timeout_s)
         return StepOutcome(step, ok, duration, log_path, result, shown)
 
     def _event(
@@ -188,6 +188,7 @@ class StepRunner:
         log_path: Path,
         result: SandboxResult | None,
         ok: bool,
+        timeout_s: float | None = None,
     ) -> None:
         tail: list[str] = []
         if result is not None:
@@ -208,6 +209,7 @@ class StepRunner:
                 peak_rss_bytes=None if result is None else result.peak_rss_bytes,
                 timed_out=bool(result and result.timed_out),
                 idle_timed_out=bool(result and result.idle_timed_out),
+                timeout_s=timeout_s,
                 log_path=str(log_path.relative_to(self.run_dir)),
                 last_lines=tail,
             )

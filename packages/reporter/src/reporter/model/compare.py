@@ -20,7 +20,7 @@ from reporter.model.install_kinds import install_failure_kind, install_failures
 from reporter.model.rundata import RunData
 
 
-def categorize(  # noqa: C901
+def categorize(
     a: Outcome | None,
     b: Outcome | None,
     *,
@@ -38,6 +38,19 @@ def categorize(  # noqa: C901
     """
     if a is None or b is None:
         return Category.MISSING
+    settled = _skip_crash_or_same(a, b, bucket_a, bucket_b)
+    if settled is not None:
+        return settled
+    if spurious_a or spurious_b or a.spurious or b.spurious:
+        return Category.SPURIOUS
+    return _change(a, b)
+
+
+def _skip_crash_or_same(
+    a: Outcome, b: Outcome, bucket_a: str | None, bucket_b: str | None
+) -> Category | None:
+    """The transitions no hint of an environmental failure changes: a skip on either side,
+    a crash on the B side, the same outcome twice; None for the others."""
     if Outcome.SKIPPED in (a, b):
         return Category.SAME if a == b else Category.SKIPPED
     if a == Outcome.CRASH and b == Outcome.CRASH:
@@ -48,8 +61,11 @@ def categorize(  # noqa: C901
         return Category.REGRESSED
     if a == b:
         return Category.SAME if a == Outcome.PASS else Category.STILL_BROKEN
-    if spurious_a or spurious_b or a.spurious or b.spurious:
-        return Category.SPURIOUS
+    return None
+
+
+def _change(a: Outcome, b: Outcome) -> Category:
+    """A change between two different outcomes, neither skipped, B no crash."""
     if a == Outcome.CRASH:
         return Category.FIXED if b.tested else Category.BROKEN
     if (a, b) == (Outcome.PASS, Outcome.FAIL):

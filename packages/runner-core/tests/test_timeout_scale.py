@@ -1,0 +1,63 @@
+"""The tests' time limits scaled for slower builds, and by `--timeout-scale`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cpython_builds import built
+from normalized_events import Step, StepFinished, read_events
+from runner_core.interpreter import probe_interpreter
+from runner_core.timeouts import Scale, scale_line, suite_limits, timeout_scale
+from runner_fixtures import package_outcomes, run_apiary, run_args
+
+
+def test_a_release_build_keeps_the_registry_s_limits() -> None:
+    scale = timeout_scale(probe_interpreter(sys.executable).info, None)
+    assert scale == Scale(1.0, "release build") and scale_line(scale) is None
+    limits = suite_limits(120, 1800.0, 600.0, scale)
+    assert (limits.timeout_s, limits.idle_timeout_s) == (120.0, 600.0)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("asan-build")
+def test_a_real_asan_build_gets_longer_limits_unless_told_otherwise() -> None:
+    info = probe_interpreter(str(built("asan").python)).info
+    scale = timeout_scale(info, None)
+    assert scale == Scale(3.0, "AddressSanitizer build")
+    assert scale_line(scale) == (
+        "AddressSanitizer build: the tests' time limits are multiplied by 3"
+    )
+    limits = suite_limits(None, 1800.0, None, scale)
+    assert (limits.timeout_s, limits.idle_timeout_s) == (5400.0, None)
+    assert timeout_scale(info, 1.0) == Scale(1.0, "--timeout-scale")
+
+
+@pytest.mark.slow
+def test_timeout_scale_stretches_the_entry_s_timeout_in_a_real_run(
+    fixture_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    registry = fixture_registry("slow-pkg")  # timeout: 10 in its entry; its test takes 200 s
+    args = run_args(registry, tmp_path, "scaled", "--timeout-scale", "1.5")
+    done = run_apiary(*args, cwd=tmp_path)
+    assert "--timeout-scale: the tests' time limits are multiplied by 1.5" in done.stderr
+    run_dir = tmp_path / "results" / "scaled"
+    assert package_outcomes(run_dir) == {"slow-pkg": "timeout"}
+    tests = [
+        e
+        for e in read_events(run_dir / "events.jsonl").known()
+        if isinstance(e, StepFinished) and e.step == Step.TEST
+    ]
+    assert [(e.timeout_s, e.timed_out) for e in tests] == [(15.0, True)]
+
+
+def test_a_scale_of_zero_is_refused_in_one_line(
+    fixture_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    registry = fixture_registry("passing-pkg")
+    done = run_apiary(*run_args(registry, tmp_path, "z", "--timeout-scale", "0"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--timeout-scale" in done.stderr and "0" in done.stderr
+    assert not (tmp_path / "results" / "z").exists()
