@@ -32,6 +32,7 @@ from runner_core.commands import (
     needs_seeded_venv,
     plan_steps,
     pytest_addopts,
+    safe_path_of,
     with_suffix,
 )
 from runner_core.environment import (
@@ -355,7 +356,7 @@ def _prepare(
         Step.IMPORT_CHECK,
         [CommandStep((str(venv.python), "-c", f"import {import_name}"))],
         cwd=source.path,
-        env=env_for_import(base, policy),
+        env=env_for_import(base, policy) | safe_path_of(test_command),
         network=False,
         writable=writable,
         timeout_s=300,
