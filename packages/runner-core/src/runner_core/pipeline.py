@@ -59,7 +59,7 @@ from runner_core.steps import StepOutcome, StepRunner
 from runner_core.suite import Attempt, SuiteRunner
 from runner_core.timeouts import suite_limits, timeout_scale
 from runner_core.tooling import find_uv
-from runner_core.triage import triage
+from runner_core.triage import triage, triage_hang
 from runner_core.venvs import (
     Venv,
     VenvKey,
@@ -401,6 +401,27 @@ def _prepare(
     return PreparedSuite(suite, test_command, interpreter, source, install_command, user_env)
 
 
+def _hang(prepared: PreparedSuite, settings: RunSettings, first: Attempt) -> CrashInfo:
+    """A hung suite's record, with whether it recurs and needs the JIT (`triage_hang`)."""
+    info = hang_info(first, settings.run_dir)
+    if not settings.crash_reruns:
+        return info
+    found = triage_hang(
+        first,
+        prepared.suite.attempt,
+        suite_command=prepared.test_command,
+        interpreter=prepared.interpreter.info,
+        env=prepared.suite.env(None),
+    )
+    return info.model_copy(
+        update={
+            "reproducible": found.reproducible,
+            "jit_only": found.jit.only,
+            "jit_only_reason": found.jit.reason,
+        }
+    )
+
+
 def _test(
     prepared: PreparedSuite, settings: RunSettings, condition: Condition, state: _State
 ) -> _Finish:
@@ -422,7 +443,7 @@ def _test(
     first = runs.decisive
     verdict = runs.verdict()
     if first.hang is not None:
-        state.crash = hang_info(first, settings.run_dir)
+        state.crash = _hang(prepared, settings, first)
     if verdict.outcome is not Outcome.CRASH or verdict.crash is None:
         return _Finish(verdict.outcome, verdict.reason)
     env = suite.env(None)
