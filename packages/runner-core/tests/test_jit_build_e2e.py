@@ -134,3 +134,34 @@ def test_a_hang_only_the_jit_causes_is_jit_only(jit_python: Path, tmp_path: Path
     assert "finished (pass)" in (jit_loop.crash.jit_only_reason or "")
     assert always.crash.jit_only is False, always.crash.jit_only_reason
     assert "1 passed" in (run_dir / "logs" / "jit-loop-pkg" / "jit_off.log").read_text()
+
+
+REPRODUCER = (
+    Path(__file__).resolve().parents[3] / "examples" / "jit-hang-inspect-bind" / "reproducer.py"
+)
+
+
+def test_the_inspect_bind_reproducer_hangs_only_under_the_jit(
+    jit_python: Path, tmp_path: Path
+) -> None:
+    """The example of docs/findings.md, run as a package's test, is a JIT-only busy hang."""
+    test_file = REPRODUCER.read_text() + "\n\ndef test_autospec_rounds():\n    autospec_rounds()\n"
+    files = {"bind_hang_pkg/__init__.py": "", "tests/test_autospec.py": test_file}
+    registry = build_registry(tmp_path, Fixture("bind-hang-pkg", files))
+    args = run_args(registry, tmp_path, "bind", "--target-python", str(jit_python))
+    done = run_apiary(*args, "--idle-timeout", "15", cwd=tmp_path, timeout=1200)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    run_dir = tmp_path / "results" / "bind"
+    finished = [
+        e for e in read_events(run_dir / "events.jsonl").known() if isinstance(e, PackageFinished)
+    ]
+    assert [e.package for e in finished] == ["bind-hang-pkg"]
+    hang = finished[0]
+    assert hang.outcome.value == "hang"
+    assert hang.crash is not None
+    assert hang.crash.kind == "busy_hang"
+    assert hang.crash.frames[:1] == ["inspect.py:_bind"], hang.crash.frames
+    assert hang.crash.reproducible is True
+    assert hang.crash.test_id == "tests/test_autospec.py::test_autospec_rounds"
+    assert hang.crash.jit_only is True, hang.crash.jit_only_reason
+    assert "1 passed" in (run_dir / "logs" / "bind-hang-pkg" / "jit_off.log").read_text()
