@@ -23,7 +23,7 @@ from sandbox_runner.output import CappedLog
 from sandbox_runner.pidlimit import ProcessLimit, process_limit
 from sandbox_runner.procscan import MARKER_VAR, new_marker
 from sandbox_runner.programs import programs_outside_view
-from sandbox_runner.reaper import ReaperChannel, Usage, reaper_prefix
+from sandbox_runner.reaper import ReaperChannel, Usage
 from sandbox_runner.result import SandboxResult
 from sandbox_runner.spec import SandboxSpec
 from sandbox_runner.stackdump import SignalledProcess, signal_for_stacks
@@ -168,10 +168,11 @@ def _execute(run: _Run, started: float) -> _Ending:
 def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:  # noqa: C901
     launch = run.launch
     if channel is not None:
-        roots = (launch.cwd, *launch.writable, *launch.readable, reaper_prefix())
+        reaper = channel.program.visible
+        roots = (launch.cwd, *launch.writable, *launch.readable, *reaper)
         readable = (
             *launch.readable,
-            reaper_prefix(),
+            *reaper,
             *programs_outside_view(launch.argv, run.env, roots),
         )
         nproc = run.pids.limit if run.pids.method == "rlimit" else None
