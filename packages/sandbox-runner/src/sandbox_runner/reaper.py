@@ -6,8 +6,8 @@ tiny program that bwrap starts instead of the command: it forks the command in a
 session, waits for it, and writes the exact wait status and rusage to a report pipe.
 It comes in two builds speaking the same protocol: `reaper.c`, compiled once into the
 user cache (`reaperbuild`), and `REAPER_SOURCE` below, run with `python -I -S` (importing
-only built-in modules) when no C compiler is at hand. The C one starts in about a
-millisecond; the interpreter's start-up costs tens of milliseconds on every command.
+only built-in modules) when no C compiler is at hand. The C one adds a few milliseconds
+to a command; the interpreter's start-up adds tens.
 
 It also listens on a control pipe: a byte from apiary (a timeout) or end-of-file (apiary
 died) makes it kill the command's session and every other process of the namespace

@@ -1,8 +1,8 @@
 """The C reaper (`reaper.c`), compiled on first use into the user cache.
 
 The reaper starts once per sandboxed command, so its start-up is part of every command's
-cost: a C program starts in about a millisecond where the Python reaper's interpreter
-takes tens. The source ships with the package; the first command that needs it compiles
+cost: the C reaper adds a few milliseconds to a command where the Python reaper's
+interpreter adds tens. The source ships with the package; the first command that needs it compiles
 it with the system C compiler into `$XDG_CACHE_HOME/apiary/reaper` (`~/.cache/...`),
 a folder only the user may enter, named by the sha256 of the source and the compiler's
 path, so an upgrade or another compiler gives a new program. The build goes to a
