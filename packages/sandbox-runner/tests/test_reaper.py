@@ -165,8 +165,9 @@ def test_a_failing_compiler_falls_back_to_python(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="sandbox_runner"):
-        assert c_reaper("/bin/false", tmp_path / "reaper") is None
-        assert c_reaper("/bin/false", tmp_path / "reaper") is None  # said once only
+        why = c_reaper("/bin/false", tmp_path / "reaper")
+        assert isinstance(why, str) and why.startswith("the C reaper cannot be built")
+        assert c_reaper("/bin/false", tmp_path / "reaper") == why  # said once only
     said = [r.getMessage() for r in caplog.records if "sandbox reaper" in r.getMessage()]
     assert len(said) == 1 and "cannot be built" in said[0] and "/bin/false" in said[0]
     assert not any((tmp_path / "reaper").iterdir())
@@ -208,4 +209,30 @@ def test_without_a_compiler_bwrap_runs_under_the_python_reaper(
     assert result.signal == signal.SIGSEGV and result.exit_code == -signal.SIGSEGV
     assert result.peak_rss_bytes is not None and result.cpu_s is not None
     assert b"3000000" in (tmp_path / "out.log").read_bytes()
-    assert any("Python (no C compiler" in r.getMessage() for r in caplog.records)
+    assert any("Python, no C compiler" in r.getMessage() for r in caplog.records)
+    assert result.backend_reason.endswith(
+        f"; reaper: Python, no C compiler ({COMPILER_VAR} says none, or no cc/gcc on PATH)"
+    )
+
+
+@needs_cc
+@needs_bwrap
+@pytest.mark.parametrize(
+    ("command", "exit_code"), [("exit 139", 139), ("kill -SEGV $$", -signal.SIGSEGV)]
+)
+def test_bwrap_runs_the_command_under_the_c_reaper(
+    tmp_path: Path, command: str, exit_code: int
+) -> None:
+    spec = SandboxSpec(
+        command=["sh", "-c", f"cat /proc/$PPID/comm; {command}"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        isolation=Isolation(backend="bwrap"),
+        stdout_log=tmp_path / "out.log",
+    )
+    result = run_sandboxed(spec)
+    assert result.backend == "bwrap" and "reaper" not in result.backend_reason
+    assert result.stdout_tail[0].startswith("reaper-")  # the command's parent: the C reaper
+    assert result.exit_code == exit_code  # a signal stays apart from its shell status
+    assert result.signal == signal.SIGSEGV  # both read as a SIGSEGV (128 + 11 from a shell)
+    assert result.cpu_s is not None and result.peak_rss_bytes

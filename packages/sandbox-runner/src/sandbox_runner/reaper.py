@@ -126,19 +126,23 @@ class ReaperProgram:
     kind: ReaperKind
     argv: tuple[str, ...]
     visible: tuple[Path, ...]
+    # Why this one, when it is the fallback ("" for the C reaper).
+    note: str = ""
 
 
-def python_reaper() -> ReaperProgram:
+def python_reaper(why: str = "") -> ReaperProgram:
     argv = (reaper_python(), "-I", "-S", "-c", REAPER_SOURCE)
-    return ReaperProgram("python", argv, (reaper_prefix(),))
+    note = f"reaper: Python, {why}" if why else ""
+    return ReaperProgram("python", argv, (reaper_prefix(),), note)
 
 
 def choose_reaper(compiler: str | None = None) -> ReaperProgram:
     """The C reaper when it can be built (by `compiler`, else `find_compiler()`), else
-    the Python one. Never fails: why the C reaper is not used is logged once."""
+    the Python one. Never fails: why the C reaper is not used is logged once and kept in
+    the program's `note`."""
     built = c_reaper(compiler or find_compiler(), reaper_cache())
-    if built is None:
-        return python_reaper()
+    if isinstance(built, str):
+        return python_reaper(built)
     return ReaperProgram("c", (str(built),), (built,))
 
 

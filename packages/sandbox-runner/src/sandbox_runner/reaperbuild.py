@@ -11,7 +11,8 @@ temporary name and is renamed into place, so a concurrent command never runs hal
 `APIARY_REAPER_CC` names the compiler (a name on PATH or a path); empty or `none` means
 no compiler. Unset, `cc` then `gcc` are looked up. Without a compiler, or when the build
 fails or the cache folder is not the user's own, the sandbox uses the Python reaper and
-says why once per process (logged at INFO on `sandbox_runner`).
+says why: once per process at INFO on the `sandbox_runner` logger, and in the result's
+`backend_reason`. The compiler runs with PATH and LC_ALL alone, no other variable.
 """
 
 from __future__ import annotations
@@ -82,16 +83,17 @@ def compiled_reaper(compiler: str, cache: Path) -> Path:
 
 
 @functools.cache
-def c_reaper(compiler: str | None, cache: Path) -> Path | None:
-    """The C reaper, or None (said once per process and arguments) when it cannot be had."""
+def c_reaper(compiler: str | None, cache: Path) -> Path | str:
+    """The C reaper, or why it cannot be had (logged once per process and arguments)."""
     if compiler is None:
-        _LOG.info("sandbox reaper: Python (no C compiler: %s says none, no cc/gcc)", COMPILER_VAR)
-        return None
-    try:
-        return compiled_reaper(compiler, cache)
-    except (ReaperBuildError, OSError) as error:
-        _LOG.info("sandbox reaper: Python (the C reaper cannot be built: %s)", error)
-        return None
+        why = f"no C compiler ({COMPILER_VAR} says none, or no cc/gcc on PATH)"
+    else:
+        try:
+            return compiled_reaper(compiler, cache)
+        except (ReaperBuildError, OSError) as error:
+            why = f"the C reaper cannot be built: {error}"
+    _LOG.info("sandbox reaper: Python, %s", why)
+    return why
 
 
 def _private_folder(cache: Path) -> Path:
@@ -117,9 +119,16 @@ def _usable(program: Path) -> bool:
 
 def _compile(compiler: str, source: bytes, output: Path) -> None:
     argv = [compiler, "-O2", "-x", "c", "-o", str(output), "-"]
+    # The compiler sees no secret of apiary's environment: only where its tools are.
+    env = {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C"}
     try:
         done = subprocess.run(
-            argv, input=source, capture_output=True, timeout=COMPILE_TIMEOUT_S, check=False
+            argv,
+            input=source,
+            capture_output=True,
+            env=env,
+            timeout=COMPILE_TIMEOUT_S,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ReaperBuildError(f"{compiler} could not compile reaper.c: {error}") from error

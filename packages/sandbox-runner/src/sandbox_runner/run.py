@@ -158,6 +158,8 @@ def _home_inside(env: dict[str, str], writable: tuple[Path, ...]) -> None:
 
 def _execute(run: _Run, started: float) -> _Ending:
     channel = ReaperChannel() if run.backend.needs_reaper else None
+    if channel is not None and channel.program.note:
+        run.reason = f"{run.reason}; {channel.program.note}"
     try:
         return _supervise(run, started, channel)
     finally:
