@@ -19,6 +19,7 @@ from sandbox_runner.reaperbuild import (
     COMPILER_VAR,
     ReaperBuildError,
     c_reaper,
+    check_reaper,
     compiled_reaper,
     find_compiler,
     reaper_cache,
@@ -236,3 +237,18 @@ def test_bwrap_runs_the_command_under_the_c_reaper(
     assert result.exit_code == exit_code  # a signal stays apart from its shell status
     assert result.signal == signal.SIGSEGV  # both read as a SIGSEGV (128 + 11 from a shell)
     assert result.cpu_s is not None and result.peak_rss_bytes
+
+
+@needs_cc
+def test_a_reaper_that_cannot_run_is_not_used(tmp_path: Path) -> None:
+    assert COMPILER is not None
+    built = compiled_reaper(COMPILER, tmp_path / "reaper")
+    assert check_reaper(built) == built
+    broken = tmp_path / "broken"
+    broken.write_text("#!/bin/sh\nexit 0\n")  # exits, reports nothing
+    broken.chmod(0o755)
+    with pytest.raises(ReaperBuildError, match="failed its check run"):
+        check_reaper(broken)
+    broken.chmod(0o644)
+    with pytest.raises(ReaperBuildError, match="does not run"):
+        check_reaper(broken)

@@ -6,13 +6,14 @@ interpreter adds tens. The source ships with the package; the first command that
 it with the system C compiler into `$XDG_CACHE_HOME/apiary/reaper` (`~/.cache/...`),
 a folder only the user may enter, named by the sha256 of the source and the compiler's
 path, so an upgrade or another compiler gives a new program. The build goes to a
-temporary name and is renamed into place, so a concurrent command never runs half a file.
+temporary name and is renamed into place, so a concurrent command never runs half a file,
+and is run once per process around `true` before it is trusted.
 
 `APIARY_REAPER_CC` names the compiler (a name on PATH or a path); empty or `none` means
 no compiler. Unset, `cc` then `gcc` are looked up. Without a compiler, or when the build
-fails or the cache folder is not the user's own, the sandbox uses the Python reaper and
-says why: once per process at INFO on the `sandbox_runner` logger, and in the result's
-`backend_reason`. The compiler runs with PATH and LC_ALL alone, no other variable.
+or its check run fails or the cache folder is not the user's own, the sandbox uses the
+Python reaper and says why: once per process at INFO on the `sandbox_runner` logger, and
+in the result's `backend_reason`. The compiler runs with PATH and LC_ALL alone.
 """
 
 from __future__ import annotations
@@ -89,11 +90,42 @@ def c_reaper(compiler: str | None, cache: Path) -> Path | str:
         why = f"no C compiler ({COMPILER_VAR} says none, or no cc/gcc on PATH)"
     else:
         try:
-            return compiled_reaper(compiler, cache)
+            return check_reaper(compiled_reaper(compiler, cache))
         except (ReaperBuildError, OSError) as error:
             why = f"the C reaper cannot be built: {error}"
     _LOG.info("sandbox reaper: Python, %s", why)
     return why
+
+
+def check_reaper(program: Path) -> Path:
+    """`program` once around `true`, as the sandbox runs it: a cache on a `noexec` mount
+    or a broken build shows here, not as every command failing."""
+    control_read, control_write = os.pipe()
+    report_read, report_write = os.pipe()
+    true = shutil.which("true") or "/bin/true"
+    argv = [str(program), str(control_read), str(report_write), "0", true]
+    try:
+        done = subprocess.run(
+            argv,
+            pass_fds=(control_read, report_write),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=COMPILE_TIMEOUT_S,
+            check=False,
+        )
+        os.close(report_write)
+        report_write = -1
+        report = os.read(report_read, 256).split()
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ReaperBuildError(f"{program} does not run: {error}") from error
+    finally:
+        for fd in (control_read, control_write, report_read, report_write):
+            if fd >= 0:
+                os.close(fd)
+    if done.returncode != 0 or len(report) != 4 or report[0] != b"0":
+        said = " ".join(done.stderr.decode(errors="replace").split())[:300]
+        raise ReaperBuildError(f"{program} failed its check run: {said or done.returncode}")
+    return program
 
 
 def _private_folder(cache: Path) -> Path:
