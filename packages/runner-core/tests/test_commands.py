@@ -9,6 +9,7 @@ from runner_core.commands import (
     needs_seeded_venv,
     plan_steps,
     pytest_addopts,
+    safe_path_of,
     split_steps,
 )
 from runner_core.environment import base_env, env_for_tests
@@ -138,3 +139,13 @@ def test_venvs_are_seeded_unless_uv_does_every_install_step(
 ) -> None:
     assert needs_seeded_venv(install, test, installer, "/usr/bin/uv") is seeded
     assert needs_seeded_venv(install, test, installer, None) is True
+
+
+def test_the_import_check_takes_the_safe_path_of_the_test_command() -> None:
+    assert safe_path_of("PYTHONSAFEPATH=1 python -m pytest --import-mode=append") == {
+        "PYTHONSAFEPATH": "1"
+    }
+    assert safe_path_of("LANG=C PYTHONSAFEPATH=1 pytest") == {"PYTHONSAFEPATH": "1"}
+    assert safe_path_of("python -m pytest PYTHONSAFEPATH=1") == {}  # an argument, not env
+    assert safe_path_of("cd tests && PYTHONSAFEPATH=1 pytest") == {"PYTHONSAFEPATH": "1"}
+    assert safe_path_of(None) == {}

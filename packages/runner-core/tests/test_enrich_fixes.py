@@ -21,6 +21,7 @@ from runner_core.enrich.fixes import (
     remove_requirement,
     without_coverage_options,
 )
+from runner_core.enrich.released import against_installed, released_install
 from runner_core.outcomes import classify
 
 
@@ -352,3 +353,61 @@ def test_coverage_options_dropped() -> None:
         "python -m pytest tests"
     )
     assert drop_coverage("python -m pytest tests") is None
+
+
+WHEEL = "the released wheel of demo-pkg==1.0"
+LIB = f"demo-pkg does not build here (a system library or header is missing) -> {WHEEL}"
+CC = f"demo-pkg does not build here (no compiler for its code) -> {WHEEL}"
+# captured logs of the project's own build -> the fix (nothing when a build of it could work)
+OWN_BUILD_FIXES = [
+    ("pip-missing-system-header.log", LIB),  # pymssql
+    ("uv-missing-system-header.log", LIB),
+    ("pip-missing-odbc-header.log", LIB),  # pyodbc
+    ("pip-no-rust-toolchain.log", CC),  # nh3
+    ("uv-no-rust-toolchain.log", CC),
+    ("uv-no-compiler.log", CC),
+    ("uv-removed-c-api-name.log", None),  # a C API error: a wheel would hide what apiary hunts
+    ("uv-cython.log", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("log_name", "description"), OWN_BUILD_FIXES)
+def test_a_build_that_needs_what_the_machine_lacks_takes_the_released_wheel(
+    log_name: str, description: str | None
+) -> None:
+    log = (INSTALL_DATA / log_name).read_text()
+    current = entry(install="pip install -e '.[test]' && pip install pytest", test=PYTEST_TESTS)
+    fix = propose_fix(current, Outcome.INSTALL_ERROR, None, log, version="1.0")
+    if description is None:
+        assert fix is None
+        return
+    assert fix is not None and fix.description == description
+    assert fix.install_command == (
+        "pip install --only-binary=demo-pkg 'demo-pkg[test]==1.0' && pip install pytest"
+    )
+    assert fix.test_command == f"PYTHONSAFEPATH=1 {PYTEST_TESTS} --import-mode=append"
+    # without the version of the sdist there is no release to take
+    assert propose_fix(current, Outcome.INSTALL_ERROR, None, log) is None
+    # tried once, never twice
+    assert (
+        propose_fix(current, Outcome.INSTALL_ERROR, None, log, frozenset({description}), "1.0")
+        is None
+    )
+
+
+PYTEST_TESTS = "python -m pytest -p no:xdist tests"
+
+
+def test_released_install_and_the_test_command_against_it() -> None:
+    assert released_install("pip install . pytest", "a", "2") == "pip install a==2 pytest"
+    assert released_install("pip install './[x]'", "a", "2", wheel_only=True) == (
+        "pip install --only-binary=a 'a[x]==2'"
+    )
+    assert released_install("pip install pytest", "a", "2") is None
+    assert against_installed("cd tests && pytest -x") == (
+        "cd tests && PYTHONSAFEPATH=1 pytest -x --import-mode=append"
+    )
+    assert against_installed("python -m pytest --import-mode=importlib") == (
+        "PYTHONSAFEPATH=1 python -m pytest --import-mode=importlib"
+    )
+    assert against_installed("python -m unittest") == "python -m unittest"

@@ -3,6 +3,8 @@ mistake the proposal used to make."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import _pytest.config
@@ -242,3 +244,47 @@ def test_linter_plugins_of_a_dev_group_are_left_out(tmp_path: Path) -> None:
     assert scan_tree(root).install_command.value == (
         "pip install -e . && pip install pytest pytest-cov referencing"
     )
+
+
+VERSION_BRANCHES = """
+import sys
+
+if sys.version_info >= (3, 9):
+    from zoneinfo import ZoneInfo
+else:
+    from backports.zoneinfo import ZoneInfo
+if (3, 11) > sys.version_info[:2]:
+    import tomli
+elif sys.platform == "win32":
+    import winreg_helpers
+if sys.version_info < (3, 8, 2):
+    import attrs
+import attrs
+from google.pubsub_v1.types import Subscription
+
+def test_a():
+    assert ZoneInfo and Subscription
+"""
+
+
+def test_imports_of_a_version_branch_carry_its_marker(tmp_path: Path) -> None:
+    root = tree(tmp_path / "t", {"demo/__init__.py": "", "tests/test_a.py": VERSION_BRANCHES})
+    # attrs is also imported outside any branch; an elif is under the else's marker; the
+    # namespace import is a distribution
+    assert scan_tree(root).install_command.value == (
+        "pip install -e . && pip install pytest attrs"
+        " 'backports.zoneinfo; python_version < \"3.9\"' google-cloud-pubsub"
+        " 'tomli; python_version < \"3.11\"' 'winreg-helpers; python_version >= \"3.11\"'"
+    )
+
+
+def test_the_installer_evaluates_markers_for_its_interpreter() -> None:
+    # what the install step does with the marker: pip (or uv) run by the venv's
+    # interpreter, which is the one under test, skips a requirement not meant for it
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-index",
+         'apiary-never-on-pypi-xyz; python_version < "3.0"'],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Ignoring apiary-never-on-pypi-xyz" in done.stdout + done.stderr

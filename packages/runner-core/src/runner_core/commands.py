@@ -106,6 +106,21 @@ def _may_bind(path: Path) -> bool:
     return not any(p.is_relative_to(path) for p in (*private, *_HOLDERS))
 
 
+def safe_path_of(command: str | None) -> dict[str, str]:
+    """``PYTHONSAFEPATH`` as the command's steps set it for themselves
+    (``PYTHONSAFEPATH=1 python -m pytest``): the import check then imports the package as
+    the tests will, from the venv, never from the source folder it runs in."""
+    found: dict[str, str] = {}
+    for tokens in split_steps(command):
+        for token in tokens:
+            if not _ASSIGNMENT.match(token):
+                break
+            key, _, value = token.partition("=")
+            if key == "PYTHONSAFEPATH":
+                found[key] = value
+    return found
+
+
 def _is_pip_install(argv: list[str]) -> int:
     """Index where pip's own arguments start (after ``install``), or 0 if not pip install."""
     if len(argv) >= 2 and argv[0] in {"pip", "pip3"} and argv[1] == "install":

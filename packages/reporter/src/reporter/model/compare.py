@@ -10,33 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import overload
 
 from normalized_events import DEFAULT_CONDITION, InterpreterInfo, Outcome, PackageFinished
 
+from reporter.model.categories import CATEGORY_ORDER, Category, TimingRule
 from reporter.model.hints import network_shaped
 from reporter.model.install_kinds import install_failure_kind, install_failures
 from reporter.model.rundata import RunData
-
-
-class Category(StrEnum):
-    """What happened to a package between side A and side B."""
-
-    REGRESSED = "regressed"  # B crashes and A did not, or A passed and B fails
-    NEW_CRASH_BUCKET = "new-crash-bucket"  # crashes on both sides, at a different site
-    FIXED = "fixed"  # A crashed and B does not, or A failed and B passes
-    SPURIOUS = "spurious"  # a change involving a timeout, hang, OOM or network failure
-    BROKEN = "broken"  # B could not be tested (install, import, source, config error)
-    NOW_TESTED = "now-tested"  # A never ran its tests; B did, and some fail
-    STILL_BROKEN = "still-broken"  # the same non-passing state on both sides
-    SKIPPED = "skipped"  # skipped on one side only
-    MISSING = "missing"  # no result on one side
-    SAME = "same"  # passes (or is skipped) on both sides
-
-
-CATEGORY_ORDER: tuple[Category, ...] = tuple(Category)
-"""Categories in reading order: what needs attention first."""
 
 
 def categorize(
@@ -152,15 +133,6 @@ def categorize_results(a: PackageFinished | None, b: PackageFinished | None) -> 
         spurious_a=looks_spurious(a),
         spurious_b=looks_spurious(b),
     )
-
-
-@dataclass(frozen=True)
-class TimingRule:
-    """A timing change is reported when the slower side takes at least ``ratio`` times the
-    faster one and at least ``min_delta_s`` seconds more."""
-
-    ratio: float = 1.5
-    min_delta_s: float = 2.0
 
 
 @dataclass(frozen=True)

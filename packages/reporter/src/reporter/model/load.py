@@ -29,9 +29,7 @@ from normalized_events.layout import EVENTS_FILE
 
 from reporter.errors import RunDirError
 from reporter.model.rundata import RunBuilder, RunData
-
-DEFAULT_RESULTS_DIR = Path("apiary-results")
-LATEST = "latest"
+from reporter.model.runnames import DEFAULT_RESULTS_DIR, LATEST
 
 # The types whose lines wait until something asks for them.
 _WAITING = frozenset({"step_finished", "package_started"})

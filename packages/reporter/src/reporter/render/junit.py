@@ -13,7 +13,8 @@ from collections import defaultdict
 
 from normalized_events import CrashInfo, Outcome, PackageFinished
 
-from reporter.model.compare import Category, Comparison
+from reporter.model.categories import Category
+from reporter.model.compare import Comparison
 from reporter.model.rundata import RunData
 from reporter.model.summary import Summary
 

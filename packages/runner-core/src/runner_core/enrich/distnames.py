@@ -76,6 +76,11 @@ IMPORT_TO_DIST: dict[str, str] = {
 
 # Namespace packages whose distributions are named by their first two levels.
 NAMESPACE_ROOTS = frozenset({"backports", "google", "jaraco", "ruamel", "zope", "sphinxcontrib"})
+# Namespaces inside those, named by three levels (`google.cloud.storage`).
+NESTED_NAMESPACES = frozenset({"google.cloud"})
+# Namespace modules whose distribution follows another convention: Google's generated
+# API clients (`google.pubsub_v1`, `google.bigtable_admin_v2`) come with google-cloud-*.
+_NAMESPACE_CONVENTIONS = ((re.compile(r"^google\.(?P<name>\w+?)_v\d+\w*$"), "google-cloud-{name}"),)
 
 # Command-line options (in addopts or a test command) -> the plugin that defines them.
 OPTION_TO_DIST: dict[str, str] = {
@@ -301,6 +306,8 @@ def import_key(module: str) -> str:
     """The part of a dotted import that names a distribution: ``jaraco.text`` for
     ``jaraco.text.layouts``, ``yaml`` for ``yaml.constructor``."""
     parts = module.split(".")
+    if ".".join(parts[:2]) in NESTED_NAMESPACES and len(parts) > 2:
+        return ".".join(parts[:3])
     if parts[0] in NAMESPACE_ROOTS and len(parts) > 1:
         return ".".join(parts[:2])
     return parts[0]
@@ -314,6 +321,12 @@ def distribution_for(module: str) -> str:
     top = module.split(".", 1)[0]
     if top in IMPORT_TO_DIST:
         return IMPORT_TO_DIST[top]
+    for pattern, template in _NAMESPACE_CONVENTIONS:
+        found = pattern.match(key)
+        if found:
+            return template.format(name=found.group("name").replace("_", "-"))
+    if key.count(".") > 1:  # a nested namespace: google.cloud.storage -> google-cloud-storage
+        return re.sub(r"[._]", "-", key)
     return re.sub(r"_", "-", key)
 
 

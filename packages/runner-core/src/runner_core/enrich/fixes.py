@@ -10,7 +10,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from normalized_events import Outcome
+from normalized_events import InstallFailure, Outcome
 from registry_core import PackageEntry
 from runner_core.commands import split_steps
 from runner_core.enrich.distnames import (
@@ -20,6 +20,8 @@ from runner_core.enrich.distnames import (
     distribution_for,
     is_stdlib,
 )
+from runner_core.enrich.released import against_installed, released_install
+from runner_core.install_failures import install_failure
 from runner_core.outcomes import missing_modules
 
 _UNRECOGNIZED = re.compile(r"unrecognized arguments: (?P<args>.+)$", re.MULTILINE)
@@ -351,36 +353,39 @@ def _install_fix(
                 released,
                 test,
             )
+    if version:
+        return _wheel_fix(entry, log, version)
     return None
+
+
+# what the machine lacks: no build of the project can work here, its released wheel can
+_MISSING_HERE = {
+    InstallFailure.SYSTEM_LIBRARY: "a system library or header is missing",
+    InstallFailure.NO_COMPILER: "no compiler for its code",
+}
+
+
+def _wheel_fix(
+    entry: PackageEntry, log: str, version: str
+) -> tuple[str, str | None, str | None] | None:
+    """The project's own build needs what the machine lacks: its released wheel of the
+    same version, and the sdist's tests run against it."""
+    lacks = _MISSING_HERE.get(install_failure(log))
+    wheel = released_install(entry.install_command, entry.package, version, wheel_only=True)
+    if lacks is None or wheel is None:
+        return None
+    return (
+        f"{entry.package} does not build here ({lacks}) -> "
+        f"the released wheel of {entry.package}=={version}",
+        wheel,
+        against_installed(entry.test_command),
+    )
 
 
 def _failed_builds(text: str) -> list[str]:
     """Distributions pip or uv say they could not build."""
     names = (next(g for g in m.groups() if g) for m in _FAILED_BUILD.finditer(text))
     return list(dict.fromkeys(names))
-
-
-def released_install(install_command: str | None, package: str, version: str) -> str | None:
-    """The install command with the editable project (`-e .`, `-e '.[test]'`) replaced by
-    the released ``package==version`` with the same extras; None without such a step."""
-    steps = []
-    replaced = False
-    for tokens in split_steps(install_command):
-        kept = []
-        skip = False
-        for index, token in enumerate(tokens):
-            if skip:
-                skip = False
-                continue
-            target = tokens[index + 1] if index + 1 < len(tokens) else ""
-            if token in ("-e", "--editable") and target.startswith("."):
-                extras = target[1:] if target[1:].startswith("[") else ""
-                kept.append(f"{package}{extras}=={version}")
-                replaced = skip = True
-            else:
-                kept.append(token)
-        steps.append(shlex.join(kept))
-    return " && ".join(steps) if replaced else None
 
 
 def _reason_modules(reason: str) -> list[str]:

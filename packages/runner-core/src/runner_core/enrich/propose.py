@@ -366,6 +366,8 @@ def _layout_needs(needs: _Needs, layout: TestLayout) -> None:
         first = sorted(use.files)[0]
         if use.optional:
             needs.add_optional(dist, f"optional import {key} in {first}")
+        elif use.marker:
+            needs.add(f"{dist}; {use.marker}", f"import {key} in {first} when {use.marker}")
         else:
             needs.add(dist, f"import {key} in {first}")
 

@@ -12,9 +12,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner_core.enrich.distnames import FIXTURE_TO_DIST, MARKER_TO_DIST, import_key, is_stdlib
+from runner_core.enrich.distnames import (
+    FIXTURE_TO_DIST,
+    MARKER_TO_DIST,
+    NAMESPACE_ROOTS,
+    import_key,
+    is_stdlib,
+)
 from runner_core.enrich.guarded import catches_import_error, required_guarded_imports
 from runner_core.enrich.local_imports import ImportStatement, missing, targets
+from runner_core.enrich.version_checks import negated, version_marker
 
 _SKIP_DIRS = frozenset(
     {
@@ -88,10 +95,26 @@ class ImportUse:
     module: str
     files: set[str] = field(default_factory=set)
     optional: bool = True
+    # the environment markers of the version branches it is imported in; None when it
+    # is imported outside any (see version_checks)
+    markers: set[str] | None = field(default_factory=set)
 
-    def seen(self, rel: str, optional: bool) -> None:
+    def seen(self, rel: str, optional: bool, marker: str | None = None) -> None:
         self.files.add(rel)
         self.optional = self.optional and optional
+        if marker is None or self.markers is None:
+            self.markers = None
+        else:
+            self.markers.add(marker)
+
+    @property
+    def marker(self) -> str | None:
+        """The marker to install it with: None when every Python needs it."""
+        if not self.markers:
+            return None
+        if len(self.markers) == 1:
+            return next(iter(self.markers))
+        return " or ".join(f"({m})" for m in sorted(self.markers))
 
 
 @dataclass
@@ -154,7 +177,7 @@ def _is_test_path(rel: Path) -> bool:
 
 class _Visitor(ast.NodeVisitor):
     def __init__(self) -> None:
-        self.imports: list[tuple[str, bool]] = []
+        self.imports: list[tuple[str, bool, str | None]] = []
         self.statements: list[ImportStatement] = []
         self.fixtures: set[str] = set()
         self.markers: set[str] = set()
@@ -162,6 +185,7 @@ class _Visitor(ast.NodeVisitor):
         self.tests = 0
         self.pytest_used = False
         self._optional = 0
+        self._versions: list[str] = []  # markers of the version branches we are in
 
     def visit_Try(self, node: ast.Try) -> None:
         catches = catches_import_error(node)
@@ -178,12 +202,18 @@ class _Visitor(ast.NodeVisitor):
             or (isinstance(n, ast.Attribute) and n.attr == "TYPE_CHECKING")
             for n in ast.walk(node.test)
         )
+        marker = version_marker(node.test)
         self._optional += guarded
-        for child in node.body:
-            self.visit(child)
+        self._in_branch(node.body, marker)
         self._optional -= guarded
-        for child in node.orelse:
+        self._in_branch(node.orelse, negated(marker) if marker else None)
+
+    def _in_branch(self, body: list[ast.stmt], marker: str | None) -> None:
+        self._versions += [marker] if marker else []
+        for child in body:
             self.visit(child)
+        if marker:
+            self._versions.pop()
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -196,7 +226,7 @@ class _Visitor(ast.NodeVisitor):
             ImportStatement(node.level, node.module or "", names, self._optional > 0)
         )
         if node.level == 0 and node.module:
-            if node.module.split(".")[0] in {"jaraco", "backports", "zope", "google"}:
+            if node.module.split(".")[0] in NAMESPACE_ROOTS:
                 for alias in node.names:
                     self._imported(f"{node.module}.{alias.name}")
             else:
@@ -204,7 +234,8 @@ class _Visitor(ast.NodeVisitor):
 
     def _imported(self, module: str) -> None:
         self.pytest_used = self.pytest_used or module.split(".", maxsplit=1)[0] == "pytest"
-        self.imports.append((module, self._optional > 0))
+        marker = " and ".join(self._versions) or None
+        self.imports.append((module, self._optional > 0, marker))
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -215,7 +246,7 @@ class _Visitor(ast.NodeVisitor):
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
         ):
-            self.imports.append((node.args[0].value, True))
+            self.imports.append((node.args[0].value, True, None))
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -343,7 +374,7 @@ def _parse(root: Path, path: Path, layout: TestLayout) -> _Parsed | None:
         # Test data files are sometimes not Python, or nested too deep to walk.
         layout.unparsable.append(rel)
         return None
-    visitor.imports += [(module, False) for module in required_guarded_imports(tree)]
+    visitor.imports += [(module, False, None) for module in required_guarded_imports(tree)]
     if path.name == "conftest.py":
         kind = "conftest"
     elif visitor.tests or _is_test_file(path.name):
@@ -378,9 +409,9 @@ def _record(layout: TestLayout, item: _Parsed) -> None:
     elif item.kind == "test":
         layout.test_files.append(item.rel)
     layout.test_functions += visitor.tests
-    for module, optional in visitor.imports:
+    for module, optional, marker in visitor.imports:
         key = import_key(module)
-        layout.imports.setdefault(key, ImportUse(key)).seen(item.rel, optional)
+        layout.imports.setdefault(key, ImportUse(key)).seen(item.rel, optional, marker)
     for name in visitor.fixtures:
         layout.fixtures.setdefault(name, set()).add(item.rel)
     for name in visitor.markers:

@@ -35,6 +35,7 @@ from registry_core.edits import save_entry
 from registry_core.select import check_conditions, matches_all, parse_conditions
 from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
+from runner_core.enrich.hangs import PROBE_PURPOSE, deselect, probe
 from runner_core.enrich.write import SDIST_FIELD, current_entry, entry_path, with_fields
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.run import OnResult, RunPlan, execute, registry_info
@@ -67,6 +68,8 @@ class VerifyOptions:
     run_prefix: str = ""
     write: bool = False
     where: tuple[str, ...] = ()
+    # the per-test limit of the run that finds the tests that hang (see enrich.hangs)
+    per_test_s: int = 30
 
 
 @dataclass
@@ -114,6 +117,8 @@ class Verification:
 
 
 OnRound = Callable[[int, list[str]], None]
+# where a round's logs are and how to read them: run dir, interpreters, per-test limit
+_RoundPlace = tuple[Path, Sequence[Interpreter], int]
 
 
 def _conditions(interpreters: Sequence[Interpreter]) -> list[Condition]:
@@ -256,7 +261,9 @@ def verify(
             on_result,
         )
         last = number == options.max_attempts
-        pending = _next_round(work, pending, results, changes, run_dir, interpreters, last)
+        pending = _next_round(
+            work, pending, results, changes, (run_dir, interpreters, options.per_test_s), last
+        )
     verifications = [work[n] for n in work]
     if options.write:
         for item in verifications:
@@ -269,19 +276,19 @@ def _next_round(
     pending: list[str],
     results: dict[str, dict[str, Result]],
     changes: dict[str, str | None],
-    run_dir: Path,
-    interpreters: Sequence[Interpreter],
+    where: _RoundPlace,
     last: bool,
 ) -> list[str]:
-    """Record a round's results; the packages a fix sends into the next round."""
+    """Record a round's results; the packages a fix sends into the next round (a verdict
+    reached with the per-test limit that finds hanging tests is run once more without)."""
     next_round = []
     for name in pending:
         item = work[name]
         got = results.get(name, {})
         item.attempts.append(Attempt(changes.get(name), got))
-        if item.verified or last:
+        if last or (item.verified and not _probed(item)):
             continue
-        fix = _next_fix(item, got, run_dir, interpreters)
+        fix = _next_fix(item, got, *where)
         if fix is not None:
             item.tried.append(fix.description)
             item.entry = fix.apply(item.entry)
@@ -303,22 +310,38 @@ def _needs_git(
     return True
 
 
+def _probed(item: Verification) -> bool:
+    """The last round ran with the per-test limit that finds the tests that hang."""
+    return bool(item.tried) and item.tried[-1].endswith(PROBE_PURPOSE)
+
+
 def _next_fix(
     item: Verification,
     got: dict[str, Result],
     run_dir: Path,
     interpreters: Sequence[Interpreter],
+    per_test_s: int,
 ) -> Fix | None:
     for interpreter in interpreters:
         result = got.get(interpreter.minor)
-        if result is None or not result.outcome.fixable:
+        if result is None:
             continue
         condition = DEFAULT_CONDITION if len(interpreters) == 1 else f"py{interpreter.minor}"
         log = _log_text(run_dir, item.name, condition, result.outcome)
-        fix = propose_fix(
-            item.entry, result.outcome, result.reason, log, frozenset(item.tried), result.version
-        )
-        if fix is not None:
+        if _probed(item):
+            fix = deselect(item.entry, log)
+        elif result.outcome.fixable:
+            fix = propose_fix(
+                item.entry,
+                result.outcome,
+                result.reason,
+                log,
+                frozenset(item.tried),
+                result.version,
+            )
+        else:
+            fix = probe(item.entry, result.outcome, per_test_s)
+        if fix is not None and fix.description not in item.tried:
             return fix
     return None
 
