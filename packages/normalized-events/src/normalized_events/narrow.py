@@ -97,12 +97,26 @@ def lines_of(
             end = data.find(b"\n", at)
             if end < 0:
                 break  # a torn last line is not an event
-            if start not in found and line_type(data[start:end]) == kind:
+            if start not in found and _is_of(data, start, at, end, kind):
                 found[start] = data[start:end]
             at = data.find(word, end)
     if not numbered:
         return [(0, found[start]) for start in sorted(found)]
     return _numbered(data, found)
+
+
+def _is_of(data: bytes, start: int, at: int, end: int, kind: str) -> bool:
+    """Whether the line from ``start`` to ``end`` is an event of ``kind``, whose name is
+    at ``at``: read in place when that name is the value of the line's only "type" key
+    (as writers put it), else by ``line_type``."""
+    key = at - len(_KEY) - 1
+    if (
+        data.startswith(b'"type":', key)
+        and data.find(_KEY, start, key) < 0
+        and data.find(_KEY, at, end) < 0
+    ):
+        return True
+    return line_type(data[start:end]) == kind
 
 
 def _numbered(data: bytes, found: dict[int, bytes]) -> list[tuple[int, bytes]]:
