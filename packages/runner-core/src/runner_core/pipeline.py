@@ -11,6 +11,7 @@ from typing import Any
 
 from normalized_events import (
     Condition,
+    CrashInfo,
     EventWriter,
     Outcome,
     PackageFinished,
@@ -34,7 +35,7 @@ from runner_core.settings import RunSettings
 from runner_core.sources import discard_source
 from runner_core.steps import StepRunner
 from runner_core.suite import Attempt
-from runner_core.triage import triage
+from runner_core.triage import triage, triage_hang
 
 __all__ = [
     "DEFAULT_INSTALL",
@@ -173,6 +174,27 @@ def _pipeline(
     return _test(prepared, settings, condition, state)
 
 
+def _hang(prepared: PreparedSuite, settings: RunSettings, first: Attempt) -> CrashInfo:
+    """A hung suite's record, with whether it recurs and needs the JIT (`triage_hang`)."""
+    info = hang_info(first, settings.run_dir)
+    if not settings.crash_reruns:
+        return info
+    found = triage_hang(
+        first,
+        prepared.suite.attempt,
+        suite_command=prepared.test_command,
+        interpreter=prepared.interpreter.info,
+        env=prepared.suite.env(None),
+    )
+    return info.model_copy(
+        update={
+            "reproducible": found.reproducible,
+            "jit_only": found.jit.only,
+            "jit_only_reason": found.jit.reason,
+        }
+    )
+
+
 def _test(
     prepared: PreparedSuite, settings: RunSettings, condition: Condition, state: PackageState
 ) -> Finish:
@@ -194,7 +216,7 @@ def _test(
     first = runs.decisive
     verdict = runs.verdict()
     if first.hang is not None:
-        state.crash = hang_info(first, settings.run_dir)
+        state.crash = _hang(prepared, settings, first)
     if verdict.outcome is not Outcome.CRASH or verdict.crash is None:
         return Finish(verdict.outcome, verdict.reason)
     env = suite.env(None)
