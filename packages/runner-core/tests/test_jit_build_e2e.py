@@ -129,6 +129,7 @@ def test_a_hang_only_the_jit_causes_is_jit_only(jit_python: Path, tmp_path: Path
     assert jit_loop.crash.kind == "busy_hang"
     assert jit_loop.crash.frames[:1] == ["test_spin.py:spin_while_the_jit_is_on"]
     assert jit_loop.crash.reproducible is True
+    assert jit_loop.crash.test_id == "tests/test_spin.py::test_spins_under_the_jit"
     assert jit_loop.crash.jit_only is True, jit_loop.crash.jit_only_reason
     assert "finished (pass)" in (jit_loop.crash.jit_only_reason or "")
     assert always.crash.jit_only is False, always.crash.jit_only_reason
