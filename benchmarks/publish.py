@@ -22,13 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
+from snapshot_publisher.discover import discover
+from snapshot_publisher.pipeline import build_and_verify
+from snapshot_publisher.plan import make_plan
+from snapshot_publisher.versioning import SnapshotId
 
-from discover import discover  # noqa: E402
-from pipeline import build_and_verify  # noqa: E402
-from plan import make_plan  # noqa: E402
-from versioning import SnapshotId  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def committed_tree(dest: Path) -> Path:

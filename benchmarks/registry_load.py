@@ -93,7 +93,10 @@ def timed(run: Callable[[], object]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def main() -> int:  # noqa: C901
+Times = dict[str, float]
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=5000, help="entries to generate")
     parser.add_argument("--registry", type=Path, help="measure this registry folder instead")
@@ -116,39 +119,7 @@ def main() -> int:  # noqa: C901
             # within the timestamp granularity could hide); a registry is not that fresh.
             time.sleep(RACY_WINDOW_NS / 1e9 + 0.2)
         files = sorted((root / "packages").glob("*.yaml"))
-        index = root / "index.yaml"
-
-        def plain() -> None:
-            for path in files:
-                yaml.safe_load(path.read_text(encoding="utf-8"))
-            if index.exists():
-                yaml.safe_load(index.read_text(encoding="utf-8"))
-
-        def libyaml() -> None:
-            for path in files:
-                yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-            if index.exists():
-                yaml.load(index.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-
-        def clear_cache() -> None:
-            shutil.rmtree(cache, ignore_errors=True)
-
-        # Interleaved rounds: a machine whose load changes over a minute slows every
-        # contender alike, and the best round of each is kept.
-        rounds: dict[str, list[tuple[float, float]]] = {
-            "plain": [],
-            "libyaml": [],
-            "cold": [],
-            "warm": [],
-        }
-        for _ in range(options.repeat):
-            rounds["plain"].append(timed(plain))
-            rounds["libyaml"].append(timed(libyaml))
-            clear_cache()
-            rounds["cold"].append(timed(lambda: load_registry(root)))
-            rounds["warm"] += [timed(lambda: load_registry(root)) for _ in range(3)]
-        wall = {name: min(t[0] for t in runs) for name, runs in rounds.items()}
-        cpu = {name: min(t[1] for t in runs) for name, runs in rounds.items()}
+        wall, cpu = measure(root, cache, options.repeat)
         loaded = load_registry(root)
         warm = load_registry(root)
     finally:
@@ -163,6 +134,51 @@ def main() -> int:  # noqa: C901
         f"entries loaded: {len(loaded.entries)}, problems: {len(loaded.problems)}, "
         f"warm load parsed {warm.stats.parsed} file(s), {warm.stats.from_cache} from cache"
     )
+    report(wall, cpu)
+    return 0
+
+
+def yaml_loops(root: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The alternatives: every file read with PyYAML's safe loader, pure and libyaml."""
+    files = sorted((root / "packages").glob("*.yaml"))
+    index = root / "index.yaml"
+    paths = [*files, index] if index.exists() else files
+
+    def plain() -> None:
+        for path in paths:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    def libyaml() -> None:
+        for path in paths:
+            yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+
+    return plain, libyaml
+
+
+def measure(root: Path, cache: Path, repeat: int) -> tuple[Times, Times]:
+    """Best wall and CPU seconds of each contender, over interleaved rounds: a machine
+    whose load changes over a minute slows every contender alike."""
+    from registry_core import load_registry
+
+    plain, libyaml = yaml_loops(root)
+    rounds: dict[str, list[tuple[float, float]]] = {
+        "plain": [],
+        "libyaml": [],
+        "cold": [],
+        "warm": [],
+    }
+    for _ in range(repeat):
+        rounds["plain"].append(timed(plain))
+        rounds["libyaml"].append(timed(libyaml))
+        shutil.rmtree(cache, ignore_errors=True)
+        rounds["cold"].append(timed(lambda: load_registry(root)))
+        rounds["warm"] += [timed(lambda: load_registry(root)) for _ in range(3)]
+    wall = {name: min(t[0] for t in runs) for name, runs in rounds.items()}
+    cpu = {name: min(t[1] for t in runs) for name, runs in rounds.items()}
+    return wall, cpu
+
+
+def report(wall: Times, cpu: Times) -> None:
     print(f"{'':<28}{'wall s':>8} {'ratio':>7}   {'cpu s':>8} {'ratio':>7}")
     labels = {
         "plain": "plain yaml.safe_load loop",
@@ -181,7 +197,6 @@ def main() -> int:  # noqa: C901
         f"warm >= {WARM_TARGET:.0f}x: {warm_ratio:.1f}x -> "
         + ("met" if cold_ratio >= COLD_TARGET and warm_ratio >= WARM_TARGET else "NOT met")
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`apiary run` against `labeille run` on the same six local packages, measured in one run.
 
     .venv/bin/python benchmarks/run_vs_labeille.py [--labeille PATH] [--rounds 2]
-        [--target-python PATH] [--workers 2]
+        [--target-python PATH] [--workers 2] [--before CHECKOUT]
 
 Six small git repositories, one registry both tools read (the same format): a suite that
 passes, one that fails, one that segfaults, one that aborts, one whose tests import a
@@ -12,7 +12,8 @@ same interpreter, uv as the installer and 2 workers:
   --venvs-dir), the uv cache kept.
 Rounds alternate the tools. apiary does its extra work all along (sandbox, import check,
 crash reruns, events); its per-step timings are printed from the run's events. Without
-labeille, apiary's figures are printed alone.
+labeille, apiary's figures are printed alone. With `--before`, a checkout of an earlier
+apiary (its sources put on PYTHONPATH) is measured too, in the same rounds.
 """
 
 from __future__ import annotations
@@ -73,13 +74,22 @@ def make_registry(root: Path) -> Path:
     return registry
 
 
-def run_apiary(root: Path, registry: Path, target: str, workers: int, tag: str) -> Sample:
+def run_apiary(
+    root: Path, registry: Path, target: str, workers: int, tag: str, side: str, before: str | None
+) -> Sample:
+    """apiary's run; the side "apiary-before" runs the code of `before` (a checkout) with
+    its own work dir, results and uv cache."""
+    suffix = "-before" if side == "apiary-before" else ""
     argv = [
         APIARY, "run", "--registry-dir", str(registry), "--target-python", target,
-        "--workers", str(workers), "--installer", "uv", "--results-dir", str(root / "results"),
-        "--work-dir", str(root / "apiary-work"), "--run-id", tag,
+        "--workers", str(workers), "--installer", "uv",
+        "--results-dir", str(root / f"results{suffix}"),
+        "--work-dir", str(root / f"apiary-work{suffix}"), "--run-id", tag,
     ]  # fmt: skip
-    env = bytecode_env({"CI": "1", "UV_CACHE_DIR": str(root / "uv-cache-apiary")})
+    env = bytecode_env({"CI": "1", "UV_CACHE_DIR": str(root / f"uv-cache-apiary{suffix}")})
+    if suffix and before:
+        sources = sorted(str(p) for p in Path(before).glob("packages/*/src"))
+        env["PYTHONPATH"] = os.pathsep.join(sources)
     return timed(argv, env, check=False)
 
 
@@ -103,8 +113,9 @@ def run_labeille(
 
 def outcomes(root: Path, side: str, tag: str) -> str:
     """The verdicts one run gave, to show that both tools did the whole work."""
-    if side == "apiary":
-        events = read_events(root / "results" / tag / "events.jsonl").known()
+    if side.startswith("apiary"):
+        results = "results-before" if side == "apiary-before" else "results"
+        events = read_events(root / results / tag / "events.jsonl").known()
         found = [e.outcome.value for e in events if isinstance(e, PackageFinished)]
     else:
         lines = (root / "labeille-results" / tag / "results.jsonl").read_text().splitlines()
@@ -112,16 +123,28 @@ def outcomes(root: Path, side: str, tag: str) -> str:
     return " ".join(sorted(found))
 
 
-def step_medians(root: Path, tags: list[str]) -> dict[str, float]:
+def step_medians(root: Path, tags: list[str], results: str = "results") -> dict[str, float]:
     """Median seconds per step over apiary's packages in the runs `tags`, from the events."""
     found: dict[str, list[float]] = defaultdict(list)
     for tag in tags:
-        for event in read_events(root / "results" / tag / "events.jsonl").known():
+        for event in read_events(root / results / tag / "events.jsonl").known():
             if isinstance(event, PackageFinished):
                 found["(package)"].append(event.duration_s)
                 for step, seconds in event.durations.items():
                     found[str(step)].append(seconds)
     return {step: statistics.median(values) for step, values in sorted(found.items())}
+
+
+def labeille_medians(root: Path, tags: list[str]) -> dict[str, float]:
+    """Median seconds per package in labeille's results: in all, and of it the install."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for tag in tags:
+        for line in (root / "labeille-results" / tag / "results.jsonl").read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                found["(package)"].append(float(record.get("duration_seconds") or 0))
+                found["install"].append(float(record.get("install_duration_seconds") or 0))
+    return {key: statistics.median(values) for key, values in sorted(found.items())}
 
 
 def one_round(
@@ -130,15 +153,20 @@ def one_round(
     """A cold then a warm run of each tool, labeille first on odd rounds."""
     root = registry.parent
     for path in ("apiary-work", "labeille-work", "uv-cache-apiary", "uv-cache-labeille"):
-        shutil.rmtree(root / path, ignore_errors=True)
+        for suffix in ("", "-before"):
+            shutil.rmtree(root / f"{path}{suffix}", ignore_errors=True)
     sides = ["apiary", "labeille"] if labeille is not None else ["apiary"]
+    if args.before:
+        sides.insert(1, "apiary-before")
     if n % 2:
         sides.reverse()
     for phase in ("cold", "warm"):
         for side in sides:
             tag = f"{phase}-{n}"
-            if side == "apiary":
-                sample = run_apiary(root, registry, args.target_python, args.workers, tag)
+            if side.startswith("apiary"):
+                sample = run_apiary(
+                    root, registry, args.target_python, args.workers, tag, side, args.before
+                )
             else:
                 assert labeille is not None
                 sample = run_labeille(
@@ -155,6 +183,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--target-python", default=shutil.which("python3.13") or sys.executable)
+    parser.add_argument(
+        "--before",
+        help="a checkout of apiary to measure as well (its packages' sources on PYTHONPATH)",
+    )
     args = parser.parse_args()
     labeille = find_labeille(args.labeille)
     root = Path(tempfile.mkdtemp(prefix="apiary-vs-labeille-"))
@@ -168,14 +200,28 @@ def main() -> None:
         for phase in ("cold", "warm"):
             apiary_s = series.wall(f"apiary {phase}")
             line = f"{phase}: apiary {apiary_s:6.2f} s"
+            if args.before:
+                line += f", apiary before {series.wall(f'apiary-before {phase}'):6.2f} s"
             if labeille is not None:
                 labeille_s = series.wall(f"labeille {phase}")
                 line += f", labeille {labeille_s:6.2f} s, ratio {apiary_s / labeille_s:.2f}x"
+                if args.before:
+                    ratio = series.wall(f"apiary-before {phase}") / labeille_s
+                    line += f" (before: {ratio:.2f}x)"
             print(line)
         for phase in ("cold", "warm"):
             tags = [f"{phase}-{n}" for n in range(args.rounds)]
-            steps = ", ".join(f"{k} {v:.2f}" for k, v in step_medians(root, tags).items())
-            print(f"apiary {phase}, median seconds per package and step: {steps}")
+            for results in ("results", "results-before") if args.before else ("results",):
+                medians = step_medians(root, tags, results).items()
+                steps = ", ".join(f"{k} {v:.2f}" for k, v in medians)
+                side = "apiary before" if results == "results-before" else "apiary"
+                print(f"{side} {phase}, median seconds per package and step: {steps}")
+            if labeille is not None:
+                medians = labeille_medians(root, tags).items()
+                print(
+                    f"labeille {phase}, median seconds per package: "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in medians)
+                )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -36,8 +36,10 @@ from sandbox_runner import Isolation, Limits, SandboxSpec, probe_bwrap, run_sand
 from sandbox_runner.backends.bwrap import probe_argv
 from sandbox_runner.reaper import reaper_python
 
+Side = Callable[[], None]
 
-def main() -> int:  # noqa: C901
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--command", default="/bin/true", help="the command (shell words)")
@@ -45,6 +47,27 @@ def main() -> int:  # noqa: C901
     argv = shlex.split(args.command)
 
     work = Path(tempfile.mkdtemp(prefix="apiary-bench-sandbox-"))
+    started = time.perf_counter()
+    ok, why = probe_bwrap()
+    probe_ms = (time.perf_counter() - started) * 1000
+    sides, parts = _sides(argv, work, bwrap=ok)
+    times = _interleaved({**sides, **parts}, args.runs)
+
+    print(
+        f"sandbox per-command overhead: {args.command!r}, {args.runs} runs each, interleaved; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    _report(times, parts)
+    print(f"  bwrap probe (once per process, cached): {probe_ms:.1f} ms: {why}")
+    if not ok:
+        print("  bwrap not measured: it cannot run here")
+    return 0
+
+
+def _sides(argv: list[str], work: Path, *, bwrap: bool) -> tuple[dict[str, Side], dict[str, Side]]:
+    """The command plain, under each backend; and the parts of bwrap's overhead: its
+    namespaces around `true`, and the reaper's start."""
     log = work / "out.log"
     env = dict(os.environ)
 
@@ -54,7 +77,7 @@ def main() -> int:  # noqa: C901
                 argv, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, check=True
             )
 
-    def sandboxed(backend: str) -> Callable[[], None]:
+    def sandboxed(backend: str) -> Side:
         spec = SandboxSpec(
             command=argv,
             cwd=work,
@@ -71,39 +94,36 @@ def main() -> int:  # noqa: C901
 
         return run
 
-    started = time.perf_counter()
-    ok, why = probe_bwrap()
-    probe_ms = (time.perf_counter() - started) * 1000
-
-    def bare(argv: list[str]) -> Callable[[], None]:
-        def run() -> None:
-            subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
-
-        return run
-
-    sides: dict[str, Callable[[], None]] = {"plain": plain, "none": sandboxed("none")}
-    # Where bwrap's overhead goes: its namespaces around `true`, and the reaper's start.
-    parts: dict[str, Callable[[], None]] = {}
-    if ok:
+    sides: dict[str, Side] = {"plain": plain, "none": sandboxed("none")}
+    parts: dict[str, Side] = {}
+    if bwrap:
         sides["bwrap"] = sandboxed("bwrap")
-        parts["bwrap true"] = bare(probe_argv(shutil.which("bwrap") or "bwrap"))
-        parts["python -I -S"] = bare([reaper_python(), "-I", "-S", "-c", "pass"])
-        parts["bwrap true, old"] = bare(_unhardened_argv(shutil.which("bwrap") or "bwrap"))
-    sides.update(parts)
+        parts["bwrap true"] = _bare(probe_argv(shutil.which("bwrap") or "bwrap"))
+        parts["python -I -S"] = _bare([reaper_python(), "-I", "-S", "-c", "pass"])
+        parts["bwrap true, old"] = _bare(_unhardened_argv(shutil.which("bwrap") or "bwrap"))
+    return sides, parts
+
+
+def _bare(argv: list[str]) -> Side:
+    def run() -> None:
+        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+
+    return run
+
+
+def _interleaved(sides: dict[str, Side], runs: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in sides}
     for side in sides.values():  # warm-up: imports, page cache
         side()
-    for _ in range(args.runs):
+    for _ in range(runs):
         for name, side in sides.items():
             begin = time.perf_counter()
             side()
             times[name].append(time.perf_counter() - begin)
+    return times
 
-    print(
-        f"sandbox per-command overhead: {args.command!r}, {args.runs} runs each, interleaved; "
-        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
-        f"load {os.getloadavg()[0]:.1f}"
-    )
+
+def _report(times: dict[str, list[float]], parts: dict[str, Side]) -> None:
     base = statistics.median(times["plain"])
     print(f"  {'side':<14}{'median':>10}{'p90':>10}{'overhead':>12}{'ratio':>8}")
     for name, samples in times.items():
@@ -119,10 +139,6 @@ def main() -> int:  # noqa: C901
     for name in parts:
         median = statistics.median(times[name])
         print(f"  part of bwrap's overhead: {name:<14}{median * 1000:>8.1f}ms (alone)")
-    print(f"  bwrap probe (once per process, cached): {probe_ms:.1f} ms: {why}")
-    if not ok:
-        print("  bwrap not measured: it cannot run here")
-    return 0
 
 
 def _unhardened_argv(bwrap: str) -> list[str]:

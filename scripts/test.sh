@@ -7,9 +7,9 @@ say "ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 say "mypy --strict"
-.venv/bin/mypy packages/*/src tools
+.venv/bin/mypy packages/*/src tools/src
 # Tests and benchmarks too, one folder at a time (each package's tests has a conftest).
-for folder in packages/*/tests tests benchmarks; do
+for folder in packages/*/tests tools/tests tests benchmarks; do
     .venv/bin/mypy "$folder"
 done
 say "pytest"

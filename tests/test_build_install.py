@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from discover import discover
+from snapshot_publisher.discover import discover
 from uv import find_uv_bin
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from discover import STATUSES, discover
+from snapshot_publisher.discover import STATUSES, discover
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,7 @@ def test_internal_dependency_graph_is_exactly_the_documented_one() -> None:
 def test_workspace_declares_every_package_as_a_local_source() -> None:
     root = tomllib.loads((REPO / "pyproject.toml").read_text())
     sources = root["tool"]["uv"]["sources"]
-    assert {name for name, spec in sources.items() if spec == {"workspace": True}} == set(
-        EXPECTED_GRAPH
-    )
-    assert set(root["project"]["dependencies"]) == set(EXPECTED_GRAPH)
+    # The packages, and the publisher in tools/ (a member of the workspace, never published).
+    members = set(EXPECTED_GRAPH) | {"snapshot-publisher"}
+    assert {name for name, spec in sources.items() if spec == {"workspace": True}} == members
+    assert set(root["project"]["dependencies"]) == members

@@ -62,7 +62,7 @@ def test_preview_shows_a_serialised_publish_job_with_no_secret(
     assert "resource_group: snapshot-publish" in publish
     assert "job: test" in publish
     assert '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' in publish
-    assert "tools/publish_snapshots.py --confirm-live-publish" in publish
+    assert "-m snapshot_publisher --confirm-live-publish" in publish
     # Credentials come from masked CI/CD variables or the job token, never from the file.
     assert "GITLAB_PYPI_PASSWORD" not in yaml.replace("# ", "")
     assert "CI_JOB_TOKEN:" not in yaml

@@ -95,7 +95,7 @@ def test_list_errors_are_one_line(cli: Any, sample: Path) -> None:
         (("--packages", "../etc"), "error: --packages: '../etc' is not a package name"),
     ]:
         done = cli("list", "--registry-dir", sample, *args)
-        assert (done.exit_code, done.stderr) == (1, message + "\n")
+        assert (done.exit_code, done.stderr) == (2, message + "\n")
 
 
 def test_list_warns_about_left_out_files(cli: Any, sample: Path) -> None:
@@ -113,10 +113,10 @@ def test_show(cli: Any, sample: Path) -> None:
     data = json.loads(cli("show", "Six", "--format", "json", "--registry-dir", sample).stdout)
     assert data["effective_import_name"] == "six" and data["download_count"] == 794696816
     missing = cli("show", "nope", "--registry-dir", sample)
-    assert (missing.exit_code, missing.stderr) == (1, f"error: no package 'nope' in {sample}\n")
+    assert (missing.exit_code, missing.stderr) == (2, f"error: no package 'nope' in {sample}\n")
     (sample / "packages" / "six.yaml").write_text("package: six\nskip: maybe\n")
     broken = cli("show", "six", "--registry-dir", sample)
-    assert broken.exit_code == 1
+    assert broken.exit_code == 2
     assert broken.stderr.splitlines()[0].endswith(
         "skip: Input should be a valid boolean, got a string 'maybe'"
     )
@@ -139,7 +139,7 @@ def test_set_field_is_a_dry_run_until_apply(cli: Any, sample: Path) -> None:
     assert path.read_bytes() == before.replace(b"timeout: null", b"timeout: 900")
 
 
-def test_set_field_refusals_exit_1(cli: Any, sample: Path) -> None:
+def test_set_field_refusals_exit_1_and_bad_arguments_2(cli: Any, sample: Path) -> None:
     done = cli(
         "set-field", "timeout", "soon", "--where", "enriched=false", "--registry-dir", sample
     )
@@ -160,7 +160,7 @@ def test_set_field_refusals_exit_1(cli: Any, sample: Path) -> None:
         ),
     ]:
         done = cli(*args, "--registry-dir", sample)
-        assert done.exit_code == 1 and done.stderr.startswith(message), done.stderr
+        assert done.exit_code == 2 and done.stderr.startswith(message), done.stderr
 
 
 def test_add_remove_rename_commands(cli: Any, sample: Path) -> None:
@@ -220,7 +220,7 @@ def test_resolve_command(cli: Any, fake_pypi: Any, empty_registry: Path, tmp_pat
     )
     nothing = cli("resolve", "--registry-dir", empty_registry)
     assert (nothing.exit_code, nothing.stderr) == (
-        1,
+        2,
         "error: resolve: give project names or --from-file\n",
     )
 
@@ -228,7 +228,7 @@ def test_resolve_command(cli: Any, fake_pypi: Any, empty_registry: Path, tmp_pat
 def test_registry_dir_errors(cli: Any, tmp_path: Path) -> None:
     for command in (["validate"], ["list"], ["show", "x"], ["index"], ["set-field", "a", "1"]):
         done = cli(*command, "--registry-dir", tmp_path / "missing")
-        assert done.exit_code == 1
+        assert done.exit_code == 2
         assert done.stderr == f"error: --registry-dir: {tmp_path / 'missing'} does not exist\n"
     done = cli("validate", "--registry-dir", tmp_path)
     assert done.stderr.startswith(f"error: {tmp_path}: not a registry directory")

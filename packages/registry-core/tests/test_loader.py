@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +304,40 @@ def test_warm_load_reads_no_unchanged_file(sample: Path, opened_files: Any) -> N
         assert entry.model_dump_json() == cold.entries[name].model_dump_json()
         assert entry.model_fields_set == cold.entries[name].model_fields_set
     assert warm.index == cold.index and warm.strict_problems == cold.strict_problems
+
+
+_WARM_PROBE = """
+import json, sys
+from pathlib import Path
+from registry_core.loader import load_registry
+from registry_core.model import PackageEntry
+loaded = load_registry(Path(sys.argv[1]))
+before = {"yaml": "yaml" in sys.modules, "checks": "registry_core.checks" in sys.modules,
+          "built": PackageEntry.__pydantic_complete__, "from_cache": loaded.stats.from_cache}
+entry = loaded.entries["six"]
+entry.timeout = 77  # validated on assignment: the validator is built now
+try:
+    entry.timeout = "soon"
+    refused = False
+except ValueError:
+    refused = True
+print(json.dumps({**before, "timeout": entry.timeout, "refused": refused}))
+"""
+
+
+@pytest.mark.usefixtures("trust_fresh_files")
+def test_warm_load_imports_no_yaml_reader_and_builds_no_validator(sample: Path) -> None:
+    cold = load_registry(sample)
+    done = subprocess.run(
+        [sys.executable, "-c", _WARM_PROBE, str(sample)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(done.stdout)
+    assert found["from_cache"] == cold.stats.files == SAMPLE_NAMES + 1
+    assert (found["yaml"], found["checks"], found["built"]) == (False, False, False)
+    assert (found["timeout"], found["refused"]) == (77, True)
 
 
 @pytest.mark.usefixtures("trust_fresh_files")

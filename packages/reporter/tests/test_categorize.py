@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from normalized_events import CrashInfo, Outcome, PackageFinished
-from reporter.model.compare import Category, categorize, categorize_results
+from reporter.model.categories import Category
+from reporter.model.compare import categorize, categorize_results
 
 Out = Outcome
 C = Category

@@ -158,7 +158,8 @@ def test_one_condition_of_each_run(make_run: MakeRun, t0: datetime) -> None:
 def test_install_failure_kinds_that_changed_between_interpreters(
     make_run: MakeRun, t0: datetime
 ) -> None:
-    from reporter.output import Format, render_compare
+    from reporter.formats import Format
+    from reporter.output import render_compare
     from reporter.present.compare import compare_json
 
     a = make_run("py312", start=t0)

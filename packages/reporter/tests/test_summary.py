@@ -134,7 +134,8 @@ def test_selection_recorded_in_the_options_counts_too(t0: Any) -> None:
 
 
 def test_install_failures_by_kind(make_run: MakeRun) -> None:
-    from reporter.output import Format, render_summary
+    from reporter.formats import Format
+    from reporter.output import render_summary
 
     run = make_run("kinds")
     run.package("gmpy", "install_error", install_failure="c_api")

@@ -68,6 +68,26 @@ def test_a_subcommand_imports_its_own_module_only() -> None:
     assert "reporter" not in found["loaded"]
 
 
+@pytest.mark.parametrize(
+    "argv", [("report", "--help"), ("report", "summary", "--help"), ("report", "compare", "--help")]
+)
+def test_report_help_imports_no_model_nor_renderer(argv: tuple[str, ...]) -> None:
+    # The report group's options are declared from small modules; the models (pydantic),
+    # the event models and rich are imported by a command when it runs.
+    assert _imported(*argv)["loaded"] == ["normalized_events", "reporter"]
+
+
+def test_report_command_still_runs_with_its_models(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(APIARY), "report", "summary", str(tmp_path / "nowhere")],
+        capture_output=True,
+        check=False,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "nowhere" in done.stderr
+
+
 @pytest.mark.parametrize("name", list(SUBCOMMANDS))
 def test_stated_help_is_the_help_the_command_declares(name: str) -> None:
     assert isinstance(get_command(app), ApiaryGroup)

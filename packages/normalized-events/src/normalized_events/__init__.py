@@ -1,49 +1,118 @@
-"""The typed event contract every apiary run writes as JSONL and every report reads."""
+"""The typed event contract every apiary run writes as JSONL and every report reads.
 
-from importlib.metadata import version
+Each public name is imported from its module when first used, so that a command needing
+only ``normalized_events.exits`` or ``.layout`` does not import pydantic and the models.
+"""
 
-from normalized_events.jsonl import (
-    EventLogError,
-    EventWriter,
-    LineProblem,
-    ReadResult,
-    decode_line,
-    parse_event,
-    read_events,
-    torn_path,
-)
-from normalized_events.models import (
-    DEFAULT_CONDITION,
-    SCHEMA_VERSION,
-    AnyEvent,
-    BisectFinished,
-    BisectStarted,
-    BisectStep,
-    BisectTarget,
-    BisectVerdict,
-    Condition,
-    CrashInfo,
-    CrashKind,
-    Event,
-    EventBase,
-    HostInfo,
-    InstallFailure,
-    InterpreterInfo,
-    IsolatedStatus,
-    Outcome,
-    PackageFinished,
-    PackageStarted,
-    RaceInfo,
-    RegistryInfo,
-    RunFinished,
-    RunOptions,
-    RunStarted,
-    Step,
-    StepFinished,
-    UnknownEvent,
-)
+from typing import TYPE_CHECKING
 
-__version__ = version("normalized-events")
+from normalized_events.lazyexport import lazy_exports
+
+if TYPE_CHECKING:
+    __version__: str
+    from normalized_events.bulk import collector_paused
+    from normalized_events.jsonl import (
+        EventLogError,
+        EventWriter,
+        LineProblem,
+        ReadResult,
+        decode_line,
+        describe_error,
+        parse_event,
+        read_events,
+        read_line,
+        torn_path,
+    )
+    from normalized_events.models import (
+        DEFAULT_CONDITION,
+        SCHEMA_VERSION,
+        AnyEvent,
+        BisectFinished,
+        BisectStarted,
+        BisectStep,
+        BisectTarget,
+        BisectVerdict,
+        Condition,
+        CrashInfo,
+        CrashKind,
+        Event,
+        EventBase,
+        HostInfo,
+        InstallFailure,
+        InterpreterInfo,
+        IsolatedStatus,
+        Outcome,
+        PackageFinished,
+        PackageStarted,
+        RaceInfo,
+        RegistryInfo,
+        RunFinished,
+        RunOptions,
+        RunStarted,
+        Step,
+        StepFinished,
+        UnknownEvent,
+    )
+    from normalized_events.narrow import (
+        LogLines,
+        line_type,
+        lines_of,
+        log_lines,
+        narrow_model,
+        torn_line,
+        validated,
+    )
+
+_EXPORTS = {
+    "EventLogError": "jsonl",
+    "EventWriter": "jsonl",
+    "LineProblem": "jsonl",
+    "ReadResult": "jsonl",
+    "collector_paused": "bulk",
+    "decode_line": "jsonl",
+    "describe_error": "jsonl",
+    "read_line": "jsonl",
+    "LogLines": "narrow",
+    "line_type": "narrow",
+    "lines_of": "narrow",
+    "log_lines": "narrow",
+    "narrow_model": "narrow",
+    "torn_line": "narrow",
+    "validated": "narrow",
+    "parse_event": "jsonl",
+    "read_events": "jsonl",
+    "torn_path": "jsonl",
+    "DEFAULT_CONDITION": "models",
+    "SCHEMA_VERSION": "models",
+    "AnyEvent": "models",
+    "BisectFinished": "models",
+    "BisectStarted": "models",
+    "BisectStep": "models",
+    "BisectTarget": "models",
+    "BisectVerdict": "models",
+    "Condition": "models",
+    "CrashInfo": "models",
+    "CrashKind": "models",
+    "Event": "models",
+    "EventBase": "models",
+    "HostInfo": "models",
+    "InstallFailure": "models",
+    "InterpreterInfo": "models",
+    "IsolatedStatus": "models",
+    "Outcome": "models",
+    "PackageFinished": "models",
+    "PackageStarted": "models",
+    "RaceInfo": "models",
+    "RegistryInfo": "models",
+    "RunFinished": "models",
+    "RunOptions": "models",
+    "RunStarted": "models",
+    "Step": "models",
+    "StepFinished": "models",
+    "UnknownEvent": "models",
+}
+
+__getattr__ = lazy_exports(__name__, "normalized-events", _EXPORTS)
 
 __all__ = [
     "DEFAULT_CONDITION",
@@ -66,6 +135,7 @@ __all__ = [
     "InterpreterInfo",
     "IsolatedStatus",
     "LineProblem",
+    "LogLines",
     "Outcome",
     "PackageFinished",
     "PackageStarted",
@@ -79,8 +149,17 @@ __all__ = [
     "StepFinished",
     "UnknownEvent",
     "__version__",
+    "collector_paused",
     "decode_line",
+    "describe_error",
+    "line_type",
+    "lines_of",
+    "log_lines",
+    "narrow_model",
     "parse_event",
     "read_events",
+    "read_line",
+    "torn_line",
     "torn_path",
+    "validated",
 ]

@@ -8,13 +8,13 @@ factories is what makes a warm load cheap.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
-from registry_core.checks import FileResult
-from registry_core.indexfile import IndexResult
 from registry_core.model import FIELD_ORDER, IndexEntry, PackageEntry
 from registry_core.problems import RegistryProblem
+from registry_core.results import FileResult, IndexResult
 
 _FIELD_COUNT = len(FIELD_ORDER)
 
@@ -30,6 +30,12 @@ def package_payload(result: FileResult) -> Any:
     return [row, [p.to_record() for p in result.problems]]
 
 
+@functools.cache
+def _fields_given(given: int) -> frozenset[str]:
+    """The names of the fields set in a file, from their bits (files share a few masks)."""
+    return frozenset(name for i, name in enumerate(FIELD_ORDER) if given >> i & 1)
+
+
 def restore_entry(row: list[Any]) -> PackageEntry:
     """Rebuild an entry from its row; the attributes set are those ``model_construct``
     sets (the round trip is checked against freshly validated entries by the tests)."""
@@ -39,11 +45,7 @@ def restore_entry(row: list[Any]) -> PackageEntry:
     entry = PackageEntry.__new__(PackageEntry)
     object.__setattr__(entry, "__dict__", dict(zip(FIELD_ORDER, row, strict=False)))
     object.__setattr__(entry, "__pydantic_extra__", row[-2])
-    object.__setattr__(
-        entry,
-        "__pydantic_fields_set__",
-        {name for i, name in enumerate(FIELD_ORDER) if given >> i & 1} | set(row[-2]),
-    )
+    object.__setattr__(entry, "__pydantic_fields_set__", {*_fields_given(given), *row[-2]})
     object.__setattr__(entry, "__pydantic_private__", None)
     return entry
 
@@ -81,7 +83,7 @@ def _restore_index_entry(row: list[Any]) -> IndexEntry:
     item = IndexEntry.__new__(IndexEntry)
     object.__setattr__(item, "__dict__", dict(zip(_INDEX_FIELDS, row, strict=False)))
     object.__setattr__(item, "__pydantic_extra__", row[-1])
-    object.__setattr__(item, "__pydantic_fields_set__", set(_INDEX_FIELDS) | set(row[-1]))
+    object.__setattr__(item, "__pydantic_fields_set__", {*_INDEX_FIELDS, *row[-1]})
     object.__setattr__(item, "__pydantic_private__", None)
     return item
 

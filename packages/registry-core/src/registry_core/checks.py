@@ -7,7 +7,6 @@ fields, enriched entries that cannot run as written, ...) only fail ``validate -
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,11 @@ from registry_core.model import (
 )
 from registry_core.problems import WHOLE_FILE, RegistryProblem
 from registry_core.quickyaml import Declined, quick_load
+from registry_core.results import FileResult
 from registry_core.yamlread import ParsedDocument, YamlProblem, decode, parse
 
 _NO_XDIST = re.compile(r"-p\s*no:xdist")
 _KNOWN = frozenset(FIELD_ORDER) | frozenset(APIARY_FIELDS)
-
-
-@dataclass
-class FileResult:
-    """What one package file gave: its entry (None when unusable) and its problems."""
-
-    entry: PackageEntry | None
-    problems: list[RegistryProblem] = field(default_factory=list)
 
 
 def _type_name(value: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,8 @@ from registry_core.limits import MAX_INDEX_FILE_BYTES
 from registry_core.model import IndexEntry
 from registry_core.problems import WHOLE_FILE, RegistryProblem
 from registry_core.quickyaml import Declined, quick_load
+from registry_core.results import IndexResult
 from registry_core.yamlread import YamlProblem, compose, decode, value_of
-
-
-@dataclass
-class IndexResult:
-    """The entries of ``index.yaml`` (with the line each starts on) and its problems."""
-
-    entries: list[IndexEntry] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
-    last_updated: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    problems: list[RegistryProblem] = field(default_factory=list)
 
 
 def _quick_index(path: Path, raw: bytes) -> IndexResult | None:

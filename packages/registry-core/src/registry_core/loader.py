@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import stat as stat_module
@@ -25,10 +26,8 @@ from registry_core.cacherows import (
     package_from_payload,
     package_payload,
 )
-from registry_core.checks import check_package_text
 from registry_core.errors import FileRefused, RegistryNotFoundError
 from registry_core.fileio import outside, read_capped
-from registry_core.indexfile import check_index_text
 from registry_core.limits import MAX_INDEX_FILE_BYTES, MAX_PACKAGE_FILE_BYTES
 from registry_core.model import NOT_COMPILED, IndexEntry, PackageEntry
 from registry_core.problems import WHOLE_FILE, RegistryProblem
@@ -76,11 +75,12 @@ class LoadedRegistry:
     entries: dict[str, PackageEntry] = field(default_factory=dict)
     files: PackageFiles = field(init=False)
     problems: list[RegistryProblem] = field(default_factory=list)
-    strict_problems: list[RegistryProblem] = field(default_factory=list)
+    file_strict_problems: list[RegistryProblem] = field(default_factory=list)
     index: list[IndexEntry] = field(default_factory=list)
     index_lines: list[int] = field(default_factory=list)
     index_last_updated: str | None = None
     index_extra: dict[str, Any] = field(default_factory=dict)
+    index_found: bool = False
     stats: LoadStats = field(default_factory=LoadStats)
 
     def __post_init__(self) -> None:
@@ -93,6 +93,13 @@ class LoadedRegistry:
     @property
     def packages_dir(self) -> Path:
         return self.root / PACKAGES_DIR
+
+    @functools.cached_property
+    def strict_problems(self) -> list[RegistryProblem]:
+        """The strict problems of the files, then where the index and the files disagree,
+        in file/line order (worked out when first asked: listing needs none of them)."""
+        found = self.file_strict_problems + _index_consistency(self)
+        return sorted(found, key=lambda p: (str(p.file), p.line, p.column, p.field))
 
     def all_problems(self, strict: bool = False) -> list[RegistryProblem]:
         """The problems, with the strict ones too when ``strict``, in file/line order."""
@@ -189,22 +196,39 @@ def _load_packages(reader: _Reader, loaded: LoadedRegistry) -> None:
             os.close(dir_fd)
 
 
+def _stat_package(
+    reader: _Reader, loaded: LoadedRegistry, directory: Path, name: str, dir_fd: int | None
+) -> os.stat_result | None:
+    """The file's status, or None (and a problem noted) when it is not a file to read.
+
+    One lstat per file: a link is looked at, and followed, only when it is one.
+    """
+    where = name if dir_fd is not None else str(directory / name)
+    try:
+        info = os.stat(where, dir_fd=dir_fd, follow_symlinks=False)
+        link = stat_module.S_ISLNK(info.st_mode)
+        if link:
+            info = os.stat(where, dir_fd=dir_fd)
+    except OSError as exc:
+        loaded.problems.append(_read_problem(directory / name, exc))
+        return None
+    if link and reader.leaves_registry(directory / name, loaded.problems):
+        return None
+    if not stat_module.S_ISREG(info.st_mode):
+        problem = RegistryProblem(directory / name, 1, 1, WHOLE_FILE, "not a regular file")
+        loaded.problems.append(problem)
+        return None
+    return info
+
+
 def _load_package(
     reader: _Reader, loaded: LoadedRegistry, directory: Path, name: str, dir_fd: int | None
 ) -> None:
     rel = f"{PACKAGES_DIR}/{name}"
     reader.stats.files += 1
     loaded.files.names[name[:-5]] = name
-    try:
-        info = os.stat(name, dir_fd=dir_fd) if dir_fd is not None else (directory / name).stat()
-    except OSError as exc:
-        loaded.problems.append(_read_problem(directory / name, exc))
-        return
-    if reader.leaves_registry(directory / name, loaded.problems):
-        return
-    if not stat_module.S_ISREG(info.st_mode):
-        problem = RegistryProblem(directory / name, 1, 1, WHOLE_FILE, "not a regular file")
-        loaded.problems.append(problem)
+    info = _stat_package(reader, loaded, directory, name, dir_fd)
+    if info is None:
         return
     key = file_key(info)
     payload = reader.get(rel, key)
@@ -221,11 +245,13 @@ def _load_package(
         except FileRefused as exc:
             loaded.problems.append(RegistryProblem(path, 1, 1, WHOLE_FILE, exc.reason))
             return
+        from registry_core.checks import check_package_text  # the YAML reader: on a miss only
+
         result = check_package_text(path, raw)
         extra = result.entry.model_extra if result.entry is not None else None
         reader.put(rel, key, package_payload(result), extra)
     for problem in result.problems:
-        (loaded.strict_problems if problem.strict else loaded.problems).append(problem)
+        (loaded.file_strict_problems if problem.strict else loaded.problems).append(problem)
     if result.entry is not None:
         loaded.entries[result.entry.package] = result.entry
 
@@ -239,6 +265,7 @@ def _load_index(reader: _Reader, loaded: LoadedRegistry) -> None:
     except OSError as exc:
         loaded.problems.append(_read_problem(path, exc))
         return
+    loaded.index_found = True
     if reader.leaves_registry(path, loaded.problems):
         return
     if not stat_module.S_ISREG(info.st_mode):
@@ -257,6 +284,8 @@ def _load_index(reader: _Reader, loaded: LoadedRegistry) -> None:
         except FileRefused as exc:
             loaded.problems.append(RegistryProblem(path, 1, 1, WHOLE_FILE, exc.reason))
             return
+        from registry_core.indexfile import check_index_text
+
         result = check_index_text(path, raw)
         payload = index_payload(result)
         reader.put(INDEX_NAME, key, payload, payload)
@@ -267,10 +296,11 @@ def _load_index(reader: _Reader, loaded: LoadedRegistry) -> None:
     loaded.problems.extend(result.problems)
 
 
-def _index_consistency(loaded: LoadedRegistry) -> None:
+def _index_consistency(loaded: LoadedRegistry) -> list[RegistryProblem]:
     """Strict problems: the index and the package files disagree."""
-    if not loaded.index_path.exists():
-        return
+    found: list[RegistryProblem] = []
+    if not loaded.index_found:
+        return found
     path = loaded.index_path
     listed = set()
     for item, line in zip(loaded.index, loaded.index_lines, strict=False):
@@ -280,9 +310,7 @@ def _index_consistency(loaded: LoadedRegistry) -> None:
         if entry is None:
             if item.name not in loaded.files:
                 message = f"no file packages/{item.name}.yaml for this entry"
-                loaded.strict_problems.append(
-                    RegistryProblem(path, line, 1, where, message, strict=True)
-                )
+                found.append(RegistryProblem(path, line, 1, where, message, strict=True))
             continue
         compiled = entry.extension_type.strip().lower() not in NOT_COMPILED
         fresh = {
@@ -297,14 +325,11 @@ def _index_consistency(loaded: LoadedRegistry) -> None:
                     f"stale {name}: index says {getattr(item, name)!r}, "
                     f"the package file gives {value!r} (run `index`)"
                 )
-                loaded.strict_problems.append(
-                    RegistryProblem(path, line, 1, where, message, strict=True)
-                )
+                found.append(RegistryProblem(path, line, 1, where, message, strict=True))
     for name in sorted(set(loaded.entries) - listed):
         message = "not listed in index.yaml (run `index`)"
-        loaded.strict_problems.append(
-            RegistryProblem(loaded.files[name], 1, 1, WHOLE_FILE, message, strict=True)
-        )
+        found.append(RegistryProblem(loaded.files[name], 1, 1, WHOLE_FILE, message, strict=True))
+    return found
 
 
 @contextlib.contextmanager
@@ -344,7 +369,5 @@ def load_registry(path: Path, *, use_cache: bool = True) -> LoadedRegistry:
         _load_index(reader, loaded)
         reader.finish()
     loaded.stats = reader.stats
-    _index_consistency(loaded)
     loaded.problems.sort(key=lambda p: (str(p.file), p.line, p.column, p.field))
-    loaded.strict_problems.sort(key=lambda p: (str(p.file), p.line, p.column, p.field))
     return loaded

@@ -86,7 +86,10 @@ class PackageEntry(BaseModel):
     ``notes`` and ``pypi_url`` read null as their empty default.
     """
 
-    model_config = ConfigDict(extra="allow", strict=True, validate_assignment=True)
+    # Built on first validation: a load served from the cache validates nothing.
+    model_config = ConfigDict(
+        extra="allow", strict=True, validate_assignment=True, defer_build=True
+    )
 
     package: ProjectName
     repo: str | None = None
@@ -152,7 +155,7 @@ class PackageEntry(BaseModel):
 class IndexEntry(BaseModel):
     """One item of ``index.yaml``'s ``packages`` list."""
 
-    model_config = ConfigDict(extra="allow", strict=True)
+    model_config = ConfigDict(extra="allow", strict=True, defer_build=True)
 
     name: str
     download_count: int | None = None

@@ -51,8 +51,8 @@ def entries_table(loaded: LoadedRegistry, entries: Sequence[PackageEntry]) -> st
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(line.rstrip() for line in lines)
+    line = "  ".join(f"{{:<{width}}}" for width in widths)
+    return "\n".join(line.format(*row).rstrip() for row in rows)
 
 
 def entry_text(loaded: LoadedRegistry, entry: PackageEntry) -> str:

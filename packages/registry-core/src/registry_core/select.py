@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from registry_core.errors import SelectionError
 from registry_core.loader import LoadedRegistry
 from registry_core.model import FIELD_ORDER, PACKAGE_NAME, PackageEntry
@@ -47,6 +45,8 @@ class Condition:
 
 
 def _as_yaml(text: str) -> Any:
+    import yaml  # only when a --where value is read
+
     try:
         return yaml.safe_load(text) if text.strip() else text
     except yaml.YAMLError:

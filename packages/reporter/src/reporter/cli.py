@@ -13,28 +13,12 @@ import typer
 from normalized_events.exits import ExitCode
 
 from reporter.errors import FormatError, ReportError, RunDirError
-from reporter.model.bisection import load_bisection, render_json, render_text
-from reporter.model.compare import Category, TimingRule, compare_conditions, compare_runs
-from reporter.model.history_load import load_history
-from reporter.model.load import (
-    DEFAULT_RESULTS_DIR,
-    LATEST,
-    find_runs,
-    last_runs,
-    load_run,
-    order_run_dirs,
-    resolve_run,
-)
-from reporter.model.merge import merge_runs, write_merge
-from reporter.model.summary import summarize
-from reporter.output import (
-    Format,
-    render_compare,
-    render_history,
-    render_merge,
-    render_summary,
-    write_report,
-)
+from reporter.formats import Format
+from reporter.model.categories import Category, TimingRule
+from reporter.model.runnames import DEFAULT_RESULTS_DIR, LATEST
+
+# Each command imports the reporter's models (pydantic, the event models) and renderers
+# (rich) when it runs, so that its `--help` imports none of them.
 
 app = typer.Typer(
     name="report",
@@ -58,6 +42,8 @@ ResultsDirOpt = Annotated[
 
 def _emit(render: Callable[[bool, int], str], output: Path | None) -> None:
     """Render for the terminal (rich) when writing to an interactive one outside CI."""
+    from reporter.output import write_report
+
     if output is not None:
         write_report(render(False, 120), output)
         typer.echo(f"report written to {output}", err=True)
@@ -83,6 +69,10 @@ def summary_command(
     slowest: Annotated[int, typer.Option(help="How many of the slowest packages to list.")] = 10,
 ) -> None:
     """Counts per outcome, crash buckets, why packages could not be tested, slowest, skipped."""
+    from reporter.model.load import load_run, resolve_run
+    from reporter.model.summary import summarize
+    from reporter.output import render_summary
+
     try:
         data = summarize(load_run(resolve_run(run, results_dir)), slowest=slowest)
         _emit(
@@ -99,6 +89,8 @@ def bisect_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON, not text.")] = False,
 ) -> None:
     """A bisection's answer (the first bad commit, or its range), steps and bucket."""
+    from reporter.model.bisection import load_bisection, render_json, render_text
+
     try:
         found = load_bisection(folder)
     except ReportError as exc:
@@ -134,6 +126,10 @@ def compare_command(
     output: OutputOpt = None,
 ) -> None:
     """Per package: regressed, new crash bucket, fixed, spurious, broken, still broken, same."""
+    from reporter.model.compare import compare_conditions, compare_runs
+    from reporter.model.load import load_run, resolve_run
+    from reporter.output import render_compare
+
     rule = TimingRule(ratio=ratio, min_delta_s=min_delta)
     try:
         first = load_run(resolve_run(run_a, results_dir))
@@ -175,6 +171,10 @@ def history_command(
     output: OutputOpt = None,
 ) -> None:
     """Each package over runs: flaky packages, changes, crash buckets first and last seen."""
+    from reporter.model.history_load import load_history
+    from reporter.model.load import last_runs, order_run_dirs, resolve_run
+    from reporter.output import render_history
+
     try:
         if runs:
             paths = order_run_dirs([resolve_run(r, results_dir) for r in runs])
@@ -221,6 +221,10 @@ def merge_command(
     ] = None,
 ) -> None:
     """Join the shard runs of one hunt into one run directory; duplicates and gaps reported."""
+    from reporter.model.load import find_runs, load_run, resolve_run
+    from reporter.model.merge import merge_runs, write_merge
+    from reporter.output import render_merge
+
     try:
         if out is None:
             raise RunDirError("give the merged run directory with -o/--output")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from normalized_events.files import write_atomic
 
 from reporter.errors import FormatError, ReportError
+from reporter.formats import Format
 from reporter.model.compare import Comparison
 from reporter.model.history import History
 from reporter.model.merge import MergePlan
@@ -24,14 +24,6 @@ from reporter.render.html import render_html
 from reporter.render.junit import compare_junit, summary_junit
 from reporter.render.markdown import render_markdown
 from reporter.render.text import render_plain, render_rich
-
-
-class Format(StrEnum):
-    TEXT = "text"
-    MARKDOWN = "markdown"
-    JSON = "json"
-    JUNIT = "junit"
-    HTML = "html"
 
 
 def _people(document: Document, fmt: Format, *, terminal: bool, width: int) -> str:

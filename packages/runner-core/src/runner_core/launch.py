@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from runner_core.versions import version_lines
-
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
+        from runner_core.versions import version_lines
+
         sys.stdout.write("".join(f"{line}\n" for line in version_lines()))
         return
     from runner_core.cli import app

@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+from typer.models import TyperInfo
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,12 @@ class LazyCommand:
         module = importlib.import_module(self.module)
         found = getattr(module, self.attr)
         if isinstance(found, typer.Typer):
-            return typer.main.get_group(found)
+            return typer.main.get_group_from_info(
+                TyperInfo(found, cls=QuietHelpGroup),
+                pretty_exceptions_short=found.pretty_exceptions_short,
+                suggest_commands=found.suggest_commands,
+                rich_markup_mode=found.rich_markup_mode,
+            )
         attr = self.context_settings_attr
         settings = getattr(module, attr) if attr else None
         single = typer.Typer(add_completion=False, rich_markup_mode=None)
@@ -42,7 +48,21 @@ class LazyCommand:
         return typer.main.get_command(single)
 
 
-class LazyGroup(TyperGroup):
+class QuietHelpGroup(TyperGroup):
+    """A typer group whose `--help` flag, when not given, is False rather than None.
+
+    typer reads a None flag through a pydantic adapter, and so imports pydantic, on the way
+    to every subcommand: `apiary report summary --help` would pay for it twice over.
+    """
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
+
+class LazyGroup(QuietHelpGroup):
     """A typer group whose subcommands in `lazy` are imported on first use."""
 
     lazy: Mapping[str, LazyCommand] = {}

@@ -47,6 +47,7 @@ from runner_core.evidence import install_agent
 from runner_core.forensics import hang_info, record_crash
 from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.interpreter import Interpreter, probe_interpreter
+from runner_core.inventory import inventory_step, read_inventory
 from runner_core.iterations import Iterations, run_iterations
 from runner_core.junit import writes_junit
 from runner_core.limits import SourceLimits
@@ -63,7 +64,6 @@ from runner_core.venvs import (
     Venv,
     VenvKey,
     create_venv,
-    installed_distributions,
     lookup_venv,
     mark_ready,
     recorded_distributions,
@@ -345,6 +345,7 @@ def _prepare(
             base,
             writable,
             policy,
+            entry.test_framework,
         )
         if finish is not None:
             return finish
@@ -364,7 +365,7 @@ def _prepare(
     state.took(check)
     state.saw_gil_warnings(check.output())
     recorded = recorded_distributions(venv)
-    state.installed = recorded if recorded is not None else installed_distributions(venv)
+    state.installed = recorded if recorded is not None else read_inventory(venv.path)
     if not check.ok:
         verdict = outcomes.classify_import(check.status, check.output())
         state.crash = verdict.crash_info
@@ -484,6 +485,7 @@ def _build_venv(
     base: dict[str, str],
     writable: list[Path],
     policy: SanitizerPolicy,
+    framework: str,
 ) -> _Finish | None:
     cache = package_cache(settings.work_dir, key.package)
     env = env_for_install(base, cache, policy)
@@ -514,6 +516,7 @@ def _build_venv(
             commands.insert(0, install_packages_step(["pip"], venv.python, "uv", uv))
         if settings.extra_deps:
             commands.append(install_packages_step(settings.extra_deps, venv.python, chosen, uv))
+        commands.append(inventory_step(venv.path, chosen, framework))
         return runner.run(
             Step.INSTALL,
             commands,
@@ -538,5 +541,5 @@ def _build_venv(
     if not done.ok:
         verdict = outcomes.classify_install(done.status, done.output())
         return _Finish(verdict.outcome, verdict.reason, verdict.install_failure)
-    mark_ready(venv, key, installed_distributions(venv))
+    mark_ready(venv, key, read_inventory(venv.path))
     return None

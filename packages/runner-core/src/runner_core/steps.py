@@ -134,6 +134,7 @@ class StepRunner:
         started = time.monotonic()
         shown: list[str] = []
         result: SandboxResult | None = None
+        spent: list[SandboxResult] = []
         for command in commands:
             shown.append(command.display())
             part = log_path.with_suffix(".part")
@@ -165,6 +166,7 @@ class StepRunner:
                 stack_signal=stack_signal,
             )
             result = run_sandboxed(spec)
+            spent.append(result)
             self.filled_disk |= result.disk_limit_hit
             if result.interrupted:
                 # apiary is being stopped: this package is not finished, a resume redoes it.
@@ -177,6 +179,7 @@ class StepRunner:
                 break
         duration = time.monotonic() - started
         ok = result is None or _succeeded(result)
+        result = _whole_step(result, spent)
         self._event(step, " && ".join(shown), duration, log_path, result, ok, timeout_s)
         return StepOutcome(step, ok, duration, log_path, result, shown)
 
@@ -232,4 +235,19 @@ def _succeeded(result: SandboxResult) -> bool:
         and not result.timed_out
         and not result.idle_timed_out
         and not result.disk_limit_hit
+    )
+
+
+def _whole_step(last: SandboxResult | None, spent: list[SandboxResult]) -> SandboxResult | None:
+    """The last command's result, with the CPU time of every command of the step and the
+    highest peak RSS of them (an install's own work, not just its last command's)."""
+    if last is None or len(spent) < 2:
+        return last
+    cpu = [r.cpu_s for r in spent if r.cpu_s is not None]
+    rss = [r.peak_rss_bytes for r in spent if r.peak_rss_bytes is not None]
+    return last.model_copy(
+        update={
+            "cpu_s": round(sum(cpu), 6) if cpu else last.cpu_s,
+            "peak_rss_bytes": max(rss) if rss else last.peak_rss_bytes,
+        }
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,25 +112,3 @@ def recorded_distributions(venv: Venv) -> dict[str, str] | None:
     except (OSError, ValueError, AttributeError):
         return None
     return found if isinstance(found, dict) else None
-
-
-def installed_distributions(venv: Venv) -> dict[str, str]:
-    """name -> version of what is installed in the venv (empty when it cannot be read)."""
-    script = (
-        "import json, importlib.metadata as m;"
-        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()"
-        " if d.metadata['Name']}))"
-    )
-    try:
-        done = subprocess.run(
-            [str(venv.python), "-I", "-c", script],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={"PYTHON_JIT": "0"},
-            check=False,
-        )
-        found: dict[str, str] = json.loads(done.stdout) if done.returncode == 0 else {}
-    except (OSError, subprocess.TimeoutExpired, ValueError):
-        return {}
-    return dict(sorted(found.items(), key=lambda kv: kv[0].lower()))

@@ -14,7 +14,8 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from multiprocessing.context import SpawnProcess
+from multiprocessing.context import ForkContext, SpawnContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -78,9 +79,22 @@ def _worker_main(settings_json: str, jobs: Any, results: Any, worker: int) -> No
         writer.close()
 
 
+def _context() -> ForkContext | SpawnContext:
+    """How workers start: forked where the platform allows it, so that a worker begins
+    as a copy of apiary with the pipeline imported and the target interpreter probed,
+    instead of importing and probing it all again (about 0.7 s of CPU each).
+
+    The runner forks before it starts any thread or sandbox of its own, and a forked
+    worker leaves by `os._exit`, so the runner's buffered events are never written twice.
+    """
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 @dataclass
 class _Slot:
-    process: SpawnProcess
+    process: BaseProcess
     job: int | None = None
 
 
@@ -91,7 +105,7 @@ def run_in_workers(  # noqa: C901
     should_continue: Callable[[], bool],
 ) -> Iterator[PackageFinished]:
     """Run jobs in ``settings.workers`` processes, yielding each package_finished."""
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _context()
     job_queue: Any = ctx.Queue()
     results: Any = ctx.Queue()
     payload = settings.model_dump_json()

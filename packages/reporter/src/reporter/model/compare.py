@@ -10,36 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import overload
 
 from normalized_events import DEFAULT_CONDITION, InterpreterInfo, Outcome, PackageFinished
 
+from reporter.model.categories import CATEGORY_ORDER, Category, TimingRule
 from reporter.model.hints import network_shaped
 from reporter.model.install_kinds import install_failure_kind, install_failures
 from reporter.model.rundata import RunData
 
 
-class Category(StrEnum):
-    """What happened to a package between side A and side B."""
-
-    REGRESSED = "regressed"  # B crashes and A did not, or A passed and B fails
-    NEW_CRASH_BUCKET = "new-crash-bucket"  # crashes on both sides, at a different site
-    FIXED = "fixed"  # A crashed and B does not, or A failed and B passes
-    SPURIOUS = "spurious"  # a change involving a timeout, hang, OOM or network failure
-    BROKEN = "broken"  # B could not be tested (install, import, source, config error)
-    NOW_TESTED = "now-tested"  # A never ran its tests; B did, and some fail
-    STILL_BROKEN = "still-broken"  # the same non-passing state on both sides
-    SKIPPED = "skipped"  # skipped on one side only
-    MISSING = "missing"  # no result on one side
-    SAME = "same"  # passes (or is skipped) on both sides
-
-
-CATEGORY_ORDER: tuple[Category, ...] = tuple(Category)
-"""Categories in reading order: what needs attention first."""
-
-
-def categorize(  # noqa: C901
+def categorize(
     a: Outcome | None,
     b: Outcome | None,
     *,
@@ -57,6 +38,19 @@ def categorize(  # noqa: C901
     """
     if a is None or b is None:
         return Category.MISSING
+    settled = _skip_crash_or_same(a, b, bucket_a, bucket_b)
+    if settled is not None:
+        return settled
+    if spurious_a or spurious_b or a.spurious or b.spurious:
+        return Category.SPURIOUS
+    return _change(a, b)
+
+
+def _skip_crash_or_same(
+    a: Outcome, b: Outcome, bucket_a: str | None, bucket_b: str | None
+) -> Category | None:
+    """The transitions no hint of an environmental failure changes: a skip on either side,
+    a crash on the B side, the same outcome twice; None for the others."""
     if Outcome.SKIPPED in (a, b):
         return Category.SAME if a == b else Category.SKIPPED
     if a == Outcome.CRASH and b == Outcome.CRASH:
@@ -67,8 +61,11 @@ def categorize(  # noqa: C901
         return Category.REGRESSED
     if a == b:
         return Category.SAME if a == Outcome.PASS else Category.STILL_BROKEN
-    if spurious_a or spurious_b or a.spurious or b.spurious:
-        return Category.SPURIOUS
+    return None
+
+
+def _change(a: Outcome, b: Outcome) -> Category:
+    """A change between two different outcomes, neither skipped, B no crash."""
     if a == Outcome.CRASH:
         return Category.FIXED if b.tested else Category.BROKEN
     if (a, b) == (Outcome.PASS, Outcome.FAIL):
@@ -136,15 +133,6 @@ def categorize_results(a: PackageFinished | None, b: PackageFinished | None) -> 
         spurious_a=looks_spurious(a),
         spurious_b=looks_spurious(b),
     )
-
-
-@dataclass(frozen=True)
-class TimingRule:
-    """A timing change is reported when the slower side takes at least ``ratio`` times the
-    faster one and at least ``min_delta_s`` seconds more."""
-
-    ratio: float = 1.5
-    min_delta_s: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import NamedTuple, Protocol
 
-from normalized_events import Condition, InterpreterInfo, Outcome
+from normalized_events import Condition, InterpreterInfo, Outcome, collector_paused
 
-from reporter.model.bulk import collector_paused
 from reporter.model.lazy_events import Key
 from reporter.model.rundata import RunData
 

@@ -3,10 +3,10 @@
 
 A history of 20 runs x 5,000 packages reads 100,000 results; validating each as a full
 ``PackageFinished`` (installed distributions, durations, crash frames...) is most of the
-cost, so a history finds the lines that mention those two types (whatever their spacing)
-and validates a narrow model of each: the same results as the full reader, which keeps the
-package_finished events that validate (the last one of a package and condition), at a
-fraction of the cost.
+cost, so a history picks the lines of those two types (``normalized_events.lines_of``) and
+validates a narrow model of the contract's (``normalized_events.narrow_model``): the same
+results as the full reader, which keeps the package_finished events that validate (the
+last one of a package and condition), at a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -16,82 +16,50 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any
 
-from normalized_events import DEFAULT_CONDITION, Outcome, RunStarted
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from normalized_events import (
+    PackageFinished,
+    RunStarted,
+    collector_paused,
+    lines_of,
+    narrow_model,
+    validated,
+)
 
-from reporter.model.bulk import collector_paused
 from reporter.model.history import History, RunRows, history_of, row_of
 from reporter.model.load import events_path, load_run
 
-_Model = TypeVar("_Model", bound=BaseModel)
-
-
-class _Crash(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    bucket: str = ""
-    signature: str = ""
-    reproducible: bool | None = None
-
-
-class _Race(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    bucket: str
-    signature: str = ""
-
-
-class _Result(BaseModel):
-    """The fields of ``package_finished`` a history reads (the contract's names and types)."""
-
-    model_config = ConfigDict(extra="ignore")
-    type: Literal["package_finished"]
-    seq: int = 0
-    package: str
-    condition: str = DEFAULT_CONDITION
-    outcome: Outcome
-    crash: _Crash | None = None
-    source_revision: str | None = None
-    package_version: str | None = None
-    duration_s: float = 0.0
-    attempt_outcomes: list[Outcome] = Field(default_factory=list)
-    races: list[_Race] = Field(default_factory=list)
-
-
-def _lines_with(data: bytes, word: bytes) -> list[bytes]:
-    """Every line that mentions ``word`` (each once)."""
-    found = []
-    at = data.find(word)
-    while at >= 0:
-        start = data.rfind(b"\n", 0, at) + 1
-        end = data.find(b"\n", at)
-        if end < 0:
-            break  # a torn last line is not a result
-        found.append(data[start:end])
-        at = data.find(word, end)
-    return found
-
-
-def _valid(model: type[_Model], lines: list[bytes]) -> list[_Model]:
-    """The lines that are events of the model's type; the others (a line that only
-    mentions the type, a torn or invalid line) are not results, as for the full reader."""
-    kept = []
-    for line in lines:
-        try:
-            kept.append(model.model_validate_json(line))
-        except ValidationError:
-            continue
-    return kept
+# The fields of package_finished a row reads (``row_of``), with seq to keep the last; typed
+# Any since the model is made at run time (its fields have the contract's types).
+_RESULT: type[Any] = narrow_model(
+    PackageFinished,
+    (
+        "seq",
+        "package",
+        "condition",
+        "outcome",
+        "crash.bucket",
+        "crash.signature",
+        "crash.reproducible",
+        "source_revision",
+        "package_version",
+        "duration_s",
+        "attempt_outcomes",
+        "races.bucket",
+        "races.signature",
+    ),
+)
 
 
 def _quick(path: Path) -> RunRows | None:
     """A run's rows read the narrow way, or None when the full reader must decide."""
     data = path.read_bytes()
-    starts = _valid(RunStarted, _lines_with(data, b"run_started"))
+    starts = validated(RunStarted, lines_of(data, ("run_started",)))
     if not starts:
         return None  # the run's time then comes from its first event: the full reader's job
-    kept: dict[tuple[str, str], _Result] = {}
-    for result in _valid(_Result, _lines_with(data, b"package_finished")):
+    kept: dict[tuple[str, str], Any] = {}
+    for result in validated(_RESULT, lines_of(data, ("package_finished",))):
         key = (result.package, result.condition)
         previous = kept.get(key)
         if previous is None or previous.seq <= result.seq:

@@ -18,9 +18,9 @@ from normalized_events import (
     PackageFinished,
     PackageStarted,
     StepFinished,
-    decode_line,
+    line_type,
+    read_line,
 )
-from pydantic import ValidationError
 
 Key = tuple[str, str]
 """(package, condition): the unit every report counts."""
@@ -32,15 +32,8 @@ def key_of(event: PackageFinished | PackageStarted | StepFinished) -> Key:
     return (event.package, event.condition)
 
 
-def describe_validation(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "event"
-    return f"{where}: {first['msg']}"
-
-
-_PACKAGE = re.compile(rb'"package":"((?:[^"\\]|\\.)*)"')
-_CONDITION = re.compile(rb'"condition":"((?:[^"\\]|\\.)*)"')
-_STARTED = b'"type":"package_started"'
+_PACKAGE = re.compile(rb'"package"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_CONDITION = re.compile(rb'"condition"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 def _json_string(raw: bytes) -> str:
@@ -88,7 +81,7 @@ class PackageEvents:
                 continue
             try:
                 package = _json_string(found.group(1))
-                if _STARTED in raw:
+                if line_type(raw) == "package_started":
                     condition = _CONDITION.search(raw)
                     name = _json_string(condition.group(1)) if condition else DEFAULT_CONDITION
                     self._started[(package, name)] = None
@@ -100,15 +93,10 @@ class PackageEvents:
 
     def _parse(self, package: str) -> None:
         for line, raw in self._raw.pop(package, ()):
-            try:
-                event = decode_line(raw)
-            except ValidationError as exc:
-                self.problems.append(LineProblem(line, describe_validation(exc)))
-                continue
-            except ValueError as exc:
-                self.problems.append(LineProblem(line, f"not valid JSON ({exc})"))
-                continue
-            if isinstance(event, PackageStarted | StepFinished):
+            event = read_line(line, raw, line_type(raw))
+            if isinstance(event, LineProblem):
+                self.problems.append(event)
+            elif isinstance(event, PackageStarted | StepFinished):
                 # The raw line was filed under the package its text named; trust the model.
                 self._parsed[event.package].append(event)
                 if isinstance(event, PackageStarted) and package == "":

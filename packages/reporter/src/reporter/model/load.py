@@ -2,9 +2,9 @@
 
 The reader is as forgiving as ``normalized_events.read_events`` (a torn last line is noted,
 a corrupt line is reported by number and reading goes on) but much faster on large runs:
-``package_finished`` lines are validated straight from their bytes, while the many
-``package_started`` / ``step_finished`` lines are only told apart by their type; they are
-read again from the file, filed by package and validated when a report first needs them.
+the many ``package_started`` / ``step_finished`` lines are only told apart by their type
+(``normalized_events.line_type``); they are read again from the file, filed by package and
+validated when a report first needs them.
 """
 
 from __future__ import annotations
@@ -16,32 +16,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from normalized_events import LineProblem, PackageFinished, RunStarted, decode_line
+from normalized_events import (
+    LineProblem,
+    RunStarted,
+    collector_paused,
+    line_type,
+    lines_of,
+    log_lines,
+    read_line,
+)
 from normalized_events.layout import EVENTS_FILE
-from pydantic import ValidationError
 
 from reporter.errors import RunDirError
-from reporter.model.bulk import collector_paused
-from reporter.model.lazy_events import describe_validation
 from reporter.model.rundata import RunBuilder, RunData
+from reporter.model.runnames import DEFAULT_RESULTS_DIR, LATEST
 
-DEFAULT_RESULTS_DIR = Path("apiary-results")
-LATEST = "latest"
-
-_TYPE = b'"type":"'
-_FINISHED = b'package_finished"'
-# The first nine bytes of the types whose lines wait until something asks for them.
-_WAITING = frozenset({b"step_fini", b"package_s"})
-
-
-def _waits(raw: bytes) -> bool:
-    """Whether a line is a ``step_finished`` or ``package_started`` event (by its first
-    "type" key: writers dump the common scalar fields, then "type", then the rest)."""
-    at = raw.find(_TYPE)
-    return at >= 0 and raw[at + 8 : at + 17] in _WAITING
-
-
-_TS = re.compile(rb'"ts":"([^"]+)"')
+# The types whose lines wait until something asks for them.
+_WAITING = frozenset({"step_finished", "package_started"})
+_TS = re.compile(rb'"ts"\s*:\s*"([^"]+)"')
 
 
 def events_path(run_dir: str | os.PathLike[str]) -> Path:
@@ -82,57 +74,47 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
         return _read(path, data)
 
 
-def _read(path: Path, data: bytes) -> RunData:  # noqa: C901
+def _read(path: Path, data: bytes) -> RunData:
     builder = RunBuilder(path=path.parent)
-    lines = data.split(b"\n")
-    torn = None if data.endswith(b"\n") or not data else lines.pop()
-    # The few lines read now: everything but package_started / step_finished, which wait
-    # until something asks for them (a history of many runs never does).
-    eager = [
-        (n, raw)
-        for n, raw in enumerate(lines, start=1)
-        if raw and ((at := raw.find(_TYPE)) < 0 or raw[at + 8 : at + 17] not in _WAITING)
-    ]
+    lines, torn = log_lines(data)
 
     def waiting() -> list[tuple[int, bytes]]:
         # Read again from the file rather than holding every run's lines in memory (a
         # history holds many runs and asks for none of these).
         try:
-            again = path.read_bytes()
+            return lines_of(path.read_bytes(), _WAITING)
         except OSError:
             return []
-        found = again.split(b"\n")
-        if not again.endswith(b"\n"):
-            found.pop()
-        return [(n, raw) for n, raw in enumerate(found, start=1) if _waits(raw)]
 
     builder.package_events.wait_for(waiting)
     # A torn last line (its writer stopped mid-write) is never a result, even when it
     # parses: the contract's reader and a resumed run treat it the same way.
     builder.torn_tail = torn is not None and bool(torn.strip())
-    starts: list[int] = []
-    for number, raw in eager:
-        if raw.isspace():
-            continue
-        at = raw.find(_TYPE)
-        kind = raw[at + 8 : at + 26] if at >= 0 else b""
-        if kind.startswith(_FINISHED):
-            try:
-                builder.add(PackageFinished.model_validate_json(raw))
-                continue
-            except ValidationError:
-                pass  # the exact path below names the problem
-        try:
-            event = decode_line(raw)
-            if isinstance(event, RunStarted):
-                starts.append(number)
-            builder.add(event)
-        except ValidationError as exc:
-            builder.problems.append(LineProblem(number, describe_validation(exc)))
-        except ValueError as exc:
-            builder.problems.append(LineProblem(number, f"not valid JSON ({exc})"))
+    starts = _read_now(builder, lines)
     _session_ends(builder, lines, starts)
+    _first_time(builder, lines)
     return builder.build()
+
+
+def _read_now(builder: RunBuilder, lines: list[bytes]) -> list[int]:
+    """Add the lines read now (all but package_started and step_finished, which wait
+    until something asks for them: a history of many runs never does) to the run; the
+    line numbers of its run_started events."""
+    starts: list[int] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw or raw.isspace():
+            continue
+        kind = line_type(raw)
+        if kind in _WAITING:
+            continue
+        read = read_line(number, raw, kind)
+        if isinstance(read, LineProblem):
+            builder.problems.append(read)
+            continue
+        if isinstance(read, RunStarted):
+            starts.append(number)
+        builder.add(read)
+    return starts
 
 
 def _session_ends(builder: RunBuilder, lines: list[bytes], starts: list[int]) -> None:
@@ -145,10 +127,19 @@ def _session_ends(builder: RunBuilder, lines: list[bytes], starts: list[int]) ->
         if number <= 0:
             continue
         raw = lines[number - 1]
-        if _waits(raw):
+        if line_type(raw) in _WAITING:
             ts = _raw_time(raw)
             if ts is not None:
                 builder.saw_time(ts, session=index)
+
+
+def _first_time(builder: RunBuilder, lines: list[bytes]) -> None:
+    """A log without run_started starts with its first event, which may be waiting."""
+    first = next((raw for raw in lines if raw.strip()), None)
+    if first is not None and line_type(first) in _WAITING:
+        ts = _raw_time(first)
+        if ts is not None:
+            builder.saw_time(ts)
 
 
 @dataclass(frozen=True)

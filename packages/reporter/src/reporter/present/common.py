@@ -105,11 +105,21 @@ def interpreter_text(run: RunData) -> str:
     return f"{info.implementation} {info.version} at {info.path}{extra}"
 
 
-def run_facts(run: RunData) -> list[tuple[str, str]]:  # noqa: C901
+def run_facts(run: RunData) -> list[tuple[str, str]]:
+    """The run's facts, in reading order: what, where, when, how, and its state."""
+    return [*_identity(run), *_times(run), *_setting(run), *_state(run)]
+
+
+def _identity(run: RunData) -> list[tuple[str, str]]:
     facts = [("run", run.run_id)]
     if run.path is not None:
         facts.append(("directory", str(run.path)))
     facts.append(("interpreter", interpreter_text(run)))
+    return facts
+
+
+def _times(run: RunData) -> list[tuple[str, str]]:
+    facts = []
     if run.started_at is not None:
         facts.append(("started", run.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")))
     if run.finish is not None:
@@ -117,6 +127,11 @@ def run_facts(run: RunData) -> list[tuple[str, str]]:  # noqa: C901
     facts.append(("wall time", seconds(run.wall_s)))
     if run.resumed:
         facts.append(("resumed", f"{run.resumed} time(s)"))
+    return facts
+
+
+def _setting(run: RunData) -> list[tuple[str, str]]:
+    facts = []
     if run.shard:
         facts.append(("shard", run.shard))
     if run.options.sandbox_used is not None:
@@ -125,13 +140,17 @@ def run_facts(run: RunData) -> list[tuple[str, str]]:  # noqa: C901
     conditions = run.conditions()
     if conditions != ["default"]:
         facts.append(("conditions", ", ".join(conditions)))
-    if run.finish is None:
-        facts.append(("state", "unfinished: no run_finished (interrupted or still running)"))
-    elif run.finish.interrupted:
-        facts.append(("state", "interrupted"))
-    elif run.finish.stopped_after_crash:
-        facts.append(("state", "stopped after the crash limit"))
     return facts
+
+
+def _state(run: RunData) -> list[tuple[str, str]]:
+    if run.finish is None:
+        return [("state", "unfinished: no run_finished (interrupted or still running)")]
+    if run.finish.interrupted:
+        return [("state", "interrupted")]
+    if run.finish.stopped_after_crash:
+        return [("state", "stopped after the crash limit")]
+    return []
 
 
 def run_problems(run: RunData) -> list[str]:

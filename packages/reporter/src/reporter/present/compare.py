@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from reporter.model.compare import CATEGORY_ORDER, BucketDelta, Category, Comparison, Pair, Side
+from reporter.model.categories import CATEGORY_ORDER, Category
+from reporter.model.compare import BucketDelta, Comparison, Pair, Side
 from reporter.model.install_kinds import install_failure_kind
 from reporter.present.common import (
     header,

@@ -11,9 +11,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from normalized_events import Outcome, PackageFinished
+from normalized_events import CrashInfo, Outcome, PackageFinished
 
-from reporter.model.compare import Category, Comparison
+from reporter.model.categories import Category
+from reporter.model.compare import Comparison
 from reporter.model.rundata import RunData
 from reporter.model.summary import Summary
 
@@ -39,42 +40,45 @@ def _tail(text: str | None, lines: int = TAIL_LINES) -> str:
     return "\n".join(kept)
 
 
-def _details(run: RunData, result: PackageFinished) -> tuple[str, str]:  # noqa: C901
+def _details(run: RunData, result: PackageFinished) -> tuple[str, str]:
     """(body of the failure element, system-out) for a non-passing result."""
-    body: list[str] = []
-    out: list[str] = []
-    if result.reason:
-        body.append(result.reason)
-    crash = result.crash
-    if crash is not None:
-        if crash.headline:
-            body.append(crash.headline)
-        body.extend(f"  {frame}" for frame in crash.frames[:10])
-        if crash.reproducible is not None:
-            body.append(f"reproducible: {'yes' if crash.reproducible else 'no (flaky)'}")
-        if crash.test_id:
-            body.append(f"crashing test: {crash.test_id}")
-        if crash.isolated:
-            body.append(f"test alone: {crash.isolated} ({crash.isolated_reason or ''})")
-        if crash.jit_only is not None or crash.jit_only_reason:
-            body.append(f"JIT only: {crash.jit_only} ({crash.jit_only_reason or ''})")
-        for title, path in (("reproducer", crash.reproducer_path), ("stderr", crash.stderr_path)):
-            if path:
-                where = run.artifact(path)
-                body.append(f"{title}: {where if where is not None else path}")
-        stderr = _tail(run.read_artifact(crash.stderr_path))
-        if stderr:
-            body += ["", "--- stderr (end) ---", stderr]
+    body = [result.reason] if result.reason else []
     steps = run.steps(result.package, result.condition)
-    if steps and crash is None:
+    if result.crash is not None:
+        body += _crash_lines(run, result.crash)
+    elif steps and steps[-1].last_lines:
         last = steps[-1]
-        if last.last_lines:
-            body += ["", f"--- last lines of {last.step.value} ---", *last.last_lines[-TAIL_LINES:]]
-    for step in steps:
-        if step.log_path:
-            where = run.artifact(step.log_path)
-            out.append(f"{step.step.value} log: {where if where is not None else step.log_path}")
+        body += ["", f"--- last lines of {last.step.value} ---", *last.last_lines[-TAIL_LINES:]]
+    out = [
+        f"{step.step.value} log: {_where(run, step.log_path)}" for step in steps if step.log_path
+    ]
     return clean("\n".join(body)), clean("\n".join(out))
+
+
+def _where(run: RunData, path: str) -> str:
+    """A run's file as a path to open (relative to the run when it cannot be found)."""
+    found = run.artifact(path)
+    return str(found) if found is not None else path
+
+
+def _crash_lines(run: RunData, crash: CrashInfo) -> list[str]:
+    lines = [crash.headline] if crash.headline else []
+    lines.extend(f"  {frame}" for frame in crash.frames[:10])
+    if crash.reproducible is not None:
+        lines.append(f"reproducible: {'yes' if crash.reproducible else 'no (flaky)'}")
+    if crash.test_id:
+        lines.append(f"crashing test: {crash.test_id}")
+    if crash.isolated:
+        lines.append(f"test alone: {crash.isolated} ({crash.isolated_reason or ''})")
+    if crash.jit_only is not None or crash.jit_only_reason:
+        lines.append(f"JIT only: {crash.jit_only} ({crash.jit_only_reason or ''})")
+    for title, path in (("reproducer", crash.reproducer_path), ("stderr", crash.stderr_path)):
+        if path:
+            lines.append(f"{title}: {_where(run, path)}")
+    stderr = _tail(run.read_artifact(crash.stderr_path))
+    if stderr:
+        lines += ["", "--- stderr (end) ---", stderr]
+    return lines
 
 
 def _testcase(suite: ET.Element, run: RunData, result: PackageFinished) -> str:

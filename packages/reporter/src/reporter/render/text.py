@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -124,50 +125,60 @@ def _rich_cell(value: object, kind: Kind) -> Text:
     return Text(text)
 
 
-def _rich_block(block: Block) -> RenderableType:  # noqa: C901
+def _rich_block(block: Block) -> RenderableType:
     if isinstance(block, Table):
-        table = RichTable(title=block.title, title_justify="left", box=box.SIMPLE_HEAD)
-        for column in block.columns:
-            numeric = column.kind in (Kind.NUMBER, Kind.SECONDS, Kind.RATIO)
-            table.add_column(column.title, justify="right" if numeric else "left")
-        shown = block.rows if block.limit is None else block.rows[: block.limit]
-        for row in shown:
-            table.add_row(*(_rich_cell(v, c.kind) for v, c in zip(row, block.columns, strict=True)))
-        if not block.rows:
-            return Group(Text(block.title, style="italic"), Text(f"  ({block.empty})", style="dim"))
-        if len(shown) < len(block.rows):
-            return Group(table, Text(f"  ... and {len(block.rows) - len(shown)} more", style="dim"))
-        return table
+        return _rich_table(block)
     if isinstance(block, Bars | Histogram):
-        items = block.items if isinstance(block, Bars) else block.bins
-        largest = max((v for _, v in items), default=0)
-        table = RichTable(title=block.title, title_justify="left", box=None, show_header=False)
-        table.add_column()
-        table.add_column(justify="right")
-        table.add_column()
-        for label, value in items:
-            style = rich_style(label) if isinstance(block, Bars) else "cyan"
-            bar = "█" * len(_bar(value, largest))
-            table.add_row(Text(label, style=style), str(value), Text(bar, style=style))
-        return table
+        return _rich_bars(block)
     if isinstance(block, Facts):
-        table = RichTable(box=None, show_header=False, padding=(0, 1))
-        table.add_column(style="bold")
-        table.add_column()
-        for key, text in block.items:
-            table.add_row(key, text)
-        return table
+        return _rich_facts(block.items)
     if isinstance(block, Note):
         return Text(block.text, style="yellow" if block.warn else "dim")
     assert isinstance(block, Card)
-    body = RichTable(box=None, show_header=False, padding=(0, 1))
-    body.add_column(style="bold")
-    body.add_column()
-    for key, text in block.facts:
-        body.add_row(key, text)
-    for attachment in block.attachments:
-        if attachment.path:
-            body.add_row(attachment.title, attachment.path)
+    return _rich_card(block)
+
+
+def _rich_table(block: Table) -> RenderableType:
+    table = RichTable(title=block.title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in block.columns:
+        numeric = column.kind in (Kind.NUMBER, Kind.SECONDS, Kind.RATIO)
+        table.add_column(column.title, justify="right" if numeric else "left")
+    shown = block.rows if block.limit is None else block.rows[: block.limit]
+    for row in shown:
+        table.add_row(*(_rich_cell(v, c.kind) for v, c in zip(row, block.columns, strict=True)))
+    if not block.rows:
+        return Group(Text(block.title, style="italic"), Text(f"  ({block.empty})", style="dim"))
+    if len(shown) < len(block.rows):
+        return Group(table, Text(f"  ... and {len(block.rows) - len(shown)} more", style="dim"))
+    return table
+
+
+def _rich_bars(block: Bars | Histogram) -> RenderableType:
+    items = block.items if isinstance(block, Bars) else block.bins
+    largest = max((v for _, v in items), default=0)
+    table = RichTable(title=block.title, title_justify="left", box=None, show_header=False)
+    table.add_column()
+    table.add_column(justify="right")
+    table.add_column()
+    for label, value in items:
+        style = rich_style(label) if isinstance(block, Bars) else "cyan"
+        bar = "█" * len(_bar(value, largest))
+        table.add_row(Text(label, style=style), str(value), Text(bar, style=style))
+    return table
+
+
+def _rich_facts(items: Iterable[tuple[str, str]]) -> RichTable:
+    table = RichTable(box=None, show_header=False, padding=(0, 1))
+    table.add_column(style="bold")
+    table.add_column()
+    for key, text in items:
+        table.add_row(key, text)
+    return table
+
+
+def _rich_card(block: Card) -> RenderableType:
+    attached = [(a.title, a.path) for a in block.attachments if a.path]
+    body = _rich_facts([*block.facts, *attached])
     title = Text(block.title, style=rich_style(block.tone))
     parts: list[RenderableType] = []
     if block.subtitle:

@@ -93,51 +93,74 @@ class _Builder:
         return self.dump
 
 
-def find_dumps(lines: list[str]) -> list[FaultDump]:  # noqa: C901
+def find_dumps(lines: list[str]) -> list[FaultDump]:
     """Every dump in the lines, in order (timeout dumps marked, not dropped)."""
-    dumps: list[FaultDump] = []
-    builder: _Builder | None = None
-
-    def close() -> None:
-        nonlocal builder
-        if builder is not None:
-            dumps.append(builder.finish())
-            builder = None
-
+    reader = _DumpReader()
     for index, line in enumerate(lines):
-        if builder is None and not _may_start_dump(line):
-            continue
+        reader.take(index, line)
+    return reader.close()
+
+
+class _DumpReader:
+    """Reads lines one at a time, a dump at a time (a new header closes the last one)."""
+
+    def __init__(self) -> None:
+        self.dumps: list[FaultDump] = []
+        self.builder: _Builder | None = None
+
+    def close(self) -> list[FaultDump]:
+        """End the dump being read, if any; every dump read so far."""
+        if self.builder is not None:
+            self.dumps.append(self.builder.finish())
+            self.builder = None
+        return self.dumps
+
+    def take(self, index: int, line: str) -> None:
+        if self.builder is None and not _may_start_dump(line):
+            return
+        if self._fatal_or_timeout(index, line) or self._thread_header(index, line):
+            return
+        if self.builder is not None:
+            self._within(self.builder, line)
+
+    def _fatal_or_timeout(self, index: int, line: str) -> bool:
+        """A line that starts a new dump: a fatal error or faulthandler's timeout."""
         fatal = _FATAL.search(line) if "Fatal Python error: " in line else None
-        if fatal is not None or ("Timeout (" in line and _TIMEOUT.search(line)):
-            close()
-            message = fatal.group("message") if fatal is not None else None
-            builder = _Builder(FaultDump(index, fatal_error=message, timeout=fatal is None))
-            continue
+        if fatal is None and not ("Timeout (" in line and _TIMEOUT.search(line)):
+            return False
+        self.close()
+        message = fatal.group("message") if fatal is not None else None
+        self.builder = _Builder(FaultDump(index, fatal_error=message, timeout=fatal is None))
+        return True
+
+    def _thread_header(self, index: int, line: str) -> bool:
+        """A thread's header (or a bare "Stack (most recent call first):")."""
         header = _THREAD.match(line)
-        if header is not None or _STACK.match(line):
-            if builder is None:
-                builder = _Builder(FaultDump(index))
-            builder.end_thread()
-            builder.in_c_stack = False
-            builder.thread = ThreadStack(
-                thread_id=header.group("id") if header else None,
-                name=header.group("name") if header else None,
-                current=header is None or header.group("which") == "Current thread",
-            )
-            continue
-        if builder is None:
-            continue
-        if not _continue_dump(builder, line):
-            if builder.dump.threads or builder.thread is not None or builder.dump.c_frames:
-                close()
-            else:
-                builder.preamble += 1
-                if builder.preamble > _MAX_PREAMBLE:
-                    close()
-        elif _EXTENSIONS.match(line):
-            close()
-    close()
-    return dumps
+        if header is None and not _STACK.match(line):
+            return False
+        if self.builder is None:
+            self.builder = _Builder(FaultDump(index))
+        self.builder.end_thread()
+        self.builder.in_c_stack = False
+        self.builder.thread = ThreadStack(
+            thread_id=header.group("id") if header else None,
+            name=header.group("name") if header else None,
+            current=header is None or header.group("which") == "Current thread",
+        )
+        return True
+
+    def _within(self, builder: _Builder, line: str) -> None:
+        """Any other line: part of the dump, or its end (after a few preamble lines)."""
+        if _continue_dump(builder, line):
+            if _EXTENSIONS.match(line):
+                self.close()
+            return
+        if builder.dump.threads or builder.thread is not None or builder.dump.c_frames:
+            self.close()
+            return
+        builder.preamble += 1
+        if builder.preamble > _MAX_PREAMBLE:
+            self.close()
 
 
 def _may_start_dump(line: str) -> bool:

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from discover import MonorepoPackage, internal_key, local_path_of, normalize
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
-from publish_errors import LocalPathDependencyError, PlanError
+
+from snapshot_publisher.discover import MonorepoPackage, internal_key, local_path_of, normalize
+from snapshot_publisher.errors import LocalPathDependencyError, PlanError
 
 # Never copied into the build tree: caches, environments and earlier build output.
 IGNORED_NAMES = (
@@ -151,7 +152,7 @@ def _drop_local_entries(array: Any, where: str, package_dir: Path) -> list[Chang
 SOURCE_URL_LABEL = "Snapshot source"
 
 
-def rewrite_pyproject(  # noqa: C901
+def rewrite_pyproject(
     text: str, *, pyproject: Path, version: Version, internal: Internal, source_url: str = ""
 ) -> Rewritten:
     """The snapshot form of one package's pyproject.toml text.
@@ -170,15 +171,7 @@ def rewrite_pyproject(  # noqa: C901
     changes = [Change("[project].version", str(project.get("version")), str(version))]
     project["version"] = str(version)
     if source_url:
-        urls = project.get("urls")
-        if urls is None:
-            urls = tomlkit.table()
-            project["urls"] = urls
-        if not isinstance(urls, dict):
-            raise PlanError(f"{pyproject}: [project.urls] must be a table")
-        before = str(urls.get(SOURCE_URL_LABEL, ""))
-        urls[SOURCE_URL_LABEL] = source_url
-        changes.append(Change(f"[project.urls].{SOURCE_URL_LABEL!r}", before, source_url))
+        changes.append(_set_source_url(project, source_url, pyproject))
     rewrite = partial(
         _rewrite_array, pyproject=pyproject, internal=internal, package_dir=package_dir
     )
@@ -188,32 +181,57 @@ def rewrite_pyproject(  # noqa: C901
     if isinstance(optional, dict):
         for extra, array in optional.items():
             changes += rewrite(array, f"[project.optional-dependencies].{extra}")
-
     tool = doc.get("tool")
-    uv = tool.get("uv") if isinstance(tool, dict) else None
-    if isinstance(uv, dict):
-        sources = uv.get("sources")
-        if isinstance(sources, dict):
-            for name, spec in list(sources.items()):
-                if isinstance(spec, dict) and ({"path", "workspace"} & set(spec)):
-                    del sources[name]
-                    changes.append(Change("[tool.uv.sources]", f"{name} = {spec}", ""))
-            if not sources:
-                del uv["sources"]
-        if "workspace" in uv:
-            del uv["workspace"]
-            changes.append(Change("[tool.uv]", "workspace", ""))
-    pdm = tool.get("pdm") if isinstance(tool, dict) else None
-    dev = pdm.get("dev-dependencies") if isinstance(pdm, dict) else None
-    if isinstance(dev, dict):
-        for group, array in dev.items():
-            where = f"[tool.pdm.dev-dependencies].{group}"
-            changes += _drop_local_entries(array, where, package_dir)
+    if isinstance(tool, dict):
+        changes += _drop_uv_sources(tool.get("uv"))
+        changes += _drop_pdm_dev_paths(tool.get("pdm"), package_dir)
     groups = doc.get("dependency-groups")
     if isinstance(groups, dict):
         for group, array in groups.items():
             changes += _drop_local_entries(array, f"[dependency-groups].{group}", package_dir)
     return Rewritten(tomlkit.dumps(doc), tuple(changes))
+
+
+def _set_source_url(project: Any, source_url: str, pyproject: Path) -> Change:
+    urls = project.get("urls")
+    if urls is None:
+        urls = tomlkit.table()
+        project["urls"] = urls
+    if not isinstance(urls, dict):
+        raise PlanError(f"{pyproject}: [project.urls] must be a table")
+    before = str(urls.get(SOURCE_URL_LABEL, ""))
+    urls[SOURCE_URL_LABEL] = source_url
+    return Change(f"[project.urls].{SOURCE_URL_LABEL!r}", before, source_url)
+
+
+def _drop_uv_sources(uv: Any) -> list[Change]:
+    """Checkout-only entries of ``[tool.uv]``: path and workspace sources, the workspace."""
+    if not isinstance(uv, dict):
+        return []
+    changes = []
+    sources = uv.get("sources")
+    if isinstance(sources, dict):
+        for name, spec in list(sources.items()):
+            if isinstance(spec, dict) and ({"path", "workspace"} & set(spec)):
+                del sources[name]
+                changes.append(Change("[tool.uv.sources]", f"{name} = {spec}", ""))
+        if not sources:
+            del uv["sources"]
+    if "workspace" in uv:
+        del uv["workspace"]
+        changes.append(Change("[tool.uv]", "workspace", ""))
+    return changes
+
+
+def _drop_pdm_dev_paths(pdm: Any, package_dir: Path) -> list[Change]:
+    dev = pdm.get("dev-dependencies") if isinstance(pdm, dict) else None
+    if not isinstance(dev, dict):
+        return []
+    changes = []
+    for group, array in dev.items():
+        where = f"[tool.pdm.dev-dependencies].{group}"
+        changes += _drop_local_entries(array, where, package_dir)
+    return changes
 
 
 def internal_for(packages: list[MonorepoPackage], versions: Mapping[str, Version]) -> Internal:

@@ -22,9 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from credentials import Scrubber, Target
-from index import AUTH_HINT, IndexFile, IndexReader
-from publish_errors import (
+from snapshot_publisher.credentials import Scrubber, Target
+from snapshot_publisher.errors import (
     AuthError,
     ConflictError,
     PublishError,
@@ -32,7 +31,8 @@ from publish_errors import (
     UploadError,
     VerificationError,
 )
-from verify import VerifiedFile, sha256_of
+from snapshot_publisher.index import AUTH_HINT, IndexFile, IndexReader
+from snapshot_publisher.verify import VerifiedFile, sha256_of
 
 UPLOAD_TIMEOUT = 600.0
 # Passed through to twine: what it needs to reach the registry, nothing else.

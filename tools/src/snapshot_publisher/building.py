@@ -1,7 +1,8 @@
 """Build the sdist and wheel of every planned package, in parallel, without credentials.
 
 Each package is built by `python -m build` (the wheel from the sdist, so a file missing
-from the sdist fails here, not for a user), with uv as the installer when it is found.
+from the sdist fails here, not for a user), with uv as the installer when it is found
+(``runner_core.tooling.find_uv``).
 The build's environment holds no credential at all: build backends are third-party code.
 Builds are reproducible: SOURCE_DATE_EPOCH is the commit's time, and the sdist's gzip
 header carries it too, so the same commit and snapshot id give the same bytes, which is
@@ -19,14 +20,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from credentials import without_secrets
-from plan import Plan, PlannedPackage
-from publish_errors import BuildError
-from rewrite import copy_context, write_copy
+from runner_core.tooling import find_uv
+
+from snapshot_publisher.credentials import without_secrets
+from snapshot_publisher.errors import BuildError
+from snapshot_publisher.plan import Plan, PlannedPackage
+from snapshot_publisher.rewrite import copy_context, write_copy
 
 # 1980-01-01, the earliest time a zip file can hold: used outside a git checkout.
 FALLBACK_EPOCH = 315532800
 BUILD_TIMEOUT = 900.0
+# The uv scripts/bootstrap.sh installs when there is none: where find_uv looks last.
+BOOTSTRAP_UV = Path(".tools/uv/bin/uv")
 
 
 @dataclass(frozen=True)
@@ -40,26 +45,6 @@ class Built:
     @property
     def files(self) -> tuple[Path, Path]:
         return (self.sdist, self.wheel)
-
-
-def find_uv(env: Mapping[str, str], root: Path) -> str | None:
-    """uv for `build --installer uv`: the `uv` package, $UV, PATH, or `.tools/uv`."""
-    candidates: list[str | None] = []
-    try:
-        import uv
-
-        candidates.append(uv.find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        pass
-    candidates += [
-        env.get("UV"),
-        shutil.which("uv", path=env.get("PATH")),
-        str(root / ".tools" / "uv" / "bin" / "uv"),
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def source_date_epoch(root: Path, env: Mapping[str, str]) -> int:
@@ -172,7 +157,7 @@ def build_all(
 ) -> list[Built]:
     """Build every planned package into ``out_dir``; returns them in upload order."""
     base_env = dict(os.environ if env is None else env)
-    uv = find_uv(base_env, plan.root)
+    uv = find_uv(base_env, fallbacks=(plan.root / BOOTSTRAP_UV,))
     epoch = source_date_epoch(plan.root, base_env)
     build_env = build_environment(base_env, uv, epoch)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
-from publish_errors import PlanError, SnapshotIdError
+
+from snapshot_publisher.errors import PlanError, SnapshotIdError
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from credentials import Scrubber, Target, target_from_env, without_secrets
-from index import IndexReader, parse_simple_page
-from publish_errors import (
+from snapshot_publisher.credentials import Scrubber, Target, target_from_env, without_secrets
+from snapshot_publisher.errors import (
     AuthError,
     ConflictError,
     RegistryNetworkError,
     TargetError,
     UploadError,
 )
-from upload import classify_twine_failure, publish_files
-from verify import VerifiedFile
+from snapshot_publisher.index import IndexReader, parse_simple_page
+from snapshot_publisher.upload import classify_twine_failure, publish_files
+from snapshot_publisher.verify import VerifiedFile
 
 # --- target and credentials -----------------------------------------------------------
 

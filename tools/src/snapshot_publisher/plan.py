@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from discover import MonorepoPackage, discover
-from graph import topological_order
 from packaging.version import Version
-from publish_errors import PlanError
-from rewrite import Rewritten, internal_for, plan_rewrite
-from versioning import SnapshotId, snapshot_version
+
+from snapshot_publisher.discover import MonorepoPackage, discover
+from snapshot_publisher.errors import PlanError
+from snapshot_publisher.graph import topological_order
+from snapshot_publisher.rewrite import Rewritten, internal_for, plan_rewrite
+from snapshot_publisher.versioning import SnapshotId, snapshot_version
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
-from publish_errors import PublishError
+
+from snapshot_publisher.errors import PublishError
 
 STATUSES = ("internal", "incubator", "supported", "stable")
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from publish_errors import TargetError
+from snapshot_publisher.errors import TargetError
 
 DEFAULT_BASE_URL = "https://gitlab.com"
 

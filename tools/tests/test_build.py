@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from building import build_all
 from packaging.version import Version
-from plan import make_plan
-from publish_errors import VerificationError
-from verify import check_archive, check_metadata, install_together, verify
-from versioning import SnapshotId
+from snapshot_publisher.building import build_all
+from snapshot_publisher.errors import VerificationError
+from snapshot_publisher.plan import make_plan
+from snapshot_publisher.verify import check_archive, check_metadata, install_together, verify
+from snapshot_publisher.versioning import SnapshotId
 
 pytestmark = pytest.mark.xdist_group("publish-build")
 

@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from building import find_uv
+from runner_core.tooling import find_uv
+from snapshot_publisher.building import BOOTSTRAP_UV
 
 pytestmark = [pytest.mark.xdist_group("publish"), pytest.mark.slow, pytest.mark.timeout(900)]
 
-REPO = Path(__file__).resolve().parents[1]
-PUBLISHER = REPO / "tools" / "publish_snapshots.py"
+REPO = Path(__file__).resolve().parents[2]
+PUBLISHER = ["-m", "snapshot_publisher"]
 SNAPSHOT = 73519200
 PROJECT = 42
 NAMES = ["normalized-events", "registry-core", "sandbox-runner", "reporter", "runner-core"]
@@ -78,7 +79,7 @@ class World:
         return self.run(
             [
                 sys.executable,
-                str(PUBLISHER),
+                *PUBLISHER,
                 "--confirm-live-publish",
                 "--root",
                 str(self.root),
@@ -362,7 +363,7 @@ url = "{world.public.simple_url}"
 
 def _venv(path: Path, *, with_pip: bool) -> None:
     """A fresh venv for a consumer (uv when present: seconds faster than python -m venv)."""
-    uv = find_uv(dict(os.environ), REPO)
+    uv = find_uv(fallbacks=(REPO / BOOTSTRAP_UV,))
     if uv:
         seed = ["--seed"] if with_pip else []
         env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
@@ -380,7 +381,7 @@ def _pdm(world: World) -> str:
     venv = REPO / ".tools" / "pdm"
     pdm = venv / "bin" / "pdm"
     if not pdm.exists():
-        uv = find_uv(dict(os.environ), REPO)
+        uv = find_uv(fallbacks=(REPO / BOOTSTRAP_UV,))
         if uv:
             subprocess.run(
                 [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True

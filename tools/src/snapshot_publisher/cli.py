@@ -1,8 +1,8 @@
 """Publish every non-internal monorepo package as a snapshot: `<base>.dev<snapshot id>`.
 
-    python tools/publish_snapshots.py --dry-run
-    python tools/publish_snapshots.py --build-only OUTDIR
-    python tools/publish_snapshots.py --confirm-live-publish [--out-dir DIR]
+    python -m snapshot_publisher --dry-run
+    python -m snapshot_publisher --build-only OUTDIR
+    python -m snapshot_publisher --confirm-live-publish [--out-dir DIR]
 
 Run from the repository root with the dev environment's python. See
 docs/how-to/publish-snapshots.md. Every error a user can cause ends in one line on stderr
@@ -17,19 +17,19 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from credentials import Scrubber, target_from_env
-from index import IndexReader
-from pipeline import build_and_verify, publish
-from plan import make_plan
-from publish_errors import PublishError
-from versioning import snapshot_id
+from snapshot_publisher.credentials import Scrubber, target_from_env
+from snapshot_publisher.errors import PublishError
+from snapshot_publisher.index import IndexReader
+from snapshot_publisher.pipeline import build_and_verify, publish
+from snapshot_publisher.plan import make_plan
+from snapshot_publisher.versioning import snapshot_id
 
 EXIT_USAGE = 2
 
 
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(
-        prog="publish_snapshots.py",
+        prog="python -m snapshot_publisher",
         description="Build, verify and publish snapshot releases of the monorepo's packages.",
     )
     mode = cli.add_mutually_exclusive_group()
@@ -131,7 +131,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: re-run with the same snapshot id to complete the set", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

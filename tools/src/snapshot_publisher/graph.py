@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from publish_errors import PlanError
+from snapshot_publisher.errors import PlanError
 
 
 class CycleError(PlanError):

@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from building import Built, build_all
-from credentials import Scrubber, Target
-from manifest import current_commit, record_publication, write_traceability
-from plan import Plan
-from upload import PublishReport, publish_files
-from verify import VerifiedFile, verify
+from snapshot_publisher.building import Built, build_all
+from snapshot_publisher.credentials import Scrubber, Target
+from snapshot_publisher.manifest import current_commit, record_publication, write_traceability
+from snapshot_publisher.plan import Plan
+from snapshot_publisher.upload import PublishReport, publish_files
+from snapshot_publisher.verify import VerifiedFile, verify
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
-from credentials import Target
-from discover import normalize
-from publish_errors import AuthError, RegistryNetworkError
+from snapshot_publisher.credentials import Target
+from snapshot_publisher.discover import normalize
+from snapshot_publisher.errors import AuthError, RegistryNetworkError
 
 TIMEOUT = 60.0
 

@@ -28,13 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from building import Built, find_uv
-from credentials import Scrubber, without_secrets
-from discover import normalize
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
-from plan import Plan
-from publish_errors import VerificationError
+from runner_core.tooling import find_uv
+
+from snapshot_publisher.building import BOOTSTRAP_UV, Built
+from snapshot_publisher.credentials import Scrubber, without_secrets
+from snapshot_publisher.discover import normalize
+from snapshot_publisher.errors import VerificationError
+from snapshot_publisher.plan import Plan
 
 # File names that look like credentials or private keys.
 SECRET_FILE_NAMES = re.compile(
@@ -251,7 +253,7 @@ def install_together(
     clean = {**without_secrets(env), "UV_PYTHON_DOWNLOADS": "never"}
     clean.pop("VIRTUAL_ENV", None)
     clean.pop("PYTHONPATH", None)
-    uv = find_uv(clean, root)
+    uv = find_uv(clean, fallbacks=(root / BOOTSTRAP_UV,))
     with tempfile.TemporaryDirectory(prefix="apiary-verify-") as tmp:
         venv = Path(tmp) / "venv"
         vpython = str(venv / "bin" / "python")

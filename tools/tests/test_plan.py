@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from discover import DiscoveryError, discover
-from graph import CycleError, topological_order
 from packaging.version import Version
-from plan import make_plan
-from publish_errors import LocalPathDependencyError, PlanError, SnapshotIdError
-from rewrite import internal_for, rewrite_pyproject
-from versioning import SnapshotId, snapshot_id, snapshot_version
+from snapshot_publisher.discover import DiscoveryError, discover
+from snapshot_publisher.errors import LocalPathDependencyError, PlanError, SnapshotIdError
+from snapshot_publisher.graph import CycleError, topological_order
+from snapshot_publisher.plan import make_plan
+from snapshot_publisher.rewrite import internal_for, rewrite_pyproject
+from snapshot_publisher.versioning import SnapshotId, snapshot_id, snapshot_version
 
-REPO = Path(__file__).resolve().parents[1]
-PUBLISHER = REPO / "tools" / "publish_snapshots.py"
+REPO = Path(__file__).resolve().parents[2]
+PUBLISHER = ["-m", "snapshot_publisher"]
 SNAP = SnapshotId(735192004101, "MONOREPO_SNAPSHOT_ID")
 
 
@@ -283,7 +283,7 @@ def test_this_monorepos_plan() -> None:
 def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITLAB_", "CI_"))}
     return subprocess.run(
-        [sys.executable, str(PUBLISHER), *args],
+        [sys.executable, *PUBLISHER, *args],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plan import Plan
-from verify import VerifiedFile
+from snapshot_publisher.plan import Plan
+from snapshot_publisher.verify import VerifiedFile
 
 MANIFEST_NAME = "snapshot-manifest.json"
 
