@@ -9,11 +9,14 @@ alike), on the same command:
 - plain: ``subprocess.run(argv, stdout=log, stderr=STDOUT)``, no limits, no isolation;
 - none: ``run_sandboxed`` with the none backend (own session, rlimits, output pump, capped
   log, secret filter, process-group and /proc sweep after the command);
-- bwrap: ``run_sandboxed`` with bubblewrap (namespaces, mounts, the in-namespace reaper),
-  when it works here; with, for reference, its two parts run bare: bwrap around ``true``
-  and the reaper's interpreter starting (``python -I -S -c pass``), and bwrap around
-  ``true`` as it was before the hardening (``--ro-bind / /``, no user namespace, no
-  capability drop): the difference is what least privilege and the minimal view cost.
+- bwrap: ``run_sandboxed`` with bubblewrap (namespaces, mounts, the in-namespace reaper:
+  the C one when a compiler is at hand), when it works here;
+- bwrap, py reaper: the same with the Python reaper (``APIARY_REAPER_CC=none`` while it
+  runs): the fallback, and what the C reaper saves;
+and, for reference, parts of bwrap's overhead run bare: bwrap around ``true``, the Python
+reaper's interpreter starting (``python -I -S -c pass``), and bwrap around ``true`` as it
+was before the hardening (``--ro-bind / /``, no user namespace, no capability drop): the
+difference is what least privilege and the minimal view cost.
 Each line gives the median wall time per command, the overhead over plain in
 milliseconds, and the ratio. The bwrap probe (cached per process) is timed separately.
 """
@@ -34,7 +37,8 @@ from pathlib import Path
 
 from sandbox_runner import Isolation, Limits, SandboxSpec, probe_bwrap, run_sandboxed
 from sandbox_runner.backends.bwrap import probe_argv
-from sandbox_runner.reaper import reaper_python
+from sandbox_runner.reaper import choose_reaper, reaper_python
+from sandbox_runner.reaperbuild import COMPILER_VAR
 
 Side = Callable[[], None]
 
@@ -56,7 +60,7 @@ def main() -> int:
     print(
         f"sandbox per-command overhead: {args.command!r}, {args.runs} runs each, interleaved; "
         f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
-        f"load {os.getloadavg()[0]:.1f}"
+        f"load {os.getloadavg()[0]:.1f}; reaper: {choose_reaper().kind}"
     )
     _report(times, parts)
     print(f"  bwrap probe (once per process, cached): {probe_ms:.1f} ms: {why}")
@@ -98,10 +102,28 @@ def _sides(argv: list[str], work: Path, *, bwrap: bool) -> tuple[dict[str, Side]
     parts: dict[str, Side] = {}
     if bwrap:
         sides["bwrap"] = sandboxed("bwrap")
+        sides["bwrap, py reaper"] = _without_compiler(sandboxed("bwrap"))
         parts["bwrap true"] = _bare(probe_argv(shutil.which("bwrap") or "bwrap"))
         parts["python -I -S"] = _bare([reaper_python(), "-I", "-S", "-c", "pass"])
         parts["bwrap true, old"] = _bare(_unhardened_argv(shutil.which("bwrap") or "bwrap"))
     return sides, parts
+
+
+def _without_compiler(side: Side) -> Side:
+    """`side` run with the Python reaper: no compiler, so no C reaper, while it runs."""
+
+    def run() -> None:
+        before = os.environ.get(COMPILER_VAR)
+        os.environ[COMPILER_VAR] = "none"
+        try:
+            side()
+        finally:
+            if before is None:
+                del os.environ[COMPILER_VAR]
+            else:
+                os.environ[COMPILER_VAR] = before
+
+    return run
 
 
 def _bare(argv: list[str]) -> Side:
@@ -125,7 +147,7 @@ def _interleaved(sides: dict[str, Side], runs: int) -> dict[str, list[float]]:
 
 def _report(times: dict[str, list[float]], parts: dict[str, Side]) -> None:
     base = statistics.median(times["plain"])
-    print(f"  {'side':<14}{'median':>10}{'p90':>10}{'overhead':>12}{'ratio':>8}")
+    print(f"  {'side':<18}{'median':>10}{'p90':>10}{'overhead':>12}{'ratio':>8}")
     for name, samples in times.items():
         if name in parts:
             continue
@@ -133,7 +155,7 @@ def _report(times: dict[str, list[float]], parts: dict[str, Side]) -> None:
         p90 = statistics.quantiles(samples, n=10)[-1] if len(samples) > 1 else median
         extra = (median - base) * 1000
         print(
-            f"  {name:<14}{median * 1000:>8.1f}ms{p90 * 1000:>8.1f}ms"
+            f"  {name:<18}{median * 1000:>8.1f}ms{p90 * 1000:>8.1f}ms"
             f"{extra:>+10.1f}ms{median / base:>7.1f}x"
         )
     for name in parts:

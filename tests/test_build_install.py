@@ -68,3 +68,9 @@ def test_wheels_install_together_into_a_fresh_venv(dists: Path, tmp_path: Path) 
     )
     expected = {f"{p.name} {p.base_version}" for p in PACKAGES}
     assert set(done.stdout.splitlines()) == expected
+
+
+def test_the_sandbox_wheel_ships_the_c_reaper_source(dists: Path) -> None:
+    (wheel,) = dists.glob("sandbox_runner-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert "sandbox_runner/reaper.c" in archive.namelist()

@@ -90,6 +90,10 @@ def test_lines_of_picks_the_chosen_types_with_their_numbers(tmp_path: Path) -> N
     ]
     both = lines_of(path.read_bytes(), ("package_finished", "package_started"))
     assert [number for number, _ in both] == [1, 2, 3, 5]
+    unnumbered = lines_of(
+        path.read_bytes(), ("package_finished", "package_started"), numbered=False
+    )
+    assert unnumbered == [(0, line) for _, line in both]
 
 
 def test_read_events_of_chosen_types_only(tmp_path: Path) -> None:

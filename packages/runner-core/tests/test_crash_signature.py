@@ -174,6 +174,8 @@ def test_harness_frames_are_skipped() -> None:
         ("/root/.pyenv/versions/3.13.0/lib/python3.13/unittest/case.py", True),
         ("/home/me/cpython/Lib/importlib/__init__.py", True),
         ("/work/main/packages/runner-core/src/runner_core/steps.py", True),
+        # the evidence agent apiary puts into every test venv
+        ("/venv/lib/python3.13/site-packages/_apiary_evidence.py", True),
         # code under test, even when its folders have a tool's name
         ("/src/pkg/tests/unittest/test_x.py", False),
         ("/home/u/.cache/apiary/sources/pkg/tests/test_x.py", False),

@@ -178,6 +178,19 @@ def test_what_cannot_be_narrowed_says_why(test: RunningTest | None, why: str) ->
     assert command is None and why in reason
 
 
+def _run_with_stacks_agent(code: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """`python -c code` with the evidence agent on and its stacks signal registered."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(agent_source().parent),
+        "APIARY_EVIDENCE_DIR": str(folder),
+        STACKS_VARIABLE: str(STACKS_SIGNAL),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+
+
 @pytest.mark.parametrize("signalled", [True, False])
 def test_the_agent_dumps_every_thread_on_the_stacks_signal(tmp_path: Path, signalled: bool) -> None:
     code = (
@@ -189,15 +202,7 @@ def test_the_agent_dumps_every_thread_on_the_stacks_signal(tmp_path: Path, signa
         "stop.set(); t.join()\n"
         "print(os.getpid())\n"
     )
-    env = {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(agent_source().parent),
-        "APIARY_EVIDENCE_DIR": str(tmp_path),
-        STACKS_VARIABLE: str(STACKS_SIGNAL),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
+    done = _run_with_stacks_agent(code, tmp_path)
     stacks = tmp_path / f"stacks-{done.stdout.strip()}.txt"
     if not signalled:
         assert not stacks.exists()  # nothing written: removed at exit
@@ -219,15 +224,7 @@ def test_a_forked_child_dumps_its_stacks_into_its_own_file(tmp_path: Path) -> No
         "os.kill(child, 9); os.waitpid(child, 0)\n"
         "print(os.getpid(), child)\n"
     ) % (STACKS_SIGNAL, STACKS_SIGNAL)
-    env = {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(agent_source().parent),
-        "APIARY_EVIDENCE_DIR": str(tmp_path),
-        STACKS_VARIABLE: str(STACKS_SIGNAL),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
+    done = _run_with_stacks_agent(code, tmp_path)
     parent, child = (int(pid) for pid in done.stdout.split())
     stacks = dict(gather(tmp_path).stacks)
     assert set(stacks) == {parent, child}

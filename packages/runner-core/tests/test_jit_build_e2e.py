@@ -78,3 +78,59 @@ def test_a_crash_only_the_jit_causes_is_jit_only(jit_python: Path, tmp_path: Pat
     assert jit_off and all(r["outcome"] == "pass" for r in jit_off)
     log = (run_dir / "logs" / "jit-only-pkg" / "jit_off.log").read_text()
     assert "1 passed" in log  # the narrowed test alone, with the JIT really off
+
+
+JIT_LOOP = {
+    "jit_loop_pkg/__init__.py": "",
+    "tests/test_spin.py": textwrap.dedent(
+        """
+        import _testinternalcapi
+
+        def spin_while_the_jit_is_on():
+            while _testinternalcapi.get_optimizer() is not None:
+                pass
+
+        def test_spins_under_the_jit():
+            spin_while_the_jit_is_on()
+        """
+    ),
+}
+ALWAYS_LOOP = {
+    "always_loop_pkg/__init__.py": "",
+    "tests/test_spin.py": textwrap.dedent(
+        """
+        def spin_forever():
+            while True:
+                pass
+
+        def test_spins():
+            spin_forever()
+        """
+    ),
+}
+
+
+def test_a_hang_only_the_jit_causes_is_jit_only(jit_python: Path, tmp_path: Path) -> None:
+    registry = build_registry(
+        tmp_path, Fixture("jit-loop-pkg", JIT_LOOP), Fixture("always-loop-pkg", ALWAYS_LOOP)
+    )
+    args = run_args(registry, tmp_path, "hang", "--target-python", str(jit_python))
+    done = run_apiary(*args, "--idle-timeout", "8", cwd=tmp_path, timeout=1200)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    run_dir = tmp_path / "results" / "hang"
+    finished = {
+        e.package: e
+        for e in read_events(run_dir / "events.jsonl").known()
+        if isinstance(e, PackageFinished)
+    }
+    jit_loop, always = finished["jit-loop-pkg"], finished["always-loop-pkg"]
+    assert jit_loop.outcome.value == "hang" and always.outcome.value == "hang"
+    assert jit_loop.crash is not None and always.crash is not None
+    assert jit_loop.crash.kind == "busy_hang"
+    assert jit_loop.crash.frames[:1] == ["test_spin.py:spin_while_the_jit_is_on"]
+    assert jit_loop.crash.reproducible is True
+    assert jit_loop.crash.test_id == "tests/test_spin.py::test_spins_under_the_jit"
+    assert jit_loop.crash.jit_only is True, jit_loop.crash.jit_only_reason
+    assert "finished (pass)" in (jit_loop.crash.jit_only_reason or "")
+    assert always.crash.jit_only is False, always.crash.jit_only_reason
+    assert "1 passed" in (run_dir / "logs" / "jit-loop-pkg" / "jit_off.log").read_text()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cpython_builds import built
-from normalized_events import Step, StepFinished, read_events
+from normalized_events import PackageFinished, Step, StepFinished, read_events
 from runner_core.interpreter import probe_interpreter
 from runner_core.timeouts import Scale, scale_line, suite_limits, timeout_scale
-from runner_fixtures import package_outcomes, run_apiary, run_args
+from runner_fixtures import Fixture, build_registry, package_outcomes, run_apiary, run_args
 
 
 def test_a_release_build_keeps_the_registry_s_limits() -> None:
@@ -61,3 +62,42 @@ def test_a_scale_of_zero_is_refused_in_one_line(
     assert done.returncode == 2
     assert "--timeout-scale" in done.stderr and "0" in done.stderr
     assert not (tmp_path / "results" / "z").exists()
+
+
+SPINNER = {
+    "spinner/__init__.py": "",
+    "tests/test_spin.py": (
+        "def spin():\n    while True:\n        pass\n\n\ndef test_spin():\n    spin()\n"
+    ),
+}
+
+
+@pytest.mark.slow
+def test_a_timeout_on_a_starved_cpu_says_the_machine_was_busy(tmp_path: Path) -> None:
+    """The suite and three host processes share one CPU: the suite gets a quarter of it."""
+    fixture = Fixture(
+        "spinner",
+        SPINNER,
+        test="taskset -c 0 python -m pytest -q -p no:cacheprovider tests",
+        timeout=8,
+    )
+    registry = build_registry(tmp_path, fixture)
+    hogs = [
+        subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", "while True: pass"])
+        for _ in range(3)
+    ]
+    try:
+        args = run_args(registry, tmp_path, "starved", "--idle-timeout", "0")
+        done = run_apiary(*args, cwd=tmp_path)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert done.returncode != 2, done.stderr
+    run_dir = tmp_path / "results" / "starved"
+    finished = [
+        e for e in read_events(run_dir / "events.jsonl").known() if isinstance(e, PackageFinished)
+    ]
+    assert [e.outcome.value for e in finished] == ["timeout"]
+    reason = finished[0].reason or ""
+    assert "of a CPU over" in reason and "the machine was busy, see --timeout-scale" in reason

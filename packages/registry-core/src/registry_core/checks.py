@@ -171,7 +171,7 @@ def too_deep(value: Any) -> bool:
     return True
 
 
-def check_package_text(path: Path, raw: bytes) -> FileResult:  # noqa: C901
+def check_package_text(path: Path, raw: bytes) -> FileResult:
     """Parse and validate one package file's bytes. Never raises for bad content."""
     stem = path.name.removesuffix(".yaml")
     if len(raw) > MAX_PACKAGE_FILE_BYTES:
@@ -184,31 +184,10 @@ def check_package_text(path: Path, raw: bytes) -> FileResult:  # noqa: C901
         return FileResult(
             None, [RegistryProblem(path, exc.line, exc.column, WHOLE_FILE, exc.message)]
         )
-    if doc.data is None:
-        message = "file is empty; expected a mapping of fields"
-        return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
-    if not isinstance(doc.data, dict):
-        message = f"expected a mapping of fields, got {_type_name(doc.data)}"
-        return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
-    if len(doc.data) > MAX_PACKAGE_FIELDS:
-        message = f"{len(doc.data)} fields, more than the {MAX_PACKAGE_FIELDS} a file may have"
-        return FileResult(None, [RegistryProblem(path, 1, 1, WHOLE_FILE, message)])
-    problems: list[RegistryProblem] = []
-    for name, value in doc.data.items():
-        if isinstance(name, str) and too_deep(value):
-            pos = doc.positions[name]
-            message = f"value nested more than {MAX_DEPTH} levels deep"
-            problems.append(RegistryProblem(path, pos.value_line, pos.value_column, name, message))
-            return FileResult(None, problems)
-    for shown, pos in doc.bad_keys:
-        problems.append(
-            RegistryProblem(
-                path, pos.key_line, pos.key_column, shown, "field names must be strings"
-            )
-        )
-    for name, pos, first in doc.duplicates:
-        message = f"duplicate field (first at line {first})"
-        problems.append(RegistryProblem(path, pos.key_line, pos.key_column, name, message))
+    refused = _shape_problem(path, doc)
+    if refused is not None:
+        return FileResult(None, [refused])
+    problems = _key_problems(path, doc)
     entry: PackageEntry | None = None
     try:
         entry = PackageEntry.model_validate(doc.data)
@@ -224,3 +203,36 @@ def check_package_text(path: Path, raw: bytes) -> FileResult:  # noqa: C901
         return FileResult(None, problems)
     assert entry is not None
     return FileResult(entry, _strict_problems(path, doc, entry))
+
+
+def _shape_problem(path: Path, doc: ParsedDocument) -> RegistryProblem | None:
+    """The one problem that stops a file before its fields are read: not a mapping, too
+    many fields, a value nested too deeply."""
+    data = doc.data
+    if data is None:
+        message = "file is empty; expected a mapping of fields"
+        return RegistryProblem(path, 1, 1, WHOLE_FILE, message)
+    if not isinstance(data, dict):
+        message = f"expected a mapping of fields, got {_type_name(data)}"
+        return RegistryProblem(path, 1, 1, WHOLE_FILE, message)
+    if len(data) > MAX_PACKAGE_FIELDS:
+        message = f"{len(data)} fields, more than the {MAX_PACKAGE_FIELDS} a file may have"
+        return RegistryProblem(path, 1, 1, WHOLE_FILE, message)
+    for name, value in data.items():
+        if isinstance(name, str) and too_deep(value):
+            pos = doc.positions[name]
+            message = f"value nested more than {MAX_DEPTH} levels deep"
+            return RegistryProblem(path, pos.value_line, pos.value_column, name, message)
+    return None
+
+
+def _key_problems(path: Path, doc: ParsedDocument) -> list[RegistryProblem]:
+    """Field names that are not strings, and fields given twice."""
+    problems = [
+        RegistryProblem(path, pos.key_line, pos.key_column, shown, "field names must be strings")
+        for shown, pos in doc.bad_keys
+    ]
+    for name, pos, first in doc.duplicates:
+        message = f"duplicate field (first at line {first})"
+        problems.append(RegistryProblem(path, pos.key_line, pos.key_column, name, message))
+    return problems

@@ -118,11 +118,13 @@ def hang_info(stopped: Attempt, run_dir: Path) -> CrashInfo:
     record_path = stopped.evidence_dir / "hang.json"
     payload = {"signature": crash_signature(record), "record": record.model_dump(mode="json")}
     record_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    return crash_info(
+    info = crash_info(
         record,
         stderr_path=str(stacks.relative_to(run_dir)),
         record_path=str(record_path.relative_to(run_dir)),
     )
+    test = stopped.evidence.test
+    return info.model_copy(update={"test_id": test.test_id if test is not None else None})
 
 
 def _payload(

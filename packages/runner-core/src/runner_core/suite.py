@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from normalized_events import Step
+from normalized_events import CrashKind, Step
 
 from runner_core import outcomes
 from runner_core.aslr import without_aslr
@@ -107,7 +107,31 @@ class SuiteRunner:
         hang = _hang(done, evidence)
         if hang is not None:
             verdict = verdict.model_copy(update={"reason": f"{verdict.reason}: {describe(hang)}"})
+        starved = _starved(done, hang)
+        if starved is not None:
+            verdict = verdict.model_copy(update={"reason": f"{verdict.reason} ({starved})"})
         return Attempt(command, verdict, output, evidence, done, hang, folder)
+
+
+# Below this share of one CPU over its run, a suite stopped at the wall limit was starved
+# by the machine rather than looping: a spinning thread holds a whole CPU.
+_STARVED_SHARE = 0.5
+
+
+def _starved(done: StepOutcome, hang: CrashRecord | None) -> str | None:
+    """Why a wall-clock timeout may say more about the machine than about the suite."""
+    result = done.result
+    if result is None or not result.timed_out or result.cpu_s is None or done.duration_s <= 0:
+        return None
+    if hang is not None and hang.kind is not CrashKind.BUSY_HANG:
+        return None  # asleep or on locks: little CPU is what such a hang uses
+    share = result.cpu_s / done.duration_s
+    if share >= _STARVED_SHARE:
+        return None
+    return (
+        f"it had {share:.0%} of a CPU over {done.duration_s:.0f} s: the machine was busy,"
+        " see --timeout-scale"
+    )
 
 
 def _hang(done: StepOutcome, evidence: Evidence) -> CrashRecord | None:

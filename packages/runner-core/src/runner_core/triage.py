@@ -13,6 +13,12 @@ The triage a JIT developer does by hand after every crash:
 
 Each rerun is tried up to `tries` times: JIT crashes are often intermittent, so a crash
 counts as reproduced when any try reproduces it, and as gone only when no try crashes.
+
+A suite that hung (no output for the idle limit) with a thread still running or every
+thread on a lock is a miscompiled loop as often as a crash is: with the JIT on, the whole
+suite runs again (a hang seldom recurs in one test alone: the JIT needs the warm-up of the
+tests before it); when it hangs at the same place again, it runs once more with
+PYTHON_JIT=0, and `jit_only` is True when that run finishes (`triage_hang`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path
 
 from normalized_events import InterpreterInfo, IsolatedStatus, Outcome, Step
 
-from runner_core.crash import bucket
+from runner_core.crash import CrashKind, CrashRecord, bucket
 from runner_core.evidence import one_test_command
 from runner_core.suite import Attempt
 
@@ -196,3 +202,55 @@ def _what_happened(seen: list[Attempt], first: Attempt) -> str:
                 f"{verdict.outcome.value}" + (f" ({verdict.reason})" if verdict.reason else "")
             )
     return "; ".join(outcomes)
+
+
+@dataclass(frozen=True)
+class HangTriage:
+    """What the reruns after a hang found: did it recur, and is it the JIT's."""
+
+    reproducible: bool | None
+    jit: Attribution
+
+
+def triage_hang(
+    first: Attempt,
+    attempts: Run,
+    *,
+    suite_command: str,
+    interpreter: InterpreterInfo,
+    env: Mapping[str, str],
+) -> HangTriage:
+    """Whether a hang needs the JIT: the suite again with it on, then with it off."""
+    hang = first.hang
+    if hang is None or first.verdict.outcome is not Outcome.HANG:
+        return HangTriage(None, Attribution(None, "not a hang"))
+    if hang.kind not in (CrashKind.BUSY_HANG, CrashKind.DEADLOCK):
+        return HangTriage(None, Attribution(None, "every thread was asleep, none on a lock"))
+    if not _JIT.available(interpreter):
+        return HangTriage(None, Attribution(None, _JIT.missing))
+    if env.get(_JIT.variable) == _JIT.off_value:
+        return HangTriage(None, Attribution(None, "the hang happened without the JIT"))
+    again = attempts(Step.RERUN, suite_command, {})
+    if not _same_hang(again, hang):
+        what = _what_happened([again], first) if again.hang is None else "hung elsewhere"
+        return HangTriage(False, Attribution(None, f"the rerun with the JIT on: {what}"))
+    return HangTriage(True, _hang_without_jit(first, attempts, suite_command, hang))
+
+
+def _hang_without_jit(
+    first: Attempt, attempts: Run, suite_command: str, hang: CrashRecord
+) -> Attribution:
+    off = attempts(_JIT.step, suite_command, {_JIT.variable: _JIT.off_value})
+    if _same_hang(off, hang):
+        return Attribution(False, f"hangs the same way with {_JIT.variable}=0")
+    if off.verdict.outcome.verified:
+        return Attribution(
+            True,
+            f"hung twice at the same place with the JIT on; with {_JIT.variable}=0 the suite "
+            f"finished ({off.verdict.outcome.value})",
+        )
+    return Attribution(None, f"with {_JIT.variable}=0: " + _what_happened([off], first))
+
+
+def _same_hang(attempt: Attempt, hang: CrashRecord) -> bool:
+    return attempt.hang is not None and bucket(attempt.hang) == bucket(hang)

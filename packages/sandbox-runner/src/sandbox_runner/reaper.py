@@ -2,9 +2,12 @@
 
 Inside bubblewrap's PID namespace the command is reaped by bwrap's own init, so `wait4`
 on bwrap from outside sees none of the command's CPU time or memory. The reaper is a
-tiny Python program (run with `-I -S`, importing only built-in modules) that
-bwrap starts instead of the command: it forks the command in a new session, waits for
-it, and writes the exact wait status and rusage to a report pipe.
+tiny program that bwrap starts instead of the command: it forks the command in a new
+session, waits for it, and writes the exact wait status and rusage to a report pipe.
+It comes in two builds speaking the same protocol: `reaper.c`, compiled once into the
+user cache (`reaperbuild`), and `REAPER_SOURCE` below, run with `python -I -S` (importing
+only built-in modules) when no C compiler is at hand. The C one adds a few milliseconds
+to a command; the interpreter's start-up adds tens.
 
 It also listens on a control pipe: a byte from apiary (a timeout) or end-of-file (apiary
 died) makes it kill the command's session and every other process of the namespace
@@ -22,6 +25,9 @@ import select
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from sandbox_runner.reaperbuild import c_reaper, find_compiler, reaper_cache
 
 REPORT_WAIT_S = 2.0
 
@@ -59,6 +65,7 @@ while True:
     if ctl in ready:
         listen = []
         try:
+            os.kill(pid, signal.SIGKILL)  # before its setsid() the group does not exist yet
             os.killpg(pid, signal.SIGKILL)
             if os.getpid() == 2 and os.getppid() == 1:  # bwrap's layout: surely a PID namespace
                 os.kill(-1, signal.SIGKILL)
@@ -108,10 +115,42 @@ def reaper_prefix() -> Path:
     return Path(sys.base_prefix).resolve()
 
 
+ReaperKind = Literal["c", "python"]
+
+
+@dataclass(frozen=True)
+class ReaperProgram:
+    """How to start a reaper: the argv before its own arguments, and what the sandbox
+    must see read-only to run it."""
+
+    kind: ReaperKind
+    argv: tuple[str, ...]
+    visible: tuple[Path, ...]
+    # Why this one, when it is the fallback ("" for the C reaper).
+    note: str = ""
+
+
+def python_reaper(why: str = "") -> ReaperProgram:
+    argv = (reaper_python(), "-I", "-S", "-c", REAPER_SOURCE)
+    note = f"reaper: Python, {why}" if why else ""
+    return ReaperProgram("python", argv, (reaper_prefix(),), note)
+
+
+def choose_reaper(compiler: str | None = None) -> ReaperProgram:
+    """The C reaper when it can be built (by `compiler`, else `find_compiler()`), else
+    the Python one. Never fails: why the C reaper is not used is logged once and kept in
+    the program's `note`."""
+    built = c_reaper(compiler or find_compiler(), reaper_cache())
+    if isinstance(built, str):
+        return python_reaper(built)
+    return ReaperProgram("c", (str(built),), (built,))
+
+
 class ReaperChannel:
     """The two pipes between apiary and one reaper: control (to it) and report (from it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, program: ReaperProgram | None = None) -> None:
+        self.program = program or choose_reaper()
         self.control_read, self._control_write = os.pipe()
         self._report_read, self.report_write = os.pipe()
         self._open = {self.control_read, self._control_write, self._report_read, self.report_write}
@@ -123,11 +162,7 @@ class ReaperChannel:
     def wrap(self, argv: list[str], nproc: int | None = None) -> list[str]:
         """The reaper's argv around `argv`; `nproc` sets RLIMIT_NPROC for the command."""
         return [
-            reaper_python(),
-            "-I",
-            "-S",
-            "-c",
-            REAPER_SOURCE,
+            *self.program.argv,
             str(self.control_read),
             str(self.report_write),
             str(nproc or 0),

@@ -23,7 +23,7 @@ from sandbox_runner.output import CappedLog
 from sandbox_runner.pidlimit import ProcessLimit, process_limit
 from sandbox_runner.procscan import MARKER_VAR, new_marker
 from sandbox_runner.programs import programs_outside_view
-from sandbox_runner.reaper import ReaperChannel, Usage, reaper_prefix
+from sandbox_runner.reaper import ReaperChannel, Usage
 from sandbox_runner.result import SandboxResult
 from sandbox_runner.spec import SandboxSpec
 from sandbox_runner.stackdump import SignalledProcess, signal_for_stacks
@@ -158,6 +158,8 @@ def _home_inside(env: dict[str, str], writable: tuple[Path, ...]) -> None:
 
 def _execute(run: _Run, started: float) -> _Ending:
     channel = ReaperChannel() if run.backend.needs_reaper else None
+    if channel is not None and channel.program.note:
+        run.reason = f"{run.reason}; {channel.program.note}"
     try:
         return _supervise(run, started, channel)
     finally:
@@ -168,10 +170,11 @@ def _execute(run: _Run, started: float) -> _Ending:
 def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:  # noqa: C901
     launch = run.launch
     if channel is not None:
-        roots = (launch.cwd, *launch.writable, *launch.readable, reaper_prefix())
+        reaper = channel.program.visible
+        roots = (launch.cwd, *launch.writable, *launch.readable, *reaper)
         readable = (
             *launch.readable,
-            reaper_prefix(),
+            *reaper,
             *programs_outside_view(launch.argv, run.env, roots),
         )
         nproc = run.pids.limit if run.pids.method == "rlimit" else None

@@ -55,11 +55,11 @@ _RESULT: type[Any] = narrow_model(
 def _quick(path: Path) -> RunRows | None:
     """A run's rows read the narrow way, or None when the full reader must decide."""
     data = path.read_bytes()
-    starts = validated(RunStarted, lines_of(data, ("run_started",)))
+    starts = validated(RunStarted, lines_of(data, ("run_started",), numbered=False))
     if not starts:
         return None  # the run's time then comes from its first event: the full reader's job
     kept: dict[tuple[str, str], Any] = {}
-    for result in validated(_RESULT, lines_of(data, ("package_finished",))):
+    for result in validated(_RESULT, lines_of(data, ("package_finished",), numbered=False)):
         key = (result.package, result.condition)
         previous = kept.get(key)
         if previous is None or previous.seq <= result.seq:

@@ -33,6 +33,7 @@ def key_of(event: PackageFinished | PackageStarted | StepFinished) -> Key:
 
 
 _PACKAGE = re.compile(rb'"package"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_STARTED = b'"package_started"'
 _CONDITION = re.compile(rb'"condition"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -81,7 +82,7 @@ class PackageEvents:
                 continue
             try:
                 package = _json_string(found.group(1))
-                if line_type(raw) == "package_started":
+                if _STARTED in raw and line_type(raw) == "package_started":
                     condition = _CONDITION.search(raw)
                     name = _json_string(condition.group(1)) if condition else DEFAULT_CONDITION
                     self._started[(package, name)] = None

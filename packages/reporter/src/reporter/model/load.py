@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from array import array
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,6 @@ from normalized_events import (
     RunStarted,
     collector_paused,
     line_type,
-    lines_of,
     log_lines,
     read_line,
 )
@@ -77,35 +77,38 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunData:
 def _read(path: Path, data: bytes) -> RunData:
     builder = RunBuilder(path=path.parent)
     lines, torn = log_lines(data)
+    starts, waiting = _read_now(builder, lines)
 
-    def waiting() -> list[tuple[int, bytes]]:
+    def read_waiting() -> list[tuple[int, bytes]]:
         # Read again from the file rather than holding every run's lines in memory (a
-        # history holds many runs and asks for none of these).
+        # history holds many runs and asks for none of these); only their numbers are kept.
         try:
-            return lines_of(path.read_bytes(), _WAITING)
+            again = log_lines(path.read_bytes()).lines
         except OSError:
             return []
+        return [(n, again[n - 1]) for n in waiting if n <= len(again)]
 
-    builder.package_events.wait_for(waiting)
+    builder.package_events.wait_for(read_waiting)
     # A torn last line (its writer stopped mid-write) is never a result, even when it
     # parses: the contract's reader and a resumed run treat it the same way.
     builder.torn_tail = torn is not None and bool(torn.strip())
-    starts = _read_now(builder, lines)
     _session_ends(builder, lines, starts)
     _first_time(builder, lines)
     return builder.build()
 
 
-def _read_now(builder: RunBuilder, lines: list[bytes]) -> list[int]:
+def _read_now(builder: RunBuilder, lines: list[bytes]) -> tuple[list[int], array[int]]:
     """Add the lines read now (all but package_started and step_finished, which wait
     until something asks for them: a history of many runs never does) to the run; the
-    line numbers of its run_started events."""
+    line numbers of its run_started events, and of the lines that wait."""
     starts: list[int] = []
+    waiting = array("l")
     for number, raw in enumerate(lines, start=1):
         if not raw or raw.isspace():
             continue
         kind = line_type(raw)
         if kind in _WAITING:
+            waiting.append(number)
             continue
         read = read_line(number, raw, kind)
         if isinstance(read, LineProblem):
@@ -114,7 +117,7 @@ def _read_now(builder: RunBuilder, lines: list[bytes]) -> list[int]:
         if isinstance(read, RunStarted):
             starts.append(number)
         builder.add(read)
-    return starts
+    return starts, waiting
 
 
 def _session_ends(builder: RunBuilder, lines: list[bytes], starts: list[int]) -> None:

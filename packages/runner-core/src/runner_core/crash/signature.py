@@ -9,9 +9,10 @@ signature = kind + normalised headline + the top 3 relevant frames, joined by " 
   basename alone says nothing). An ASan report uses its native frames instead, and a
   crash with no Python frame falls back to the native ones.
 - Skipped: frames of the test harness (pytest, _pytest, pluggy and pytest plugins, xdist,
-  runpy, unittest, importlib, apiary's own runner_core and sandbox_runner); native frames
-  without a symbol, of the sanitizer runtime, of faulthandler and of libc (its string
-  functions, its signal and abort path); an inlined native function counts once.
+  runpy, unittest, importlib, apiary's own runner_core and sandbox_runner, its evidence
+  agent in the test venv); native frames without a symbol, of the sanitizer runtime, of
+  faulthandler and of libc (its string functions, its signal and abort path); an inlined
+  native function counts once.
 - Masked: hex addresses, PIDs, ASan thread ids, temp file names, line numbers; paths are
   cut to their basename, so a temp dir, a venv or a package's location never matters.
 
@@ -39,7 +40,7 @@ _HARNESS_FILES = re.compile(
     r"|/(?:lib/python3\.\d+t?|Lib)/(?:unittest/|importlib/|runpy\.py$)"
     # test tools wherever they are installed
     r"|/(?:site|dist)-packages/(?:_?pytest|pluggy|xdist|execnet|_?py|pytest_\w+|unittest2"
-    r"|nose2?|apiary)(?:/|\.py$)"
+    r"|nose2?|apiary|_apiary_evidence)(?:/|\.py$)"
     # apiary itself, installed or from a checkout
     r"|/(?:runner_core|sandbox_runner)/"
 )

@@ -162,7 +162,7 @@ def _group_items(
     return items
 
 
-def _read_pyproject(config: ProjectConfig) -> None:  # noqa: C901
+def _read_pyproject(config: ProjectConfig) -> None:
     path = config.root / "pyproject.toml"
     if not path.is_file():
         return
@@ -170,12 +170,7 @@ def _read_pyproject(config: ProjectConfig) -> None:  # noqa: C901
     data = _read_toml(path, config)
     project = data.get("project", {})
     if isinstance(project, dict):
-        if isinstance(project.get("name"), str):
-            config.name = project["name"]
-        config.runtime_deps += [d for d in project.get("dependencies", []) if isinstance(d, str)]
-        for extra, deps in (project.get("optional-dependencies") or {}).items():
-            if isinstance(deps, list):
-                config.extras[canonical(extra)] = [d for d in deps if isinstance(d, str)]
+        _read_project(config, project)
     groups = data.get("dependency-groups")
     if isinstance(groups, dict):
         for name in groups:
@@ -186,8 +181,24 @@ def _read_pyproject(config: ProjectConfig) -> None:  # noqa: C901
         if isinstance(build.get("build-backend"), str):
             config.build_backend = build["build-backend"]
     tool = data.get("tool", {})
-    if not isinstance(tool, dict):
-        return
+    if isinstance(tool, dict):
+        _read_scm_tools(config, tool)
+        _read_poetry_and_flit(config, tool)
+        _read_pytest_tool(config, tool.get("pytest"))
+
+
+def _read_project(config: ProjectConfig, project: dict[str, Any]) -> None:
+    """``[project]``: the name, the dependencies and the extras."""
+    if isinstance(project.get("name"), str):
+        config.name = project["name"]
+    config.runtime_deps += [d for d in project.get("dependencies", []) if isinstance(d, str)]
+    for extra, deps in (project.get("optional-dependencies") or {}).items():
+        if isinstance(deps, list):
+            config.extras[canonical(extra)] = [d for d in deps if isinstance(d, str)]
+
+
+def _read_scm_tools(config: ProjectConfig, tool: dict[str, Any]) -> None:
+    """Whether the version comes from the VCS (setuptools-scm, hatch-vcs)."""
     if "setuptools_scm" in tool or "setuptools-scm" in tool:
         config.uses_scm = "[tool.setuptools_scm] in pyproject.toml"
     hatch_version = (
@@ -195,6 +206,10 @@ def _read_pyproject(config: ProjectConfig) -> None:  # noqa: C901
     )
     if isinstance(hatch_version, dict) and hatch_version.get("source") == "vcs":
         config.uses_scm = "[tool.hatch.version] source = vcs in pyproject.toml"
+
+
+def _read_poetry_and_flit(config: ProjectConfig, tool: dict[str, Any]) -> None:
+    """Poetry's name and dependency groups; flit's module name."""
     poetry = tool.get("poetry")
     if isinstance(poetry, dict):
         config.name = config.name or poetry.get("name")
@@ -207,13 +222,16 @@ def _read_pyproject(config: ProjectConfig) -> None:  # noqa: C901
         module = flit["module"].get("name")
         if isinstance(module, str):
             config.package_hints.append(module)
-    pytest_tool = tool.get("pytest")
-    if isinstance(pytest_tool, dict):
-        options = pytest_tool.get("ini_options")
-        if isinstance(options, dict):
-            config.pytest = PytestIni("pyproject.toml [tool.pytest.ini_options]", options)
-        elif pytest_tool:
-            config.pytest = PytestIni("pyproject.toml [tool.pytest]", dict(pytest_tool))
+
+
+def _read_pytest_tool(config: ProjectConfig, pytest_tool: Any) -> None:
+    if not isinstance(pytest_tool, dict):
+        return
+    options = pytest_tool.get("ini_options")
+    if isinstance(options, dict):
+        config.pytest = PytestIni("pyproject.toml [tool.pytest.ini_options]", options)
+    elif pytest_tool:
+        config.pytest = PytestIni("pyproject.toml [tool.pytest]", dict(pytest_tool))
 
 
 def _read_setup_cfg(config: ProjectConfig) -> None:
@@ -251,7 +269,7 @@ def _read_pytest_ini(config: ProjectConfig) -> None:
             return
 
 
-def _read_tox(config: ProjectConfig) -> None:  # noqa: C901
+def _read_tox(config: ProjectConfig) -> None:
     path = config.root / "tox.ini"
     if not path.is_file():
         return
@@ -266,20 +284,25 @@ def _read_tox(config: ProjectConfig) -> None:  # noqa: C901
             continue
         if parser.has_option(section, "deps"):
             for line in _lines(parser.get(section, "deps")):
-                if _TOX_FACTOR.match(line):
-                    # "py38: dep", "django42: Django<4.3": only some envs install it (often
-                    # an old pin that no longer builds), so the tests do not need it.
-                    config.notes.append(f"tox.ini: factor-conditional dep left out: {line}")
-                elif line.startswith("-r"):
-                    target = line[2:].strip().replace("{toxinidir}/", "")
-                    config.tox_deps += _requirements(config.root / target, config, depth=1)
-                elif "{" not in line and not line.startswith("-"):
-                    config.tox_deps.append(line)
+                _take_tox_dep(config, line)
         if parser.has_option(section, "commands"):
             config.tox_commands += _lines(parser.get(section, "commands"))
         if config.tox_deps or config.tox_commands:
             break
     config.tox_deps = list(dict.fromkeys(config.tox_deps))
+
+
+def _take_tox_dep(config: ProjectConfig, line: str) -> None:
+    """One line of a tox env's ``deps``."""
+    if _TOX_FACTOR.match(line):
+        # "py38: dep", "django42: Django<4.3": only some envs install it (often an old pin
+        # that no longer builds), so the tests do not need it.
+        config.notes.append(f"tox.ini: factor-conditional dep left out: {line}")
+    elif line.startswith("-r"):
+        target = line[2:].strip().replace("{toxinidir}/", "")
+        config.tox_deps += _requirements(config.root / target, config, depth=1)
+    elif "{" not in line and not line.startswith("-"):
+        config.tox_deps.append(line)
 
 
 def _strings(node: ast.AST) -> list[str]:
@@ -292,7 +315,7 @@ def _strings(node: ast.AST) -> list[str]:
     return []
 
 
-def _read_nox(config: ProjectConfig) -> None:  # noqa: C901
+def _read_nox(config: ProjectConfig) -> None:
     path = config.root / "noxfile.py"
     if not path.is_file():
         return
@@ -307,18 +330,23 @@ def _read_nox(config: ProjectConfig) -> None:  # noqa: C901
             continue
         args = [s for arg in node.args for s in _strings(arg)]
         if node.func.attr == "install":
-            skip_next = False
-            for arg in args:
-                if skip_next:
-                    config.nox_installs += _requirements(config.root / arg, config, depth=1)
-                    skip_next = False
-                elif arg == "-r":
-                    skip_next = True
-                elif not arg.startswith("-") and arg not in (".", "-e") and not arg.startswith("."):
-                    config.nox_installs.append(arg)
+            _take_nox_install(config, args)
         elif node.func.attr == "run" and args and args[0] in ("pytest", "python", "coverage"):
             config.nox_commands.append(args)
     config.nox_installs = list(dict.fromkeys(config.nox_installs))
+
+
+def _take_nox_install(config: ProjectConfig, args: list[str]) -> None:
+    """The arguments of one ``session.install(...)``: requirements, ``-r`` files."""
+    skip_next = False
+    for arg in args:
+        if skip_next:
+            config.nox_installs += _requirements(config.root / arg, config, depth=1)
+            skip_next = False
+        elif arg == "-r":
+            skip_next = True
+        elif not arg.startswith("-") and arg not in (".", "-e") and not arg.startswith("."):
+            config.nox_installs.append(arg)
 
 
 def _requirements(path: Path, config: ProjectConfig, depth: int = 0) -> list[str]:

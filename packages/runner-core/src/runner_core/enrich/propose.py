@@ -8,16 +8,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from runner_core.enrich.config import ProjectConfig, requirement_name
+from runner_core.enrich.declared import (
+    XDIST_OPTIONS,
+    declared,
+    for_tests,
+    normalized,
+    option_plugins,
+    strip_xdist,
+    unpinned,
+    warning_modules,
+)
 from runner_core.enrich.distnames import (
     FIXTURE_TO_DIST,
     IMPORT_TO_DIST,
     INI_KEY_TO_DIST,
     MARKER_TO_DIST,
-    OPTION_TO_DIST,
-    PLUGIN_TO_DIST,
-    PYTEST_BUILTIN_PLUGINS,
     canonical,
     distribution_for,
     import_key,
@@ -25,89 +31,7 @@ from runner_core.enrich.distnames import (
 )
 from runner_core.enrich.tests_layout import TestLayout
 
-# Tools a development group carries that a test run does not need (unless tests import them).
-NOT_FOR_TESTS = frozenset(
-    canonical(n)
-    for n in (
-        "black",
-        "flake8",
-        "ruff",
-        "isort",
-        "mypy",
-        "pylint",
-        "pyright",
-        "ty",
-        "pytype",
-        "pre-commit",
-        "tox",
-        "nox",
-        "twine",
-        "build",
-        "wheel",
-        "check-manifest",
-        "codecov",
-        "coveralls",
-        "bump2version",
-        "bumpversion",
-        "towncrier",
-        "readme-renderer",
-        "pyroma",
-        "sphinx",
-        "furo",
-        "myst-parser",
-        "ipython",
-        "ipdb",
-        "pdbpp",
-        "pip-tools",
-        "setuptools-scm",
-        "flit",
-        "hatch",
-        "pip",
-        "uv",
-        "docformatter",
-        "pydocstyle",
-        "codespell",
-        "sphinx-rtd-theme",
-        "mkdocs",
-        "mkdocs-material",
-        "jupyter",
-        "notebook",
-        "mccabe",
-        "bandit",
-        "safety",
-        "memray",
-        "pytest-sugar",
-        "pytest-instafail",
-        "pytest-clarity",
-        "pytest-github-actions-annotate-failures",
-        "pytest-codspeed",
-        "pytest-memray",
-        "pytest-pretty",
-        # linters run as pytest plugins, and other tools of a development group
-        "pytest-flake8",
-        "pytest-mypy",
-        "pytest-black",
-        "pytest-isort",
-        "pytest-pylint",
-        "pytest-ruff",
-        "pytest-pycodestyle",
-        "pytest-flakes",
-        "pyflakes",
-        "pycodestyle",
-        "autopep8",
-        "yapf",
-        "flynt",
-        "deptry",
-        "tbump",
-        "snakeviz",
-        "vulture",
-        "interrogate",
-        "pre-commit-hooks",
-    )
-)
-_NOT_FOR_TESTS_PREFIX = ("sphinx", "types-", "flake8-", "mypy-", "mkdocs")
 _COLLECTED = re.compile(r"^(test_.*|.*_test)\.py$")
-_XDIST_OPTIONS = ("-n", "--numprocesses", "--dist", "--maxprocesses")
 
 
 @dataclass
@@ -175,110 +99,6 @@ class Proposal:
         }
 
 
-def _unpinned(requirement: str) -> str:
-    """``pytest==7.1.2`` -> ``pytest``: exact pins of old tools rarely install on new Pythons."""
-    try:
-        parsed = Requirement(requirement)
-    except InvalidRequirement:
-        return requirement
-    if any(spec.operator in ("==", "===") for spec in parsed.specifier):
-        parsed.specifier = type(parsed.specifier)("")
-        return str(parsed)
-    return requirement
-
-
-def _normalized(requirement: str) -> str:
-    """One spelling per requirement: no spaces around operators, double-quoted markers."""
-    try:
-        return str(Requirement(requirement))
-    except InvalidRequirement:
-        return requirement
-
-
-def _for_tests(name: str) -> bool:
-    return name not in NOT_FOR_TESTS and not name.startswith(_NOT_FOR_TESTS_PREFIX)
-
-
-def _declared(config: ProjectConfig) -> tuple[str | None, list[str], str]:  # noqa: C901
-    """(extra to install with the project, requirement list, where they came from)."""
-    extra = config.test_extra()
-    if extra is not None and extra not in ("dev", "develop", "development", "all"):
-        return extra, [], f"optional-dependencies group '{extra}'"
-    group = config.test_group()
-    if group is not None and group not in ("dev", "develop", "development", "all"):
-        return None, config.groups[group], f"dependency group '{group}'"
-    for path, items in config.requirement_files.items():
-        if items and re.search(r"test", path, re.IGNORECASE):
-            return None, items, f"requirements file {path}"
-    if config.tox_deps:
-        return None, config.tox_deps, "tox.ini [testenv] deps"
-    if config.nox_installs:
-        return None, config.nox_installs, "noxfile.py session.install"
-    for path, items in config.requirement_files.items():
-        if items:
-            return None, items, f"requirements file {path}"
-    if extra is not None:
-        return None, config.extras[extra], f"optional-dependencies group '{extra}'"
-    if group is not None:
-        return None, config.groups[group], f"dependency group '{group}'"
-    return None, [], ""
-
-
-def _plugin_dist(plugin: str, local_names: set[str]) -> str | None:
-    """The distribution ``-p PLUGIN`` loads; None for pytest's own plugins, ``no:`` and
-    the tree's own modules (``-p tests.plugin``)."""
-    if plugin.startswith("no:") or plugin in PYTEST_BUILTIN_PLUGINS:
-        return None
-    if plugin.startswith("_pytest.") or plugin.split(".", maxsplit=1)[0] in local_names:
-        return None
-    return PLUGIN_TO_DIST.get(plugin, distribution_for(plugin))
-
-
-def _option_plugins(args: list[str], local_names: set[str]) -> list[tuple[str, str]]:
-    """(distribution, option) for each plugin an option list needs."""
-    found: list[tuple[str, str]] = []
-    for index, arg in enumerate(args):
-        option = arg.split("=", 1)[0]
-        plugin = None
-        if option == "-p" and index + 1 < len(args):
-            plugin = args[index + 1]
-        elif option.startswith("-p") and len(option) > 2:
-            plugin = option[2:]
-        elif OPTION_TO_DIST.get(option):
-            found.append((OPTION_TO_DIST[option], option))
-        dist = _plugin_dist(plugin, local_names) if plugin else None
-        if dist:
-            found.append((dist, f"-p {plugin}"))
-    return found
-
-
-def _warning_modules(filters: list[str]) -> list[tuple[str, str]]:
-    """Modules whose warning classes filterwarnings names (pytest imports them)."""
-    found = []
-    for item in filters:
-        parts = item.split(":")
-        if len(parts) >= 3 and "." in parts[2].strip():
-            module = parts[2].strip().rsplit(".", 1)[0]
-            found.append((module, item))
-    return found
-
-
-def _strip_xdist(args: list[str]) -> list[str]:
-    """addopts without the options that start xdist workers."""
-    kept: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in _XDIST_OPTIONS:
-            skip = True  # its value follows
-        elif not (
-            arg.startswith(tuple(o + "=" for o in _XDIST_OPTIONS)) or re.match(r"^-n\S", arg)
-        ):
-            kept.append(arg)
-    return kept
-
-
 @dataclass
 class _Needs:
     """The test dependencies found so far, each with why; never one the project has."""
@@ -291,7 +111,7 @@ class _Needs:
         dist = requirement_name(requirement) or canonical(requirement)
         if dist in self.covered or dist in self.deps or not dist:
             return
-        self.deps[dist] = Dependency(_normalized(requirement), why)
+        self.deps[dist] = Dependency(normalized(requirement), why)
 
     def add_optional(self, dist: str, why: str) -> None:
         if canonical(dist) not in self.deps:
@@ -303,10 +123,10 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
     name = package or config.name
     own = canonical(name) if name else None
     needs = _Needs(covered=set(config.runtime_names()) | ({own} if own else set()))
-    extra, declared, declared_from = _declared(config)
+    extra, listed, declared_from = declared(config)
     if extra is not None:
         needs.covered.update(n for n in map(requirement_name, config.extras.get(extra, [])) if n)
-    _declared_needs(needs, declared, declared_from)
+    _declared_needs(needs, listed, declared_from)
     _config_needs(needs, config, layout)
     _layout_needs(needs, layout)
     addopts = config.pytest.addopts if config.pytest else []
@@ -328,25 +148,25 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
     )
 
 
-def _declared_needs(needs: _Needs, declared: list[str], declared_from: str) -> None:
+def _declared_needs(needs: _Needs, listed: list[str], declared_from: str) -> None:
     needs.add("pytest", "the test runner")
-    for requirement in declared:
+    for requirement in listed:
         dist = requirement_name(requirement)
-        if dist and (_for_tests(dist) or dist in {"pytest", "pytest-xdist"}):
-            needs.add(_unpinned(requirement), declared_from)
+        if dist and (for_tests(dist) or dist in {"pytest", "pytest-xdist"}):
+            needs.add(unpinned(requirement), declared_from)
 
 
 def _config_needs(needs: _Needs, config: ProjectConfig, layout: TestLayout) -> None:
     """Plugins the pytest configuration asks for: by option, ini key, warning class."""
     ini = config.pytest
-    for dist, option in _option_plugins(ini.addopts if ini else [], layout.local_names):
+    for dist, option in option_plugins(ini.addopts if ini else [], layout.local_names):
         needs.add(dist, f"addopts {option} ({ini.source if ini else ''})")
     if ini is None:
         return
     for key in ini.options:
         if key in INI_KEY_TO_DIST:
             needs.add(INI_KEY_TO_DIST[key], f"ini option {key} ({ini.source})")
-    for module, item in _warning_modules(ini.filterwarnings):
+    for module, item in warning_modules(ini.filterwarnings):
         key = import_key(module)
         if not is_stdlib(key) and key.split(".")[0] not in layout.local_names:
             needs.add(distribution_for(key), f"filterwarnings {item!r} imports {module}")
@@ -391,12 +211,12 @@ def _uses_xdist(
     config: ProjectConfig,
     layout: TestLayout,
     addopts: list[str],
-    declared: tuple[str | None, str],
+    source: tuple[str | None, str],
 ) -> Finding:
     """Whether the suite is written for xdist workers (apiary runs it in one process)."""
-    extra, declared_from = declared
+    extra, declared_from = source
     evidence = []
-    if any(a.split("=")[0] in _XDIST_OPTIONS or re.match(r"^-n\S", a) for a in addopts):
+    if any(a.split("=")[0] in XDIST_OPTIONS or re.match(r"^-n\S", a) for a in addopts):
         evidence.append(f"addopts runs workers ({config.pytest.source if config.pytest else ''})")
     if "pytest-xdist" in needs.deps:
         evidence.append(f"pytest-xdist: {needs.deps['pytest-xdist'].why}")
@@ -415,7 +235,7 @@ def _test_command(
     if uses_xdist:
         args += ["-p", "no:xdist"]
         evidence.append("-p no:xdist: the JIT is tested in one process")
-        stripped = _strip_xdist(addopts)
+        stripped = strip_xdist(addopts)
         if stripped != addopts:
             args += ["-o", f"addopts={shlex.join(stripped)}"]
             evidence.append("addopts overridden without the xdist options")
@@ -487,35 +307,74 @@ def _notes(config: ProjectConfig, layout: TestLayout) -> list[str]:
     return notes
 
 
-def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) -> Finding:  # noqa: C901
+def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) -> Finding:
+    """The module the package is imported as, when it is not its name; the first rule
+    that tells wins."""
     packages = layout.packages
     default = re.sub(r"[-.]+", "_", name).lower() if name else None
-    if name and "." in name:
-        # A namespace package (zope.interface, jaraco.text): imported with its dots.
-        dotted = name.lower()
-        folder = Path(*dotted.split("."))
-        for base in (layout.root / "src", layout.root):
-            if (base / folder).is_dir() or (base / folder).with_suffix(".py").is_file():
-                return Finding(dotted, [f"namespace package {dotted} in {base.name or '.'}"])
+    found = (
+        _namespace_package(name, layout)
+        or _same_as_name(default, packages)
+        or _flit_module(default, config)
+        or _known_import(name, packages)
+        or _only_package(default, packages)
+        or _name_starts_with_package(name, default, packages)
+    )
+    return found or Finding(None, [f"top-level names: {', '.join(packages) or 'none found'}"])
+
+
+def _namespace_package(name: str | None, layout: TestLayout) -> Finding | None:
+    """A namespace package (zope.interface, jaraco.text): imported with its dots."""
+    if not name or "." not in name:
+        return None
+    dotted = name.lower()
+    folder = Path(*dotted.split("."))
+    for base in (layout.root / "src", layout.root):
+        if (base / folder).is_dir() or (base / folder).with_suffix(".py").is_file():
+            return Finding(dotted, [f"namespace package {dotted} in {base.name or '.'}"])
+    return None
+
+
+def _same_as_name(default: str | None, packages: list[str]) -> Finding | None:
     if default and default in packages:
         return Finding(None, [f"{default} is the package name as a module"])
+    return None
+
+
+def _flit_module(default: str | None, config: ProjectConfig) -> Finding | None:
     for hint in config.package_hints:
         if hint != default:
             return Finding(hint, [f"[tool.flit.module] name = {hint}"])
-    if name:
-        reverse = [k for k, v in IMPORT_TO_DIST.items() if canonical(v) == canonical(name)]
-        for key in reverse:
-            if key.split(".")[0] in packages or not packages:
-                return Finding(key, [f"{name} is imported as {key}"])
+    return None
+
+
+def _known_import(name: str | None, packages: list[str]) -> Finding | None:
+    if not name:
+        return None
+    reverse = [k for k, v in IMPORT_TO_DIST.items() if canonical(v) == canonical(name)]
+    for key in reverse:
+        if key.split(".")[0] in packages or not packages:
+            return Finding(key, [f"{name} is imported as {key}"])
+    return None
+
+
+def _only_package(default: str | None, packages: list[str]) -> Finding | None:
     if len(packages) == 1 and packages[0] != default:
         return Finding(packages[0], [f"the only top-level package is {packages[0]}"])
-    if default:
-        # pdfminer.six -> pdfminer, Flask-Cors -> flask_cors: a package the name starts with
-        prefixed = [p for p in packages if default.startswith(p.lower() + "_")]
-        if len(prefixed) == 1:
-            return Finding(prefixed[0], [f"{name} starts with its package {prefixed[0]}"])
-    if default and packages:
-        lowered = [p for p in packages if p.lower() == default]
-        if lowered:
-            return Finding(lowered[0], [f"top-level package {lowered[0]}"])
-    return Finding(None, [f"top-level names: {', '.join(packages) or 'none found'}"])
+    return None
+
+
+def _name_starts_with_package(
+    name: str | None, default: str | None, packages: list[str]
+) -> Finding | None:
+    """pdfminer.six -> pdfminer, Flask-Cors -> flask_cors: a package the name starts with
+    (or the name itself, spelt in another case)."""
+    if not default:
+        return None
+    prefixed = [p for p in packages if default.startswith(p.lower() + "_")]
+    if len(prefixed) == 1:
+        return Finding(prefixed[0], [f"{name} starts with its package {prefixed[0]}"])
+    lowered = [p for p in packages if p.lower() == default]
+    if lowered:
+        return Finding(lowered[0], [f"top-level package {lowered[0]}"])
+    return None

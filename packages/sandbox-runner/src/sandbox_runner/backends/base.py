@@ -39,7 +39,7 @@ class Backend(Protocol):
     @property
     def needs_reaper(self) -> bool:
         """Whether the command runs where apiary cannot wait for it (a PID namespace), so
-        the runner must start it under `reaper.REAPER_SOURCE` to learn its status and usage."""
+        the runner must start it under the reaper (`reaper.py`) to learn its status and usage."""
         ...
 
     def wrap(self, launch: Launch) -> list[str]:
