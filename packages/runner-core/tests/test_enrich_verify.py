@@ -284,3 +284,52 @@ def test_verify_takes_the_run_spelling_of_the_interpreter(tmp_path: Path, spelli
     assert done.returncode == 1, done.stderr
     assert "FAIL hopeless  source_error on 3." in done.stdout
     assert "needs its git repository (--source auto or git)" in done.stdout
+
+
+def test_a_stopped_verify_keeps_the_packages_it_had_settled(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    quick = _package(
+        tmp_path / "src" / "quick",
+        {"quick/__init__.py": "", "tests/test_it.py": "def test_it():\n    pass\n"},
+    )
+    # a missing module in round 1; once it is installed, a test that never ends
+    slow = _package(
+        tmp_path / "src" / "slow-after-fix",
+        {
+            "slow_after_fix/__init__.py": "",
+            "tests/test_it.py": "import six, time\n\ndef test_it():\n    time.sleep(600)\n",
+        },
+    )
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True)
+    for name, folder in (("quick", quick), ("slow-after-fix", slow)):
+        (registry / "packages" / f"{name}.yaml").write_text(
+            _entry(name, folder, "pip install pytest")
+        )
+    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
+    command = [
+        str(Path(sys.executable).with_name("apiary")),
+        *("enrich", "verify", "quick", "slow-after-fix", "--write", "--workers", "2"),
+        *("--registry-dir", str(registry), "--results-dir", str(tmp_path / "results")),
+        *("--work-dir", str(tmp_path / "work"), "--run-prefix", "v"),
+    ]
+    verify_run = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        round_two = tmp_path / "results" / "v-2" / "events.jsonl"
+        deadline = time.monotonic() + 600
+        while not round_two.is_file() and verify_run.poll() is None:
+            assert time.monotonic() < deadline, "round 2 never started"
+            time.sleep(1)
+        assert verify_run.poll() is None, "verify ended before its second round"
+    finally:
+        verify_run.kill()
+        verify_run.wait()
+    loaded = load_registry(registry, use_cache=False)
+    assert loaded.entries["quick"].enriched is True
+    assert "Verified " in loaded.entries["quick"].notes
+    assert loaded.entries["slow-after-fix"].enriched is False

@@ -248,6 +248,7 @@ def verify(
     pending = [name for name in work if not _needs_git(work[name], options, interpreters)]
     prefix = options.run_prefix or "verify-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     changes: dict[str, str | None] = dict.fromkeys(pending)
+    recorded: set[str] = set()
     for number in range(1, max(1, options.max_attempts) + 1):
         if not pending:
             break
@@ -261,14 +262,20 @@ def verify(
             on_result,
         )
         last = number == options.max_attempts
+        before = pending
         pending = _next_round(
             work, pending, results, changes, (run_dir, interpreters, options.per_test_s), last
         )
-    verifications = [work[n] for n in work]
+        if options.write:
+            # a package is recorded as soon as it is settled: a stopped verify keeps it
+            settled = [n for n in before if n not in pending]
+            for name in settled:
+                record(options.registry_dir, work[name], interpreters)
+            recorded.update(settled)
     if options.write:
-        for item in verifications:
-            record(options.registry_dir, item, interpreters)
-    return verifications
+        for name in (n for n in work if n not in recorded):
+            record(options.registry_dir, work[name], interpreters)
+    return [work[n] for n in work]
 
 
 def _next_round(
