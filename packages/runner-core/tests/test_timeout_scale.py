@@ -83,7 +83,11 @@ def test_a_timeout_on_a_starved_cpu_says_the_machine_was_busy(tmp_path: Path) ->
     )
     registry = build_registry(tmp_path, fixture)
     hogs = [
-        subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", "while True: pass"])
+        # each in its own session: the scheduler shares a CPU between sessions first
+        subprocess.Popen(
+            ["taskset", "-c", "0", sys.executable, "-c", "while True: pass"],
+            start_new_session=True,
+        )
         for _ in range(3)
     ]
     try:
