@@ -37,6 +37,16 @@ PY = sys.executable
 APIARY = Path(PY).with_name("apiary")
 HANG = "setsid sh -c 'touch escaped.started; exec sleep 600' & sleep 600 & touch started; wait"
 
+# Default actions for the stop signals whatever this test process inherited (under nohup
+# SIGHUP arrives ignored, in a background job SIGINT), except those asked to be ignored.
+DISPOSITIONS = """
+import os, signal, sys
+ignored = {int(n) for n in sys.argv[1].split(",") if n}
+for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(signum, signal.SIG_IGN if signum in ignored else signal.SIG_DFL)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
 pytestmark = pytest.mark.xdist_group("kill-apiary")
 
 
@@ -46,11 +56,14 @@ def launch(
 ) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(launcher: list[str], backend: str) -> subprocess.Popen[bytes]:
-        env = dict(os.environ, SANDBOX_TEST_MARK=token)
+    def start(
+        launcher: list[str], backend: str, ignored: tuple[signal.Signals, ...] = ()
+    ) -> subprocess.Popen[bytes]:
+        env = dict(os.environ, SANDBOX_TEST_MARK=token, PYTHONFAULTHANDLER="1")
         with (tmp_path / "apiary.out").open("wb") as out:
             proc = subprocess.Popen(
                 [
+                    *(PY, "-c", DISPOSITIONS, ",".join(str(int(n)) for n in ignored)),
                     *launcher,
                     *("--backend", backend, "--cwd", str(work)),
                     *("--allow-env", "SANDBOX_TEST_MARK", "--", "sh", "-c", HANG),
@@ -90,6 +103,7 @@ def _hanging(work: Path, alive: Callable[[], list[int]]) -> Callable[[], bool]:
     ids=["bwrap-SIGTERM", "none-SIGTERM", "none-SIGINT", "none-SIGHUP"],
 )
 def test_stopping_apiary_takes_its_sandboxes_down(
+    tmp_path: Path,
     launch: Callable[..., subprocess.Popen[bytes]],
     backend: str,
     signum: signal.Signals,
@@ -103,9 +117,38 @@ def test_stopping_apiary_takes_its_sandboxes_down(
     apiary = launch([PY, "-m", "sandbox_runner"], backend)
     assert wait_until(_hanging(work, alive), 60), "the sandboxed command never started"
     apiary.send_signal(signum)
-    status = apiary.wait(60)
+    try:
+        status = apiary.wait(60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"apiary did not stop on {signum.name}:\n{_why_not(apiary, tmp_path)}")
     assert status != 0
     assert wait_until(lambda: alive() == [], 30), f"left alive: {alive()}"
+
+
+def test_an_ignored_sighup_stays_ignored_as_under_nohup(
+    launch: Callable[..., subprocess.Popen[bytes]],
+    work: Path,
+    alive: Callable[[], list[int]],
+    wait_until: Callable[..., bool],
+) -> None:
+    apiary = launch([PY, "-m", "sandbox_runner"], "none", ignored=(signal.SIGHUP,))
+    assert wait_until(_hanging(work, alive), 60), "the sandboxed command never started"
+    apiary.send_signal(signal.SIGHUP)
+    with pytest.raises(subprocess.TimeoutExpired):
+        apiary.wait(2)
+    assert len(alive()) >= 4
+    apiary.send_signal(signal.SIGTERM)
+    assert apiary.wait(60) != 0
+    assert wait_until(lambda: alive() == [], 30), f"left alive: {alive()}"
+
+
+def _why_not(apiary: subprocess.Popen[bytes], tmp_path: Path) -> str:
+    """The signal dispositions of a process that ignored its stop, and its threads' stacks."""
+    status = Path(f"/proc/{apiary.pid}/status").read_text().splitlines()
+    masks = [line for line in status if line.startswith(("State", "Sig", "Shd"))]
+    apiary.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER=1: every thread's stack
+    apiary.wait(30)
+    return "\n".join([*masks, (tmp_path / "apiary.out").read_text(errors="replace")])
 
 
 @pytest.mark.usefixtures("bwrap_available")
