@@ -62,9 +62,51 @@ def test_a_suite_that_stopped_is_probed_and_what_overstayed_is_deselected(
         "2 tests hung with the network off (each stopped by a 1 s per-test limit) -> deselected:"
         " tests/test_a.py::test_waits_for_a_broker, tests/test_a.py::test_param[c]"
     )
-    # nothing to deselect without a probe, or when nothing overstayed
+    # nothing to deselect without a probe
     assert deselect(_entry(), output) is None
-    assert deselect(_entry(fix.test_command), "1 passed") is None
+
+
+def test_the_test_a_stopped_run_names_is_deselected_and_reruns_turned_off() -> None:
+    install = "pip install pytest pytest-rerunfailures"
+    stopped = PackageEntry(package="demo", install_command=install, test_command=TEST)
+    fix = probe(stopped, Outcome.TIMEOUT, 30, "tests/test_a.py::test_b[x y]")
+    assert fix is not None
+    assert fix.install_command == f"{install} pytest-timeout"
+    assert fix.test_command == (
+        f"{TEST} --deselect 'tests/test_a.py::test_b[x y]' --timeout=30 -vv --reruns=0"
+    )
+    assert fix.description == (
+        "the suite stopped at the time limit in tests/test_a.py::test_b[x y] (deselected)"
+        " -> a run with a per-test time limit of 30 s (pytest-timeout, no reruns)"
+        " to find the tests that hang"
+    )
+    probing = stopped.model_copy(update={"test_command": fix.test_command})
+    # pytest named one: the probe's options go, both deselections stay
+    named = deselect(probing, "FAILED tests/test_c.py::test_d - Failed: Timeout (>30.0s) from")
+    assert named is not None
+    assert named.test_command == (
+        f"{TEST} --deselect 'tests/test_a.py::test_b[x y]' --deselect tests/test_c.py::test_d"
+    )
+
+
+def test_a_probe_run_that_stopped_too_deselects_the_test_its_hang_names() -> None:
+    probing = _entry(f"{TEST} --deselect tests/a.py::t1 --timeout=30 -vv")
+    fix = deselect(probing, "no summary: stopped at the time limit", "tests/a.py::t2")
+    assert fix is not None
+    assert fix.test_command == (
+        f"{TEST} --deselect tests/a.py::t1 --deselect tests/a.py::t2 --timeout=30 -vv"
+    )
+    assert fix.description == (
+        "the run with a 30 s per-test limit stopped too, in tests/a.py::t2 (out of the"
+        " limit's reach) -> deselected, again to find the tests that hang"
+    )
+    # the one named deselected already: nothing to do
+    assert deselect(probing, "", "tests/a.py::t1") is None
+    # nothing stopped: the limit goes
+    done = deselect(probing, "1 passed")
+    assert done is not None
+    assert done.test_command == f"{TEST} --deselect tests/a.py::t1"
+    assert done.description == "the run with a 30 s per-test limit stopped in no test -> without it"
 
 
 def test_only_a_pytest_suite_that_stopped_is_probed() -> None:
@@ -100,13 +142,83 @@ def test_verify_deselects_a_test_that_hangs(tmp_path: Path) -> None:
     )
     (item,) = verify(["hangs"], options)
     outcomes = [next(iter(a.results.values())).outcome.value for a in item.attempts]
-    # stopped at the time limit; with the per-test limit: a verdict naming the two; clean
+    # stopped at the time limit in the first (deselected at once); with the per-test
+    # limit: a verdict naming the other; clean
     assert outcomes == ["timeout", "fail", "pass"], item.summary()
-    assert item.tried[1].startswith("2 tests hung with the network off")
+    waits = "tests/test_a.py::test_waits_for_a_broker"
+    assert item.tried[0].startswith(f"the suite stopped at the time limit in {waits} (deselected)")
+    assert item.tried[1].startswith("1 test hung with the network off")
     entry = load_registry(registry, use_cache=False).entries["hangs"]
     assert entry.enriched is True
     assert entry.test_command == (
         f"{TEST} --deselect tests/test_a.py::test_waits_for_a_broker"
         " --deselect 'tests/test_a.py::test_param[c]'"
     )
-    assert "deselected: tests/test_a.py::test_waits_for_a_broker" in entry.notes
+    assert f"in {waits} (deselected)" in entry.notes
+    assert "deselected: tests/test_a.py::test_param[c]" in entry.notes
+
+
+# A hang out of pytest-timeout's reach: its signal is blocked while the test waits.
+UNREACHABLE = {
+    "tests/test_a.py": """
+        import signal
+        import time
+
+        def test_ok():
+            pass
+
+        def _stuck():
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            time.sleep(3600)
+
+        def test_holds_a_lock_forever():
+            _stuck()
+
+        def test_waits_on_a_dead_child():
+            _stuck()
+    """,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("enrich")
+def test_verify_deselects_hangs_the_per_test_limit_cannot_stop(tmp_path: Path) -> None:
+    source = tmp_path / "src" / "stuck"
+    pytest_output(source, {"stuck/__init__.py": "", **UNREACHABLE}, "--collect-only", "-q")
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True)
+    (registry / "packages" / "stuck.yaml").write_text(
+        f"package: stuck\nrepo: {source}\nextension_type: pure\n"
+        "install_command: pip install pytest\n"
+        f"test_command: {json.dumps(TEST)}\ntimeout: 15\nnotes: ''\nenriched: false\n"
+    )
+    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
+    options = VerifyOptions(
+        registry_dir=registry,
+        results_dir=tmp_path / "results",
+        work_dir=tmp_path / "work",
+        pythons=(sys.executable,),
+        max_attempts=5,
+        idle_timeout_s=300,
+        run_prefix="u",
+        write=True,
+        per_test_s=2,
+    )
+    (item,) = verify(["stuck"], options)
+    outcomes = [next(iter(a.results.values())).outcome.value for a in item.attempts]
+    # each stopped run names the test it stopped in; the probe goes on without it
+    assert outcomes == ["timeout", "timeout", "pass", "pass"], item.summary()
+    stuck = {
+        "tests/test_a.py::test_holds_a_lock_forever",
+        "tests/test_a.py::test_waits_on_a_dead_child",
+    }
+    (first,) = [test for test in stuck if test in item.tried[0]]
+    (second,) = stuck - {first}
+    assert item.tried[0].startswith(f"the suite stopped at the time limit in {first}")
+    assert item.tried[1].startswith(f"the run with a 2 s per-test limit stopped too, in {second}")
+    entry = load_registry(registry, use_cache=False).entries["stuck"]
+    assert entry.enriched is True
+    assert entry.test_command is not None
+    assert "--timeout" not in entry.test_command
+    assert f"--deselect {first}" in entry.test_command
+    assert f"--deselect {second}" in entry.test_command

@@ -8,6 +8,12 @@ overstays fails and the suite goes on) names them in pytest's summary
 deselected (`--deselect ID`, one per test) and the suite runs again without the limit.
 Hunting needs no per-test limit in the recorded command: a test that hangs later, on
 another interpreter, is a hang worth reporting.
+
+Two hangs escape the per-test limit: one in a thread or subprocess its signal does not
+interrupt, and a failing test that a rerun plugin retries with a delay until the suite's
+own limit. For the first, the stopped run's hang record names the test that was running
+(the evidence agent's); that test is deselected and the probe goes on. For the second, the
+probe run turns pytest-rerunfailures' reruns off (`--reruns=0`) when the entry installs it.
 """
 
 from __future__ import annotations
@@ -27,44 +33,73 @@ _PROBE_OPTION = re.compile(r"^--timeout=(?P<seconds>\d+)$")
 _TIMED_OUT = re.compile(r"^FAILED (?P<id>\S.*?) - Failed: Timeout \(>[\d.]+s\)", re.MULTILINE)
 # pytest's summary cuts its lines at the terminal's width, test ids included, unless -vv
 _FULL_IDS = "-vv"
+_RERUN_PLUGIN = "pytest-rerunfailures"
+_NO_RERUNS = "--reruns=0"
 _STOPPED = {Outcome.TIMEOUT: "stopped at the time limit", Outcome.HANG: "hung"}
 
 
-def probe(entry: PackageEntry, outcome: Outcome, per_test_s: int) -> Fix | None:
+def probe(
+    entry: PackageEntry, outcome: Outcome, per_test_s: int, hung_test: str | None = None
+) -> Fix | None:
     """The run that finds the tests that hang, for a pytest suite that stopped at its
-    time limit or hung; None otherwise."""
+    time limit or hung; None otherwise. `hung_test`, the test the stopped run's hang record
+    names, is deselected at once."""
     tokens = _pytest_step(entry.test_command)
     if outcome not in _STOPPED or tokens is None or _probe_seconds(tokens) is not None:
         return None
-    description = (
-        f"the suite {_STOPPED[outcome]} -> a run with a per-test time limit of "
-        f"{per_test_s} s ({PROBE_PLUGIN}) {PROBE_PURPOSE}"
-    )
     install = entry.install_command
-    if canonical(PROBE_PLUGIN) not in installed_by(install):
+    installed = installed_by(install)
+    if canonical(PROBE_PLUGIN) not in installed:
         install = add_requirements(install, [PROBE_PLUGIN])
-    return Fix(description, install, shlex.join([*tokens, f"--timeout={per_test_s}", _FULL_IDS]))
+    options = [f"--timeout={per_test_s}", _FULL_IDS]
+    if canonical(_RERUN_PLUGIN) in installed:
+        options.append(_NO_RERUNS)
+    named = ["--deselect", hung_test] if hung_test else []
+    description = (
+        f"the suite {_STOPPED[outcome]}"
+        + (f" in {hung_test} (deselected)" if hung_test else "")
+        + f" -> a run with a per-test time limit of {per_test_s} s ({PROBE_PLUGIN}"
+        + (", no reruns" if _NO_RERUNS in options else "")
+        + f") {PROBE_PURPOSE}"
+    )
+    return Fix(description, install, shlex.join([*tokens, *named, *options]))
 
 
-def deselect(entry: PackageEntry, log: str) -> Fix | None:
+def deselect(entry: PackageEntry, log: str, hung_test: str | None = None) -> Fix | None:
     """After a probe run (`probe`'s command): the command without the per-test limit and
-    with the tests that overstayed it deselected; None when none did."""
+    with the tests that overstayed it deselected. When the probe run stopped too and
+    pytest named none, the test its hang record names (`hung_test`) is deselected and the
+    probe goes on. When neither stopped, the command without the limit. None when the
+    test the hang names was deselected already."""
     tokens = _pytest_step(entry.test_command)
     seconds = _probe_seconds(tokens) if tokens is not None else None
-    hung = list(dict.fromkeys(m.group("id") for m in _TIMED_OUT.finditer(log)))
-    if tokens is None or seconds is None or not hung:
+    if tokens is None or seconds is None:
         return None
-    probe_at = next(i for i, t in enumerate(tokens) if _PROBE_OPTION.match(t))
-    kept = tokens[:probe_at] + tokens[probe_at + 1 :]
-    if kept[probe_at : probe_at + 1] == [_FULL_IDS]:
-        kept.pop(probe_at)
-    for test_id in hung:
-        kept += ["--deselect", test_id]
+    hung = list(dict.fromkeys(m.group("id") for m in _TIMED_OUT.finditer(log)))
+    if hung:
+        kept = tokens[: _probe_at(tokens)]  # the probe's options come last
+        description = (
+            f"{len(hung)} test{'s' if len(hung) > 1 else ''} hung with the network off "
+            f"(each stopped by a {seconds} s per-test limit) -> deselected: {', '.join(hung)}"
+        )
+        return Fix(description, entry.install_command, shlex.join(_deselecting(kept, hung)))
+    if hung_test is None:
+        description = f"the run with a {seconds} s per-test limit stopped in no test -> without it"
+        return Fix(description, entry.install_command, shlex.join(tokens[: _probe_at(tokens)]))
+    if hung_test in tokens:
+        return None
     description = (
-        f"{len(hung)} test{'s' if len(hung) > 1 else ''} hung with the network off "
-        f"(each stopped by a {seconds} s per-test limit) -> deselected: {', '.join(hung)}"
+        f"the run with a {seconds} s per-test limit stopped too, in {hung_test} "
+        f"(out of the limit's reach) -> deselected, again {PROBE_PURPOSE}"
     )
-    return Fix(description, entry.install_command, shlex.join(kept))
+    return Fix(description, entry.install_command, shlex.join(_deselecting(tokens, [hung_test])))
+
+
+def _deselecting(tokens: list[str], test_ids: list[str]) -> list[str]:
+    """The command with `--deselect ID` for each test, before the probe's own options."""
+    at = _probe_at(tokens)
+    added = [part for test_id in test_ids for part in ("--deselect", test_id)]
+    return [*tokens[:at], *added, *tokens[at:]]
 
 
 def _pytest_step(test_command: str | None) -> list[str] | None:
@@ -75,6 +110,11 @@ def _pytest_step(test_command: str | None) -> list[str] | None:
     tokens = steps[0]
     runs = "pytest" in tokens or any(t.endswith("/pytest") for t in tokens[:3])
     return tokens if runs else None
+
+
+def _probe_at(tokens: list[str]) -> int:
+    """Where the probe's options begin (the end when there are none)."""
+    return next((i for i, t in enumerate(tokens) if _PROBE_OPTION.match(t)), len(tokens))
 
 
 def _probe_seconds(tokens: list[str]) -> int | None:

@@ -46,6 +46,7 @@ _VERIFY_NOTE = re.compile(
     r"\s*Verified \d{4}-\d{2}-\d{2}.*$|\s*Not verified \d{4}-\d{2}-\d{2}.*$", re.S
 )
 _SKIP_PREFIX = "verify: "
+_STOPPED = frozenset({Outcome.TIMEOUT, Outcome.HANG})
 MIN_TIMEOUT = 300
 MAX_TIMEOUT = 3600
 
@@ -82,6 +83,7 @@ class Result:
     test_s: float | None
     source_kind: str | None
     source_fallback: str | None = None
+    hung_test: str | None = None  # a stopped suite: the test its hang record names
 
 
 @dataclass
@@ -192,6 +194,7 @@ def _round(
             test_s=event.durations.get("test"),
             source_kind=event.source_used or kinds.get((event.package, event.condition)),
             source_fallback=event.source_fallback,
+            hung_test=event.crash.test_id if event.crash and event.outcome in _STOPPED else None,
         )
     return settings.run_dir, found
 
@@ -336,7 +339,7 @@ def _next_fix(
         condition = DEFAULT_CONDITION if len(interpreters) == 1 else f"py{interpreter.minor}"
         log = _log_text(run_dir, item.name, condition, result.outcome)
         if _probed(item):
-            fix = deselect(item.entry, log)
+            fix = deselect(item.entry, log, result.hung_test)
         elif result.outcome.fixable:
             fix = propose_fix(
                 item.entry,
@@ -347,7 +350,7 @@ def _next_fix(
                 result.version,
             )
         else:
-            fix = probe(item.entry, result.outcome, per_test_s)
+            fix = probe(item.entry, result.outcome, per_test_s, result.hung_test)
         if fix is not None and fix.description not in item.tried:
             return fix
     return None
