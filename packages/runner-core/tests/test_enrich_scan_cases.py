@@ -288,3 +288,64 @@ def test_the_installer_evaluates_markers_for_its_interpreter() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Ignoring apiary-never-on-pypi-xyz" in done.stdout + done.stderr
+
+
+def test_the_test_files_that_import_what_the_sdist_lacks_are_left_out(tmp_path: Path) -> None:
+    from registry_core import load_registry
+    from runner_core.enrich.scan import ScanResult, ScanTarget
+    from runner_core.enrich.write import write_scan
+
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/__init__.py": "",
+            # directly, through a helper two levels down, and not at all
+            "tests/test_stdin.py": "from tests.mock_stdin import feed\ndef test_a(): pass\n",
+            "tests/test_repl.py": "from tests.util import run\ndef test_b(): pass\n",
+            "tests/util.py": "from tests.deep import run\n",
+            "tests/deep.py": "from tests.generated_pb2 import Message\nrun = 1\n",
+            "tests/test_basic.py": "def test_c(): pass\n",
+            "tests/test_more.py": "from tests.ok_helper import x\ndef test_d(): assert x\n",
+            "tests/ok_helper.py": "x = 1\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.ignored == ["tests/test_repl.py", "tests/test_stdin.py"]
+    command = str(proposal.test_command.value)
+    assert command.endswith("--ignore=tests/test_repl.py --ignore=tests/test_stdin.py")
+    assert "2 of 4 test files run" in " ".join(proposal.test_command.evidence)
+    # the proposed command runs what is left, for real
+    done = subprocess.run(
+        [sys.executable, *command.split()[1:], "-p", "no:cacheprovider"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "2 passed" in done.stdout
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True)
+    target = ScanTarget(root, "demo", from_sdist=True, version="1.0", origin="demo==1.0 sdist")
+    write_scan(registry, ScanResult(target, proposal))
+    entry = load_registry(registry).entries["demo"]
+    assert entry.field_value("sdist_has_tests") is True
+    assert "only part of the suite runs" in entry.notes
+
+
+def test_a_conftest_that_lacks_a_module_leaves_no_part_to_run(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path / "c",
+        {
+            "demo/__init__.py": "",
+            "tests/conftest.py": "from tests.fixtures_data import loop\n",
+            "tests/test_a.py": "def test_a(): pass\n",
+            "tests/test_b.py": "from tests.gone import x\ndef test_b(): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.missing_local
+    assert proposal.ignored == []
+    assert "--ignore" not in str(proposal.test_command.value)

@@ -66,6 +66,8 @@ class Proposal:
     extension_type: Finding
     has_tests: bool
     missing_local: list[str] = field(default_factory=list)
+    # test files left out because they import what the tree lacks (the rest runs)
+    ignored: list[str] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
     optional: list[Dependency] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -87,6 +89,7 @@ class Proposal:
             "package": self.package,
             "has_tests": self.has_tests,
             "missing_local": self.missing_local,
+            "ignored": self.ignored,
             "fields": {
                 name: {"value": getattr(self, name).value, "evidence": getattr(self, name).evidence}
                 for name in (*self.FIELDS, "extension_type")
@@ -131,10 +134,12 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
     _layout_needs(needs, layout)
     addopts = config.pytest.addopts if config.pytest else []
     uses_xdist = _uses_xdist(needs, config, layout, addopts, (extra, declared_from))
+    ignored = runs_without(layout)
+    test_command = _test_command(config, layout, addopts, bool(uses_xdist.value))
     return Proposal(
         package=name,
         install_command=_install_command(needs, extra, declared_from),
-        test_command=_test_command(config, layout, addopts, bool(uses_xdist.value)),
+        test_command=_ignoring(test_command, ignored, len(layout.test_files)),
         uses_xdist=uses_xdist,
         clone_depth=_clone_depth(config),
         import_name=_import_name(name, config, layout),
@@ -142,6 +147,7 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
         extension_type=_extension_type(layout),
         has_tests=bool(layout.test_files),
         missing_local=layout.missing_local,
+        ignored=ignored,
         dependencies=list(needs.deps.values()),
         optional=list(needs.optional.values()),
         notes=_notes(config, layout),
@@ -248,6 +254,30 @@ def _test_command(
     return Finding(shlex.join(args), evidence)
 
 
+def runs_without(layout: TestLayout) -> list[str]:
+    """The test files to leave out so that the rest of a suite whose tree lacks some of
+    its modules runs: those that import what is missing. Empty when nothing is missing,
+    or when no part can run (every test file lacks something, or a conftest or a
+    package's __init__ does, which every test below it imports)."""
+    lacking = set(layout.lacking)
+    if not lacking or any(Path(rel).name in ("conftest.py", "__init__.py") for rel in lacking):
+        return []
+    left_out = [rel for rel in layout.test_files if rel in lacking]
+    return left_out if len(left_out) < len(layout.test_files) else []
+
+
+def _ignoring(found: Finding, ignored: list[str], total: int) -> Finding:
+    if not ignored:
+        return found
+    command = shlex.join([*shlex.split(str(found.value)), *(f"--ignore={r}" for r in ignored)])
+    why = (
+        f"{total - len(ignored)} of {total} test files run: "
+        f"{', '.join(ignored[:3])}{' ...' if len(ignored) > 3 else ''} import modules "
+        "this tree lacks (the git repository has the whole suite)"
+    )
+    return Finding(command, [*found.evidence, why])
+
+
 def _test_paths(config: ProjectConfig, layout: TestLayout) -> tuple[list[str], list[str]]:
     """(paths to give pytest, evidence): pytest's own discovery when it finds the tests."""
     ini = config.pytest
@@ -297,7 +327,7 @@ def _notes(config: ProjectConfig, layout: TestLayout) -> list[str]:
     notes = list(config.notes)
     if not layout.test_files:
         notes.append("no test files found")
-    if layout.missing_local:
+    if layout.missing_local and not runs_without(layout):
         notes.append(
             "the tests import modules this tree lacks (the suite needs its git repository): "
             + ", ".join(layout.missing_local[:3])

@@ -134,6 +134,8 @@ class TestLayout:
     compiled_sources: list[str] = field(default_factory=list)
     uses_unittest_only: bool = False
     missing_local: list[str] = field(default_factory=list)
+    # suite files that import (directly or through a helper) what the tree lacks
+    lacking: list[str] = field(default_factory=list)
     unparsable: list[str] = field(default_factory=list)
 
     def third_party(self) -> dict[str, ImportUse]:
@@ -429,6 +431,32 @@ def _missing_local(root: Path, parsed: list[_Parsed]) -> list[str]:
     return list(found)
 
 
+def _lacking(root: Path, suite: list[_Parsed], suite_names: frozenset[str]) -> list[str]:
+    """The suite's files that cannot be imported: a missing module in their own imports or
+    in those of a helper they import, at any depth."""
+    by_path = {(root / item.rel).resolve(): item.rel for item in suite}
+    uses = {
+        item.rel: {
+            by_path[target.resolve()]
+            for statement in item.visitor.statements
+            for target in targets(root, item.rel, statement)
+            if target.resolve() in by_path
+        }
+        for item in suite
+    }
+    broken = {
+        item.rel
+        for item in suite
+        if any(missing(root, item.rel, st, suite_names) for st in item.visitor.statements)
+    }
+    grew = True
+    while grew:
+        more = {rel for rel, used in uses.items() if rel not in broken and used & broken}
+        broken |= more
+        grew = bool(more)
+    return sorted(broken)
+
+
 def scan_tests(root: Path) -> TestLayout:
     """Find the test files of ``root`` and read their imports, fixtures and markers."""
     layout = TestLayout(root=root)
@@ -448,6 +476,8 @@ def scan_tests(root: Path) -> TestLayout:
         for name in item.visitor.defined_fixtures:
             layout.fixtures.pop(name, None)
     layout.missing_local = _missing_local(root, suite)
+    if layout.missing_local:
+        layout.lacking = _lacking(root, suite, frozenset(TEST_DIR_NAMES))
     layout.test_files.sort()
     layout.test_dirs = _test_dirs(root, layout.test_files)
     pytest_used = any(i.visitor.pytest_used or i.kind == "conftest" for i in suite)

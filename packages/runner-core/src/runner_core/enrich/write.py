@@ -58,7 +58,13 @@ def scan_summary(result: ScanResult) -> str:
     text = f"Scanned {origin}: {test or 'no test layout found'}."
     if deps:
         text += f" Test deps: {deps}."
-    if proposal.missing_local:
+    if proposal.ignored:
+        text += (
+            f" From the sdist only part of the suite runs (the rest imports"
+            f" {', '.join(proposal.missing_local[:3])}, which it lacks): the git repository"
+            " has all of it."
+        )
+    elif proposal.missing_local:
         text += f" Needs git: the sdist lacks {', '.join(proposal.missing_local[:3])}."
     return text
 
@@ -105,8 +111,10 @@ def write_scan(
     if base.extension_type in ("unknown", "") and proposal.extension_type.value != "unknown":
         values["extension_type"] = proposal.extension_type.value
     if result.target.from_sdist:
-        # a suite that imports helpers the sdist left out does not run from it
-        values[SDIST_FIELD] = proposal.has_tests and not proposal.missing_local
+        # a suite that imports helpers the sdist left out does not run from it, unless
+        # the test files that import them are left out
+        runs = not proposal.missing_local or bool(proposal.ignored)
+        values[SDIST_FIELD] = proposal.has_tests and runs
     if mark_enriched:
         values["enriched"] = True
     try:
