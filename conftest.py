@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
+
+# The signals tests send to stop what they started.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop signals that arrive ignored get their usual action back.
+
+    Under `nohup` SIGHUP arrives ignored, in a background job of a script SIGINT does; an
+    ignored signal stays ignored in every process started from here, so a test stopping
+    apiary with it would wait for nothing. Tests of how an ignored signal is kept set it
+    themselves.
+    """
+    for signum in _STOP_SIGNALS:
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            usual = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            signal.signal(signum, usual)
 
 
 @pytest.hookimpl(trylast=True)

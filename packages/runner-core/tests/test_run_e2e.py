@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -275,20 +276,35 @@ def test_stopping_apiary_kills_the_sandbox_and_keeps_what_finished(
                 and e.step.value == "import_check"
                 for e in read_events(events_path).known()
             )
-    assert started
-    time.sleep(2)  # the test command is running
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=120)
+    try:
+        assert started
+        time.sleep(2)  # the test command is running
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert process.returncode == 130, stderr
     assert "--resume s" in stderr
     events = read_events(events_path).known()
     finished = [e.package for e in events if isinstance(e, PackageFinished)]
     assert finished == ["passing-pkg"]
     assert events[-1].type == "run_finished" and events[-1].interrupted
-    leftovers = subprocess.run(
+    assert _sleeps_started_under(tmp_path) == []
+
+
+def _sleeps_started_under(folder: Path) -> list[int]:
+    """hang-pkg's `sleep 1000` processes whose environment names `folder` (its venv, its
+    home): this test's, not those of another test running beside it."""
+    found = subprocess.run(
         ["pgrep", "-f", "sleep 1000"], capture_output=True, text=True, check=False
     )
-    assert leftovers.stdout.strip() == ""
+    mine = []
+    for pid in map(int, found.stdout.split()):
+        with contextlib.suppress(OSError):
+            if str(folder).encode() in Path(f"/proc/{pid}/environ").read_bytes():
+                mine.append(pid)
+    return mine
 
 
 def test_uv_failure_falls_back_to_pip_and_says_so(

@@ -37,13 +37,11 @@ PY = sys.executable
 APIARY = Path(PY).with_name("apiary")
 HANG = "setsid sh -c 'touch escaped.started; exec sleep 600' & sleep 600 & touch started; wait"
 
-# Default actions for the stop signals whatever this test process inherited (under nohup
-# SIGHUP arrives ignored, in a background job SIGINT), except those asked to be ignored.
-DISPOSITIONS = """
+# Starts a command with some signals ignored, as `nohup` does with SIGHUP.
+IGNORING = """
 import os, signal, sys
-ignored = {int(n) for n in sys.argv[1].split(",") if n}
-for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-    signal.signal(signum, signal.SIG_IGN if signum in ignored else signal.SIG_DFL)
+for number in sys.argv[1].split(","):
+    signal.signal(int(number), signal.SIG_IGN)
 os.execv(sys.argv[2], sys.argv[2:])
 """
 
@@ -63,7 +61,11 @@ def launch(
         with (tmp_path / "apiary.out").open("wb") as out:
             proc = subprocess.Popen(
                 [
-                    *(PY, "-c", DISPOSITIONS, ",".join(str(int(n)) for n in ignored)),
+                    *(
+                        (PY, "-c", IGNORING, ",".join(str(int(n)) for n in ignored))
+                        if ignored
+                        else ()
+                    ),
                     *launcher,
                     *("--backend", backend, "--cwd", str(work)),
                     *("--allow-env", "SANDBOX_TEST_MARK", "--", "sh", "-c", HANG),
