@@ -136,6 +136,54 @@ def test_a_hang_only_the_jit_causes_is_jit_only(jit_python: Path, tmp_path: Path
     assert "1 passed" in (run_dir / "logs" / "jit-loop-pkg" / "jit_off.log").read_text()
 
 
+# A loop that prints as it goes never trips the idle limit: it runs into the time limit.
+JIT_PRINTING_LOOP = {
+    "jit_printing_pkg/__init__.py": "",
+    "tests/test_spin.py": textwrap.dedent(
+        """
+        import time
+        import _testinternalcapi
+
+        def spin_while_the_jit_is_on():
+            said = time.monotonic()
+            while _testinternalcapi.get_optimizer() is not None:
+                if time.monotonic() - said > 1:
+                    print("still going", flush=True)
+                    said = time.monotonic()
+
+        def test_spins_under_the_jit():
+            spin_while_the_jit_is_on()
+        """
+    ),
+}
+
+
+def test_a_loop_only_the_jit_causes_stopped_at_the_time_limit_is_jit_only(
+    jit_python: Path, tmp_path: Path
+) -> None:
+    printing = Fixture(
+        "jit-printing-pkg",
+        JIT_PRINTING_LOOP,
+        test="python -m pytest -q -s -p no:cacheprovider tests",
+        timeout=15,
+    )
+    registry = build_registry(tmp_path, printing)
+    args = run_args(registry, tmp_path, "limit", "--target-python", str(jit_python))
+    done = run_apiary(*args, "--idle-timeout", "120", cwd=tmp_path, timeout=1200)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    run_dir = tmp_path / "results" / "limit"
+    (finished,) = [
+        e for e in read_events(run_dir / "events.jsonl").known() if isinstance(e, PackageFinished)
+    ]
+    assert finished.outcome.value == "timeout", finished.reason
+    assert finished.crash is not None
+    assert finished.crash.kind == "busy_hang"
+    assert finished.crash.frames[:1] == ["test_spin.py:spin_while_the_jit_is_on"]
+    assert finished.crash.reproducible is True
+    assert finished.crash.jit_only is True, finished.crash.jit_only_reason
+    assert "finished (pass)" in (finished.crash.jit_only_reason or "")
+
+
 REPRODUCER = (
     Path(__file__).resolve().parents[3] / "examples" / "jit-hang-inspect-bind" / "reproducer.py"
 )

@@ -34,6 +34,8 @@ class Attempt:
     # A suite stopped at a timeout: where its threads were (deadlock or busy_hang).
     hang: CrashRecord | None = None
     evidence_dir: Path | None = None
+    # A wall-clock timeout with too little CPU to tell a loop from a busy machine: why.
+    starved: str | None = None
 
 
 @dataclass
@@ -110,7 +112,7 @@ class SuiteRunner:
         starved = _starved(done, hang)
         if starved is not None:
             verdict = verdict.model_copy(update={"reason": f"{verdict.reason} ({starved})"})
-        return Attempt(command, verdict, output, evidence, done, hang, folder)
+        return Attempt(command, verdict, output, evidence, done, hang, folder, starved)
 
 
 # Below this share of one CPU over its run, a suite stopped at the wall limit was starved

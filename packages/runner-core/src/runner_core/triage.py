@@ -18,7 +18,10 @@ A suite that hung (no output for the idle limit) with a thread still running or 
 thread on a lock is a miscompiled loop as often as a crash is: with the JIT on, the whole
 suite runs again (a hang seldom recurs in one test alone: the JIT needs the warm-up of the
 tests before it); when it hangs at the same place again, it runs once more with
-PYTHON_JIT=0, and `jit_only` is True when that run finishes (`triage_hang`).
+PYTHON_JIT=0, and `jit_only` is True when that run finishes (`triage_hang`). A suite
+stopped at its time limit with a thread still spinning (a loop that prints as it goes
+never trips the idle limit) is triaged the same way, unless it had too little CPU to tell
+a loop from a busy machine.
 """
 
 from __future__ import annotations
@@ -222,10 +225,9 @@ def triage_hang(
 ) -> HangTriage:
     """Whether a hang needs the JIT: the suite again with it on, then with it off."""
     hang = first.hang
-    if hang is None or first.verdict.outcome is not Outcome.HANG:
-        return HangTriage(None, Attribution(None, "not a hang"))
-    if hang.kind not in (CrashKind.BUSY_HANG, CrashKind.DEADLOCK):
-        return HangTriage(None, Attribution(None, "every thread was asleep, none on a lock"))
+    why_not = _not_a_loop(first)
+    if hang is None or why_not is not None:
+        return HangTriage(None, Attribution(None, why_not or "not a hang"))
     if not _JIT.available(interpreter):
         return HangTriage(None, Attribution(None, _JIT.missing))
     if env.get(_JIT.variable) == _JIT.off_value:
@@ -235,6 +237,20 @@ def triage_hang(
         what = _what_happened([again], first) if again.hang is None else "hung elsewhere"
         return HangTriage(False, Attribution(None, f"the rerun with the JIT on: {what}"))
     return HangTriage(True, _hang_without_jit(first, attempts, suite_command, hang))
+
+
+def _not_a_loop(first: Attempt) -> str | None:
+    """Why the suite's stop cannot be a miscompiled loop; None when it may be one."""
+    hang, outcome = first.hang, first.verdict.outcome
+    if hang is None or outcome not in (Outcome.HANG, Outcome.TIMEOUT):
+        return "not a hang"
+    if outcome is Outcome.TIMEOUT:
+        if hang.kind is not CrashKind.BUSY_HANG:
+            return "stopped at the time limit with no thread running"
+        return first.starved  # a loop holds a whole CPU: a starved suite tells nothing
+    if hang.kind not in (CrashKind.BUSY_HANG, CrashKind.DEADLOCK):
+        return "every thread was asleep, none on a lock"
+    return None
 
 
 def _hang_without_jit(
