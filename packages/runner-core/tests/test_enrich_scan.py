@@ -384,3 +384,35 @@ def test_namespace_packages_are_imported_with_their_dots(tmp_path: Path) -> None
     proposal = scan_tree(root)
     assert proposal.import_name.value == "zope.thing"
     assert proposal.test_command.value == "python -m pytest src/zope/thing/tests"
+
+
+@pytest.mark.parametrize(
+    ("name", "files", "expected"),
+    [
+        # a dash where the import has a dot: a namespace package under src/
+        ("backports-zstd", {"src/backports/zstd/__init__.py": ""}, "backports.zstd"),
+        ("azure-core", {"azure/__init__.py": "", "azure/core/__init__.py": ""}, "azure.core"),
+        # the name's module with a leading underscore
+        (
+            "argon2-cffi-bindings",
+            {"src/_argon2_cffi_bindings/__init__.py": ""},
+            "_argon2_cffi_bindings",
+        ),
+        ("speedups", {"_speedups.py": "", "setup.py": ""}, "_speedups"),
+        # the plain module wins; a dash with no such folder is no namespace
+        ("demo-lib", {"demo_lib/__init__.py": "", "_demo_lib.py": ""}, None),
+        ("flask-cors", {"flask_cors/__init__.py": ""}, None),
+    ],
+)
+def test_import_names_the_project_name_does_not_spell(
+    tmp_path: Path, name: str, files: dict[str, str], expected: str | None
+) -> None:
+    root = tree(
+        tmp_path / "p",
+        {
+            "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1\n",
+            "tests/test_x.py": "def test_x(): pass\n",
+            **files,
+        },
+    )
+    assert scan_tree(root).import_name.value == expected

@@ -345,6 +345,7 @@ def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) ->
     found = (
         _namespace_package(name, layout)
         or _same_as_name(default, packages)
+        or _private_module(default, layout)
         or _flit_module(default, config)
         or _known_import(name, packages)
         or _only_package(default, packages)
@@ -354,14 +355,27 @@ def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) ->
 
 
 def _namespace_package(name: str | None, layout: TestLayout) -> Finding | None:
-    """A namespace package (zope.interface, jaraco.text): imported with its dots."""
-    if not name or "." not in name:
+    """A namespace package (zope.interface, jaraco.text, backports-zstd): imported with
+    dots where the name has dots or dashes and the tree has that folder."""
+    parts = re.split(r"[-.]", name.lower()) if name else []
+    if len(parts) < 2 or not all(part.isidentifier() for part in parts):
         return None
-    dotted = name.lower()
-    folder = Path(*dotted.split("."))
+    dotted, folder = ".".join(parts), Path(*parts)
     for base in (layout.root / "src", layout.root):
         if (base / folder).is_dir() or (base / folder).with_suffix(".py").is_file():
             return Finding(dotted, [f"namespace package {dotted} in {base.name or '.'}"])
+    return None
+
+
+def _private_module(default: str | None, layout: TestLayout) -> Finding | None:
+    """argon2-cffi-bindings -> _argon2_cffi_bindings: the name's module with a leading
+    underscore, when the tree has it and not the plain one."""
+    if not default:
+        return None
+    private = f"_{default}"
+    for base in (layout.root / "src", layout.root):
+        if (base / private / "__init__.py").is_file() or (base / f"{private}.py").is_file():
+            return Finding(private, [f"the module is {private} in {base.name or '.'}"])
     return None
 
 
