@@ -411,3 +411,20 @@ def test_released_install_and_the_test_command_against_it() -> None:
         "PYTHONSAFEPATH=1 python -m pytest --import-mode=importlib"
     )
     assert against_installed("python -m unittest") == "python -m unittest"
+
+
+def test_an_editable_install_that_rebuilds_on_import_is_installed_as_a_wheel() -> None:
+    # contourpy 1.4.0's import check on 3.12: meson-python's loader rebuilding with the
+    # build env's pybind11, gone by then (captured, paths shortened)
+    log = (Path(__file__).parent / "data" / "meson-editable-rebuild.log").read_text()
+    current = entry("pip install -e '.[test]' && pip install pytest", "python -m pytest tests")
+    reason = 'ImportError: rebuilding the "contourpy" editable package failed'
+    fix = propose_fix(current, Outcome.IMPORT_ERROR, reason, log)
+    assert fix is not None
+    assert fix.install_command == "pip install '.[test]' && pip install pytest"
+    assert fix.test_command == "PYTHONSAFEPATH=1 python -m pytest tests --import-mode=append"
+    assert fix.description.startswith("the editable install rebuilds on import")
+    # not without that message, and not when nothing is editable
+    assert propose_fix(current, Outcome.IMPORT_ERROR, "No module named 'x'", "") != fix
+    built = entry("pip install . && pip install pytest")
+    assert propose_fix(built, Outcome.IMPORT_ERROR, reason, log) is None

@@ -416,3 +416,23 @@ def test_import_names_the_project_name_does_not_spell(
         },
     )
     assert scan_tree(root).import_name.value == expected
+
+
+def test_a_meson_python_project_is_installed_as_a_wheel_and_tested_as_installed(
+    tmp_path: Path,
+) -> None:
+    root = tree(
+        tmp_path / "m",
+        {
+            "pyproject.toml": '[build-system]\nrequires = ["meson-python"]\n'
+            'build-backend = "mesonpy"\n[project]\nname = "mesondemo"\n',
+            "mesondemo/__init__.py": "",
+            "tests/test_x.py": "def test_x(): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.install_command.value == "pip install . && pip install pytest"
+    assert proposal.test_command.value == (
+        "PYTHONSAFEPATH=1 python -m pytest tests --import-mode=append"
+    )
+    assert "mesonpy rebuilds an editable install on import" in proposal.install_command.evidence[0]

@@ -20,7 +20,7 @@ from runner_core.enrich.distnames import (
     distribution_for,
     is_stdlib,
 )
-from runner_core.enrich.released import against_installed, released_install
+from runner_core.enrich.released import against_installed, built_install, released_install
 from runner_core.install_failures import install_failure
 from runner_core.outcomes import missing_modules
 
@@ -48,6 +48,8 @@ _INTERNAL_WARNING = re.compile(r"^INTERNALERROR> (?P<cls>(?:\w+\.)*\w*Warning): 
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
 # Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
+# meson-python's editable loader rebuilding with the build tools of a build env now gone
+_EDITABLE_REBUILD = re.compile(r'rebuilding the "[^"]+" editable package failed')
 _NO_C_TRACER = re.compile(
     r"Installed 'coverage' does not support plugins|No module named 'coverage\.tracer'"
     r"|Plugin file tracers \(.*\) aren't supported with"
@@ -226,6 +228,14 @@ def propose_fix(  # noqa: C901
     if outcome not in (Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR):
         return None
 
+    built = built_install(install) if _EDITABLE_REBUILD.search(log or reason) else None
+    if built is not None:
+        return fix(
+            "the editable install rebuilds on import without its build tools -> "
+            "installed as a wheel, tested as installed",
+            built,
+            against_installed(test),
+        )
     # before missing modules: coverage without a C tracer also says `coverage.tracer`
     tracer = _coverage_fix(reason, log, install, test) if _NO_C_TRACER.search(log) else None
     if tracer is not None:

@@ -29,6 +29,7 @@ from runner_core.enrich.distnames import (
     import_key,
     is_stdlib,
 )
+from runner_core.enrich.released import against_installed
 from runner_core.enrich.tests_layout import TestLayout
 
 _COLLECTED = re.compile(r"^(test_.*|.*_test)\.py$")
@@ -138,8 +139,8 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
     test_command = _test_command(config, layout, addopts, bool(uses_xdist.value))
     return Proposal(
         package=name,
-        install_command=_install_command(needs, extra, declared_from),
-        test_command=_ignoring(test_command, ignored, len(layout.test_files)),
+        install_command=_install_command(needs, extra, declared_from, config.build_backend),
+        test_command=_ignoring(_installed(test_command, config), ignored, len(layout.test_files)),
         uses_xdist=uses_xdist,
         clone_depth=_clone_depth(config),
         import_name=_import_name(name, config, layout),
@@ -198,12 +199,18 @@ def _layout_needs(needs: _Needs, layout: TestLayout) -> None:
             needs.add(dist, f"import {key} in {first}")
 
 
-def _install_command(needs: _Needs, extra: str | None, declared_from: str) -> Finding:
+def _install_command(
+    needs: _Needs, extra: str | None, declared_from: str, backend: str | None
+) -> Finding:
     project = f".[{extra}]" if extra else "."
-    evidence = [f"pip install -e {project}: the project itself, editable"]
+    if backend in REBUILT_ON_IMPORT:
+        evidence = [f"pip install {project}: the project itself, as a wheel ({backend} {REBUILDS})"]
+        install = f"pip install {shlex.quote(project)}"
+    else:
+        evidence = [f"pip install -e {project}: the project itself, editable"]
+        install = f"pip install -e {shlex.quote(project)}"
     if extra:
         evidence.append(f"test dependencies from {declared_from}")
-    install = f"pip install -e {shlex.quote(project)}"
     if needs.deps:
         install += " && pip install " + " ".join(
             shlex.quote(d.requirement) for d in needs.deps.values()
@@ -252,6 +259,19 @@ def _test_command(
     for argv in config.nox_commands[:2]:
         evidence.append(f"noxfile.py runs: {' '.join(argv)}")
     return Finding(shlex.join(args), evidence)
+
+
+# Build backends whose editable install rebuilds the project on import, with build tools
+# that are gone by then: the project is installed as a wheel and tested as installed.
+REBUILT_ON_IMPORT = frozenset({"mesonpy"})
+REBUILDS = "rebuilds an editable install on import"
+
+
+def _installed(found: Finding, config: ProjectConfig) -> Finding:
+    if config.build_backend not in REBUILT_ON_IMPORT:
+        return found
+    why = "PYTHONSAFEPATH=1 and --import-mode=append: the tests import the installed wheel"
+    return Finding(against_installed(str(found.value)), [*found.evidence, why])
 
 
 def runs_without(layout: TestLayout) -> list[str]:

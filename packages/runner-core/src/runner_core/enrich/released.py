@@ -1,10 +1,14 @@
-"""The released distribution of the package under test in place of its own build.
+"""The released distribution of the package under test in place of its own build, or the
+project installed as a wheel rather than editable.
 
 Two builds cannot work here: one whose build requirements do not install (the released
 wheel or sdist of the same version will do), and one that needs what the machine lacks,
 a system library's headers or a compiler (only the released wheel will do). Either way
 the sdist's tests then run against the installed release, so the test command must
-import it from the venv, never from the source tree beside the tests.
+import it from the venv, never from the source tree beside the tests. The same holds for
+a project installed from its tree as a wheel: meson-python's editable install rebuilds
+the project when it is imported, with build tools that were in pip's temporary build
+environment, which is gone by then.
 """
 
 from __future__ import annotations
@@ -48,6 +52,23 @@ def released_install(
                 skip = editable
             else:
                 kept.append(token)
+        steps.append(shlex.join(kept))
+    return " && ".join(steps) if replaced else None
+
+
+def built_install(install_command: str | None) -> str | None:
+    """The install command with the project's editable step (`-e .`, `-e '.[test]'`)
+    installed as a built wheel instead; None without such a step."""
+    steps = []
+    replaced = False
+    for tokens in split_steps(install_command):
+        kept: list[str] = []
+        for index, token in enumerate(tokens):
+            following = tokens[index + 1] if index + 1 < len(tokens) else ""
+            if token in ("-e", "--editable") and _is_project_path(following):
+                replaced = True
+                continue
+            kept.append(token)
         steps.append(shlex.join(kept))
     return " && ".join(steps) if replaced else None
 
