@@ -73,10 +73,11 @@ def test_the_test_a_stopped_run_names_is_deselected_and_reruns_turned_off() -> N
     assert fix is not None
     assert fix.install_command == f"{install} pytest-timeout"
     assert fix.test_command == (
-        f"{TEST} --deselect 'tests/test_a.py::test_b[x y]' --timeout=30 -vv --reruns=0"
+        f"{TEST} --deselect tests/test_a.py::test_b --timeout=30 -vv --reruns=0"
     )
     assert fix.description == (
-        "the suite stopped at the time limit in tests/test_a.py::test_b[x y] (deselected)"
+        "the suite stopped at the time limit in tests/test_a.py::test_b[x y]"
+        " (deselected: tests/test_a.py::test_b)"
         " -> a run with a per-test time limit of 30 s (pytest-timeout, no reruns)"
         " to find the tests that hang"
     )
@@ -85,20 +86,20 @@ def test_the_test_a_stopped_run_names_is_deselected_and_reruns_turned_off() -> N
     named = deselect(probing, "FAILED tests/test_c.py::test_d - Failed: Timeout (>30.0s) from")
     assert named is not None
     assert named.test_command == (
-        f"{TEST} --deselect 'tests/test_a.py::test_b[x y]' --deselect tests/test_c.py::test_d"
+        f"{TEST} --deselect tests/test_a.py::test_b --deselect tests/test_c.py::test_d"
     )
 
 
 def test_a_probe_run_that_stopped_too_deselects_the_test_its_hang_names() -> None:
     probing = _entry(f"{TEST} --deselect tests/a.py::t1 --timeout=30 -vv")
-    fix = deselect(probing, "no summary: stopped at the time limit", "tests/a.py::t2")
+    fix = deselect(probing, "no summary: stopped at the time limit", "tests/a.py::t2[3]")
     assert fix is not None
     assert fix.test_command == (
         f"{TEST} --deselect tests/a.py::t1 --deselect tests/a.py::t2 --timeout=30 -vv"
     )
     assert fix.description == (
-        "the run with a 30 s per-test limit stopped too, in tests/a.py::t2 (out of the"
-        " limit's reach) -> deselected, again to find the tests that hang"
+        "the run with a 30 s per-test limit stopped too, in tests/a.py::t2[3] (out of the"
+        " limit's reach) -> deselected: tests/a.py::t2, again to find the tests that hang"
     )
     # the one named deselected already: nothing to do
     assert deselect(probing, "", "tests/a.py::t1") is None
@@ -146,7 +147,9 @@ def test_verify_deselects_a_test_that_hangs(tmp_path: Path) -> None:
     # limit: a verdict naming the other; clean
     assert outcomes == ["timeout", "fail", "pass"], item.summary()
     waits = "tests/test_a.py::test_waits_for_a_broker"
-    assert item.tried[0].startswith(f"the suite stopped at the time limit in {waits} (deselected)")
+    assert item.tried[0].startswith(
+        f"the suite stopped at the time limit in {waits} (deselected: {waits})"
+    )
     assert item.tried[1].startswith("1 test hung with the network off")
     entry = load_registry(registry, use_cache=False).entries["hangs"]
     assert entry.enriched is True
@@ -154,7 +157,7 @@ def test_verify_deselects_a_test_that_hangs(tmp_path: Path) -> None:
         f"{TEST} --deselect tests/test_a.py::test_waits_for_a_broker"
         " --deselect 'tests/test_a.py::test_param[c]'"
     )
-    assert f"in {waits} (deselected)" in entry.notes
+    assert f"in {waits} (deselected: {waits})" in entry.notes
     assert "deselected: tests/test_a.py::test_param[c]" in entry.notes
 
 
