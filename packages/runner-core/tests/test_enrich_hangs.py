@@ -121,27 +121,8 @@ def test_only_a_pytest_suite_that_stopped_is_probed() -> None:
 @pytest.mark.slow
 @pytest.mark.xdist_group("enrich")
 def test_verify_deselects_a_test_that_hangs(tmp_path: Path) -> None:
-    source = tmp_path / "src" / "hangs"
-    pytest_output(source, {"hangs/__init__.py": "", **HANGING}, "--collect-only", "-q")
-    registry = tmp_path / "registry"
-    (registry / "packages").mkdir(parents=True)
-    (registry / "packages" / "hangs.yaml").write_text(
-        f"package: hangs\nrepo: {source}\nextension_type: pure\n"
-        "install_command: pip install pytest\n"
-        f"test_command: {json.dumps(TEST)}\ntimeout: 20\nnotes: ''\nenriched: false\n"
-    )
-    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
-    options = VerifyOptions(
-        registry_dir=registry,
-        results_dir=tmp_path / "results",
-        work_dir=tmp_path / "work",
-        pythons=(sys.executable,),
-        idle_timeout_s=300,
-        run_prefix="h",
-        write=True,
-        per_test_s=2,
-    )
-    (item,) = verify(["hangs"], options)
+    registry = _one_package_registry(tmp_path, "hangs", HANGING, timeout=20)
+    (item,) = verify(["hangs"], _options(tmp_path, registry, max_attempts=3))
     outcomes = [next(iter(a.results.values())).outcome.value for a in item.attempts]
     # stopped at the time limit in the first (deselected at once); with the per-test
     # limit: a verdict naming the other; clean
@@ -186,28 +167,8 @@ UNREACHABLE = {
 @pytest.mark.slow
 @pytest.mark.xdist_group("enrich")
 def test_verify_deselects_hangs_the_per_test_limit_cannot_stop(tmp_path: Path) -> None:
-    source = tmp_path / "src" / "stuck"
-    pytest_output(source, {"stuck/__init__.py": "", **UNREACHABLE}, "--collect-only", "-q")
-    registry = tmp_path / "registry"
-    (registry / "packages").mkdir(parents=True)
-    (registry / "packages" / "stuck.yaml").write_text(
-        f"package: stuck\nrepo: {source}\nextension_type: pure\n"
-        "install_command: pip install pytest\n"
-        f"test_command: {json.dumps(TEST)}\ntimeout: 15\nnotes: ''\nenriched: false\n"
-    )
-    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
-    options = VerifyOptions(
-        registry_dir=registry,
-        results_dir=tmp_path / "results",
-        work_dir=tmp_path / "work",
-        pythons=(sys.executable,),
-        max_attempts=5,
-        idle_timeout_s=300,
-        run_prefix="u",
-        write=True,
-        per_test_s=2,
-    )
-    (item,) = verify(["stuck"], options)
+    registry = _one_package_registry(tmp_path, "stuck", UNREACHABLE, timeout=15)
+    (item,) = verify(["stuck"], _options(tmp_path, registry, max_attempts=5))
     outcomes = [next(iter(a.results.values())).outcome.value for a in item.attempts]
     # each stopped run names the test it stopped in; the probe goes on without it
     assert outcomes == ["timeout", "timeout", "pass", "pass"], item.summary()
@@ -225,3 +186,32 @@ def test_verify_deselects_hangs_the_per_test_limit_cannot_stop(tmp_path: Path) -
     assert "--timeout" not in entry.test_command
     assert f"--deselect {first}" in entry.test_command
     assert f"--deselect {second}" in entry.test_command
+
+
+def _one_package_registry(tmp_path: Path, name: str, tests: dict[str, str], timeout: int) -> Path:
+    """A registry of one package, `name`, whose tree holds `tests`, run by TEST."""
+    source = tmp_path / "src" / name
+    pytest_output(source, {f"{name}/__init__.py": "", **tests}, "--collect-only", "-q")
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True)
+    (registry / "packages" / f"{name}.yaml").write_text(
+        f"package: {name}\nrepo: {source}\nextension_type: pure\n"
+        "install_command: pip install pytest\n"
+        f"test_command: {json.dumps(TEST)}\ntimeout: {timeout}\nnotes: ''\nenriched: false\n"
+    )
+    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
+    return registry
+
+
+def _options(tmp_path: Path, registry: Path, max_attempts: int) -> VerifyOptions:
+    return VerifyOptions(
+        registry_dir=registry,
+        results_dir=tmp_path / "results",
+        work_dir=tmp_path / "work",
+        pythons=(sys.executable,),
+        max_attempts=max_attempts,
+        idle_timeout_s=300,
+        run_prefix="v",
+        write=True,
+        per_test_s=2,
+    )
