@@ -106,6 +106,7 @@ def test_verify_fixes_a_missing_module_and_records_what_it_tried(tmp_path: Path)
 
     loaded = load_registry(registry, use_cache=False)
     assert loaded.problems == []
+    assert loaded.strict_problems == []  # the index says what the entries say
     entry = loaded.entries["needs-six"]
     assert entry.enriched is True
     assert entry.install_command == "pip install pytest six"

@@ -32,6 +32,7 @@ from normalized_events.layout import RunLayout
 from packaging.utils import canonicalize_name
 from registry_core import LoadedRegistry, PackageEntry, RegistryError, load_registry
 from registry_core.edits import save_entry
+from registry_core.indexing import write_index
 from registry_core.select import check_conditions, matches_all, parse_conditions
 from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
@@ -442,6 +443,8 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
             values[SDIST_FIELD] = False
     updated = with_fields(item.original, values)
     try:
-        return save_entry(path, updated)
+        changed = save_entry(path, updated)
+        write_index(load_registry(registry_dir))  # `enriched` and skips are in the index
     except (RegistryError, OSError) as exc:
         raise EnrichError(f"{path}: cannot write: {exc}") from None
+    return changed
