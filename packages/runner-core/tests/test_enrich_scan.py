@@ -392,6 +392,15 @@ def test_namespace_packages_are_imported_with_their_dots(tmp_path: Path) -> None
         # a dash where the import has a dot: a namespace package under src/
         ("backports-zstd", {"src/backports/zstd/__init__.py": ""}, "backports.zstd"),
         ("azure-core", {"azure/__init__.py": "", "azure/core/__init__.py": ""}, "azure.core"),
+        # in a folder setuptools is told to look in
+        (
+            "backports-zstd",
+            {
+                "pyproject.toml": '[tool.setuptools.packages.find]\nwhere = ["src/python"]\n',
+                "src/python/backports/zstd/__init__.py": "",
+            },
+            "backports.zstd",
+        ),
         # the name's module with a leading underscore
         (
             "argon2-cffi-bindings",

@@ -97,6 +97,8 @@ class ProjectConfig:
     nox_commands: list[list[str]] = field(default_factory=list)
     requirement_files: dict[str, list[str]] = field(default_factory=dict)
     package_hints: list[str] = field(default_factory=list)
+    # folders setuptools finds the packages in (`[tool.setuptools.packages.find] where`)
+    package_roots: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
@@ -185,6 +187,15 @@ def _read_pyproject(config: ProjectConfig) -> None:
         _read_scm_tools(config, tool)
         _read_poetry_and_flit(config, tool)
         _read_pytest_tool(config, tool.get("pytest"))
+        _read_setuptools_where(config, tool.get("setuptools"))
+
+
+def _read_setuptools_where(config: ProjectConfig, setuptools: Any) -> None:
+    packages = setuptools.get("packages") if isinstance(setuptools, dict) else None
+    find = packages.get("find") if isinstance(packages, dict) else None
+    where = find.get("where") if isinstance(find, dict) else None
+    if isinstance(where, list):
+        config.package_roots += [w for w in where if isinstance(w, str) and w not in (".", "")]
 
 
 def _read_project(config: ProjectConfig, project: dict[str, Any]) -> None:

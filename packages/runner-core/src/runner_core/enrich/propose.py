@@ -362,10 +362,11 @@ def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) ->
     that tells wins."""
     packages = layout.packages
     default = re.sub(r"[-.]+", "_", name).lower() if name else None
+    roots = _package_roots(config, layout)
     found = (
-        _namespace_package(name, layout)
+        _namespace_package(name, roots)
         or _same_as_name(default, packages)
-        or _private_module(default, layout)
+        or _private_module(default, roots)
         or _flit_module(default, config)
         or _known_import(name, packages)
         or _only_package(default, packages)
@@ -374,26 +375,32 @@ def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) ->
     return found or Finding(None, [f"top-level names: {', '.join(packages) or 'none found'}"])
 
 
-def _namespace_package(name: str | None, layout: TestLayout) -> Finding | None:
+def _package_roots(config: ProjectConfig, layout: TestLayout) -> list[Path]:
+    """Where the project's packages may be: setuptools' `where` folders, src/, the root."""
+    named = [layout.root / where for where in config.package_roots]
+    return [*named, layout.root / "src", layout.root]
+
+
+def _namespace_package(name: str | None, roots: list[Path]) -> Finding | None:
     """A namespace package (zope.interface, jaraco.text, backports-zstd): imported with
     dots where the name has dots or dashes and the tree has that folder."""
     parts = re.split(r"[-.]", name.lower()) if name else []
     if len(parts) < 2 or not all(part.isidentifier() for part in parts):
         return None
     dotted, folder = ".".join(parts), Path(*parts)
-    for base in (layout.root / "src", layout.root):
+    for base in roots:
         if (base / folder).is_dir() or (base / folder).with_suffix(".py").is_file():
             return Finding(dotted, [f"namespace package {dotted} in {base.name or '.'}"])
     return None
 
 
-def _private_module(default: str | None, layout: TestLayout) -> Finding | None:
+def _private_module(default: str | None, roots: list[Path]) -> Finding | None:
     """argon2-cffi-bindings -> _argon2_cffi_bindings: the name's module with a leading
     underscore, when the tree has it and not the plain one."""
     if not default:
         return None
     private = f"_{default}"
-    for base in (layout.root / "src", layout.root):
+    for base in roots:
         if (base / private / "__init__.py").is_file() or (base / f"{private}.py").is_file():
             return Finding(private, [f"the module is {private} in {base.name or '.'}"])
     return None
