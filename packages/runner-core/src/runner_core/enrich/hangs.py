@@ -36,6 +36,7 @@ _FULL_IDS = "-vv"
 _RERUN_PLUGIN = "pytest-rerunfailures"
 _NO_RERUNS = "--reruns=0"
 _STOPPED = {Outcome.TIMEOUT: "stopped at the time limit", Outcome.HANG: "hung"}
+STOPPED = frozenset(_STOPPED)  # the outcomes of a suite that never finished
 
 
 def probe(

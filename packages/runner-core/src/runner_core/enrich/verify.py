@@ -36,7 +36,7 @@ from registry_core.indexing import write_index
 from registry_core.select import check_conditions, matches_all, parse_conditions
 from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
-from runner_core.enrich.hangs import PROBE_PURPOSE, deselect, probe
+from runner_core.enrich.hangs import PROBE_PURPOSE, STOPPED, deselect, probe
 from runner_core.enrich.write import SDIST_FIELD, current_entry, entry_path, with_fields
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.run import OnResult, RunPlan, execute, registry_info
@@ -47,7 +47,6 @@ _VERIFY_NOTE = re.compile(
     r"\s*Verified \d{4}-\d{2}-\d{2}.*$|\s*Not verified \d{4}-\d{2}-\d{2}.*$", re.S
 )
 _SKIP_PREFIX = "verify: "
-_STOPPED = frozenset({Outcome.TIMEOUT, Outcome.HANG})
 MIN_TIMEOUT = 300
 MAX_TIMEOUT = 3600
 
@@ -195,7 +194,7 @@ def _round(
             test_s=event.durations.get("test"),
             source_kind=event.source_used or kinds.get((event.package, event.condition)),
             source_fallback=event.source_fallback,
-            hung_test=event.crash.test_id if event.crash and event.outcome in _STOPPED else None,
+            hung_test=event.crash.test_id if event.crash and event.outcome in STOPPED else None,
         )
     return settings.run_dir, found
 
