@@ -165,6 +165,14 @@ def run_command(
     work_dir: Annotated[
         Path | None, Opt(help="Sources and venvs cache (default: user cache dir).")
     ] = None,
+    work_budget: Annotated[
+        str,
+        Opt(help="Keep the work dir under this size (or off), evicting what ran longest ago."),
+    ] = "30G",
+    keep_free: Annotated[
+        str,
+        Opt(help="Evict what ran longest ago while the work dir's disk has less free (or off)."),
+    ] = "5G",
     run_id: Annotated[str | None, Opt(help="Name of the run (default: UTC timestamp).")] = None,
     resume: Annotated[str | None, Opt(help="Continue the interrupted run RUN_ID.")] = None,
     refresh: Annotated[bool, Opt(help="Rebuild venvs even when their key matches.")] = False,
@@ -191,6 +199,8 @@ def run_command(
                 processes=processes or None,
                 tmp_bytes=_size(tmp_size, "--tmp-size") or DEFAULT_TMP_BYTES,
                 disk_bytes=_size(disk_limit, "--disk-limit"),
+                work_budget_bytes=_size(work_budget, "--work-budget"),
+                keep_free_bytes=_size(keep_free, "--keep-free") or 0,
                 pass_env=list(pass_env),
                 installer=parse_choice(installer, INSTALLERS, "--installer"),
                 source=parse_choice(source, SOURCES, "--source"),

@@ -12,6 +12,7 @@ from sandbox_runner import filter_env
 
 from runner_core.evidence.agent import STACKS_SIGNAL, STACKS_VARIABLE
 from runner_core.sanitizers import NO_LEAKS, SANITIZER_LOGS, SanitizerPolicy, sanitizer_env
+from runner_core.workdir import WorkLayout
 
 # Never inherited: they would make the venv's interpreter load someone else's code.
 _DROPPED = (
@@ -52,7 +53,7 @@ def package_cache(work_dir: Path, package: str) -> Path:
     its installer uses, so a shared one would let it plant code in what every later
     package installs. Test steps do not see it at all.
     """
-    path = work_dir / "cache" / "packages" / package
+    path = WorkLayout(work_dir).package_cache(package)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

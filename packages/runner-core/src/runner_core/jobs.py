@@ -4,17 +4,51 @@ A package whose outcome differs between conditions is run again under every cond
 (``condition_retries`` times) before its outcomes are written, so that one flaky test
 run is not reported as a regression. Each condition's ``package_finished`` records every
 attempt's outcome in ``attempt_outcomes``; the first attempt's details are kept.
+
+The package holds its work-directory lock while it runs; once its outcomes are written,
+its folders are measured and the work directory is brought back within its budget
+(runner_core.workdir), each eviction logged in ``<work-dir>/evictions.log``.
 """
 
 from __future__ import annotations
+
+import contextlib
+import time
 
 from normalized_events import EventWriter, PackageFinished
 
 from runner_core.pipeline import PackageJob, run_package
 from runner_core.settings import RunSettings
+from runner_core.workdir import Eviction, enforce_budget, package_in_use, record_footprint
 
 
 def run_job(job: PackageJob, settings: RunSettings, writer: EventWriter) -> list[PackageFinished]:
+    with package_in_use(settings.work, job.entry.package):
+        written = _run_and_write(job, settings, writer)
+        _keep_within_budget(job.entry.package, settings)
+    return written
+
+
+def _keep_within_budget(package: str, settings: RunSettings) -> None:
+    # A record the disk cannot take is measured again next time.
+    with contextlib.suppress(OSError):
+        record_footprint(settings.work, package)
+    _log_evictions(settings, enforce_budget(settings.work, settings.work_budget))
+
+
+def _log_evictions(settings: RunSettings, evicted: list[Eviction]) -> None:
+    if not evicted:
+        return
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    lines = [f"{stamp} {e.package}: {e.bytes / 1024**2:.0f} MiB removed ({e.why})" for e in evicted]
+    log_path = settings.work_dir / "evictions.log"
+    with contextlib.suppress(OSError), log_path.open("a", encoding="utf-8") as log:
+        log.write("\n".join(lines) + "\n")
+
+
+def _run_and_write(
+    job: PackageJob, settings: RunSettings, writer: EventWriter
+) -> list[PackageFinished]:
     first = [run_package(job.entry, job.rev, c, settings, writer) for c in job.conditions]
     history = [[result.outcome] for result in first]
     if len(first) > 1 and len({r.outcome for r in first}) > 1:

@@ -110,7 +110,7 @@ def run_package(
             finish = _pipeline(entry, rev, condition, settings, writer, runner, state)
         finally:
             if runner.filled_disk and state.source is not None:
-                discard_source(state.source, settings.work_dir / "sources")
+                discard_source(state.source, settings.work.sources)
     except Exception as exc:  # a harness fault: recorded, and the run goes on
         stop = full_disk(exc, settings.run_dir)
         if stop is not None:

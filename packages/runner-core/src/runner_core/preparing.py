@@ -197,7 +197,7 @@ def _fetch(
         )
     )
     fetched: list[FetchedSource] = []
-    source_dir = settings.work_dir / "sources"
+    source_dir = settings.work.sources
     limits = SourceLimits.within(settings.timeout_s)
     try:
         outcome = runner.python_step(
@@ -249,8 +249,8 @@ def _environment(
         source_revision=source.revision,
         seeded=_seeded(interpreter, install_command, test_command, installer, uv),
     )
-    venv = lookup_venv(settings.work_dir / "venvs", key, settings.refresh)
-    home = settings.work_dir / "home" / name
+    venv = lookup_venv(settings.work.venvs, key, settings.refresh)
+    home = settings.work.home(name)
     home.mkdir(parents=True, exist_ok=True)
     # No step but the install sees the package's installer cache (see package_cache).
     writable = [source.path, venv.path, home]

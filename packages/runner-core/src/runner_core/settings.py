@@ -11,6 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES
 
 from runner_core.errors import OptionError
+from runner_core.workdir import (
+    DEFAULT_BUDGET_BYTES,
+    DEFAULT_KEEP_FREE_BYTES,
+    WorkBudget,
+    WorkLayout,
+)
 
 DEFAULT_DISK_BYTES = 20 * 1024**3
 
@@ -58,6 +64,9 @@ class RunSettings(BaseModel):
     processes: int | None = DEFAULT_PROCESSES
     tmp_bytes: int = DEFAULT_TMP_BYTES
     disk_bytes: int | None = DEFAULT_DISK_BYTES
+    # The work directory's budget (runner_core.workdir): None is no cap, 0 no free floor.
+    work_budget_bytes: int | None = DEFAULT_BUDGET_BYTES
+    keep_free_bytes: int = DEFAULT_KEEP_FREE_BYTES
     # Host variables (globs) passed to commands besides the sandbox's allowlist.
     pass_env: list[str] = Field(default_factory=list)
     installer: InstallerChoice = "auto"
@@ -89,3 +98,11 @@ class RunSettings(BaseModel):
     @property
     def layout(self) -> RunLayout:
         return RunLayout(self.run_dir)
+
+    @property
+    def work(self) -> WorkLayout:
+        return WorkLayout(self.work_dir)
+
+    @property
+    def work_budget(self) -> WorkBudget:
+        return WorkBudget(self.work_budget_bytes, self.keep_free_bytes)

@@ -14,6 +14,7 @@ from runner_core.enrich.propose import Proposal, propose
 from runner_core.enrich.tests_layout import scan_tests
 from runner_core.errors import SourceError
 from runner_core.sources import SourceRequest, extract_archive, fetch_source
+from runner_core.workdir import WorkLayout
 
 _ARCHIVES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
 
@@ -87,7 +88,7 @@ def locate_target(target: str, work_dir: Path, package: str | None = None) -> Sc
     lines: list[str] = []
     try:
         fetched = fetch_source(
-            SourceRequest(package=name, kind="sdist"), work_dir / "sources", lines.append
+            SourceRequest(package=name, kind="sdist"), WorkLayout(work_dir).sources, lines.append
         )
     except SourceError as exc:
         raise EnrichError(f"{name}: {exc}") from None
