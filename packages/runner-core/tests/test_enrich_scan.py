@@ -408,6 +408,29 @@ def test_namespace_packages_are_imported_with_their_dots(tmp_path: Path) -> None
             "_argon2_cffi_bindings",
         ),
         ("speedups", {"_speedups.py": "", "setup.py": ""}, "_speedups"),
+        # setuptools' record of the top-level names: the largest package listed
+        (
+            "google-api-python-client",
+            {
+                "google_api_python_client.egg-info/top_level.txt": "apiclient\ngoogleapiclient\n",
+                "apiclient/__init__.py": "",
+                "googleapiclient/__init__.py": "",
+                "googleapiclient/discovery.py": "",
+                "setup.py": "",
+            },
+            "googleapiclient",
+        ),
+        # ... unless the plain name is listed too
+        (
+            "demo",
+            {
+                "src/demo.egg-info/top_level.txt": "demo\nextra\n",
+                "src/demo/__init__.py": "",
+                "src/extra/__init__.py": "",
+                "src/extra/more.py": "",
+            },
+            None,
+        ),
         # the plain module wins; a dash with no such folder is no namespace
         ("demo-lib", {"demo_lib/__init__.py": "", "_demo_lib.py": ""}, None),
         ("flask-cors", {"flask_cors/__init__.py": ""}, None),

@@ -21,7 +21,6 @@ from runner_core.enrich.declared import (
 )
 from runner_core.enrich.distnames import (
     FIXTURE_TO_DIST,
-    IMPORT_TO_DIST,
     INI_KEY_TO_DIST,
     MARKER_TO_DIST,
     canonical,
@@ -29,18 +28,12 @@ from runner_core.enrich.distnames import (
     import_key,
     is_stdlib,
 )
+from runner_core.enrich.finding import Finding
+from runner_core.enrich.import_names import import_name
 from runner_core.enrich.released import against_installed
 from runner_core.enrich.tests_layout import TestLayout
 
 _COLLECTED = re.compile(r"^(test_.*|.*_test)\.py$")
-
-
-@dataclass
-class Finding:
-    """One proposed field value and why."""
-
-    value: Any
-    evidence: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -143,7 +136,7 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
         test_command=_ignoring(_installed(test_command, config), ignored, len(layout.test_files)),
         uses_xdist=uses_xdist,
         clone_depth=_clone_depth(config),
-        import_name=_import_name(name, config, layout),
+        import_name=import_name(name, config, layout),
         timeout=_timeout(layout),
         extension_type=_extension_type(layout),
         has_tests=bool(layout.test_files),
@@ -355,97 +348,3 @@ def _notes(config: ProjectConfig, layout: TestLayout) -> list[str]:
     if layout.unparsable:
         notes.append(f"unparsable test files: {', '.join(layout.unparsable[:3])}")
     return notes
-
-
-def _import_name(name: str | None, config: ProjectConfig, layout: TestLayout) -> Finding:
-    """The module the package is imported as, when it is not its name; the first rule
-    that tells wins."""
-    packages = layout.packages
-    default = re.sub(r"[-.]+", "_", name).lower() if name else None
-    roots = _package_roots(config, layout)
-    found = (
-        _namespace_package(name, roots)
-        or _same_as_name(default, packages)
-        or _private_module(default, roots)
-        or _flit_module(default, config)
-        or _known_import(name, packages)
-        or _only_package(default, packages)
-        or _name_starts_with_package(name, default, packages)
-    )
-    return found or Finding(None, [f"top-level names: {', '.join(packages) or 'none found'}"])
-
-
-def _package_roots(config: ProjectConfig, layout: TestLayout) -> list[Path]:
-    """Where the project's packages may be: setuptools' `where` folders, src/, the root."""
-    named = [layout.root / where for where in config.package_roots]
-    return [*named, layout.root / "src", layout.root]
-
-
-def _namespace_package(name: str | None, roots: list[Path]) -> Finding | None:
-    """A namespace package (zope.interface, jaraco.text, backports-zstd): imported with
-    dots where the name has dots or dashes and the tree has that folder."""
-    parts = re.split(r"[-.]", name.lower()) if name else []
-    if len(parts) < 2 or not all(part.isidentifier() for part in parts):
-        return None
-    dotted, folder = ".".join(parts), Path(*parts)
-    for base in roots:
-        if (base / folder).is_dir() or (base / folder).with_suffix(".py").is_file():
-            return Finding(dotted, [f"namespace package {dotted} in {base.name or '.'}"])
-    return None
-
-
-def _private_module(default: str | None, roots: list[Path]) -> Finding | None:
-    """argon2-cffi-bindings -> _argon2_cffi_bindings: the name's module with a leading
-    underscore, when the tree has it and not the plain one."""
-    if not default:
-        return None
-    private = f"_{default}"
-    for base in roots:
-        if (base / private / "__init__.py").is_file() or (base / f"{private}.py").is_file():
-            return Finding(private, [f"the module is {private} in {base.name or '.'}"])
-    return None
-
-
-def _same_as_name(default: str | None, packages: list[str]) -> Finding | None:
-    if default and default in packages:
-        return Finding(None, [f"{default} is the package name as a module"])
-    return None
-
-
-def _flit_module(default: str | None, config: ProjectConfig) -> Finding | None:
-    for hint in config.package_hints:
-        if hint != default:
-            return Finding(hint, [f"[tool.flit.module] name = {hint}"])
-    return None
-
-
-def _known_import(name: str | None, packages: list[str]) -> Finding | None:
-    if not name:
-        return None
-    reverse = [k for k, v in IMPORT_TO_DIST.items() if canonical(v) == canonical(name)]
-    for key in reverse:
-        if key.split(".")[0] in packages or not packages:
-            return Finding(key, [f"{name} is imported as {key}"])
-    return None
-
-
-def _only_package(default: str | None, packages: list[str]) -> Finding | None:
-    if len(packages) == 1 and packages[0] != default:
-        return Finding(packages[0], [f"the only top-level package is {packages[0]}"])
-    return None
-
-
-def _name_starts_with_package(
-    name: str | None, default: str | None, packages: list[str]
-) -> Finding | None:
-    """pdfminer.six -> pdfminer, Flask-Cors -> flask_cors: a package the name starts with
-    (or the name itself, spelt in another case)."""
-    if not default:
-        return None
-    prefixed = [p for p in packages if default.startswith(p.lower() + "_")]
-    if len(prefixed) == 1:
-        return Finding(prefixed[0], [f"{name} starts with its package {prefixed[0]}"])
-    lowered = [p for p in packages if p.lower() == default]
-    if lowered:
-        return Finding(lowered[0], [f"top-level package {lowered[0]}"])
-    return None
