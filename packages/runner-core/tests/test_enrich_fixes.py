@@ -49,7 +49,25 @@ def entry(
     return PackageEntry(package="demo-pkg", install_command=install, test_command=test)
 
 
+MAJOR = pytest.__version__.split(".")[0]
+OLDER = f"pip install -e . && pip install pytest 'pytest<{MAJOR}'"
+
 CASES = {
+    # suites written against pytest internals that a later pytest dropped (flask 3.1.3)
+    "pytest-internal-name-gone": (
+        {"tests/test_a.py": "from _pytest.monkeypatch import apiary_gone\ndef test_a(): pass\n"},
+        (),
+        f"apiary_gone is gone from pytest {MAJOR} -> pytest<{MAJOR}",
+        OLDER,
+        "python -m pytest",
+    ),
+    "pytest-attribute-gone": (
+        {"tests/test_a.py": "import pytest\nhelper = pytest.apiary_gone\ndef test_a(): pass\n"},
+        (),
+        f"apiary_gone is gone from pytest {MAJOR} -> pytest<{MAJOR}",
+        OLDER,
+        "python -m pytest",
+    ),
     "missing-module": (
         {"tests/test_a.py": "import apiary_absent_module\ndef test_a(): pass\n"},
         (),
@@ -165,6 +183,36 @@ def test_fix_for_a_real_pytest_config_error(tmp_path: Path, case: str) -> None:
     # the same fix is never proposed twice
     again = propose_fix(current, verdict.outcome, verdict.reason, output, frozenset({description}))
     assert again is None or again.description != description
+
+
+def test_a_pytest_internal_gone_in_a_conftest_is_pinned_by_the_venv_s_pytest(
+    tmp_path: Path,
+) -> None:
+    """A conftest's ImportError comes before pytest's session header: the version is the
+    one the venv's inventory recorded (``installed`` of the event)."""
+    files = {"tests/conftest.py": "import _pytest.apiary_gone\n", "tests/test_a.py": ""}
+    code, output = pytest_output(tmp_path, files)
+    verdict = classify(exit_code=code, output=output)
+    assert verdict.outcome is Outcome.CONFIG_ERROR, output
+    assert f"pytest-{MAJOR}." not in output
+    assert propose_fix(entry(), verdict.outcome, verdict.reason, output) is None
+    fix = propose_fix(
+        entry(), verdict.outcome, verdict.reason, output, pytest_version=pytest.__version__
+    )
+    assert fix is not None
+    assert fix.description == f"_pytest.apiary_gone is gone from pytest {MAJOR} -> pytest<{MAJOR}"
+    assert fix.install_command == OLDER
+    # on the next round, with that pytest, one major further down
+    older = propose_fix(
+        PackageEntry(package="demo-pkg", install_command=OLDER, test_command="python -m pytest"),
+        verdict.outcome,
+        verdict.reason,
+        output.replace(f"pytest-{MAJOR}.", "pytest-7."),
+        frozenset({fix.description}),
+        pytest_version="7.4.4",
+    )
+    assert older is not None
+    assert older.install_command == f"{OLDER} 'pytest<7'"
 
 
 def test_plugin_already_installed_falls_back_to_overriding_addopts(tmp_path: Path) -> None:

@@ -45,6 +45,14 @@ _BUILD_REQUIRES_FAILED = re.compile(
 _WARNING_ERROR = re.compile(r"\b(?P<cls>(?:\w+\.)*\w*(?:Deprecation|Future|Resource)Warning)\b")
 # the exception line of pytest's INTERNALERROR traceback, when the exception is a warning
 _INTERNAL_WARNING = re.compile(r"^INTERNALERROR> (?P<cls>(?:\w+\.)*\w*Warning): ", re.MULTILINE)
+# the suite uses a part of pytest that the pytest installed no longer has
+_PYTEST_GONE = re.compile(
+    r"cannot import name '(?P<name>\w+)' from '_pytest[\w.]*'"
+    r"|No module named '(?P<module>_pytest\.[\w.]+)'"
+    r"|module '_?pytest[\w.]*' has no attribute '(?P<attr>\w+)'"
+)
+# pytest's session header: "platform linux -- Python 3.12.1, pytest-9.0.1, pluggy-1.6.0"
+_PYTEST_VERSION = re.compile(r"\bpytest-(?P<major>\d+)\.\d+")
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
 # Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
@@ -208,10 +216,12 @@ def propose_fix(  # noqa: C901
     log: str = "",
     tried: frozenset[str] = frozenset(),
     version: str | None = None,
+    pytest_version: str | None = None,
 ) -> Fix | None:
     """The next change worth a run, or None. ``tried`` holds the descriptions of fixes
     already made, so the same fix is never proposed twice; ``version`` is the package's
-    (the released one stands in when its own build cannot start)."""
+    (the released one stands in when its own build cannot start), ``pytest_version`` the
+    pytest the run had (else read from the log's session header)."""
     reason = reason or ""
     install = entry.install_command
     test = entry.test_command
@@ -228,6 +238,11 @@ def propose_fix(  # noqa: C901
     if outcome not in (Outcome.CONFIG_ERROR, Outcome.IMPORT_ERROR):
         return None
 
+    older = _older_pytest(reason, log, install, pytest_version)
+    if older is not None:
+        made = fix(*older, test)
+        if made is not None:
+            return made
     built = built_install(install) if _EDITABLE_REBUILD.search(log or reason) else None
     if built is not None:
         return fix(
@@ -318,6 +333,21 @@ def propose_fix(  # noqa: C901
             _with_test_args(test, ["-W", f"ignore::{name}"]),
         )
     return None
+
+
+def _older_pytest(
+    reason: str, log: str, install: str | None, pytest_version: str | None
+) -> tuple[str, str] | None:
+    """A suite written against a pytest internal that the installed pytest dropped: the
+    pytest of the major before (and the one before that on the next round)."""
+    gone = _PYTEST_GONE.search(reason) or _PYTEST_GONE.search(log)
+    header = _PYTEST_VERSION.search(log)
+    major = (pytest_version or "").split(".")[0] or (header.group("major") if header else "")
+    if gone is None or not major.isdigit() or int(major) <= 1:
+        return None
+    what = next(g for g in gone.groups() if g)
+    pin = f"pytest<{major}"
+    return f"{what} is gone from pytest {major} -> {pin}", add_requirements(install, [pin])
 
 
 def _warning_raised(reason: str, log: str) -> tuple[str, str] | None:

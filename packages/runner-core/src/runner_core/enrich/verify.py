@@ -84,6 +84,7 @@ class Result:
     source_kind: str | None
     source_fallback: str | None = None
     hung_test: str | None = None  # a stopped suite: the test its hang record names
+    pytest_version: str | None = None  # the pytest its venv had
 
 
 @dataclass
@@ -195,6 +196,7 @@ def _round(
             source_kind=event.source_used or kinds.get((event.package, event.condition)),
             source_fallback=event.source_fallback,
             hung_test=event.crash.test_id if event.crash and event.outcome in STOPPED else None,
+            pytest_version=_installed_version(event.installed, "pytest"),
         )
     return settings.run_dir, found
 
@@ -307,6 +309,10 @@ def _next_round(
     return next_round
 
 
+def _installed_version(installed: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in installed.items() if canonicalize_name(k) == name), None)
+
+
 def _needs_git(
     item: Verification, options: VerifyOptions, interpreters: Sequence[Interpreter]
 ) -> bool:
@@ -348,6 +354,7 @@ def _next_fix(
                 log,
                 frozenset(item.tried),
                 result.version,
+                result.pytest_version,
             )
         else:
             fix = probe(item.entry, result.outcome, per_test_s, result.hung_test)
