@@ -401,6 +401,22 @@ def test_namespace_packages_are_imported_with_their_dots(tmp_path: Path) -> None
             },
             "backports.zstd",
         ),
+        # ... or, in setup.cfg, [options.packages.find] where
+        (
+            "jaraco-demo",
+            {
+                "setup.cfg": "[options]\npackages = find_namespace:\n"
+                "[options.packages.find]\nwhere = lib\n",
+                "lib/jaraco/demo/__init__.py": "",
+            },
+            "jaraco.demo",
+        ),
+        # a folder outside the tree is never looked in
+        (
+            "jaraco-demo",
+            {"setup.cfg": "[options.packages.find]\nwhere = ../lib\n", "x/__init__.py": ""},
+            "x",
+        ),
         # the name's module with a leading underscore
         (
             "argon2-cffi-bindings",

@@ -14,7 +14,7 @@ import shlex
 import tomllib
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -195,7 +195,7 @@ def _read_setuptools_where(config: ProjectConfig, setuptools: Any) -> None:
     find = packages.get("find") if isinstance(packages, dict) else None
     where = find.get("where") if isinstance(find, dict) else None
     if isinstance(where, list):
-        config.package_roots += [w for w in where if isinstance(w, str) and w not in (".", "")]
+        config.package_roots += [w for w in where if isinstance(w, str) and _in_tree(w)]
 
 
 def _read_project(config: ProjectConfig, project: dict[str, Any]) -> None:
@@ -245,6 +245,12 @@ def _read_pytest_tool(config: ProjectConfig, pytest_tool: Any) -> None:
         config.pytest = PytestIni("pyproject.toml [tool.pytest]", dict(pytest_tool))
 
 
+def _in_tree(where: str) -> bool:
+    """A folder below the project's root (never the root itself, never outside it)."""
+    path = PurePosixPath(where)
+    return where not in (".", "") and not path.is_absolute() and ".." not in path.parts
+
+
 def _read_setup_cfg(config: ProjectConfig) -> None:
     path = config.root / "setup.cfg"
     if not path.is_file():
@@ -255,6 +261,12 @@ def _read_setup_cfg(config: ProjectConfig) -> None:
         return
     if parser.has_option("metadata", "name") and config.name is None:
         config.name = parser.get("metadata", "name").strip()
+    _read_setup_cfg_options(config, parser)
+    if config.pytest is None and parser.has_section("tool:pytest"):
+        config.pytest = PytestIni("setup.cfg [tool:pytest]", dict(parser.items("tool:pytest")))
+
+
+def _read_setup_cfg_options(config: ProjectConfig, parser: configparser.ConfigParser) -> None:
     if parser.has_option("options", "install_requires"):
         config.runtime_deps += _lines(parser.get("options", "install_requires"))
     if parser.has_section("options.extras_require"):
@@ -264,8 +276,9 @@ def _read_setup_cfg(config: ProjectConfig) -> None:
         config.build_requires += _lines(parser.get("options", "setup_requires"))
     if parser.has_option("options", "use_scm_version"):
         config.uses_scm = "use_scm_version in setup.cfg"
-    if config.pytest is None and parser.has_section("tool:pytest"):
-        config.pytest = PytestIni("setup.cfg [tool:pytest]", dict(parser.items("tool:pytest")))
+    if parser.has_option("options.packages.find", "where"):
+        where = _lines(parser.get("options.packages.find", "where"))
+        config.package_roots += [w for w in where if _in_tree(w)]
 
 
 def _read_pytest_ini(config: ProjectConfig) -> None:
