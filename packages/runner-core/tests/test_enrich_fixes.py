@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from normalized_events import Outcome
+from packaging.utils import canonicalize_name
 from registry_core import PackageEntry
 from runner_core.enrich.fixes import (
     add_requirements,
@@ -476,3 +477,17 @@ def test_an_editable_install_that_rebuilds_on_import_is_installed_as_a_wheel() -
     assert propose_fix(current, Outcome.IMPORT_ERROR, "No module named 'x'", "") != fix
     built = entry("pip install . && pip install pytest")
     assert propose_fix(built, Outcome.IMPORT_ERROR, reason, log) is None
+
+
+@pytest.mark.parametrize("module", ["tests_python", "test_helpers", "my_tests", "unit_test"])
+def test_a_missing_module_of_the_suite_itself_is_never_installed(
+    tmp_path: Path, module: str
+) -> None:
+    """debugpy's tests import their helpers from `tests_python`: not on PyPI's side."""
+    files = {"tests/test_a.py": f"import {module}.debug\ndef test_a(): pass\n"}
+    code, output = pytest_output(tmp_path, files)
+    verdict = classify(exit_code=code, output=output)
+    assert verdict.outcome is Outcome.CONFIG_ERROR, output
+    assert module in (verdict.reason or "")
+    fix = propose_fix(entry(), verdict.outcome, verdict.reason, output)
+    assert fix is None or canonicalize_name(module) not in installed_by(fix.install_command)

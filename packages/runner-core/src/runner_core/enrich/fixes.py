@@ -53,6 +53,7 @@ _PYTEST_GONE = re.compile(
 )
 # pytest's session header: "platform linux -- Python 3.12.1, pytest-9.0.1, pluggy-1.6.0"
 _PYTEST_VERSION = re.compile(r"\bpytest-(?P<major>\d+)\.\d+")
+_SUITE_MODULE = re.compile(r"^(tests?_\w*|\w+_tests?|tests?|testing|conftest)$")
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
 # Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
@@ -261,8 +262,8 @@ def propose_fix(  # noqa: C901
         for m in missing_modules(log or reason) or _reason_modules(reason)
         if not is_stdlib(m)
         and canonical(m.split(".")[0]) not in own
-        # test_x / x_test / tests: a module of the suite itself, never a distribution
-        and not re.match(r"^(test_\w*|\w+_test|tests?|testing|conftest)$", m.split(".")[0])
+        # test_x / tests_x / x_test(s) / tests: a module of the suite, never a distribution
+        and not _SUITE_MODULE.match(m.split(".")[0])
     ]
     dists = [distribution_for(m) for m in modules]
     # a dependency dropped because it does not install is not brought back
