@@ -20,6 +20,7 @@ from runner_core.crash import (
     signature,
     top_frames,
 )
+from runner_core.crash.hang import ProcessStacks, hang_record
 
 DATA = Path(__file__).parent / "data" / "crashes"
 
@@ -264,3 +265,20 @@ def test_describe_and_crash_info() -> None:
     assert describe(asan) == (
         "AddressSanitizer: heap-use-after-free in crashext.c:read_after_free, libffi.so.8:ffi_call"
     )
+
+
+def test_a_spin_inside_the_harness_is_named_by_the_harness_s_frame() -> None:
+    """fastjsonschema's suite on the 3.13.5 JIT build, stopped spinning in pluggy's
+    `_multicall` with no frame of its own on the stack (the dump as captured)."""
+    text = (DATA.parent / "hangs" / "pluggy-multicall-jit.txt").read_text()
+    record = hang_record([ProcessStacks(3, text, threads=1, running_threads=1)])
+    assert record is not None
+    assert signature(record) == (
+        "busy_hang | a thread was still running | _execution.py:_multicall"
+    )
+    # a thread in code under test is still named by that code, not by the harness
+    header = "Current thread 0x00007faafef15740 (most recent call first):\n"
+    under_test = text.replace(header, header + '  File "/src/pkg/core.py", line 3 in spin\n', 1)
+    record = hang_record([ProcessStacks(3, under_test, threads=1, running_threads=1)])
+    assert record is not None
+    assert signature(record) == "busy_hang | a thread was still running | core.py:spin"

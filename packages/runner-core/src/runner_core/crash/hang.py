@@ -13,7 +13,9 @@ just before (`sandbox_runner.stackdump`):
 The signature (`runner_core.crash.signature`) names, for each thread, the innermost
 frame of the code under test: the harness's frames and the standard library's waiting
 machinery (`threading`, `queue`, `selectors`, ...) are skipped, so a thread blocked in
-`Lock.acquire` under `with lock:` is named by the function that holds the `with`.
+`Lock.acquire` under `with lock:` is named by the function that holds the `with`. When no
+thread has a frame under test (a loop inside pluggy), the harness's innermost frames name
+the sites.
 The names are sorted and de-duplicated, so the order threads were started in, their
 ids and the paths never matter: two packages hanging at the same site share a bucket.
 """

@@ -109,14 +109,23 @@ def _native_token(frame: CFrame) -> str | None:
 
 
 def thread_sites(record: CrashRecord, count: int = HANG_FRAMES) -> list[str]:
-    """A stopped suite's sites: each thread's innermost frame under test, sorted, unique."""
+    """A stopped suite's sites: each thread's innermost frame under test, sorted, unique.
+    When no thread is in code under test (a loop inside pytest or pluggy), each thread's
+    innermost frame of the harness: where it spins is the finding."""
+    sites = _sites(record, harness=False) or _sites(record, harness=True)
+    return sorted(sites)[:count]
+
+
+def _sites(record: CrashRecord, harness: bool) -> set[str]:
     sites = set()
     for thread in record.waiting_threads:
         for frame in thread.frames:
-            if not is_harness_frame(frame) and not _WAITING_MACHINERY.search(frame.file):
+            if (harness or not is_harness_frame(frame)) and not _WAITING_MACHINERY.search(
+                frame.file
+            ):
                 sites.add(_python_token(frame))
                 break
-    return sorted(sites)[:count]
+    return sites
 
 
 def top_frames(record: CrashRecord, count: int = TOP_FRAMES) -> list[str]:
