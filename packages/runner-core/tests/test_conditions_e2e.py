@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from normalized_events import PackageFinished, read_events
+from normalized_events import PackageFinished, RunStarted, read_events
 from reporter import Category, compare_conditions, load_run
-from runner_fixtures import package_outcomes, run_apiary, run_args
+from runner_fixtures import package_outcomes, pyenv_python, run_apiary, run_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run-e2e")]
 
@@ -75,3 +75,44 @@ def test_two_conditions_show_exactly_the_expected_regressions(
     )
     assert again.returncode == 0, again.stderr
     assert "run   flagged" in again.stdout and "passing-pkg" not in again.stdout
+
+
+def test_conditions_on_two_interpreters_report_each_its_own(
+    fixture_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    older = pyenv_python("3.12")
+    if older is None:
+        pytest.skip("pyenv 3.12 is needed")
+    registry = fixture_registry("passing-pkg")
+    done = run_apiary(
+        *run_args(registry, tmp_path, "two"),
+        "--condition",
+        f"old:python={older}",
+        "--condition",
+        "new",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "results" / "two"
+    (start,) = [e for e in read_events(run_dir / "events.jsonl").known() if e.type == "run_started"]
+    assert isinstance(start, RunStarted)
+    assert set(start.condition_interpreters) == {"old"}
+    assert start.condition_interpreters["old"].version.startswith("3.12.")
+    assert start.condition_interpreters["old"].version != start.interpreter.version
+    shown = run_apiary(
+        "report",
+        "compare",
+        str(run_dir),
+        "--condition-a",
+        "old",
+        "--condition-b",
+        "new",
+        cwd=tmp_path,
+    )
+    assert shown.returncode == 0, shown.stderr
+    a_line = next(line for line in shown.stdout.splitlines() if line.startswith("A interpreter"))
+    b_line = next(line for line in shown.stdout.splitlines() if line.startswith("B interpreter"))
+    assert "3.12." in a_line and "3.12." not in b_line
+    assert "the interpreter differs between A and B" in shown.stdout
+    summary = run_apiary("report", "summary", str(run_dir), cwd=tmp_path)
+    assert "interpreter [old]" in summary.stdout and str(older) in summary.stdout

@@ -279,6 +279,11 @@ class RunStarted(EventBase):
     type: Literal["run_started"] = "run_started"
     apiary_version: str
     interpreter: InterpreterInfo
+    condition_interpreters: dict[str, InterpreterInfo] = Field(
+        default_factory=dict,
+        description="Conditions run by another interpreter than `interpreter` (their own"
+        " `python`): that interpreter's facts, by condition name.",
+    )
     host: HostInfo
     registry: RegistryInfo
     options: RunOptions = Field(default_factory=RunOptions)

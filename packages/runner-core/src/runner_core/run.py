@@ -24,6 +24,7 @@ from normalized_events import (
     EventLogError,
     EventWriter,
     HostInfo,
+    InterpreterInfo,
     Outcome,
     PackageFinished,
     RegistryInfo,
@@ -45,10 +46,10 @@ from runner_core.errors import (
     RunnerError,
     full_disk,
 )
-from runner_core.interpreter import probe_interpreter
+from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.isolation import check_sandbox
 from runner_core.jobs import run_job
-from runner_core.pipeline import PackageJob
+from runner_core.pipeline import PackageJob, condition_python
 from runner_core.retry_list import write_retry_list
 from runner_core.runlock import run_lock
 from runner_core.selection import Invalid, Selected, Selection, Skipped
@@ -262,6 +263,7 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
                 run_id=settings.run_id,
                 apiary_version=installed_versions().get("runner-core") or "unknown",
                 interpreter=interpreter.info,
+                condition_interpreters=_condition_interpreters(settings, interpreter),
                 host=HostInfo(
                     hostname=socket.gethostname(),
                     platform=platform.platform(),
@@ -351,6 +353,20 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
             ),
         )
     return report
+
+
+def _condition_interpreters(
+    settings: RunSettings, interpreter: Interpreter
+) -> dict[str, InterpreterInfo]:
+    """The facts of each condition's own interpreter, where it is not the run's."""
+    found = {}
+    for condition in settings.conditions:
+        python = condition_python(settings, condition)
+        if python != settings.target_python:
+            probed = probe_interpreter(python)
+            if probed.path != interpreter.path:
+                found[condition.name] = probed.info
+    return found
 
 
 @contextmanager

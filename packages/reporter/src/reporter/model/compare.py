@@ -249,7 +249,7 @@ class Side:
 
     @property
     def interpreter(self) -> InterpreterInfo | None:
-        return self.run.interpreter
+        return self.run.interpreter_of(self.condition)
 
     def indexed(self) -> dict[tuple[str, str], PackageFinished]:
         """Results by pairing key: (package, condition), or (package, "") for one condition."""

@@ -108,6 +108,14 @@ class RunData:
     def interpreter(self) -> InterpreterInfo | None:
         return self.starts[-1].interpreter if self.starts else None
 
+    def interpreter_of(self, condition: str | None) -> InterpreterInfo | None:
+        """The interpreter ``condition`` ran on: its own when it had one, else the run's."""
+        if self.starts and condition is not None:
+            own = self.starts[-1].condition_interpreters.get(condition)
+            if own is not None:
+                return own
+        return self.interpreter
+
     @property
     def options(self) -> RunOptions:
         return self.starts[0].options if self.starts else RunOptions()

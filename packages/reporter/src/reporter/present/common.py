@@ -82,11 +82,15 @@ def run_json(run: RunData) -> dict[str, Any]:
         "resumed": run.resumed,
         "shard": run.shard,
         "interpreter": interpreter.model_dump(mode="json") if interpreter else None,
+        "condition_interpreters": {
+            name: info.model_dump(mode="json")
+            for name, info in (run.starts[-1].condition_interpreters if run.starts else {}).items()
+        },
     }
 
 
-def interpreter_text(run: RunData) -> str:
-    info = run.interpreter
+def interpreter_text(run: RunData, condition: str | None = None) -> str:
+    info = run.interpreter_of(condition)
     if info is None:
         return "unknown (no run_started)"
     flags = []
@@ -115,6 +119,8 @@ def _identity(run: RunData) -> list[tuple[str, str]]:
     if run.path is not None:
         facts.append(("directory", str(run.path)))
     facts.append(("interpreter", interpreter_text(run)))
+    for condition in run.starts[-1].condition_interpreters if run.starts else {}:
+        facts.append((f"interpreter [{condition}]", interpreter_text(run, condition)))
     return facts
 
 

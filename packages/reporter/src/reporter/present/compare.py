@@ -78,7 +78,7 @@ COLUMNS = (
 
 def _side_facts(name: str, side: Side) -> list[tuple[str, str]]:
     run = side.run
-    facts = [(name, side.label), (f"{name} interpreter", interpreter_text(run))]
+    facts = [(name, side.label), (f"{name} interpreter", interpreter_text(run, side.condition))]
     if run.started_at is not None:
         facts.append((f"{name} started", run.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")))
     return facts
@@ -247,7 +247,7 @@ def _side_json(side: Side) -> dict[str, Any]:
         "run_dir": str(run.path) if run.path else None,
         "condition": side.condition,
         "started_at": when(run.started_at),
-        "interpreter": run.interpreter.model_dump(mode="json") if run.interpreter else None,
+        "interpreter": side.interpreter.model_dump(mode="json") if side.interpreter else None,
     }
 
 
