@@ -491,3 +491,23 @@ def test_a_missing_module_of_the_suite_itself_is_never_installed(
     assert module in (verdict.reason or "")
     fix = propose_fix(entry(), verdict.outcome, verdict.reason, output)
     assert fix is None or canonicalize_name(module) not in installed_by(fix.install_command)
+
+
+def test_a_test_runner_the_install_lost_is_installed(tmp_path: Path) -> None:
+    """The released wheel of google-crc32c has no `testing` extra: its pytest never came,
+    and `python -m pytest` said so in runpy's words, with no quotes."""
+    done = subprocess.run(
+        [sys.executable, "-I", "-m", "apiary_absent_runner", "tests"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = f"$ python -m apiary_absent_runner tests\n{done.stderr}"
+    verdict = classify(exit_code=done.returncode, output=output)
+    assert verdict.outcome is Outcome.CONFIG_ERROR, output
+    install = "pip install --only-binary=demo-pkg 'demo-pkg[testing]==1.0'"
+    fix = propose_fix(entry(install=install), verdict.outcome, verdict.reason, output)
+    assert fix is not None, output
+    assert fix.description == ("missing apiary_absent_runner -> pip install apiary-absent-runner")
+    assert fix.install_command == f"{install} apiary-absent-runner"

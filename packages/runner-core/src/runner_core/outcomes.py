@@ -51,6 +51,8 @@ _ASAN_ALLOCATION_ERRORS = frozenset(
 
 _STARTING = frozenset({"preinitializing", "preinitialized", "initializing", "core initialized"})
 _MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '(?P<name>[^']+)'")
+# `python -m pytest` without pytest: runpy's own words, no quotes
+_NO_RUNNER_MODULE = re.compile(r"^\S*python[\w.]*: No module named (?P<name>[\w.]+)\s*$", re.M)
 _INTERNAL_ERROR = re.compile(r"^INTERNALERROR> (?P<text>[A-Za-z_][\w.]*(?:Error|Exception)\b.*)$")
 _USAGE_ERROR = re.compile(r"^\S.*?: error: (?P<text>.+)$")
 _NOT_FOUND = re.compile(r"^ERROR: (?P<text>(?:file or directory|module or package) not found.*)$")
@@ -229,8 +231,10 @@ def _first(pattern: re.Pattern[str], lines: list[str], group: str = "text") -> s
 
 
 def missing_modules(output: str) -> list[str]:
-    """Module names from every `ModuleNotFoundError: No module named 'x'`, first seen first."""
-    return list(dict.fromkeys(m.group("name") for m in _MISSING_MODULE.finditer(output)))
+    """Module names from every `ModuleNotFoundError: No module named 'x'` and every
+    `python: No module named x` (``python -m x``), first seen first."""
+    found = [*_MISSING_MODULE.finditer(output), *_NO_RUNNER_MODULE.finditer(output)]
+    return list(dict.fromkeys(m.group("name") for m in sorted(found, key=lambda m: m.start())))
 
 
 def _missing_reason(output: str) -> str | None:
