@@ -392,6 +392,32 @@ def test_namespace_packages_are_imported_with_their_dots(tmp_path: Path) -> None
         # a dash where the import has a dot: a namespace package under src/
         ("backports-zstd", {"src/backports/zstd/__init__.py": ""}, "backports.zstd"),
         ("azure-core", {"azure/__init__.py": "", "azure/core/__init__.py": ""}, "azure.core"),
+        # the rest of the name joined under the deepest namespace folder
+        (
+            "google-resumable-media",
+            {"google/resumable_media/__init__.py": ""},
+            "google.resumable_media",
+        ),
+        (
+            "google-cloud-os-login",
+            {"google/cloud/oslogin/__init__.py": "", "google/cloud/oslogin_v1/__init__.py": ""},
+            "google.cloud.oslogin",
+        ),
+        (
+            "google-cloud-core",
+            {"google/cloud/client.py": "", "google/api_core/x.py": ""},
+            "google.cloud",
+        ),
+        # setuptools listed a namespace folder (no __init__.py) as the top-level name
+        (
+            "googleapis-common-protos",
+            {
+                "googleapis_common_protos.egg-info/top_level.txt": "google\n",
+                "google/api/http_pb2.py": "",
+                "setup.py": "",
+            },
+            "google",
+        ),
         # in a folder setuptools is told to look in
         (
             "backports-zstd",

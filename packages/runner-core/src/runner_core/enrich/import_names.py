@@ -45,15 +45,29 @@ def _package_roots(config: ProjectConfig, layout: TestLayout) -> list[Path]:
 
 def _namespace_package(name: str | None, roots: list[Path]) -> Finding | None:
     """A namespace package (zope.interface, jaraco.text, backports-zstd): imported with
-    dots where the name has dots or dashes and the tree has that folder."""
+    dots where the name has dots or dashes and the tree has that folder; else the deepest
+    namespace folder with the rest of the name joined by ``_`` or nothing below it
+    (google-resumable-media -> google.resumable_media, google-cloud-os-login ->
+    google.cloud.oslogin); else that namespace itself, two levels deep at least
+    (google-cloud-core -> google.cloud)."""
     parts = re.split(r"[-.]", name.lower()) if name else []
     if len(parts) < 2 or not all(part.isidentifier() for part in parts):
         return None
-    dotted, folder = ".".join(parts), Path(*parts)
-    for base in roots:
-        if (base / folder).is_dir() or (base / folder).with_suffix(".py").is_file():
-            return Finding(dotted, [f"namespace package {dotted} in {base.name or '.'}"])
+    for module in _namespace_candidates(parts):
+        for base in roots:
+            folder = base / Path(*module.split("."))
+            if folder.is_dir() or folder.with_suffix(".py").is_file():
+                return Finding(module, [f"namespace package {module} in {base.name or '.'}"])
     return None
+
+
+def _namespace_candidates(parts: list[str]) -> list[str]:
+    candidates = [".".join(parts)]
+    for depth in range(len(parts) - 1, 0, -1):
+        namespace, rest = ".".join(parts[:depth]), parts[depth:]
+        candidates += [f"{namespace}.{'_'.join(rest)}", f"{namespace}.{''.join(rest)}"]
+    candidates += [".".join(parts[:depth]) for depth in range(len(parts) - 1, 1, -1)]
+    return list(dict.fromkeys(candidates))
 
 
 def _private_module(default: str | None, roots: list[Path]) -> Finding | None:
@@ -77,7 +91,14 @@ def _listed_top_level(default: str | None, layout: TestLayout) -> Finding | None
         for record in sorted(base.glob("*.egg-info/top_level.txt")):
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 listed += record.read_text(encoding="utf-8").split()
-    names = [n for n in dict.fromkeys(listed) if n.isidentifier() and n in layout.packages]
+    names = [
+        n
+        for n in dict.fromkeys(listed)
+        if n.isidentifier()
+        and (
+            n in layout.packages or (layout.root / n).is_dir() or (layout.root / "src" / n).is_dir()
+        )
+    ]
     if not names or default in listed:
         return None
     biggest = max(names, key=lambda n: (_module_count(layout.root, n), n))
