@@ -172,6 +172,20 @@ FIXTURES = {
         install="pip install --no-clean pytest",
     ),
     "skipped-pkg": Fixture("skipped-pkg", PASSING | {"skipped_pkg/__init__.py": ""}, skip=True),
+    # installed under another module name than its own: the import check finds it
+    "renamed-dist": Fixture(
+        "renamed-dist",
+        {
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools>=64"]\n'
+            'build-backend = "setuptools.build_meta"\n'
+            '[project]\nname = "renamed-dist"\nversion = "1.0"\n'
+            '[tool.setuptools]\npackages = ["othermod"]\n',
+            "othermod/__init__.py": "VALUE = 2\n",
+            "tests/test_ok.py": "import othermod\n\ndef test_ok():\n"
+            "    assert othermod.VALUE == 2\n",
+        },
+        install="pip install -e . pytest",
+    ),
     "uninstallable": Fixture(
         "uninstallable",
         {"uninstallable/__init__.py": ""},

@@ -42,6 +42,7 @@ from runner_core.environment import (
 from runner_core.errors import RunnerError
 from runner_core.evidence import install_agent
 from runner_core.gil import GilMode, gil_enabled_by, gil_mode
+from runner_core.import_check import import_check_argv
 from runner_core.interpreter import Interpreter, probe_interpreter
 from runner_core.inventory import inventory_step, read_inventory
 from runner_core.iterations import Iterations
@@ -267,10 +268,11 @@ def _import_check(
     source: FetchedSource,
     policy: SanitizerPolicy,
 ) -> Finish | None:
-    """`import <name>` in the venv, JIT off; what the venv holds is recorded either way."""
+    """The package's import in the venv (`runner_core.import_check`), JIT off; what the
+    venv holds is recorded either way."""
     check = runner.run(
         Step.IMPORT_CHECK,
-        [CommandStep((str(env.venv.python), "-c", f"import {entry.effective_import_name}"))],
+        [CommandStep(import_check_argv(str(env.venv.python), entry))],
         cwd=source.path,
         env=env_for_import(env.base, policy) | safe_path_of(env.test_command),
         network=False,
