@@ -233,6 +233,9 @@ def test_unparsable_and_deep_test_files_do_not_stop_the_scan(tmp_path: Path) -> 
         ("jaraco.text.layouts", "jaraco.text"),
         ("zope.interface.verify", "zope.interface"),
         ("google.protobuf.message", "protobuf"),
+        # not the unrelated `proto` project: google's generated clients import proto-plus
+        ("proto", "proto-plus"),
+        ("google.oauth2.credentials", "google-auth"),
         # a generated API client comes with its google-cloud-* distribution
         ("google.pubsub_v1.types.pubsub", "google-cloud-pubsub"),
         ("google.bigtable_admin_v2", "google-cloud-bigtable-admin"),
