@@ -511,3 +511,42 @@ def test_a_test_runner_the_install_lost_is_installed(tmp_path: Path) -> None:
     assert fix is not None, output
     assert fix.description == ("missing apiary_absent_runner -> pip install apiary-absent-runner")
     assert fix.install_command == f"{install} apiary-absent-runner"
+
+
+def test_sibling_test_modules_imported_by_bare_name_go_on_the_path(tmp_path: Path) -> None:
+    """dill's tests (a package folder) `import test_mixins`: only their own folder on
+    sys.path makes that work, as dill's own runner has it."""
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/tests/__init__.py": "",
+        "pkg/tests/test_mixins.py": "VALUE = 3\ndef test_m(): pass\n",
+        "pkg/tests/test_module.py": "import test_mixins\ndef test_a():\n"
+        "    assert test_mixins.VALUE == 3\n",
+    }
+    code, output = pytest_output(tmp_path, files, "pkg/tests")
+    verdict = classify(exit_code=code, output=output)
+    assert verdict.outcome is Outcome.CONFIG_ERROR, output
+    current = entry(test="python -m pytest pkg/tests")
+    fix = propose_fix(current, verdict.outcome, verdict.reason, output)
+    assert fix is not None, output
+    assert fix.description == (
+        "test_mixins imported by bare name beside the tests -> PYTHONPATH=pkg/tests"
+    )
+    assert fix.test_command == "PYTHONPATH=pkg/tests python -m pytest pkg/tests"
+    assert fix.install_command == current.install_command
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    fixed = subprocess.run(
+        f"{fix.test_command.replace('python', shlex.quote(sys.executable), 1)}"
+        " -p no:cacheprovider -p no:xdist",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert classify(exit_code=fixed.returncode, output=fixed.stdout).outcome is Outcome.PASS
+    # not over a PYTHONPATH the command already sets
+    again = entry(test=fix.test_command)
+    assert propose_fix(again, verdict.outcome, verdict.reason, output) is None

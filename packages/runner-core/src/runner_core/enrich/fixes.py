@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from normalized_events import InstallFailure, Outcome
 from registry_core import PackageEntry
@@ -53,6 +54,7 @@ _PYTEST_GONE = re.compile(
 )
 # pytest's session header: "platform linux -- Python 3.12.1, pytest-9.0.1, pluggy-1.6.0"
 _PYTEST_VERSION = re.compile(r"\bpytest-(?P<major>\d+)\.\d+")
+_COLLECTING = re.compile(r"ERROR collecting (\S+\.py)")
 _SUITE_MODULE = re.compile(r"^(tests?_\w*|\w+_tests?|tests?|testing|conftest)$")
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
@@ -244,6 +246,11 @@ def propose_fix(  # noqa: C901
         made = fix(*older, test)
         if made is not None:
             return made
+    siblings = _sibling_fix(log, test)
+    if siblings is not None:
+        made = fix(siblings[0], install, siblings[1])
+        if made is not None:
+            return made
     built = built_install(install) if _EDITABLE_REBUILD.search(log or reason) else None
     if built is not None:
         return fix(
@@ -349,6 +356,19 @@ def _older_pytest(
     what = next(g for g in gone.groups() if g)
     pin = f"pytest<{major}"
     return f"{what} is gone from pytest {major} -> {pin}", add_requirements(install, [pin])
+
+
+def _sibling_fix(log: str, test: str | None) -> tuple[str, str] | None:
+    """Test modules that import their siblings by bare name (dill's `import test_mixins`):
+    the folders of the files that failed to collect go on PYTHONPATH."""
+    modules = [m for m in missing_modules(log) if "." not in m and _SUITE_MODULE.match(m)]
+    folders = sorted({str(PurePosixPath(p).parent) for p in _COLLECTING.findall(log)} - {".", ""})
+    steps = split_steps(test or "python -m pytest")
+    if not modules or not folders or any(t.startswith("PYTHONPATH=") for t in steps[0]):
+        return None
+    path = "PYTHONPATH=" + ":".join(folders)
+    new = " && ".join(shlex.join([path, *tokens]) for tokens in steps)
+    return f"{', '.join(modules)} imported by bare name beside the tests -> {path}", new
 
 
 def _warning_raised(reason: str, log: str) -> tuple[str, str] | None:
