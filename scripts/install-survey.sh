@@ -28,7 +28,7 @@ if [ -n "${APIARY_WORK_DIR:-}" ]; then WORK=(--work-dir "$APIARY_WORK_DIR"); fi
 
 status=0
 .venv/bin/apiary run --registry-dir "$ROOT/registry" "${SELECT[@]}" --source sdist \
-    --installer uv --timeout "${APIARY_SURVEY_TIMEOUT:-600}" \
+    --include-unenriched --installer uv --timeout "${APIARY_SURVEY_TIMEOUT:-600}" \
     --test-command-override "python -c pass" \
     --condition "$NAME_A:python=$A" --condition "$NAME_B:python=$B" --retries 0 \
     --workers "${APIARY_WORKERS:-2}" --results-dir "$RESULTS" --run-id "$RUN_ID" \
