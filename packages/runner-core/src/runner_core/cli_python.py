@@ -17,8 +17,8 @@ from runner_core.pythons import (
     build_cpython,
     list_built,
     remove_built,
-    size_of,
 )
+from runner_core.workdir import disk_bytes
 
 app = typer.Typer(
     name="python",
@@ -105,7 +105,7 @@ def list_command() -> None:
         where = f"{source.get('kind', '?')} {source.get('location', '?')}"
         if source.get("rev"):
             where += f" @ {str(source['rev'])[:12]}"
-        size = size_of(build.prefix) / 1024**2
+        size = disk_bytes([build.prefix]) / 1024**2
         typer.echo(
             f"{build.name:<28} {build.version:<10} {build.variant:<12} {size:7.0f} MB  "
             f"{build.python}  ({where})"

@@ -14,7 +14,6 @@ from runner_core.pythons.installed import (
     find_built,
     list_built,
     remove_built,
-    size_of,
     user_cache,
 )
 from runner_core.pythons.source import PythonSource, open_source
@@ -33,6 +32,5 @@ __all__ = [
     "open_source",
     "parse_variant",
     "remove_built",
-    "size_of",
     "user_cache",
 ]

@@ -107,7 +107,3 @@ def remove_built(name: str, cache: Path | None = None) -> list[BuiltPython]:
     for build in chosen:
         shutil.rmtree(build.prefix)
     return chosen
-
-
-def size_of(prefix: Path) -> int:
-    return sum(p.stat().st_size for p in prefix.rglob("*") if p.is_file() and not p.is_symlink())
