@@ -180,3 +180,28 @@ def test_a_run_over_budget_keeps_the_last_package_and_reruns_the_others(
         for run in ("r1", "r2")
     }
     assert outcomes["r1"] == outcomes["r2"] == [("failing-pkg", "fail"), ("passing-pkg", "pass")]
+
+
+def test_the_work_commands_list_and_prune_as_a_user_runs_them(tmp_path: Path) -> None:
+    layout = WorkLayout(tmp_path / "work")
+    for used, name in enumerate(["old", "middle", "new"]):
+        _package(layout, name, MIB, float(used))
+    where = ("--work-dir", str(layout.root))
+    listed = run_apiary("work", "list", *where, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    names = [line.split()[0] for line in listed.stdout.splitlines()[:3]]
+    assert names == ["new", "middle", "old"]
+    assert "3 package(s)" in listed.stdout
+    named = run_apiary("work", "prune", "middle", "absent", *where, cwd=tmp_path)
+    assert named.returncode == 2
+    assert named.stderr.strip() == f"error: absent: nothing of it in {layout.root}"
+    assert "removed middle:" in named.stdout and not layout.package_paths("middle")
+    pruned = run_apiary(
+        "work", "prune", "--work-budget", "1", "--keep-free", "off", *where, cwd=tmp_path
+    )
+    assert pruned.returncode == 0, pruned.stderr
+    assert "removed old:" in pruned.stdout and "removed new:" in pruned.stdout
+    assert layout.packages_on_disk() == set()
+    bad = run_apiary("work", "prune", "--work-budget", "lots", *where, cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("error: --work-budget: cannot read 'lots'")

@@ -47,6 +47,11 @@ SUBCOMMANDS = {
         "app",
         "Propose install and test commands for registry entries, and verify them by running.",
     ),
+    "work": LazyCommand(
+        "runner_core.cli_work",
+        "app",
+        "Show and prune the work directory: each package's venvs, caches and sources.",
+    ),
     "python": LazyCommand(
         "runner_core.cli_python",
         "app",

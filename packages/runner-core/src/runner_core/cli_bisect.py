@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from normalized_events import BisectStep, EventLogError
 from normalized_events.exits import ExitCode
-from platformdirs import user_cache_path
 from registry_core import PackageEntry, RegistryError, load_registry
 from registry_core.locate import locate_registry
 from reporter.model.bisection import load_bisection, render_json, render_text
@@ -21,6 +20,7 @@ from runner_core.errors import RunnerError
 from runner_core.interpreter import probe_interpreter
 from runner_core.isolation import check_sandbox
 from runner_core.settings import BACKENDS, INSTALLERS, RunSettings, parse_choice
+from runner_core.workdir import work_dir_or_default
 
 Opt = typer.Option
 REPORT = "bisect.json"
@@ -140,7 +140,7 @@ def _settings(
     settings = RunSettings(
         run_id="bisect",
         results_dir=results_dir.absolute(),
-        work_dir=(work_dir or user_cache_path("apiary") / "work").absolute(),
+        work_dir=work_dir_or_default(work_dir),
         registry_dir=registry.root,
         target_python=python,
         timeout_s=timeout,

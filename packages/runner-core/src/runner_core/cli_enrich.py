@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from normalized_events.exits import ExitCode
-from platformdirs import user_cache_path
 from registry_core import RegistryError
 from registry_core.locate import locate_registry
 from sandbox_runner import SandboxError
 
 from runner_core.errors import RunnerError
+from runner_core.workdir import work_dir_or_default
 
 if TYPE_CHECKING:
     from normalized_events import PackageFinished
@@ -39,7 +39,7 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def _work_dir(work_dir: Path | None) -> Path:
-    return (work_dir or user_cache_path("apiary") / "work").absolute()
+    return work_dir_or_default(work_dir)
 
 
 @app.command("scan")

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 from normalized_events import Condition, EventLogError, Outcome
 from normalized_events.exits import ExitCode
-from platformdirs import user_cache_path
 from registry_core import RegistryError
 from registry_core.locate import locate_registry
 from registry_core.select import read_packages_file
@@ -34,6 +33,7 @@ from runner_core.settings import (
     parse_choice,
 )
 from runner_core.shards import shard_from_environment
+from runner_core.workdir import work_dir_or_default
 
 Opt = typer.Option
 
@@ -187,7 +187,7 @@ def run_command(
             settings = RunSettings(
                 run_id=check_run_id(run_id) if run_id else new_run_id(),
                 results_dir=results_dir.absolute(),
-                work_dir=(work_dir or user_cache_path("apiary") / "work").absolute(),
+                work_dir=work_dir_or_default(work_dir),
                 registry_dir=locate_registry(registry_dir),
                 target_python=str(probe_interpreter(target_python).path),
                 conditions=[parse_condition(c) for c in condition] or [Condition()],

@@ -39,6 +39,13 @@ DEFAULT_BUDGET_BYTES = 30 * 1024**3
 DEFAULT_KEEP_FREE_BYTES = 5 * 1024**3
 
 
+def work_dir_or_default(work_dir: Path | None) -> Path:
+    """``work_dir`` as an absolute path, or the user cache's ``apiary/work``."""
+    from platformdirs import user_cache_path
+
+    return (work_dir or user_cache_path("apiary") / "work").absolute()
+
+
 @dataclass(frozen=True)
 class WorkBudget:
     """At most ``max_bytes`` of package folders (None: no cap), and at least
@@ -209,7 +216,7 @@ def enforce_budget(layout: WorkLayout, budget: WorkBudget) -> list[Eviction]:
         why = _over(budget, total, shutil.disk_usage(layout.root).free)
         if why is None:
             break
-        if _evict(layout, footprint.package):
+        if evict(layout, footprint.package):
             evicted.append(Eviction(footprint.package, footprint.bytes, why))
             total -= footprint.bytes
     return evicted
@@ -227,7 +234,7 @@ def _gib(size: int) -> str:
     return f"{size / 1024**3:.1f} GiB"
 
 
-def _evict(layout: WorkLayout, package: str) -> bool:
+def evict(layout: WorkLayout, package: str) -> bool:
     """Remove ``package``'s folders unless it is running; False when it is."""
     path = layout.lock_file(package)
     path.parent.mkdir(parents=True, exist_ok=True)
