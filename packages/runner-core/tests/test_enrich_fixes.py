@@ -550,3 +550,19 @@ def test_sibling_test_modules_imported_by_bare_name_go_on_the_path(tmp_path: Pat
     # not over a PYTHONPATH the command already sets
     again = entry(test=fix.test_command)
     assert propose_fix(again, verdict.outcome, verdict.reason, output) is None
+
+
+def test_a_module_its_installed_distribution_dropped_pins_the_last_that_had_it() -> None:
+    """click-plugins' tests import pkg_resources, which setuptools 82 no longer has (the
+    log as a run captured it on 3.12.1)."""
+    output = Path(__file__).parent / "data" / "test-logs" / "click-plugins-pkg-resources.log"
+    text = output.read_text()
+    verdict = classify(exit_code=2, output=text)
+    assert verdict.outcome is Outcome.CONFIG_ERROR
+    install = "pip install -e . && pip install pytest pytest-cov setuptools"
+    fix = propose_fix(entry(install=install), verdict.outcome, verdict.reason, text)
+    assert fix is not None
+    assert fix.description == "pkg_resources is gone from current releases -> setuptools<82"
+    assert fix.install_command == f"{install} 'setuptools<82'"
+    pinned = entry(install=fix.install_command)
+    assert propose_fix(pinned, verdict.outcome, verdict.reason, text) is None

@@ -77,6 +77,9 @@ IMPORT_TO_DIST: dict[str, str] = {
 }
 
 # Namespace packages whose distributions are named by their first two levels.
+# Modules their distribution dropped: the requirement of the last releases that had them.
+REMOVED_MODULES: dict[str, str] = {"pkg_resources": "setuptools<82"}
+
 NAMESPACE_ROOTS = frozenset({"backports", "google", "jaraco", "ruamel", "zope", "sphinxcontrib"})
 # Namespaces inside those, named by three levels (`google.cloud.storage`).
 NESTED_NAMESPACES = frozenset({"google.cloud"})

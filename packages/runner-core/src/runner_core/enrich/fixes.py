@@ -17,6 +17,7 @@ from runner_core.commands import split_steps
 from runner_core.enrich.distnames import (
     INI_KEY_TO_DIST,
     OPTION_TO_DIST,
+    REMOVED_MODULES,
     canonical,
     distribution_for,
     is_stdlib,
@@ -283,6 +284,11 @@ def propose_fix(  # noqa: C901
         installed = fix(description, add_requirements(install, new), test)
         if installed is not None:
             return installed
+    pinned = _before_removal(modules, install)
+    if pinned is not None:
+        made = fix(*pinned, test)
+        if made is not None:
+            return made
     if outcome is Outcome.IMPORT_ERROR:
         return None
     coverage = _coverage_fix(reason, log, install, test)
@@ -356,6 +362,18 @@ def _older_pytest(
     what = next(g for g in gone.groups() if g)
     pin = f"pytest<{major}"
     return f"{what} is gone from pytest {major} -> {pin}", add_requirements(install, [pin])
+
+
+def _before_removal(modules: list[str], install: str | None) -> tuple[str, str] | None:
+    """A module its distribution no longer has although it is installed
+    (``pkg_resources``, gone from setuptools 82): the last versions that had it."""
+    for module in modules:
+        pin = REMOVED_MODULES.get(module.split(".")[0])
+        if pin is not None and pin not in (install or ""):
+            return f"{module} is gone from current releases -> {pin}", add_requirements(
+                install, [pin]
+            )
+    return None
 
 
 def _sibling_fix(log: str, test: str | None) -> tuple[str, str] | None:
