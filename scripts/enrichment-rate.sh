@@ -27,7 +27,8 @@ grep -v '^\s*#' "$LIST" | while read -r name; do
 done
 status=0
 .venv/bin/apiary enrich verify --packages-from "$LIST" --write --registry-dir "$REG" \
-    --python "$TARGET" --workers "${APIARY_WORKERS:-2}" --results-dir "$OUT/runs" \
+    --python "$TARGET" --workers "${APIARY_WORKERS:-2}" --max-attempts 3 \
+    --results-dir "$OUT/runs" \
     "${WORK[@]}" | tee "$OUT/verify.txt" || status=$?
 echo "registry and runs: $OUT"
 exit "$status"

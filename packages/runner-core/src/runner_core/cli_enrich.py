@@ -127,7 +127,7 @@ def verify_command(
     ] = None,
     max_attempts: Annotated[
         int, Opt(min=1, max=10, help="Runs per package at most (the first plus fixes).")
-    ] = 3,
+    ] = 5,
     write: Annotated[
         bool,
         Opt(

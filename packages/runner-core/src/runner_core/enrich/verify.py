@@ -60,7 +60,7 @@ class VerifyOptions:
     work_dir: Path
     pythons: tuple[str, ...]
     workers: int = 2
-    max_attempts: int = 3
+    max_attempts: int = 5
     source: SourceChoice = "auto"
     installer: InstallerChoice = "auto"
     sandbox: BackendChoice = "auto"
