@@ -37,6 +37,8 @@ TABLE = [
     # nh3 (PyO3 through maturin): no cargo, and rustup cannot be downloaded
     ("install-logs/pip-no-rust-toolchain.log", K.NO_COMPILER),
     ("install-logs/uv-no-rust-toolchain.log", K.NO_COMPILER),
+    # gssapi (an asyncpg test dependency) runs krb5-config, which is not installed
+    ("install-logs/uv-missing-config-tool.log", K.SYSTEM_LIBRARY),
     # pyodbc needs unixODBC's headers
     ("install-logs/pip-missing-odbc-header.log", K.SYSTEM_LIBRARY),
     ("install-logs/uv-no-compiler.log", K.NO_COMPILER),

@@ -50,7 +50,7 @@ _RULES: tuple[tuple[InstallFailure, re.Pattern[str]], ...] = (
         InstallFailure.SYSTEM_LIBRARY,
         re.compile(
             _COMPILE_ERROR + r"\S+\.h(?:pp)?: No such file or directory"
-            r"|pg_config executable not found|\w+_config: (?:command )?not found"
+            r"|pg_config executable not found|\b[\w.+]+[_-]config: (?:command )?not found"
             r"|was not found in the pkg-config search path"
             r"|/usr/bin/ld: cannot find -l\w+"
             r"|that provides `[\w./-]+\.h`"
