@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sandbox_runner import Limits, SandboxError, SandboxSpec, parse_size
+from sandbox_runner import Limits, SandboxError, SandboxSpec, parse_limit, parse_size
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,13 @@ def test_parse_size(text: str, expected: int) -> None:
 def test_parse_size_rejects_with_the_option_named(text: str) -> None:
     with pytest.raises(SandboxError, match="--memory"):
         parse_size(text, what="--memory")
+
+
+def test_a_limit_is_a_size_or_off() -> None:
+    assert parse_limit("2G", what="--work-budget") == 2 * 1024**3
+    assert parse_limit("off") is None and parse_limit(" OFF ") is None and parse_limit(None) is None
+    with pytest.raises(SandboxError, match="--work-budget"):
+        parse_limit("lots", what="--work-budget")
 
 
 def test_a_string_command_runs_through_sh() -> None:

@@ -49,11 +49,9 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
 
 
 def _size(text: str | None, option: str = "--memory") -> int | None:
-    if text is None or text.strip().lower() == "off":
-        return None
-    from sandbox_runner import parse_size
+    from sandbox_runner import parse_limit
 
-    return parse_size(text, what=option)
+    return parse_limit(text, what=option)
 
 
 def run_command(

@@ -39,12 +39,10 @@ def _mib(size: int) -> str:
 
 
 def _size(text: str, option: str) -> int | None:
-    if text.strip().lower() == "off":
-        return None
-    from sandbox_runner import SandboxError, parse_size
+    from sandbox_runner import SandboxError, parse_limit
 
     try:
-        return parse_size(text, what=option)
+        return parse_limit(text, what=option)
     except SandboxError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(ExitCode.USER_ERROR) from None

@@ -27,7 +27,15 @@ from sandbox_runner.live import live_sandboxes, terminate_all, terminate_on_sign
 from sandbox_runner.procscan import MARKER_VAR, processes_with_env, sweep_orphans
 from sandbox_runner.result import SandboxResult
 from sandbox_runner.run import run_sandboxed
-from sandbox_runner.spec import EnvPolicy, Isolation, Limits, SandboxSpec, SecretFilter, parse_size
+from sandbox_runner.spec import (
+    EnvPolicy,
+    Isolation,
+    Limits,
+    SandboxSpec,
+    SecretFilter,
+    parse_limit,
+    parse_size,
+)
 from sandbox_runner.status import decode_status, signal_name
 
 __version__ = version("sandbox-runner")
@@ -55,6 +63,7 @@ __all__ = [
     "is_passed",
     "is_secret",
     "live_sandboxes",
+    "parse_limit",
     "parse_size",
     "probe_bwrap",
     "processes_with_env",

@@ -35,6 +35,13 @@ def parse_size(text: str, *, what: str = "size") -> int:
     return value
 
 
+def parse_limit(text: str | None, *, what: str = "size") -> int | None:
+    """A size as `parse_size` reads it, or None for no limit (`off`, or nothing given)."""
+    if text is None or text.strip().lower() == "off":
+        return None
+    return parse_size(text, what=what)
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
