@@ -349,3 +349,24 @@ def test_a_conftest_that_lacks_a_module_leaves_no_part_to_run(tmp_path: Path) ->
     assert proposal.missing_local
     assert proposal.ignored == []
     assert "--ignore" not in str(proposal.test_command.value)
+
+
+def test_a_repository_helper_the_sdist_lacks_leaves_out_what_imports_it(tmp_path: Path) -> None:
+    """google-resumable-media's system tests import `test_utils`, a folder of its
+    repository that no sdist carries: by its name a suite's module, not a distribution."""
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/__init__.py": "",
+            "tests/system/__init__.py": "",
+            "tests/system/utils.py": "from test_utils.retry import RetryResult\n",
+            "tests/system/test_live.py": "from tests.system import utils\ndef test_a(): pass\n",
+            "tests/unit/__init__.py": "",
+            "tests/unit/test_unit.py": "def test_b(): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.ignored == ["tests/system/test_live.py"]
+    assert "test-utils" not in str(proposal.install_command.value)

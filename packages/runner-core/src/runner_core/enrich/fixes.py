@@ -22,6 +22,7 @@ from runner_core.enrich.distnames import (
     distribution_for,
     is_stdlib,
 )
+from runner_core.enrich.local_imports import SUITE_MODULE
 from runner_core.enrich.released import against_installed, built_install, released_install
 from runner_core.install_failures import install_failure
 from runner_core.outcomes import missing_modules
@@ -56,7 +57,6 @@ _PYTEST_GONE = re.compile(
 # pytest's session header: "platform linux -- Python 3.12.1, pytest-9.0.1, pluggy-1.6.0"
 _PYTEST_VERSION = re.compile(r"\bpytest-(?P<major>\d+)\.\d+")
 _COLLECTING = re.compile(r"ERROR collecting (\S+\.py)")
-_SUITE_MODULE = re.compile(r"^(tests?_\w*|\w+_tests?|tests?|testing|conftest)$")
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
 # Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
@@ -270,8 +270,7 @@ def propose_fix(  # noqa: C901
         for m in missing_modules(log or reason) or _reason_modules(reason)
         if not is_stdlib(m)
         and canonical(m.split(".")[0]) not in own
-        # test_x / tests_x / x_test(s) / tests: a module of the suite, never a distribution
-        and not _SUITE_MODULE.match(m.split(".")[0])
+        and not SUITE_MODULE.match(m.split(".")[0])
     ]
     dists = [distribution_for(m) for m in modules]
     # a dependency dropped because it does not install is not brought back
@@ -379,7 +378,7 @@ def _before_removal(modules: list[str], install: str | None) -> tuple[str, str] 
 def _sibling_fix(log: str, test: str | None) -> tuple[str, str] | None:
     """Test modules that import their siblings by bare name (dill's `import test_mixins`):
     the folders of the files that failed to collect go on PYTHONPATH."""
-    modules = [m for m in missing_modules(log) if "." not in m and _SUITE_MODULE.match(m)]
+    modules = [m for m in missing_modules(log) if "." not in m and SUITE_MODULE.match(m)]
     folders = sorted({str(PurePosixPath(p).parent) for p in _COLLECTING.findall(log)} - {".", ""})
     steps = split_steps(test or "python -m pytest")
     if not modules or not folders or any(t.startswith("PYTHONPATH=") for t in steps[0]):

@@ -8,10 +8,15 @@ not part of the suite, and its imports are no test dependencies.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner_core.enrich.distnames import is_stdlib
+
+# test_x / tests_x / x_test(s) / tests: by its name a module of a suite, never a
+# distribution (google's `test_utils`, debugpy's `tests_python`, dill's `test_mixins`)
+SUITE_MODULE = re.compile(r"^(tests?_\w*|\w+_tests?|tests?|testing|conftest)$")
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ def _is_own(root: Path, rel: str, statement: ImportStatement, suite: frozenset[s
         top = statement.module.split(".", 1)[0]
         # `test` without a test/ folder is CPython's own (test.support)
         cpython_test = top == "test" and not (root / "test").is_dir()
-        return top in suite and not is_stdlib(top) and not cpython_test
+        named = top in suite or bool(SUITE_MODULE.match(top))
+        return named and not is_stdlib(top) and not cpython_test
     base = _bases(root, rel, statement)[0]
     if not base.is_relative_to(root):
         return False
