@@ -363,10 +363,39 @@ def test_a_repository_helper_the_sdist_lacks_leaves_out_what_imports_it(tmp_path
             "tests/system/__init__.py": "",
             "tests/system/utils.py": "from test_utils.retry import RetryResult\n",
             "tests/system/test_live.py": "from tests.system import utils\ndef test_a(): pass\n",
+            # a conftest below imports the helper too: its whole folder goes
+            "tests/system/requests/__init__.py": "",
+            "tests/system/requests/conftest.py": "from tests.system import utils\n",
+            "tests/system/requests/test_download.py": "def test_c(): pass\n",
             "tests/unit/__init__.py": "",
             "tests/unit/test_unit.py": "def test_b(): pass\n",
         },
     )
     proposal = scan_tree(root)
-    assert proposal.ignored == ["tests/system/test_live.py"]
+    assert proposal.ignored == ["tests/system/requests", "tests/system/test_live.py"]
     assert "test-utils" not in str(proposal.install_command.value)
+    assert "1 of 3 test files run" in " ".join(proposal.test_command.evidence)
+    command = str(proposal.test_command.value)
+    done = subprocess.run(
+        [sys.executable, *command.split()[1:], "-p", "no:cacheprovider"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "1 passed" in done.stdout
+
+
+def test_a_broken_conftest_at_the_top_of_the_suite_leaves_nothing_to_run(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/__init__.py": "",
+            "tests/conftest.py": "from tests.helpers_gone import x\n",
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+    )
+    assert scan_tree(root).ignored == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from runner_core.enrich.config import ProjectConfig, requirement_name
@@ -133,7 +133,7 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
     return Proposal(
         package=name,
         install_command=_install_command(needs, extra, declared_from, config.build_backend),
-        test_command=_ignoring(_installed(test_command, config), ignored, len(layout.test_files)),
+        test_command=_ignoring(_installed(test_command, config), ignored, layout),
         uses_xdist=uses_xdist,
         clone_depth=_clone_depth(config),
         import_name=import_name(name, config, layout),
@@ -268,23 +268,37 @@ def _installed(found: Finding, config: ProjectConfig) -> Finding:
 
 
 def runs_without(layout: TestLayout) -> list[str]:
-    """The test files to leave out so that the rest of a suite whose tree lacks some of
-    its modules runs: those that import what is missing. Empty when nothing is missing,
-    or when no part can run (every test file lacks something, or a conftest or a
-    package's __init__ does, which every test below it imports)."""
+    """What to leave out (test files and folders) so that the rest of a suite whose tree
+    lacks some of its modules runs: the test files that import what is missing, and the
+    whole folder of a conftest or package ``__init__`` that does (everything below it
+    imports it). Empty when nothing is missing, or when nothing would be left to run."""
     lacking = set(layout.lacking)
-    if not lacking or any(Path(rel).name in ("conftest.py", "__init__.py") for rel in lacking):
+    folders = {
+        PurePosixPath(rel).parent
+        for rel in lacking
+        if PurePosixPath(rel).name in ("conftest.py", "__init__.py")
+    }
+    if not lacking or PurePosixPath(".") in folders:
         return []
-    left_out = [rel for rel in layout.test_files if rel in lacking]
-    return left_out if len(left_out) < len(layout.test_files) else []
+    folders = {f for f in folders if not any(o in f.parents for o in folders)}
+    files = [rel for rel in layout.test_files if rel in lacking and not _under(rel, folders)]
+    left = [rel for rel in layout.test_files if rel not in lacking and not _under(rel, folders)]
+    return sorted([*map(str, folders), *files]) if left else []
 
 
-def _ignoring(found: Finding, ignored: list[str], total: int) -> Finding:
+def _under(rel: str, folders: set[PurePosixPath]) -> bool:
+    return any(folder in PurePosixPath(rel).parents for folder in folders)
+
+
+def _ignoring(found: Finding, ignored: list[str], layout: TestLayout) -> Finding:
     if not ignored:
         return found
     command = shlex.join([*shlex.split(str(found.value)), *(f"--ignore={r}" for r in ignored)])
+    places = {PurePosixPath(r) for r in ignored}
+    total = len(layout.test_files)
+    runs = sum(1 for rel in layout.test_files if rel not in ignored and not _under(rel, places))
     why = (
-        f"{total - len(ignored)} of {total} test files run: "
+        f"{runs} of {total} test files run: "
         f"{', '.join(ignored[:3])}{' ...' if len(ignored) > 3 else ''} import modules "
         "this tree lacks (the git repository has the whole suite)"
     )
