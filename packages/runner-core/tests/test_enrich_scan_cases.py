@@ -399,3 +399,24 @@ def test_a_broken_conftest_at_the_top_of_the_suite_leaves_nothing_to_run(tmp_pat
         },
     )
     assert scan_tree(root).ignored == []
+
+
+def test_a_helper_above_the_test_folders_that_import_it_is_read(tmp_path: Path) -> None:
+    """google-resumable-media 2.11.0's sdist as it is: `tests/system/utils.py`, with no test
+    file beside it, imported by the conftest and tests of `tests/system/requests/`."""
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/__init__.py": "",
+            "tests/system/__init__.py": "",
+            "tests/system/utils.py": "from test_utils.retry import RetryResult\n",
+            "tests/system/requests/__init__.py": "",
+            "tests/system/requests/conftest.py": "from tests.system import utils\n",
+            "tests/system/requests/test_download.py": "from tests.system import utils\n",
+            "tests/unit/__init__.py": "",
+            "tests/unit/test_unit.py": "def test_b(): pass\n",
+        },
+    )
+    assert scan_tree(root).ignored == ["tests/system/requests"]

@@ -344,6 +344,14 @@ def _suite_files(root: Path, files: list[Path], layout: TestLayout) -> list[Path
     # Helper modules count where tests are; a folder of other Python files is test data.
     test_folders = {p.parent for p in files if p.name == "conftest.py" or _TEST_FILE.match(p.name)}
     test_folders |= {p.parent for p in files if p.parent.name in TEST_DIR_NAMES}
+    # ... and above them inside the test tree (tests/system/utils.py for tests/system/x/)
+    test_folders |= {
+        parent
+        for folder in test_folders
+        for parent in folder.parents
+        if root in parent.parents
+        and any(part in TEST_DIR_NAMES for part in parent.relative_to(root).parts)
+    }
     chosen = []
     for path in files:
         rel = path.relative_to(root)
