@@ -19,7 +19,7 @@ from normalized_events import EventWriter, PackageFinished
 
 from runner_core.pipeline import PackageJob, run_package
 from runner_core.settings import RunSettings
-from runner_core.workdir import Eviction, enforce_budget, package_in_use, record_footprint
+from runner_core.workdir import enforce_budget, package_in_use, record_footprint
 
 
 def run_job(job: PackageJob, settings: RunSettings, writer: EventWriter) -> list[PackageFinished]:
@@ -30,20 +30,26 @@ def run_job(job: PackageJob, settings: RunSettings, writer: EventWriter) -> list
 
 
 def _keep_within_budget(package: str, settings: RunSettings) -> None:
+    """Never fails the package whose outcomes are written: a budget that could not be
+    applied (the work directory unreadable) says why in the log, and applies next time."""
     # A record the disk cannot take is measured again next time.
     with contextlib.suppress(OSError):
         record_footprint(settings.work, package)
-    _log_evictions(settings, enforce_budget(settings.work, settings.work_budget))
+    try:
+        evicted = enforce_budget(settings.work, settings.work_budget)
+    except OSError as exc:
+        _log(settings, [f"budget not applied after {package}: {exc}"])
+        return
+    _log(settings, [f"{e.package}: {e.bytes / 1024**2:.0f} MiB removed ({e.why})" for e in evicted])
 
 
-def _log_evictions(settings: RunSettings, evicted: list[Eviction]) -> None:
-    if not evicted:
+def _log(settings: RunSettings, lines: list[str]) -> None:
+    if not lines:
         return
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-    lines = [f"{stamp} {e.package}: {e.bytes / 1024**2:.0f} MiB removed ({e.why})" for e in evicted]
     log_path = settings.work_dir / "evictions.log"
     with contextlib.suppress(OSError), log_path.open("a", encoding="utf-8") as log:
-        log.write("\n".join(lines) + "\n")
+        log.write("".join(f"{stamp} {line}\n" for line in lines))
 
 
 def _run_and_write(
