@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from registry_core import load_registry
 from runner_core.enrich.verify import VerifyOptions, suggested_timeout, verify
-from runner_fixtures import run_apiary
+from runner_fixtures import APIARY, run_apiary
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("enrich")]
 
@@ -334,3 +339,72 @@ def test_a_stopped_verify_keeps_the_packages_it_had_settled(tmp_path: Path) -> N
     assert loaded.entries["quick"].enriched is True
     assert "Verified " in loaded.entries["quick"].notes
     assert loaded.entries["slow-after-fix"].enriched is False
+
+
+def test_a_stopped_verify_keeps_the_verdicts_its_round_reached(tmp_path: Path) -> None:
+    """Ctrl-C in the middle of a round: the package that already passed is recorded, the
+    one still running is left as it was, and the command says it was interrupted."""
+    quick = _package(
+        tmp_path / "src" / "quick",
+        {"quick/__init__.py": "", "tests/test_it.py": "def test_it():\n    pass\n"},
+    )
+    slow = _package(
+        tmp_path / "src" / "slow",
+        {
+            "slow/__init__.py": "",
+            "tests/test_it.py": "import time\n\ndef test_it():\n    time.sleep(600)\n",
+        },
+    )
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True)
+    for name, folder in (("quick", quick), ("slow", slow)):
+        (registry / "packages" / f"{name}.yaml").write_text(
+            _entry(name, folder, "pip install pytest")
+        )
+    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
+    argv = [
+        APIARY,
+        "enrich",
+        "verify",
+        "quick",
+        "slow",
+        "--write",
+        "--workers",
+        "2",
+        "--registry-dir",
+        str(registry),
+        "--results-dir",
+        str(tmp_path / "results"),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--target-python",
+        sys.executable,
+        "--run-prefix",
+        "v",
+    ]
+    events = tmp_path / "results" / "v-1" / "events.jsonl"
+    with subprocess.Popen(
+        argv,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CI": "1"},
+    ) as verifying:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            text = events.read_text() if events.is_file() else ""
+            if '"package":"quick","condition":"default","outcome":"pass"' in text:
+                break
+            time.sleep(0.5)
+        else:
+            verifying.kill()
+            pytest.fail("quick never passed")
+        verifying.send_signal(signal.SIGINT)
+        out, err = verifying.communicate(timeout=120)
+    assert verifying.returncode == 130, (out, err)
+    loaded = load_registry(registry, use_cache=False)
+    assert loaded.entries["quick"].enriched is True
+    assert "Verified " in loaded.entries["quick"].notes
+    assert loaded.entries["slow"].enriched is False
+    assert loaded.entries["slow"].notes == "Hand-written."

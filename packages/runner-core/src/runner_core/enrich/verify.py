@@ -153,7 +153,9 @@ def _round(
     entries: list[PackageEntry],
     run_id: str,
     on_result: OnResult | None = None,
-) -> tuple[Path, dict[str, dict[str, Result]]]:
+) -> tuple[Path, dict[str, dict[str, Result]], bool]:
+    """One ordinary run of ``entries``: its folder, its results, and whether it was
+    interrupted."""
     loaded = load_registry(options.registry_dir)
     settings = RunSettings(
         run_id=run_id,
@@ -177,8 +179,13 @@ def _round(
         registry_info(options.registry_dir, loaded),
     )
     report = execute(plan, on_result=on_result)
-    if report.interrupted:
-        raise KeyboardInterrupt
+    return settings.run_dir, _results(settings, interpreters), report.interrupted
+
+
+def _results(
+    settings: RunSettings, interpreters: Sequence[Interpreter]
+) -> dict[str, dict[str, Result]]:
+    """Each package's result under each interpreter, from the round's events."""
     events = list(read_events(settings.layout.events).known())
     kinds = {
         (e.package, e.condition): e.source_kind for e in events if isinstance(e, PackageStarted)
@@ -198,7 +205,7 @@ def _round(
             hung_test=event.crash.test_id if event.crash and event.outcome in STOPPED else None,
             pytest_version=_installed_version(event.installed, "pytest"),
         )
-    return settings.run_dir, found
+    return found
 
 
 def verify_targets(
@@ -241,14 +248,7 @@ def verify(
     on_result: OnResult | None = None,
 ) -> list[Verification]:
     """Verify the named registry entries; with ``options.write``, record the results."""
-    if not options.pythons:
-        raise EnrichError("verify: name at least one interpreter")
-    try:
-        loaded = load_registry(options.registry_dir)
-        targets = verify_targets(loaded, names, options.where)
-    except RegistryError as exc:
-        raise EnrichError(str(exc)) from None
-    work = {name: Verification(name, entry, entry) for name, entry in targets.items()}
+    work = _work(names, options)
     interpreters = [probe_interpreter(p) for p in options.pythons]
     pending = [name for name in work if not _needs_git(work[name], options, interpreters)]
     prefix = options.run_prefix or "verify-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -259,13 +259,16 @@ def verify(
             break
         if on_round is not None:
             on_round(number, pending)
-        run_dir, results = _round(
+        run_dir, results, interrupted = _round(
             options,
             interpreters,
             [work[n].entry for n in pending],
             f"{prefix}-{number}",
             on_result,
         )
+        if interrupted:
+            _keep_finished(work, pending, results, changes, interpreters, options)
+            raise KeyboardInterrupt
         last = number == options.max_attempts
         before = pending
         pending = _next_round(
@@ -281,6 +284,36 @@ def verify(
         for name in (n for n in work if n not in recorded):
             record(options.registry_dir, work[name], interpreters)
     return [work[n] for n in work]
+
+
+def _work(names: Sequence[str], options: VerifyOptions) -> dict[str, Verification]:
+    if not options.pythons:
+        raise EnrichError("verify: name at least one interpreter")
+    try:
+        loaded = load_registry(options.registry_dir)
+        targets = verify_targets(loaded, names, options.where)
+    except RegistryError as exc:
+        raise EnrichError(str(exc)) from None
+    return {name: Verification(name, entry, entry) for name, entry in targets.items()}
+
+
+def _keep_finished(
+    work: dict[str, Verification],
+    pending: list[str],
+    results: dict[str, dict[str, Result]],
+    changes: dict[str, str | None],
+    interpreters: Sequence[Interpreter],
+    options: VerifyOptions,
+) -> None:
+    """A stopped round: the packages it verified under every interpreter are recorded
+    (with --write), so that stopping verify never throws away a verdict."""
+    for name in pending:
+        got = results.get(name, {})
+        if len(got) < len(interpreters) or not any(r.outcome.verified for r in got.values()):
+            continue
+        work[name].attempts.append(Attempt(changes.get(name), got))
+        if options.write:
+            record(options.registry_dir, work[name], interpreters)
 
 
 def _next_round(
