@@ -28,6 +28,20 @@ SEGFAULT = {
     "segv_pkg/__init__.py": "import faulthandler\n\ndef boom():\n    faulthandler._sigsegv()\n",
     "tests/test_segv.py": "import segv_pkg\n\ndef test_segv():\n    segv_pkg.boom()\n",
 }
+# a crash that only some hash seeds reach: the order of a set of strings decides
+SEED_CRASH = {
+    "seed_crash/__init__.py": "",
+    "tests/test_seed.py": textwrap.dedent(
+        """
+        import faulthandler, os, sys
+
+        def test_order():
+            print("seed", os.environ.get("PYTHONHASHSEED"), file=sys.stderr)
+            if sorted({"a", "b", "c"}, key=hash)[0] == "a":
+                faulthandler._sigsegv()
+        """
+    ),
+}
 ABORT = {
     "abort_pkg/__init__.py": "",
     "tests/test_abort.py": "import os\n\ndef test_abort():\n    os.abort()\n",
@@ -156,6 +170,7 @@ FIXTURES = {
     "failing-pkg": Fixture("failing-pkg", FAILING),
     "segv-pkg": Fixture("segv-pkg", SEGFAULT),
     "abort-pkg": Fixture("abort-pkg", ABORT),
+    "seed-crash": Fixture("seed-crash", SEED_CRASH),
     "hang-pkg": Fixture("hang-pkg", HANG),
     "slow-pkg": Fixture("slow-pkg", TIMEOUT, timeout=10),
     "needy-pkg": Fixture("needy-pkg", MISSING_DEP),

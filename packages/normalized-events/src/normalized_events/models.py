@@ -359,6 +359,11 @@ class PackageFinished(EventBase):
         description="Modules whose import re-enabled the GIL (they lack Py_mod_gil), from "
         "the import check's and the tests' RuntimeWarnings.",
     )
+    hash_seed: str | None = Field(
+        default=None,
+        description="The PYTHONHASHSEED the tests ran with (chosen by apiary unless the "
+        "run's environment set one); every rerun and the reproducer use the same.",
+    )
     iterations: int = Field(default=1, description="How many times the test suite ran.")
     iteration_outcomes: list[Outcome] = Field(
         default_factory=list, description="Each iteration's outcome, when there were several."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import replace
@@ -139,3 +140,16 @@ def local_indexes(env: Mapping[str, str]) -> list[Path]:
             if path.is_absolute() and path.exists() and path not in found:
                 found.append(path)
     return found
+
+
+HASH_SEED = "PYTHONHASHSEED"
+
+
+def with_hash_seed(user_env: dict[str, str]) -> dict[str, str]:
+    """The tests' own variables with a fixed PYTHONHASHSEED: a JIT or GIL bug that shows
+    with some hash seeds only (set and dict order decide what gets compiled when) then
+    reproduces on the rerun, in the JIT-off and GIL-on runs and in the reproducer, all
+    of which take these variables. A seed the run was given is kept."""
+    if HASH_SEED in user_env:
+        return user_env
+    return {**user_env, HASH_SEED: str(secrets.randbelow(2**32 - 1) + 1)}

@@ -144,6 +144,7 @@ def run_package(
         duration_s=round(time.monotonic() - started, 4),
         gil=state.gil,
         gil_enabled_by=state.gil_enabled_by,
+        hash_seed=state.hash_seed,
         races=state.races,
         **_iteration_fields(state.iterations),
     )

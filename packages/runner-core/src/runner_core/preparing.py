@@ -33,11 +33,13 @@ from runner_core.commands import (
     with_suffix,
 )
 from runner_core.environment import (
+    HASH_SEED,
     base_env,
     env_for_import,
     env_for_install,
     local_indexes,
     package_cache,
+    with_hash_seed,
 )
 from runner_core.errors import RunnerError
 from runner_core.evidence import install_agent
@@ -94,6 +96,7 @@ class PackageState:
     durations: dict[str, float] = field(default_factory=dict)
     gil: GilMode | None = None
     gil_enabled_by: list[str] = field(default_factory=list)
+    hash_seed: str | None = None
     iterations: Iterations | None = None
     races: list[RaceInfo] = field(default_factory=list)
 
@@ -304,7 +307,8 @@ def _suite(
 ) -> PreparedSuite:
     """The tests' runner, JIT on, with the crash evidence kept (its agent installed)."""
     install_agent(env.venv.path)
-    user_env = {**settings.env, **condition.env}
+    user_env = with_hash_seed({**settings.env, **condition.env})
+    state.hash_seed = user_env[HASH_SEED]
     state.gil = gil_mode(interpreter.info, user_env)
     scale = timeout_scale(interpreter.info, settings.timeout_scale)
     time_limits = suite_limits(entry.timeout, settings.timeout_s, settings.idle_timeout_s, scale)
