@@ -122,3 +122,28 @@ def test_a_package_installed_under_another_module_name_passes_its_check(
     assert package_outcomes(run_dir) == {"renamed-dist": "pass"}
     log = (run_dir / "logs" / "renamed-dist" / "import_check.log").read_text()
     assert "apiary: no module renamed_dist; renamed-dist provides othermod" in log
+
+
+def test_an_editable_install_s_path_file_tells_what_it_provides(tmp_path: Path) -> None:
+    """hatchling's and flit's editable installs: a `.pth` in site-packages naming the source
+    folder, no top_level.txt (opentelemetry-instrumentation's `src/`)."""
+    source = tmp_path / "checkout" / "src"
+    (source / "realmod").mkdir(parents=True)
+    (source / "realmod" / "__init__.py").write_text("")
+    (source / "tests").mkdir()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = venv.glob("lib/python3*/site-packages")
+    for rel, text in {"_demo_dist.pth": f"{source}\n", **_dist(["_demo_dist.pth"])}.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_text(text)
+    done = subprocess.run(
+        import_check_argv(str(venv / "bin" / "python"), ENTRY),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "apiary: no module demo_dist; demo-dist provides realmod\n"

@@ -16,11 +16,39 @@ from registry_core import PackageEntry
 
 # Runs in the package's venv, on any Python from 3.8: no newer syntax.
 _SCRIPT = """
-import importlib, sys
+import importlib, os, sys
 from importlib import metadata
 
 name, dist = sys.argv[1], sys.argv[2]
 not_modules = {"test", "tests", "testing", "docs", "doc", "examples", "benchmarks", "bin"}
+
+
+def in_folder(folder):
+    # what an editable install's .pth puts on sys.path provides its top-level names
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return set()
+    tops = set()
+    for name in names:
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not name.endswith((".dist-info", ".egg-info")):
+            tops.add(name)
+        elif name.endswith(".py"):
+            tops.add(name[:-3])
+    return tops
+
+
+def from_pth(pth):
+    try:
+        with open(pth, encoding="utf-8") as lines:
+            folders = [l.strip() for l in lines if l.strip() and not l.startswith(("import", "#"))]
+    except (OSError, UnicodeDecodeError):
+        return set()
+    tops = set()
+    for folder in folders:
+        tops |= in_folder(folder)
+    return tops
 
 
 def provided(found):
@@ -39,6 +67,8 @@ def provided(found):
             tops.add(parts[0])
         elif len(parts) == 1 and parts[0].endswith((".py", ".so", ".pyd")):
             tops.add(parts[0].split(".")[0])
+        elif len(parts) == 1 and parts[0].endswith(".pth"):
+            tops |= from_pth(path.locate())
     return tops
 
 
