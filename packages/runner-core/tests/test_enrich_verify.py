@@ -44,6 +44,18 @@ def _entry(name: str, folder: Path, install: str) -> str:
     )
 
 
+def _registry_of(tmp_path: Path, folders: dict[str, Path]) -> Path:
+    """A registry of the local projects in ``folders`` (name -> folder), unenriched."""
+    registry = tmp_path / "registry"
+    (registry / "packages").mkdir(parents=True)
+    for name, folder in folders.items():
+        (registry / "packages" / f"{name}.yaml").write_text(
+            _entry(name, folder, "pip install pytest")
+        )
+    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
+    return registry
+
+
 def _registry(tmp_path: Path) -> Path:
     needs = _package(
         tmp_path / "src" / "needs-six",
@@ -309,13 +321,7 @@ def test_a_stopped_verify_keeps_the_packages_it_had_settled(tmp_path: Path) -> N
             "tests/test_it.py": "import six, time\n\ndef test_it():\n    time.sleep(600)\n",
         },
     )
-    registry = tmp_path / "registry"
-    (registry / "packages").mkdir(parents=True)
-    for name, folder in (("quick", quick), ("slow-after-fix", slow)):
-        (registry / "packages" / f"{name}.yaml").write_text(
-            _entry(name, folder, "pip install pytest")
-        )
-    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
+    registry = _registry_of(tmp_path, {"quick": quick, "slow-after-fix": slow})
     command = [
         str(Path(sys.executable).with_name("apiary")),
         *("enrich", "verify", "quick", "slow-after-fix", "--write", "--workers", "2"),
@@ -355,13 +361,7 @@ def test_a_stopped_verify_keeps_the_verdicts_its_round_reached(tmp_path: Path) -
             "tests/test_it.py": "import time\n\ndef test_it():\n    time.sleep(600)\n",
         },
     )
-    registry = tmp_path / "registry"
-    (registry / "packages").mkdir(parents=True)
-    for name, folder in (("quick", quick), ("slow", slow)):
-        (registry / "packages" / f"{name}.yaml").write_text(
-            _entry(name, folder, "pip install pytest")
-        )
-    (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
+    registry = _registry_of(tmp_path, {"quick": quick, "slow": slow})
     argv = [
         APIARY,
         "enrich",

@@ -157,12 +157,16 @@ def _walk(path: Path) -> Iterator[os.stat_result]:
             continue
 
 
+def _open_lock(layout: WorkLayout, package: str) -> int:
+    path = layout.lock_file(package)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+
+
 @contextmanager
 def package_in_use(layout: WorkLayout, package: str) -> Iterator[None]:
     """Hold ``package``'s lock (shared: runs of it may overlap) so no budget evicts it."""
-    path = layout.lock_file(package)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    fd = _open_lock(layout, package)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
         yield
@@ -236,9 +240,7 @@ def _gib(size: int) -> str:
 
 def evict(layout: WorkLayout, package: str) -> bool:
     """Remove ``package``'s folders unless it is running; False when it is."""
-    path = layout.lock_file(package)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    fd = _open_lock(layout, package)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
