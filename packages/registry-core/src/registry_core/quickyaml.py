@@ -151,7 +151,7 @@ class _Reader:
         self.positions: dict[str, Position] = {}
         self.item_lines: dict[str, list[int]] = {}
 
-    def inline(self, text: str, parent: int) -> Any:  # noqa: C901
+    def inline(self, text: str, parent: int) -> Any:
         """A value that starts on the current line (already consumed) at ``text``."""
         if not text:
             raise Declined
@@ -167,24 +167,28 @@ class _Reader:
         elif first in _INDICATORS and not (first == "-" and text[1:2] not in ("", " ")):
             raise Declined  # but a plain scalar may start with "-" and a non-space: -1, -p
         else:
-            if first == " ":
-                raise Declined
-            text = text.rstrip(" ")
-            _check_plain_part(text)
-            if self.i >= self.n or self.indents[self.i] <= parent:
-                return _plain(text)
-            parts = [text]
-            while self.i < self.n and self.indents[self.i] > parent:
-                part = self.lines[self.i].strip(" ")
-                _check_plain_part(part)
-                if part[0] in "-?:":
-                    raise Declined
-                parts.append(part)
-                self.i += 1
-            return _plain(" ".join(parts))
+            return self.plain(text, parent)
         if self.i < self.n and self.indents[self.i] > parent:
             raise Declined  # more lines belong to a quoted or flow value
         return value
+
+    def plain(self, text: str, parent: int) -> Any:
+        """A plain scalar, folded over the lines indented below its parent."""
+        if text[0] == " ":
+            raise Declined
+        text = text.rstrip(" ")
+        _check_plain_part(text)
+        if self.i >= self.n or self.indents[self.i] <= parent:
+            return _plain(text)
+        parts = [text]
+        while self.i < self.n and self.indents[self.i] > parent:
+            part = self.lines[self.i].strip(" ")
+            _check_plain_part(part)
+            if part[0] in "-?:":
+                raise Declined
+            parts.append(part)
+            self.i += 1
+        return _plain(" ".join(parts))
 
     def below(self, indent: int, key: str | None) -> Any:
         """The value after ``key:`` and nothing: a block below, or null."""
@@ -223,7 +227,7 @@ class _Reader:
                 items.append(self.inline(body, indent))
         return items
 
-    def mapping(self, indent: int, first: str | None = None) -> dict[Any, Any]:  # noqa: C901
+    def mapping(self, indent: int, first: str | None = None) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         top = indent == 0
         while True:
@@ -231,37 +235,48 @@ class _Reader:
                 body, first, row = first, None, self.i - 1
                 width = indent + len(body)
             else:
-                if self.i >= self.n:
+                line = self.next_line(indent)
+                if line is None:
                     break
-                found = self.indents[self.i]
-                if found < indent:
-                    break
-                line = self.lines[self.i]
-                if found > indent or line[found] == "-":
-                    raise Declined
-                body, row, width = line[indent:], self.i, len(line)
-                self.i += 1
+                body, row, width = line[indent:], self.i - 1, len(line)
             key, rest = _split_key(body)
             if key in result or (top and not isinstance(key, str)):
                 raise Declined  # duplicates and odd field names: libyaml locates them
-            after_colon = width - len(rest)  # 0-based column just past the colon
-            if rest[:1] == " " and rest[1:2] != " " and len(rest) > 1:
-                value = self.inline(rest[1:], indent)
-                if top:
-                    self.positions[key] = Position(row + 1, 1, row + 1, after_colon + 2)
-            elif not rest.strip(" "):
-                value_line, value_column = row + 1, after_colon + 1  # a null sits there
-                if self.i < self.n and self.indents[self.i] >= indent:
-                    value_line, value_column = self.i + 1, self.indents[self.i] + 1
-                value = self.below(indent, key if top else None)
-                if value is None:
-                    value_line, value_column = row + 1, after_colon + 1
-                if top:
-                    self.positions[key] = Position(row + 1, 1, value_line, value_column)
-            else:
-                raise Declined
-            result[key] = value
+            # width - len(rest): the 0-based column just past the colon
+            result[key] = self.value(key if top else None, rest, indent, row, width - len(rest))
         return result
+
+    def next_line(self, indent: int) -> str | None:
+        """The mapping's next line at ``indent`` (consumed), or None where it ends."""
+        if self.i >= self.n:
+            return None
+        found = self.indents[self.i]
+        if found < indent:
+            return None
+        line = self.lines[self.i]
+        if found > indent or line[found] == "-":
+            raise Declined
+        self.i += 1
+        return line
+
+    def value(self, key: str | None, rest: str, indent: int, row: int, after_colon: int) -> Any:
+        """The value after a key's colon; a top-level ``key``'s position is recorded."""
+        if rest[:1] == " " and rest[1:2] != " " and len(rest) > 1:
+            value = self.inline(rest[1:], indent)
+            if key is not None:
+                self.positions[key] = Position(row + 1, 1, row + 1, after_colon + 2)
+            return value
+        if rest.strip(" "):
+            raise Declined
+        value_line, value_column = row + 1, after_colon + 1  # a null sits there
+        if self.i < self.n and self.indents[self.i] >= indent:
+            value_line, value_column = self.i + 1, self.indents[self.i] + 1
+        value = self.below(indent, key)
+        if value is None:
+            value_line, value_column = row + 1, after_colon + 1
+        if key is not None:
+            self.positions[key] = Position(row + 1, 1, value_line, value_column)
+        return value
 
 
 def quick_load(text: str) -> QuickDocument:

@@ -102,36 +102,45 @@ def decode(raw: bytes) -> str:
         raise YamlProblem(line, column, f"not valid UTF-8 (byte 0x{bad})") from None
 
 
-def _construct(loader: Loader, node: Node) -> Any:  # noqa: C901
+def _construct(loader: Loader, node: Node) -> Any:
     tag = node.tag
     if isinstance(node, ScalarNode):
-        if tag == _STR:
-            return node.value
-        if tag == _NULL:
-            return None
-        if tag == _BOOL:
-            return loader.bool_values[node.value.lower()]
-        if tag == _INT:
-            text = node.value
-            # Plain decimal without a leading zero (YAML 1.1 reads 0755 as octal).
-            if text.isascii() and text.isdigit() and (text[0] != "0" or text == "0"):
-                return int(text)
-            return loader.construct_yaml_int(node)
-        if tag == _FLOAT:
-            return loader.construct_yaml_float(node)
-    elif isinstance(node, SequenceNode) and tag == _SEQ:
+        return _scalar(loader, node, tag)
+    if isinstance(node, SequenceNode) and tag == _SEQ:
         return [_construct(loader, item) for item in node.value]
-    elif isinstance(node, MappingNode) and tag == _MAP:
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                raise _Fallback
-            key = _construct(loader, key_node)
-            if isinstance(key, list | dict):
-                raise _Fallback  # unhashable: let PyYAML report it with its position
-            result[key] = _construct(loader, value_node)
-        return result
+    if isinstance(node, MappingNode) and tag == _MAP:
+        return _mapping(loader, node)
     raise _Fallback
+
+
+def _scalar(loader: Loader, node: ScalarNode, tag: str) -> Any:
+    if tag == _STR:
+        return node.value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return loader.bool_values[node.value.lower()]
+    if tag == _INT:
+        text = node.value
+        # Plain decimal without a leading zero (YAML 1.1 reads 0755 as octal).
+        if text.isascii() and text.isdigit() and (text[0] != "0" or text == "0"):
+            return int(text)
+        return loader.construct_yaml_int(node)
+    if tag == _FLOAT:
+        return loader.construct_yaml_float(node)
+    raise _Fallback
+
+
+def _mapping(loader: Loader, node: MappingNode) -> dict[Any, Any]:
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:
+            raise _Fallback
+        key = _construct(loader, key_node)
+        if isinstance(key, list | dict):
+            raise _Fallback  # unhashable: let PyYAML report it with its position
+        result[key] = _construct(loader, value_node)
+    return result
 
 
 def _problem_from(exc: yaml.YAMLError, text: str = "") -> YamlProblem:
