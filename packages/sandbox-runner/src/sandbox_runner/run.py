@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import resource
-import selectors
 import shutil
 import signal
 import subprocess
@@ -23,19 +22,15 @@ from sandbox_runner.output import CappedLog
 from sandbox_runner.pidlimit import ProcessLimit, process_limit
 from sandbox_runner.procscan import MARKER_VAR, new_marker
 from sandbox_runner.programs import programs_outside_view
+from sandbox_runner.pump import Watch, drain, exited, pump
 from sandbox_runner.reaper import ReaperChannel, Usage
 from sandbox_runner.result import SandboxResult
 from sandbox_runner.spec import SandboxSpec
 from sandbox_runner.stackdump import SignalledProcess, signal_for_stacks
 from sandbox_runner.status import decode_status, signal_name, suspect_oom
 
-READ_CHUNK = 64 * 1024
-# After the command ends and its tree is killed, how long to wait for the pipes to close.
-DRAIN_S = 5.0
 # On a timeout, how long the reaper gets to kill the namespace and report usage.
 STOP_GRACE_S = 2.0
-# Without a pidfd, how often to look whether the command has exited.
-POLL_S = 0.05
 # Lines searched for allocation-failure messages, whatever `tail_lines` is.
 OOM_SCAN_LINES = 40
 # What fork() failing with EAGAIN prints (RLIMIT_NPROC reached).
@@ -43,21 +38,10 @@ _FORK_FAILED = "Resource temporarily unavailable"
 
 
 @dataclass
-class _Watch:
-    timed_out: bool = False
-    idle_timed_out: bool = False
-    disk: str | None = None  # why the disk watch stopped the command
-
-    @property
-    def stopped(self) -> bool:
-        return self.timed_out or self.idle_timed_out or self.disk is not None
-
-
-@dataclass
 class _Ending:
     returncode: int
     usage: Usage | None = None
-    watch: _Watch = field(default_factory=_Watch)
+    watch: Watch = field(default_factory=Watch)
     interrupted: bool = False
     process_limit_hit: bool = False
     stacks_from: list[SignalledProcess] = field(default_factory=list)
@@ -167,18 +151,8 @@ def _execute(run: _Run, started: float) -> _Ending:
             channel.close()
 
 
-def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:  # noqa: C901
-    launch = run.launch
-    if channel is not None:
-        reaper = channel.program.visible
-        roots = (launch.cwd, *launch.writable, *launch.readable, *reaper)
-        readable = (
-            *launch.readable,
-            *reaper,
-            *programs_outside_view(launch.argv, run.env, roots),
-        )
-        nproc = run.pids.limit if run.pids.method == "rlimit" else None
-        launch = replace(launch, argv=channel.wrap(launch.argv, nproc), readable=readable)
+def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _Ending:
+    launch = _with_reaper(run, channel) if channel is not None else run.launch
     try:
         proc = subprocess.Popen(
             run.backend.wrap(launch),
@@ -197,6 +171,38 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
         return _Ending(returncode=126)
     if channel is not None:
         channel.started()
+    ending = _follow(run, launch, proc, started, channel)
+    report = channel.read_report() if channel is not None else None
+    if report is not None:
+        ending.returncode, ending.usage = report.returncode, report.usage
+    elif channel is not None:
+        ending.usage = None  # bwrap's own usage says nothing about the command
+    return ending
+
+
+def _with_reaper(run: _Run, channel: ReaperChannel) -> Launch:
+    """The launch with the reaper in front of the command, and visible in its view."""
+    launch = run.launch
+    reaper = channel.program.visible
+    roots = (launch.cwd, *launch.writable, *launch.readable, *reaper)
+    readable = (
+        *launch.readable,
+        *reaper,
+        *programs_outside_view(launch.argv, run.env, roots),
+    )
+    nproc = run.pids.limit if run.pids.method == "rlimit" else None
+    return replace(launch, argv=channel.wrap(launch.argv, nproc), readable=readable)
+
+
+def _follow(
+    run: _Run,
+    launch: Launch,
+    proc: subprocess.Popen[bytes],
+    started: float,
+    channel: ReaperChannel | None,
+) -> _Ending:
+    """Stream the started command's output until it ends or is stopped, then take its
+    whole tree down and reap it."""
     sandbox = LiveSandbox(pid=proc.pid, backend=run.backend, marker=run.marker)
     REGISTRY.add(sandbox)
     streams: dict[int, CappedLog] = {_fd(proc.stdout): run.stdout}
@@ -206,13 +212,13 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
     stacks_from: list[SignalledProcess] = []
     try:
         disk = DiskWatch.over((launch.cwd, *launch.writable), run.spec.limits.disk_bytes)
-        watch = _pump(proc.pid, streams, run.spec, started, disk)
+        watch = pump(proc.pid, streams, run.spec, started, disk)
         stacks_from = _ask_for_stacks(run, watch)
         if watch.stopped and channel is not None:
             channel.request_stop()  # let the reaper report the command's usage first
             _wait_exit(proc.pid, STOP_GRACE_S)
         sandbox.kill()
-        _drain(streams)
+        drain(streams)
         status = _reap(proc.pid)
     finally:
         if status is None:  # interrupted by an exception: take the tree down anyway
@@ -226,15 +232,10 @@ def _supervise(run: _Run, started: float, channel: ReaperChannel | None) -> _End
     usage = Usage(status[1].ru_maxrss, status[1].ru_utime + status[1].ru_stime)
     ending = _Ending(proc.returncode, usage, watch, sandbox.interrupted)
     ending.stacks_from = stacks_from
-    report = channel.read_report() if channel is not None else None
-    if report is not None:
-        ending.returncode, ending.usage = report.returncode, report.usage
-    elif channel is not None:
-        ending.usage = None  # bwrap's own usage says nothing about the command
     return ending
 
 
-def _ask_for_stacks(run: _Run, watch: _Watch) -> list[SignalledProcess]:
+def _ask_for_stacks(run: _Run, watch: Watch) -> list[SignalledProcess]:
     """Before a timeout's kill: the stacks of the processes that can give them."""
     signum = run.spec.stack_signal
     if signum is None or not (watch.timed_out or watch.idle_timed_out):
@@ -254,77 +255,9 @@ def _preexec(run: _Run, *, in_namespace: bool) -> Callable[[], None]:
     )
 
 
-def _pump(  # noqa: C901
-    pid: int, streams: dict[int, CappedLog], spec: SandboxSpec, started: float, disk: DiskWatch
-) -> _Watch:
-    """Copy output to the logs until the command exits, a timeout passes or the disk
-    watch says stop."""
-    limits = spec.limits
-    watch = _Watch()
-    last_output = started
-    with selectors.DefaultSelector() as selector:
-        for fd in streams:
-            selector.register(fd, selectors.EVENT_READ)
-        pidfd = _pidfd(pid)
-        if pidfd is not None:
-            selector.register(pidfd, selectors.EVENT_READ)
-        try:
-            while True:
-                now = time.monotonic()
-                deadlines = []
-                if limits.timeout_s is not None:
-                    if now - started >= limits.timeout_s:
-                        watch.timed_out = True
-                        return watch
-                    deadlines.append(started + limits.timeout_s)
-                if limits.idle_timeout_s is not None:
-                    if now - last_output >= limits.idle_timeout_s:
-                        watch.idle_timed_out = True
-                        return watch
-                    deadlines.append(last_output + limits.idle_timeout_s)
-                deadlines.append(now + disk.due_in())
-                wait = min(deadlines) - now
-                if pidfd is None:
-                    wait = min(wait, POLL_S)
-                for key, _ in selector.select(wait):
-                    if key.fd == pidfd:
-                        watch.disk = disk.check(final=True)
-                        return watch
-                    data = os.read(key.fd, READ_CHUNK)
-                    if data:
-                        streams[key.fd].write(data)
-                        last_output = time.monotonic()
-                    else:
-                        selector.unregister(key.fd)
-                if pidfd is None and _exited(pid):
-                    watch.disk = disk.check(final=True)
-                    return watch
-                watch.disk = disk.check()
-                if watch.disk is not None:
-                    return watch
-        finally:
-            if pidfd is not None:
-                os.close(pidfd)
-
-
-def _drain(streams: dict[int, CappedLog]) -> None:
-    """Read what is left in the pipes once every writer is dead (bounded in time)."""
-    deadline = time.monotonic() + DRAIN_S
-    with selectors.DefaultSelector() as selector:
-        for fd in streams:
-            selector.register(fd, selectors.EVENT_READ)
-        while selector.get_map() and (left := deadline - time.monotonic()) > 0:
-            for key, _ in selector.select(left):
-                data = os.read(key.fd, READ_CHUNK)
-                if data:
-                    streams[key.fd].write(data)
-                else:
-                    selector.unregister(key.fd)
-
-
 def _wait_exit(pid: int, seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    while not _exited(pid) and time.monotonic() < deadline:
+    while not exited(pid) and time.monotonic() < deadline:
         time.sleep(0.01)
 
 
@@ -335,18 +268,6 @@ def _reap(pid: int) -> tuple[int, resource.struct_rusage]:
         except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for clarity
             continue
         return status, usage
-
-
-def _pidfd(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
-
-
-def _exited(pid: int) -> bool:
-    found = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    return found is not None
 
 
 def _fd(pipe: object) -> int:
