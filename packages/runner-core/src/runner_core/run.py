@@ -47,7 +47,7 @@ from runner_core.errors import (
     full_disk,
 )
 from runner_core.interpreter import Interpreter, probe_interpreter
-from runner_core.isolation import check_sandbox
+from runner_core.isolation import SandboxCheck, check_sandbox
 from runner_core.jobs import run_job
 from runner_core.pipeline import PackageJob, condition_python
 from runner_core.retry_list import write_retry_list
@@ -233,7 +233,25 @@ def execute(plan: RunPlan, on_result: OnResult | None = None, resumed: bool = Fa
             ) from exc
 
 
-def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunReport:  # noqa: C901
+@dataclass
+class _Tally:
+    """The results seen so far: counts crashes for ``--stop-after-crash``, passes each on."""
+
+    stop_after_crash: int | None
+    on_result: OnResult | None
+    crashes: int = 0
+
+    def note(self, finished: PackageFinished) -> None:
+        self.crashes += finished.outcome is Outcome.CRASH
+        if self.on_result is not None:
+            self.on_result(finished)
+
+    def keep_going(self) -> bool:
+        limit = self.stop_after_crash
+        return limit is None or self.crashes < limit
+
+
+def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunReport:
     settings = plan.settings
     run_dir = settings.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -242,92 +260,15 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
     sandbox = check_sandbox(settings.sandbox_backend)
     layout = settings.layout
     _write_json(layout.run_json, _run_json(plan, "running", {"sandbox": sandbox.as_json()}))
-    events_path = layout.events
-    done = finished_keys(events_path)
+    done = finished_keys(layout.events)
     report = RunReport(run_dir=run_dir)
-    crashes = 0
-
-    def note(finished: PackageFinished) -> None:
-        nonlocal crashes
-        crashes += finished.outcome is Outcome.CRASH
-        if on_result is not None:
-            on_result(finished)
-
-    def keep_going() -> bool:
-        limit = settings.stop_after_crash
-        return limit is None or crashes < limit
-
-    with EventWriter(events_path, run_id=settings.run_id) as writer, _sigterm_as_interrupt():
-        writer.emit(
-            RunStarted(
-                run_id=settings.run_id,
-                apiary_version=installed_versions().get("runner-core") or "unknown",
-                interpreter=interpreter.info,
-                condition_interpreters=_condition_interpreters(settings, interpreter),
-                host=HostInfo(
-                    hostname=socket.gethostname(),
-                    platform=platform.platform(),
-                    cpu_count=os.cpu_count(),
-                ),
-                registry=plan.registry_info,
-                options=RunOptions(
-                    workers=settings.workers,
-                    timeout_s=settings.timeout_s,
-                    idle_timeout_s=settings.idle_timeout_s,
-                    shard=settings.shard,
-                    conditions=settings.conditions,
-                    sandbox_backend=settings.sandbox_backend,
-                    sandbox_used=sandbox.used,
-                    sandbox_warning=sandbox.warning,
-                    network_policy="on" if settings.network_during_tests else "off",
-                    installer=settings.installer,
-                ),
-                resumed=resumed,
-                selected=sorted(
-                    {s.entry.package for s in plan.selection.run}
-                    | {s.package for s in plan.selection.skipped}
-                    | {s.package for s in plan.selection.invalid}
-                ),
-            )
-        )
-        not_run = [(s.package, s.reason, Outcome.SKIPPED) for s in plan.selection.skipped]
-        not_run += [(s.package, s.reason, Outcome.ERROR) for s in plan.selection.invalid]
-        for package, reason, outcome in not_run:
-            for condition in settings.conditions:
-                if (package, condition.name) in done:
-                    continue
-                finished = writer.emit(
-                    PackageFinished(
-                        run_id=settings.run_id,
-                        package=package,
-                        condition=condition.name,
-                        outcome=outcome,
-                        reason=reason,
-                    )
-                )
-                assert isinstance(finished, PackageFinished)
-                note(finished)
-        jobs = plan.jobs(done)
-        try:
-            if settings.workers <= 1:
-                for job in jobs:
-                    if not keep_going():
-                        break
-                    for finished in run_job(job, settings, writer):
-                        note(finished)
-            else:
-                for finished in run_in_workers(jobs, settings, writer, keep_going):
-                    note(finished)
-        except KeyboardInterrupt:
-            report.interrupted = True
-        except (DiskFullError, OSError, EventLogError) as exc:
-            stop = full_disk(exc, run_dir)
-            if stop is None:
-                raise
-            report.interrupted = True
-            report.stopped_by = str(stop)
+    tally = _Tally(settings.stop_after_crash, on_result)
+    with EventWriter(layout.events, run_id=settings.run_id) as writer, _sigterm_as_interrupt():
+        writer.emit(_run_started(plan, interpreter, sandbox, resumed))
+        _record_not_run(plan, writer, done, tally)
+        _run_jobs(plan.jobs(done), settings, writer, tally, report)
         counts = Counter(
-            e.outcome for e in read_events(events_path).known() if isinstance(e, PackageFinished)
+            e.outcome for e in read_events(layout.events).known() if isinstance(e, PackageFinished)
         )
         report.counts = dict(counts)
         report.wall_s = time.monotonic() - started
@@ -338,7 +279,7 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
                     wall_s=round(report.wall_s, 3),
                     counts=report.counts,
                     interrupted=report.interrupted,
-                    stopped_after_crash=not keep_going(),
+                    stopped_after_crash=not tally.keep_going(),
                 )
             )
     with _unless_disk_full(report, run_dir):
@@ -353,6 +294,96 @@ def _execute(plan: RunPlan, on_result: OnResult | None, resumed: bool) -> RunRep
             ),
         )
     return report
+
+
+def _run_started(
+    plan: RunPlan, interpreter: Interpreter, sandbox: SandboxCheck, resumed: bool
+) -> RunStarted:
+    settings = plan.settings
+    selection = plan.selection
+    return RunStarted(
+        run_id=settings.run_id,
+        apiary_version=installed_versions().get("runner-core") or "unknown",
+        interpreter=interpreter.info,
+        condition_interpreters=_condition_interpreters(settings, interpreter),
+        host=HostInfo(
+            hostname=socket.gethostname(),
+            platform=platform.platform(),
+            cpu_count=os.cpu_count(),
+        ),
+        registry=plan.registry_info,
+        options=RunOptions(
+            workers=settings.workers,
+            timeout_s=settings.timeout_s,
+            idle_timeout_s=settings.idle_timeout_s,
+            shard=settings.shard,
+            conditions=settings.conditions,
+            sandbox_backend=settings.sandbox_backend,
+            sandbox_used=sandbox.used,
+            sandbox_warning=sandbox.warning,
+            network_policy="on" if settings.network_during_tests else "off",
+            installer=settings.installer,
+        ),
+        resumed=resumed,
+        selected=sorted(
+            {s.entry.package for s in selection.run}
+            | {s.package for s in selection.skipped}
+            | {s.package for s in selection.invalid}
+        ),
+    )
+
+
+def _record_not_run(
+    plan: RunPlan, writer: EventWriter, done: set[tuple[str, str]], tally: _Tally
+) -> None:
+    """Skipped and invalid entries: one package_finished per condition, once."""
+    settings = plan.settings
+    not_run = [(s.package, s.reason, Outcome.SKIPPED) for s in plan.selection.skipped]
+    not_run += [(s.package, s.reason, Outcome.ERROR) for s in plan.selection.invalid]
+    for package, reason, outcome in not_run:
+        for condition in settings.conditions:
+            if (package, condition.name) in done:
+                continue
+            finished = writer.emit(
+                PackageFinished(
+                    run_id=settings.run_id,
+                    package=package,
+                    condition=condition.name,
+                    outcome=outcome,
+                    reason=reason,
+                )
+            )
+            assert isinstance(finished, PackageFinished)
+            tally.note(finished)
+
+
+def _run_jobs(
+    jobs: list[PackageJob],
+    settings: RunSettings,
+    writer: EventWriter,
+    tally: _Tally,
+    report: RunReport,
+) -> None:
+    """The packages themselves, in this process or in workers; an interrupt or a full disk
+    ends the loop with the report saying so."""
+    try:
+        if settings.workers <= 1:
+            for job in jobs:
+                if not tally.keep_going():
+                    break
+                for finished in run_job(job, settings, writer):
+                    tally.note(finished)
+        else:
+            for finished in run_in_workers(jobs, settings, writer, tally.keep_going):
+                tally.note(finished)
+    except KeyboardInterrupt:
+        report.interrupted = True
+    except (DiskFullError, OSError, EventLogError) as exc:
+        stop = full_disk(exc, settings.run_dir)
+        if stop is None:
+            raise
+        report.interrupted = True
+        report.stopped_by = str(stop)
 
 
 def _condition_interpreters(

@@ -98,74 +98,94 @@ class _Slot:
     job: int | None = None
 
 
-def run_in_workers(  # noqa: C901
+class _Pool:
+    """The runner's side of the workers: who holds which job, and what is left to hand out."""
+
+    def __init__(self, jobs: list[PackageJob], settings: RunSettings) -> None:
+        self.ctx = _context()
+        self.jobs = jobs
+        self.settings = settings
+        self.job_queue: Any = self.ctx.Queue()
+        self.results: Any = self.ctx.Queue()
+        self.payload = settings.model_dump_json()
+        self.slots: dict[int, _Slot] = {}
+        self.next_job = 0
+        self.outstanding = 0
+
+    def start(self, worker: int) -> None:
+        process = self.ctx.Process(
+            target=_worker_main,
+            args=(self.payload, self.job_queue, self.results, worker),
+            daemon=True,
+        )
+        process.start()
+        self.slots[worker] = _Slot(process)
+
+    def hand_out(self, should_continue: Callable[[], bool]) -> None:
+        while (
+            self.outstanding < len(self.slots)
+            and self.next_job < len(self.jobs)
+            and should_continue()
+        ):
+            self.job_queue.put((self.next_job, self.jobs[self.next_job]))
+            self.next_job += 1
+            self.outstanding += 1
+
+    def receive(self, writer: EventWriter) -> Iterator[PackageFinished]:
+        """One message from the workers (or, after a quiet poll, the jobs of dead ones)."""
+        try:
+            kind, worker, value = self.results.get(timeout=_POLL_S)
+        except queue.Empty:
+            for lost in _replace_dead(self.slots, self.jobs, self.settings, writer, self.start):
+                self.outstanding -= 1
+                yield from lost
+            return
+        if kind == "start":
+            self.slots[worker].job = value
+            return
+        if kind == "disk_full":
+            raise DiskFullError(value)
+        self.slots[worker].job = None
+        self.outstanding -= 1
+        for line in value:
+            yield PackageFinished.model_validate_json(line)
+
+    def close(self) -> None:
+        for _ in self.slots:
+            self.job_queue.put(None)
+        # Idle workers take their None and leave; busy ones (an interrupted run) are stopped.
+        deadline = time.monotonic() + _LEAVE_S
+        processes = [slot.process for slot in self.slots.values()]
+        for process in processes:
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+        self.job_queue.close()
+        self.results.close()
+
+
+def run_in_workers(
     jobs: list[PackageJob],
     settings: RunSettings,
     writer: EventWriter,
     should_continue: Callable[[], bool],
 ) -> Iterator[PackageFinished]:
     """Run jobs in ``settings.workers`` processes, yielding each package_finished."""
-    ctx = _context()
-    job_queue: Any = ctx.Queue()
-    results: Any = ctx.Queue()
-    payload = settings.model_dump_json()
-    slots: dict[int, _Slot] = {}
-    next_job = 0
-    outstanding = 0
-
-    def start(worker: int) -> None:
-        process = ctx.Process(
-            target=_worker_main, args=(payload, job_queue, results, worker), daemon=True
-        )
-        process.start()
-        slots[worker] = _Slot(process)
-
-    def hand_out() -> None:
-        nonlocal next_job, outstanding
-        while outstanding < len(slots) and next_job < len(jobs) and should_continue():
-            job_queue.put((next_job, jobs[next_job]))
-            next_job += 1
-            outstanding += 1
-
+    pool = _Pool(jobs, settings)
     for worker in range(max(1, min(settings.workers, len(jobs)))):
-        start(worker)
+        pool.start(worker)
     try:
-        hand_out()
-        while outstanding:
-            try:
-                kind, worker, value = results.get(timeout=_POLL_S)
-            except queue.Empty:
-                for lost in _replace_dead(slots, jobs, settings, writer, start):
-                    outstanding -= 1
-                    yield from lost
-                hand_out()
-                continue
-            if kind == "start":
-                slots[worker].job = value
-                continue
-            if kind == "disk_full":
-                raise DiskFullError(value)
-            slots[worker].job = None
-            outstanding -= 1
-            for line in value:
-                yield PackageFinished.model_validate_json(line)
-            hand_out()
+        pool.hand_out(should_continue)
+        while pool.outstanding:
+            yield from pool.receive(writer)
+            pool.hand_out(should_continue)
     finally:
-        for _ in slots:
-            job_queue.put(None)
-        # Idle workers take their None and leave; busy ones (an interrupted run) are stopped.
-        deadline = time.monotonic() + _LEAVE_S
-        for slot in slots.values():
-            slot.process.join(timeout=max(0.0, deadline - time.monotonic()))
-        for slot in slots.values():
-            if slot.process.is_alive():
-                slot.process.terminate()
-        for slot in slots.values():
-            slot.process.join(timeout=30)
-            if slot.process.is_alive():
-                slot.process.kill()
-        job_queue.close()
-        results.close()
+        pool.close()
 
 
 def _replace_dead(
