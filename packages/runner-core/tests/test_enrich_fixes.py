@@ -14,14 +14,14 @@ import pytest
 from normalized_events import Outcome
 from packaging.utils import canonicalize_name
 from registry_core import PackageEntry
-from runner_core.enrich.fixes import (
+from runner_core.enrich.edits import (
     add_requirements,
     drop_coverage,
     installed_by,
-    propose_fix,
     remove_requirement,
     without_coverage_options,
 )
+from runner_core.enrich.fixes import propose_fix
 from runner_core.enrich.released import against_installed, released_install
 from runner_core.outcomes import classify
 

@@ -25,7 +25,8 @@ from normalized_events import Outcome
 from registry_core import PackageEntry
 from runner_core.commands import split_steps
 from runner_core.enrich.distnames import canonical
-from runner_core.enrich.fixes import Fix, add_requirements, installed_by
+from runner_core.enrich.edits import add_requirements, installed_by
+from runner_core.enrich.fixes import Fix
 
 PROBE_PLUGIN = "pytest-timeout"
 PROBE_PURPOSE = "to find the tests that hang"
