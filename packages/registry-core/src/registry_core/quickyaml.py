@@ -166,20 +166,20 @@ class _Reader:
             value = {}
         elif first in _INDICATORS and not (first == "-" and text[1:2] not in ("", " ")):
             raise Declined  # but a plain scalar may start with "-" and a non-space: -1, -p
+        elif first == " ":
+            raise Declined
         else:
-            return self.plain(text, parent)
+            text = text.rstrip(" ")
+            _check_plain_part(text)
+            if self.i < self.n and self.indents[self.i] > parent:
+                text = self.folded(text, parent)
+            return _plain(text)
         if self.i < self.n and self.indents[self.i] > parent:
             raise Declined  # more lines belong to a quoted or flow value
         return value
 
-    def plain(self, text: str, parent: int) -> Any:
-        """A plain scalar, folded over the lines indented below its parent."""
-        if text[0] == " ":
-            raise Declined
-        text = text.rstrip(" ")
-        _check_plain_part(text)
-        if self.i >= self.n or self.indents[self.i] <= parent:
-            return _plain(text)
+    def folded(self, text: str, parent: int) -> str:
+        """A plain scalar's text with the lines indented below its parent joined on."""
         parts = [text]
         while self.i < self.n and self.indents[self.i] > parent:
             part = self.lines[self.i].strip(" ")
@@ -188,7 +188,7 @@ class _Reader:
                 raise Declined
             parts.append(part)
             self.i += 1
-        return _plain(" ".join(parts))
+        return " ".join(parts)
 
     def below(self, indent: int, key: str | None) -> Any:
         """The value after ``key:`` and nothing: a block below, or null."""
@@ -230,53 +230,43 @@ class _Reader:
     def mapping(self, indent: int, first: str | None = None) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         top = indent == 0
-        while True:
-            if first is not None:
-                body, first, row = first, None, self.i - 1
-                width = indent + len(body)
-            else:
-                line = self.next_line(indent)
-                if line is None:
-                    break
-                body, row, width = line[indent:], self.i - 1, len(line)
-            key, rest = _split_key(body)
-            if key in result or (top and not isinstance(key, str)):
-                raise Declined  # duplicates and odd field names: libyaml locates them
-            # width - len(rest): the 0-based column just past the colon
-            result[key] = self.value(key if top else None, rest, indent, row, width - len(rest))
+        if first is not None:  # a sequence item's first key, on the dash's line
+            self.entry(result, first, indent, self.i - 1, indent + len(first), top)
+        while self.i < self.n:
+            found = self.indents[self.i]
+            if found < indent:
+                break
+            line = self.lines[self.i]
+            if found > indent or line[found] == "-":
+                raise Declined
+            self.i += 1
+            self.entry(result, line[indent:], indent, self.i - 1, len(line), top)
         return result
 
-    def next_line(self, indent: int) -> str | None:
-        """The mapping's next line at ``indent`` (consumed), or None where it ends."""
-        if self.i >= self.n:
-            return None
-        found = self.indents[self.i]
-        if found < indent:
-            return None
-        line = self.lines[self.i]
-        if found > indent or line[found] == "-":
-            raise Declined
-        self.i += 1
-        return line
-
-    def value(self, key: str | None, rest: str, indent: int, row: int, after_colon: int) -> Any:
-        """The value after a key's colon; a top-level ``key``'s position is recorded."""
+    def entry(
+        self, result: dict[Any, Any], body: str, indent: int, row: int, width: int, top: bool
+    ) -> None:
+        """One ``key: value`` of a mapping, with its value read and, at the top level, the
+        key's and value's positions recorded."""
+        key, rest = _split_key(body)
+        if key in result or (top and not isinstance(key, str)):
+            raise Declined  # duplicates and odd field names: libyaml locates them
+        after_colon = width - len(rest)  # 0-based column just past the colon
         if rest[:1] == " " and rest[1:2] != " " and len(rest) > 1:
-            value = self.inline(rest[1:], indent)
-            if key is not None:
+            result[key] = self.inline(rest[1:], indent)
+            if top:
                 self.positions[key] = Position(row + 1, 1, row + 1, after_colon + 2)
-            return value
+            return
         if rest.strip(" "):
             raise Declined
         value_line, value_column = row + 1, after_colon + 1  # a null sits there
         if self.i < self.n and self.indents[self.i] >= indent:
             value_line, value_column = self.i + 1, self.indents[self.i] + 1
-        value = self.below(indent, key)
+        value = result[key] = self.below(indent, key if top else None)
         if value is None:
             value_line, value_column = row + 1, after_colon + 1
-        if key is not None:
+        if top:
             self.positions[key] = Position(row + 1, 1, value_line, value_column)
-        return value
 
 
 def quick_load(text: str) -> QuickDocument:
