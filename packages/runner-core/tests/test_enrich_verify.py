@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from registry_core import load_registry
-from runner_core.enrich.verify import VerifyOptions, suggested_timeout, verify
+from runner_core.enrich.verdicts import suggested_timeout
+from runner_core.enrich.verify import VerifyOptions, verify
 from runner_fixtures import APIARY, run_apiary
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("enrich")]
@@ -158,7 +159,7 @@ def test_record_skips_only_versions_that_never_reached_the_tests(tmp_path: Path)
     import sys
 
     from normalized_events import Outcome
-    from runner_core.enrich.verify import Attempt, Result, Verification, record
+    from runner_core.enrich.verdicts import Attempt, Result, Verification, record
     from runner_core.interpreter import probe_interpreter
 
     registry = _registry(tmp_path)
@@ -231,7 +232,7 @@ def test_a_git_verify_unmarks_a_broken_sdist(tmp_path: Path) -> None:
 
     from normalized_events import Outcome
     from registry_core.edits import save_entry
-    from runner_core.enrich.verify import Attempt, Result, Verification, record
+    from runner_core.enrich.verdicts import Attempt, Result, Verification, record
     from runner_core.enrich.write import with_fields
     from runner_core.interpreter import probe_interpreter
 

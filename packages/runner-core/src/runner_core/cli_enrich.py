@@ -19,7 +19,8 @@ from runner_core.workdir import work_dir_or_default
 if TYPE_CHECKING:
     from normalized_events import PackageFinished
 
-    from runner_core.enrich.verify import Verification, VerifyOptions
+    from runner_core.enrich.verdicts import Verification
+    from runner_core.enrich.verify import VerifyOptions
 
 app = typer.Typer(
     name="enrich",

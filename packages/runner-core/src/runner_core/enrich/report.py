@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runner_core.enrich.scan import ScanResult
-from runner_core.enrich.verify import Verification
+from runner_core.enrich.verdicts import Verification
 
 
 def proposal_text(result: ScanResult) -> str:
