@@ -240,6 +240,13 @@ def test_unparsable_and_deep_test_files_do_not_stop_the_scan(tmp_path: Path) -> 
         ("google.pubsub_v1.types.pubsub", "google-cloud-pubsub"),
         ("google.bigtable_admin_v2", "google-cloud-bigtable-admin"),
         ("google.cloud.storage.blob", "google-cloud-storage"),
+        # OpenTelemetry's namespace: seen in the suites of its own distributions
+        ("opentelemetry.sdk.trace", "opentelemetry-sdk"),
+        ("opentelemetry.test.globals_test", "opentelemetry-test-utils"),
+        ("opentelemetry.semconv.trace", "opentelemetry-semantic-conventions"),
+        ("opentelemetry._logs", "opentelemetry-api"),
+        ("opentelemetry.instrumentation.requests", "opentelemetry-instrumentation-requests"),
+        ("opentelemetry.exporter.otlp.proto.grpc", "opentelemetry-exporter-otlp"),
         ("typing_extensions", "typing-extensions"),
         ("pytest_mock", "pytest-mock"),
         ("more_itertools", "more-itertools"),

@@ -30,6 +30,20 @@ IMPORT_TO_DIST: dict[str, str] = {
     "git": "GitPython",
     "google.oauth2": "google-auth",
     "google.protobuf": "protobuf",
+    # OpenTelemetry's API modules, its suites' helpers and its semantic conventions
+    "opentelemetry._events": "opentelemetry-api",
+    "opentelemetry._logs": "opentelemetry-api",
+    "opentelemetry.attributes": "opentelemetry-api",
+    "opentelemetry.baggage": "opentelemetry-api",
+    "opentelemetry.context": "opentelemetry-api",
+    "opentelemetry.environment_variables": "opentelemetry-api",
+    "opentelemetry.metrics": "opentelemetry-api",
+    "opentelemetry.propagate": "opentelemetry-api",
+    "opentelemetry.propagators": "opentelemetry-api",
+    "opentelemetry.trace": "opentelemetry-api",
+    "opentelemetry.util": "opentelemetry-api",
+    "opentelemetry.semconv": "opentelemetry-semantic-conventions",
+    "opentelemetry.test": "opentelemetry-test-utils",
     "hamcrest": "PyHamcrest",
     "jose": "python-jose",
     "jwt": "PyJWT",
@@ -76,16 +90,23 @@ IMPORT_TO_DIST: dict[str, str] = {
     "typing_extensions": "typing-extensions",
 }
 
-# Namespace packages whose distributions are named by their first two levels.
 # Modules their distribution dropped: the requirement of the last releases that had them.
 REMOVED_MODULES: dict[str, str] = {"pkg_resources": "setuptools<82"}
 
-NAMESPACE_ROOTS = frozenset({"backports", "google", "jaraco", "ruamel", "zope", "sphinxcontrib"})
+NAMESPACE_ROOTS = frozenset(
+    {"backports", "google", "jaraco", "opentelemetry", "ruamel", "zope", "sphinxcontrib"}
+)
 # Namespaces inside those, named by three levels (`google.cloud.storage`).
-NESTED_NAMESPACES = frozenset({"google.cloud"})
+NESTED_NAMESPACES = frozenset(
+    {"google.cloud", "opentelemetry.exporter", "opentelemetry.instrumentation"}
+)
 # Namespace modules whose distribution follows another convention: Google's generated
 # API clients (`google.pubsub_v1`, `google.bigtable_admin_v2`) come with google-cloud-*.
-_NAMESPACE_CONVENTIONS = ((re.compile(r"^google\.(?P<name>\w+?)_v\d+\w*$"), "google-cloud-{name}"),)
+# OpenTelemetry's are opentelemetry-<name> (`opentelemetry.sdk` comes with opentelemetry-sdk).
+_NAMESPACE_CONVENTIONS = (
+    (re.compile(r"^google\.(?P<name>\w+?)_v\d+\w*$"), "google-cloud-{name}"),
+    (re.compile(r"^opentelemetry\.(?P<name>[a-z]\w*)$"), "opentelemetry-{name}"),
+)
 
 # Command-line options (in addopts or a test command) -> the plugin that defines them.
 OPTION_TO_DIST: dict[str, str] = {
