@@ -111,11 +111,25 @@ def run_labeille(
     return timed(argv, env, cwd=root, check=False)
 
 
+def default_target() -> str:
+    """python3.13 as its real path (a pyenv shim without a selected version fails to
+    run), else this interpreter."""
+    found = shutil.which("python3.13")
+    if found is None:
+        return sys.executable
+    probe = [found, "-c", "import sys; print(sys.executable)"]
+    done = subprocess.run(probe, capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else sys.executable
+
+
 def outcomes(root: Path, side: str, tag: str) -> str:
     """The verdicts one run gave, to show that both tools did the whole work."""
     if side.startswith("apiary"):
         results = "results-before" if side == "apiary-before" else "results"
-        events = read_events(root / results / tag / "events.jsonl").known()
+        path = root / results / tag / "events.jsonl"
+        if not path.is_file():
+            raise SystemExit(f"{side}: the run wrote no {path} (try `apiary doctor`)")
+        events = read_events(path).known()
         found = [e.outcome.value for e in events if isinstance(e, PackageFinished)]
     else:
         lines = (root / "labeille-results" / tag / "results.jsonl").read_text().splitlines()
@@ -182,7 +196,7 @@ def main() -> None:
     parser.add_argument("--labeille", help="labeille's executable (else $APIARY_BENCH_LABEILLE)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--target-python", default=shutil.which("python3.13") or sys.executable)
+    parser.add_argument("--target-python", default=default_target())
     parser.add_argument(
         "--before",
         help="a checkout of apiary to measure as well (its packages' sources on PYTHONPATH)",
