@@ -133,6 +133,20 @@ CASES = {
         "pip install -e . && pip install pytest",
         "python -m pytest tests",
     ),
+    # a module that resolves a host while it is collected (msal's tests/test_cryptography.py)
+    "network-at-collection": (
+        {
+            "tests/test_net.py": (
+                "import socket\nsocket.getaddrinfo('apiary-offline.invalid', 443)\n"
+                "def test_a(): pass\n"
+            ),
+            "tests/test_b.py": "def test_b(): pass\n",
+        },
+        (),
+        "tests/test_net.py needs the network at collection -> --ignore",
+        "pip install -e . && pip install pytest",
+        "python -m pytest --ignore=tests/test_net.py",
+    ),
     "deprecation-as-error": (
         {
             "pytest.ini": "[pytest]\nfilterwarnings = error\n",

@@ -49,6 +49,15 @@ _PYTEST_GONE = re.compile(
 # pytest's session header: "platform linux -- Python 3.12.1, pytest-9.0.1, pluggy-1.6.0"
 _PYTEST_VERSION = re.compile(r"\bpytest-(?P<major>\d+)\.\d+")
 _COLLECTING = re.compile(r"ERROR collecting (\S+\.py)")
+# one collection error's section of pytest's report: its file, then its traceback
+_COLLECTION_SECTION = re.compile(
+    r"^_+ ERROR collecting (?P<path>\S+\.py) _+$(?P<text>.*?)(?=^_{3,} |^=+ )", re.M | re.S
+)
+# what a module that reaches for the network says in a sandbox without one
+_NO_NETWORK = re.compile(
+    r"Temporary failure in name resolution|Name or service not known|NameResolutionError"
+    r"|Network is unreachable|Failed to establish a new connection|No address associated"
+)
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
 # Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
@@ -276,6 +285,27 @@ def _not_found_rule(failure: _Failure) -> Iterable[Candidate]:
     return [(description, failure.install, shlex.join(tokens))]
 
 
+def _offline_rule(failure: _Failure) -> Iterable[Candidate]:
+    """Test modules that reach for the network while they are collected (the sandbox has
+    none): left out, so the rest of the suite reaches its verdict."""
+    offline = [
+        m.group("path")
+        for m in _COLLECTION_SECTION.finditer(failure.log)
+        if _NO_NETWORK.search(m.group("text"))
+    ]
+    if not offline:
+        return []
+    paths = list(dict.fromkeys(offline))
+    description = f"{', '.join(paths)} needs the network at collection -> --ignore"
+    return [
+        (
+            description,
+            failure.install,
+            with_test_args(failure.test, [f"--ignore={p}" for p in paths]),
+        )
+    ]
+
+
 def _warning_rule(failure: _Failure) -> Iterable[Candidate]:
     warning = _warning_raised(failure.reason, failure.log)
     if warning is None:
@@ -308,6 +338,7 @@ _RULES: dict[Outcome, tuple[Rule, ...]] = {
         _unrecognized_rule,
         _unknown_ini_rule,
         _not_found_rule,
+        _offline_rule,
         _warning_rule,
     ),
 }
