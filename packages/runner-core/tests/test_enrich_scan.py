@@ -248,6 +248,8 @@ def test_unparsable_and_deep_test_files_do_not_stop_the_scan(tmp_path: Path) -> 
         ("opentelemetry.instrumentation.requests", "opentelemetry-instrumentation-requests"),
         ("opentelemetry.exporter.otlp.proto.grpc", "opentelemetry-exporter-otlp"),
         ("typing_extensions", "typing-extensions"),
+        # a module of another project (stack-data's tests import Cython's pyximport)
+        ("pyximport", "Cython"),
         ("pytest_mock", "pytest-mock"),
         ("more_itertools", "more-itertools"),
         ("numpy", "numpy"),

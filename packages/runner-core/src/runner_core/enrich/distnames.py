@@ -61,6 +61,7 @@ IMPORT_TO_DIST: dict[str, str] = {
     "proto": "proto-plus",
     "psycopg2": "psycopg2-binary",
     "pythonjsonlogger": "python-json-logger",
+    "pyximport": "Cython",
     "ruamel.yaml": "ruamel.yaml",
     "serial": "pyserial",
     "sklearn": "scikit-learn",
