@@ -383,6 +383,26 @@ def test_own_fixtures_and_python2_imports_are_not_dependencies(tmp_path: Path) -
     assert install == "pip install -e . && pip install pytest pytest-mock"
 
 
+def test_other_parts_of_the_tree_s_namespace_are_installed(tmp_path: Path) -> None:
+    """The tree has opentelemetry/sdk; its tests also import opentelemetry.test, another
+    distribution of the same namespace (opentelemetry-sdk's suite does)."""
+    root = tree(
+        tmp_path / "o",
+        {
+            "pyproject.toml": '[project]\nname = "opentelemetry-sdk"\nversion = "1"\n',
+            "src/opentelemetry/sdk/__init__.py": "",
+            "src/opentelemetry/sdk/trace/__init__.py": "",
+            "tests/test_x.py": (
+                "from opentelemetry.sdk.trace import x\n"
+                "from opentelemetry.test.globals_test import reset\n"
+                "def test_x(): pass\n"
+            ),
+        },
+    )
+    install = scan_tree(root).install_command.value
+    assert install == "pip install -e . && pip install pytest opentelemetry-test-utils"
+
+
 def test_namespace_packages_are_imported_with_their_dots(tmp_path: Path) -> None:
     root = tree(
         tmp_path / "z",

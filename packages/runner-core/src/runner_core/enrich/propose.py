@@ -168,7 +168,7 @@ def _config_needs(needs: _Needs, config: ProjectConfig, layout: TestLayout) -> N
             needs.add(INI_KEY_TO_DIST[key], f"ini option {key} ({ini.source})")
     for module, item in warning_modules(ini.filterwarnings):
         key = import_key(module)
-        if not is_stdlib(key) and key.split(".")[0] not in layout.local_names:
+        if not is_stdlib(key) and not layout.provides(key):
             needs.add(distribution_for(key), f"filterwarnings {item!r} imports {module}")
 
 

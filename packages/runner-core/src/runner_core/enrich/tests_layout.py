@@ -14,6 +14,7 @@ from pathlib import Path
 
 from runner_core.enrich.distnames import (
     MARKER_TO_DIST,
+    NAMESPACE_ROOTS,
     import_key,
     is_stdlib,
 )
@@ -136,13 +137,19 @@ class TestLayout:
     lacking: list[str] = field(default_factory=list)
     unparsable: list[str] = field(default_factory=list)
 
+    def provides(self, key: str) -> bool:
+        """The tree has the module an import key names: a namespace package's key
+        (``opentelemetry.sdk``, ``google.cloud.storage``) only where the tree has that
+        very package, not merely another part of the namespace."""
+        return key in self.local_names
+
     def third_party(self) -> dict[str, ImportUse]:
         """Imported modules that are neither the standard library nor part of the tree."""
         return {
             key: use
             for key, use in self.imports.items()
             if not is_stdlib(key)
-            and key.split(".", 1)[0] not in self.local_names
+            and not self.provides(key)
             and not _TEST_FILE.match(key + ".py")
             and not key.startswith("_")
             and key not in TEST_DIR_NAMES
@@ -176,14 +183,23 @@ def _is_test_path(rel: Path) -> bool:
 
 
 def _local_names(root: Path, files: list[Path]) -> set[str]:
-    """Every module or package name the tree itself provides, at any depth."""
+    """Every module or package name the tree itself provides, at any depth; below a
+    namespace root, also the dotted names (``opentelemetry.sdk``)."""
     names: set[str] = set()
     for path in files:
         if path.suffix in (".py", ".pyi", ".so", ".pyd", ".pyx"):
-            names.add(path.name.split(".", 1)[0])
-            for part in path.relative_to(root).parts[:-1]:
-                names.add(part)
+            parts = [*path.relative_to(root).parts[:-1], path.name.split(".", 1)[0]]
+            names.update(parts)
+            names.update(_namespace_names(parts))
     return names
+
+
+def _namespace_names(parts: list[str]) -> list[str]:
+    """``a.b``, ``a.b.c``, ... for the parts of a path from a namespace root ``a`` on."""
+    for start, part in enumerate(parts):
+        if part in NAMESPACE_ROOTS:
+            return [".".join(parts[start:end]) for end in range(start + 2, len(parts) + 1)]
+    return []
 
 
 def _packages(root: Path) -> list[str]:
