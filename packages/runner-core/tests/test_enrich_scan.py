@@ -246,6 +246,8 @@ def test_unparsable_and_deep_test_files_do_not_stop_the_scan(tmp_path: Path) -> 
         ("opentelemetry.semconv.trace", "opentelemetry-semantic-conventions"),
         ("opentelemetry._logs", "opentelemetry-api"),
         ("opentelemetry.instrumentation.requests", "opentelemetry-instrumentation-requests"),
+        ("opentelemetry.instrumentation.utils", "opentelemetry-instrumentation"),
+        ("opentelemetry.instrumentation._semconv", "opentelemetry-instrumentation"),
         ("opentelemetry.exporter.otlp.proto.grpc", "opentelemetry-exporter-otlp"),
         ("typing_extensions", "typing-extensions"),
         # a module of another project (stack-data's tests import Cython's pyximport)

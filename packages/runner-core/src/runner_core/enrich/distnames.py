@@ -43,6 +43,17 @@ IMPORT_TO_DIST: dict[str, str] = {
     "opentelemetry.trace": "opentelemetry-api",
     "opentelemetry.util": "opentelemetry-api",
     "opentelemetry.semconv": "opentelemetry-semantic-conventions",
+    # modules of opentelemetry-instrumentation itself, beside the instrumentations
+    "opentelemetry.instrumentation.auto_instrumentation": "opentelemetry-instrumentation",
+    "opentelemetry.instrumentation.bootstrap": "opentelemetry-instrumentation",
+    "opentelemetry.instrumentation.dependencies": "opentelemetry-instrumentation",
+    "opentelemetry.instrumentation.distro": "opentelemetry-instrumentation",
+    "opentelemetry.instrumentation.environment_variables": "opentelemetry-instrumentation",
+    "opentelemetry.instrumentation.instrumentor": "opentelemetry-instrumentation",
+    "opentelemetry.instrumentation.propagators": "opentelemetry-instrumentation",
+    "opentelemetry.instrumentation.sqlcommenter_utils": "opentelemetry-instrumentation",
+    "opentelemetry.instrumentation.utils": "opentelemetry-instrumentation",
+    "opentelemetry.instrumentation.version": "opentelemetry-instrumentation",
     "opentelemetry.test": "opentelemetry-test-utils",
     "hamcrest": "PyHamcrest",
     "jose": "python-jose",
@@ -352,6 +363,9 @@ def distribution_for(module: str) -> str:
         found = pattern.match(key)
         if found:
             return template.format(name=found.group("name").replace("_", "-"))
+    parent, _, last = key.rpartition(".")
+    if key.count(".") > 1 and last.startswith("_"):  # a private module of the namespace's own
+        return distribution_for(parent)
     if key.count(".") > 1:  # a nested namespace: google.cloud.storage -> google-cloud-storage
         return re.sub(r"[._]", "-", key)
     return re.sub(r"_", "-", key)
