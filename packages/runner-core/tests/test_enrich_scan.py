@@ -236,6 +236,9 @@ def test_unparsable_and_deep_test_files_do_not_stop_the_scan(tmp_path: Path) -> 
         # not the unrelated `proto` project: google's generated clients import proto-plus
         ("proto", "proto-plus"),
         ("google.oauth2.credentials", "google-auth"),
+        # the protos every generated client shares (google-cloud-texttospeech's tests)
+        ("google.longrunning.operations_pb2", "googleapis-common-protos"),
+        ("google.iam.v1.policy_pb2", "grpc-google-iam-v1"),
         # a generated API client comes with its google-cloud-* distribution
         ("google.pubsub_v1.types.pubsub", "google-cloud-pubsub"),
         ("google.bigtable_admin_v2", "google-cloud-bigtable-admin"),
