@@ -133,6 +133,21 @@ CASES = {
         "pip install -e . && pip install pytest",
         "python -m pytest tests",
     ),
+    # a library that names the package it needs in its own error (starlette's test client)
+    "library-requires-a-package": (
+        {
+            "tests/test_a.py": (
+                "raise RuntimeError(\n"
+                "    'The starlette.testclient module requires the httpx2 package'\n"
+                "    ' to be installed.'\n"
+                ")\ndef test_a(): pass\n"
+            ),
+        },
+        (),
+        "a library requires httpx2 -> pip install httpx2",
+        "pip install -e . && pip install pytest httpx2",
+        "python -m pytest",
+    ),
     # a module that resolves a host while it is collected (msal's tests/test_cryptography.py)
     "network-at-collection": (
         {

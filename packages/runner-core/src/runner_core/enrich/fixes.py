@@ -53,6 +53,12 @@ _COLLECTING = re.compile(r"ERROR collecting (\S+\.py)")
 _COLLECTION_SECTION = re.compile(
     r"^_+ ERROR collecting (?P<path>\S+\.py) _+$(?P<text>.*?)(?=^_{3,} |^=+ )", re.M | re.S
 )
+# a library's own words for an optional dependency it needs (starlette's test client:
+# "requires the httpx2 package to be installed")
+_REQUIRES_PACKAGE = re.compile(
+    r"requires the [`'\"]?(?P<dist>[A-Za-z0-9][\w.-]*)[`'\"]? (?:package|library)"
+    r" to be installed"
+)
 # what a module that reaches for the network says in a sandbox without one
 _NO_NETWORK = re.compile(
     r"Temporary failure in name resolution|Name or service not known|NameResolutionError"
@@ -221,6 +227,17 @@ def _missing_rule(failure: _Failure) -> Iterable[Candidate]:
     return [(description, add_requirements(failure.install, new), failure.test)]
 
 
+def _required_package_rule(failure: _Failure) -> Iterable[Candidate]:
+    """A library that says which package it needs, in an error instead of an import."""
+    named = [m.group("dist") for m in _REQUIRES_PACKAGE.finditer(failure.log or failure.reason)]
+    have = installed_by(failure.install)
+    new = [d for d in dict.fromkeys(named) if canonical(d) not in have]
+    if not new:
+        return []
+    description = "a library requires " + ", ".join(new) + " -> pip install " + " ".join(new)
+    return [(description, add_requirements(failure.install, new), failure.test)]
+
+
 def _removed_rule(failure: _Failure) -> Iterable[Candidate]:
     pinned = _before_removal(_missing_modules(failure), failure.install)
     return [(*pinned, failure.test)] if pinned is not None else []
@@ -327,6 +344,7 @@ _IMPORT_RULES: tuple[Rule, ...] = (
     _rebuild_rule,
     _tracer_rule,
     _missing_rule,
+    _required_package_rule,
     _removed_rule,
 )
 _RULES: dict[Outcome, tuple[Rule, ...]] = {
