@@ -69,6 +69,20 @@ CASES = {
         OLDER,
         "python -m pytest",
     ),
+    # a conftest reaching into pytest's fixture manager (urllib3's, on pytest 9)
+    "pytest-object-internal-gone": (
+        {
+            "tests/conftest.py": (
+                "def pytest_collection_modifyitems(session, config, items):\n"
+                "    session._fixturemanager._apiary_gone\n"
+            ),
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+        (),
+        f"_apiary_gone is gone from pytest {MAJOR} -> pytest<{MAJOR}",
+        OLDER,
+        "python -m pytest",
+    ),
     "missing-module": (
         {"tests/test_a.py": "import apiary_absent_module\ndef test_a(): pass\n"},
         (),

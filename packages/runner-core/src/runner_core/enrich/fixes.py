@@ -45,6 +45,9 @@ _PYTEST_GONE = re.compile(
     r"cannot import name '(?P<name>\w+)' from '_pytest[\w.]*'"
     r"|No module named '(?P<module>_pytest\.[\w.]+)'"
     r"|module '_?pytest[\w.]*' has no attribute '(?P<attr>\w+)'"
+    # an internal of one of pytest's own objects, reached from a plugin or a conftest
+    r"|'(?:FixtureManager|FixtureDef|FixtureRequest|SubRequest|Config|Session|Metafunc"
+    r"|PytestPluginManager|TerminalReporter|CallSpec2)' object has no attribute '(?P<member>\w+)'"
 )
 # pytest's session header: "platform linux -- Python 3.12.1, pytest-9.0.1, pluggy-1.6.0"
 _PYTEST_VERSION = re.compile(r"\bpytest-(?P<major>\d+)\.\d+")
