@@ -547,3 +547,21 @@ def test_a_meson_python_project_is_installed_as_a_wheel_and_tested_as_installed(
         "PYTHONSAFEPATH=1 python -m pytest tests --import-mode=append"
     )
     assert "mesonpy rebuilds an editable install on import" in proposal.install_command.evidence[0]
+
+
+def test_plugin_options_given_as_one_item_of_a_toml_list(tmp_path: Path) -> None:
+    """psutil's addopts: "-p instafail" and "-p no:doctest" as single list items."""
+    root = tree(
+        tmp_path / "p",
+        {
+            "pyproject.toml": (
+                '[project]\nname = "demo"\nversion = "1"\n'
+                "[tool.pytest.ini_options]\n"
+                'addopts = ["-p instafail", "-p no:doctest", "-p  no:nose"]\n'
+            ),
+            "demo/__init__.py": "",
+            "tests/test_x.py": "def test_x(): pass\n",
+        },
+    )
+    install = scan_tree(root).install_command.value
+    assert install == "pip install -e . && pip install pytest pytest-instafail"

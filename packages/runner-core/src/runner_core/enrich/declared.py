@@ -177,10 +177,11 @@ def option_plugins(args: list[str], local_names: set[str]) -> list[tuple[str, st
     for index, arg in enumerate(args):
         option = arg.split("=", 1)[0]
         plugin = None
+        # "-p no:doctest" can come as one item of a TOML addopts list
         if option == "-p" and index + 1 < len(args):
-            plugin = args[index + 1]
+            plugin = args[index + 1].strip()
         elif option.startswith("-p") and len(option) > 2:
-            plugin = option[2:]
+            plugin = option[2:].strip()
         elif OPTION_TO_DIST.get(option):
             found.append((OPTION_TO_DIST[option], option))
         dist = plugin_dist(plugin, local_names) if plugin else None

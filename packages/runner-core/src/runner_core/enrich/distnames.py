@@ -210,6 +210,7 @@ PYTEST_BUILTIN_PLUGINS = frozenset(
 PLUGIN_TO_DIST: dict[str, str] = {
     "pytest_cov": "pytest-cov",
     "xdist": "pytest-xdist",
+    "instafail": "pytest-instafail",
     "pytest_asyncio": "pytest-asyncio",
     "pytest_mock": "pytest-mock",
     "anyio": "anyio",
