@@ -522,7 +522,9 @@ def test_an_editable_install_that_rebuilds_on_import_is_installed_as_a_wheel() -
     assert propose_fix(built, Outcome.IMPORT_ERROR, reason, log) is None
 
 
-@pytest.mark.parametrize("module", ["tests_python", "test_helpers", "my_tests", "unit_test"])
+@pytest.mark.parametrize(
+    "module", ["tests_python", "test_helpers", "my_tests", "unit_test", "helper", "utils"]
+)
 def test_a_missing_module_of_the_suite_itself_is_never_installed(
     tmp_path: Path, module: str
 ) -> None:

@@ -420,3 +420,21 @@ def test_a_helper_above_the_test_folders_that_import_it_is_read(tmp_path: Path) 
         },
     )
     assert scan_tree(root).ignored == ["tests/system/requests"]
+
+
+def test_a_helper_file_the_sdist_left_out_is_no_distribution(tmp_path: Path) -> None:
+    """mmh3 5.3.1's sdist as it is: its tests import `helper` from a tests/helper.py that
+    only the repository has; `helper` on PyPI is another project."""
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/test_a.py": "from helper import u32_to_s32\ndef test_a(): pass\n",
+            "tests/test_b.py": "from helper import u32_to_s32\ndef test_b(): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert "helper" not in str(proposal.install_command.value)
+    assert proposal.missing_local[0] == "helper (imported by tests/test_a.py)"
+    assert any("needs its git repository" in note for note in proposal.notes)

@@ -14,9 +14,12 @@ from pathlib import Path
 
 from runner_core.enrich.distnames import is_stdlib
 
-# test_x / tests_x / x_test(s) / tests: by its name a module of a suite, never a
+# test_x / tests_x / x_test(s) / tests, and the helper files suites keep beside their
+# tests (mmh3's `helper`, `utils`, `common`): by its name a module of a suite, never a
 # distribution (google's `test_utils`, debugpy's `tests_python`, dill's `test_mixins`)
-SUITE_MODULE = re.compile(r"^(tests?_\w*|\w+_tests?|tests?|testing|conftest)$")
+SUITE_MODULE = re.compile(
+    r"^(tests?_\w*|\w+_tests?|tests?|testing|conftest|_?helpers?|_?utils?|common|support)$"
+)
 
 
 @dataclass(frozen=True)
