@@ -270,11 +270,44 @@ def test_a():
 def test_imports_of_a_version_branch_carry_its_marker(tmp_path: Path) -> None:
     root = tree(tmp_path / "t", {"demo/__init__.py": "", "tests/test_a.py": VERSION_BRANCHES})
     # attrs is also imported outside any branch; an elif is under the else's marker; the
-    # namespace import is a distribution
+    # namespace import is a distribution; the Windows branch never runs here
     assert scan_tree(root).install_command.value == (
         "pip install -e . && pip install pytest attrs"
         " 'backports.zoneinfo; python_version < \"3.9\"' google-cloud-pubsub"
-        " 'tomli; python_version < \"3.11\"' 'winreg-helpers; python_version >= \"3.11\"'"
+        " 'tomli; python_version < \"3.11\"'"
+    )
+
+
+PLATFORM_BRANCHES = """
+import os
+import sys
+
+from psutil import WINDOWS, PYPY, LINUX
+
+if WINDOWS and not PYPY:
+    import win32con
+if sys.platform.startswith("darwin"):
+    import appnope
+if os.name != "nt":
+    import ptyprocess
+else:
+    import winpty
+if sys.platform in ("win32", "cygwin"):
+    import colorama
+if LINUX:
+    import distro
+
+def test_a():
+    pass
+"""
+
+
+def test_imports_of_another_platforms_branch_are_not_installed(tmp_path: Path) -> None:
+    """psutil's tests import `win32con` under `if WINDOWS and not PYPY:`: on Linux the
+    branch never runs, and `win32con` is on no index."""
+    root = tree(tmp_path / "t", {"psutil/__init__.py": "", "tests/test_a.py": PLATFORM_BRANCHES})
+    assert scan_tree(root).install_command.value == (
+        "pip install -e . && pip install pytest distro ptyprocess"
     )
 
 

@@ -8,6 +8,7 @@ import ast
 from runner_core.enrich.distnames import FIXTURE_TO_DIST, NAMESPACE_ROOTS
 from runner_core.enrich.guarded import catches_import_error
 from runner_core.enrich.local_imports import ImportStatement
+from runner_core.enrich.platform_checks import else_is_other_platform, other_platform
 from runner_core.enrich.version_checks import negated, version_marker
 
 
@@ -42,10 +43,14 @@ class SuiteFileVisitor(ast.NodeVisitor):
             for n in ast.walk(node.test)
         )
         marker = version_marker(node.test)
-        self._optional += guarded
+        skipped = guarded or other_platform(node.test)
+        self._optional += skipped
         self._in_branch(node.body, marker)
-        self._optional -= guarded
+        self._optional -= skipped
+        elsewhere = else_is_other_platform(node.test)
+        self._optional += elsewhere
         self._in_branch(node.orelse, negated(marker) if marker else None)
+        self._optional -= elsewhere
 
     def _in_branch(self, body: list[ast.stmt], marker: str | None) -> None:
         self._versions += [marker] if marker else []
