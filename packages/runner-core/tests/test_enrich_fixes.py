@@ -14,6 +14,7 @@ import pytest
 from normalized_events import Outcome
 from packaging.utils import canonicalize_name
 from registry_core import PackageEntry
+from runner_core.enrich.collection_errors import ISOLATE_PURPOSE
 from runner_core.enrich.edits import (
     add_requirements,
     drop_coverage,
@@ -175,6 +176,22 @@ CASES = {
         "tests/test_net.py needs the network at collection -> --ignore",
         "pip install -e . && pip install pytest",
         "python -m pytest --ignore=tests/test_net.py",
+    ),
+    # the last resort: a module that fails for its own reason while the others collect
+    # (bitarray's free-threading stress tests assert a free-threaded build at import)
+    "module-stops-at-collection": (
+        {
+            "tests/test_ft.py": (
+                "import sysconfig\n"
+                "assert sysconfig.get_config_var('APIARY_NEVER')\n"
+                "def test_a(): pass\n"
+            ),
+            "tests/test_b.py": "def test_b(): pass\n",
+        },
+        (),
+        "tests/test_ft.py (AssertionError: assert None) stops at collection -> --ignore",
+        "pip install -e . && pip install pytest",
+        "python -m pytest --ignore=tests/test_ft.py",
     ),
     "deprecation-as-error": (
         {
@@ -592,9 +609,10 @@ def test_sibling_test_modules_imported_by_bare_name_go_on_the_path(tmp_path: Pat
         check=False,
     )
     assert classify(exit_code=fixed.returncode, output=fixed.stdout).outcome is Outcome.PASS
-    # not over a PYTHONPATH the command already sets
-    again = entry(test=fix.test_command)
-    assert propose_fix(again, verdict.outcome, verdict.reason, output) is None
+    # not over a PYTHONPATH the command already sets: only the last resort is left
+    again = propose_fix(entry(test=fix.test_command), verdict.outcome, verdict.reason, output)
+    assert again is not None and again.description.endswith(ISOLATE_PURPOSE)
+    assert "PYTHONPATH=pkg/tests PYTHONPATH" not in str(again.test_command)
 
 
 def test_a_module_its_installed_distribution_dropped_pins_the_last_that_had_it() -> None:

@@ -14,7 +14,7 @@ import pytest
 from registry_core import load_registry
 from runner_core.enrich.verdicts import suggested_timeout
 from runner_core.enrich.verify import VerifyOptions, verify
-from runner_fixtures import APIARY, run_apiary
+from runner_fixtures import APIARY, pyenv_python, run_apiary
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("enrich")]
 
@@ -409,3 +409,43 @@ def test_a_stopped_verify_keeps_the_verdicts_its_round_reached(tmp_path: Path) -
     assert "Verified " in loaded.entries["quick"].notes
     assert loaded.entries["slow"].enriched is False
     assert loaded.entries["slow"].notes == "Hand-written."
+
+
+def test_a_module_that_stops_on_one_interpreter_only_is_never_left_out(tmp_path: Path) -> None:
+    """Leaving a module out is the last resort for a suite none of whose targets collects;
+    a module that stops at collection on one interpreter while another reaches a verdict
+    is what the hunt looks for, so the entry keeps it and says where it stopped."""
+    other = pyenv_python("3.12")
+    if other is None:
+        pytest.skip("pyenv 3.12 is needed")
+    package = _package(
+        tmp_path / "src" / "gated",
+        {
+            "gated/__init__.py": "",
+            "tests/test_ok.py": "def test_ok():\n    pass\n",
+            "tests/test_gate.py": (
+                "import sys\nassert sys.version_info[:2] != (3, 12)\ndef test_gate():\n    pass\n"
+            ),
+            "tests/test_all.py": "assert False, 'never collects'\n",
+        },
+    )
+    registry = _registry_of(tmp_path, {"gated": package})
+    options = VerifyOptions(
+        registry_dir=registry,
+        results_dir=tmp_path / "results",
+        work_dir=tmp_path / "work",
+        pythons=(sys.executable, str(other)),
+        workers=1,
+        max_attempts=3,
+        source="auto",
+        idle_timeout_s=120,
+        run_prefix="v",
+    )
+    (result,) = verify(["gated"], options)
+    # test_all.py stops everywhere: left out; test_gate.py stops on 3.12 only: kept
+    assert result.tried == [
+        "tests/test_all.py (AssertionError: never collects) stops at collection -> --ignore"
+    ]
+    outcomes = {minor: r.outcome.value for minor, r in result.last.items()}
+    assert outcomes == {"3.11": "pass", "3.12": "config_error"}
+    assert "test_gate" not in str(result.entry.test_command)

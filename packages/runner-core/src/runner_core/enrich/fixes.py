@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from normalized_events import Outcome
 from registry_core import PackageEntry
 from runner_core.commands import split_steps
+from runner_core.enrich.collection_errors import Candidate, isolate, offline
 from runner_core.enrich.distnames import (
     INI_KEY_TO_DIST,
     OPTION_TO_DIST,
@@ -52,20 +53,11 @@ _PYTEST_GONE = re.compile(
 # pytest's session header: "platform linux -- Python 3.12.1, pytest-9.0.1, pluggy-1.6.0"
 _PYTEST_VERSION = re.compile(r"\bpytest-(?P<major>\d+)\.\d+")
 _COLLECTING = re.compile(r"ERROR collecting (\S+\.py)")
-# one collection error's section of pytest's report: its file, then its traceback
-_COLLECTION_SECTION = re.compile(
-    r"^_+ ERROR collecting (?P<path>\S+\.py) _+$(?P<text>.*?)(?=^_{3,} |^=+ )", re.M | re.S
-)
 # a library's own words for an optional dependency it needs (starlette's test client:
 # "requires the httpx2 package to be installed")
 _REQUIRES_PACKAGE = re.compile(
     r"requires the [`'\"]?(?P<dist>[A-Za-z0-9][\w.-]*)[`'\"]? (?:package|library)"
     r" to be installed"
-)
-# what a module that reaches for the network says in a sandbox without one
-_NO_NETWORK = re.compile(
-    r"Temporary failure in name resolution|Name or service not known|NameResolutionError"
-    r"|Network is unreachable|Failed to establish a new connection|No address associated"
 )
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
@@ -110,9 +102,6 @@ def _coverage_fix(
     if _NO_ADDOPTS.search(test or ""):
         return None
     return f"{cause} -> -o addopts=''", install, with_test_args(test, ["-o", "addopts="])
-
-
-Candidate = tuple[str, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -306,24 +295,11 @@ def _not_found_rule(failure: _Failure) -> Iterable[Candidate]:
 
 
 def _offline_rule(failure: _Failure) -> Iterable[Candidate]:
-    """Test modules that reach for the network while they are collected (the sandbox has
-    none): left out, so the rest of the suite reaches its verdict."""
-    offline = [
-        m.group("path")
-        for m in _COLLECTION_SECTION.finditer(failure.log)
-        if _NO_NETWORK.search(m.group("text"))
-    ]
-    if not offline:
-        return []
-    paths = list(dict.fromkeys(offline))
-    description = f"{', '.join(paths)} needs the network at collection -> --ignore"
-    return [
-        (
-            description,
-            failure.install,
-            with_test_args(failure.test, [f"--ignore={p}" for p in paths]),
-        )
-    ]
+    return offline(failure.log, failure.install, failure.test)
+
+
+def _isolate_rule(failure: _Failure) -> Iterable[Candidate]:
+    return isolate(failure.log, failure.install, failure.test)
 
 
 def _warning_rule(failure: _Failure) -> Iterable[Candidate]:
@@ -361,6 +337,7 @@ _RULES: dict[Outcome, tuple[Rule, ...]] = {
         _not_found_rule,
         _offline_rule,
         _warning_rule,
+        _isolate_rule,
     ),
 }
 

@@ -29,6 +29,7 @@ from normalized_events.layout import RunLayout
 from packaging.utils import canonicalize_name
 from registry_core import LoadedRegistry, PackageEntry, RegistryError, load_registry
 from registry_core.select import check_conditions, matches_all, parse_conditions
+from runner_core.enrich.collection_errors import ISOLATE_PURPOSE
 from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
 from runner_core.enrich.hangs import PROBE_PURPOSE, STOPPED, deselect, probe
@@ -334,6 +335,11 @@ def _next_fix(
             )
         else:
             fix = probe(item.entry, result.outcome, per_test_s, result.hung_test)
+        if fix is not None and fix.description.endswith(ISOLATE_PURPOSE):
+            # a module that stops at collection on one interpreter only is a finding
+            others = (r for minor, r in got.items() if minor != interpreter.minor)
+            if any(r.outcome in (Outcome.PASS, Outcome.FAIL) for r in others):
+                continue
         if fix is not None and fix.description not in item.tried:
             return fix
     return None
