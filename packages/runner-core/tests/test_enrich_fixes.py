@@ -467,6 +467,9 @@ def test_coverage_options_dropped() -> None:
 WHEEL = "the released wheel of demo-pkg==1.0"
 LIB = f"demo-pkg does not build here (a system library or header is missing) -> {WHEEL}"
 CC = f"demo-pkg does not build here (no compiler for its code) -> {WHEEL}"
+BACKEND = (
+    f"demo-pkg does not build here (its build script fails with today's build tools) -> {WHEEL}"
+)
 # captured logs of the project's own build -> the fix (nothing when a build of it could work)
 OWN_BUILD_FIXES = [
     ("pip-missing-system-header.log", LIB),  # pymssql
@@ -475,6 +478,7 @@ OWN_BUILD_FIXES = [
     ("pip-no-rust-toolchain.log", CC),  # nh3
     ("uv-no-rust-toolchain.log", CC),
     ("uv-no-compiler.log", CC),
+    ("pip-setup-imports-pkg-resources.log", BACKEND),  # html5lib
     ("uv-removed-c-api-name.log", None),  # a C API error: a wheel would hide what apiary hunts
     ("uv-cython.log", None),
 ]  # fmt: skip

@@ -76,3 +76,14 @@ def test_the_reason_names_the_cause_not_the_wrap_up() -> None:
     # subprocess-exited-with-error
     output = (DATA / "install-logs/pip-dependency-refuses-to-build.log").read_text()
     assert classify_install(StepStatus(exit_code=1), output).reason == "build failed for azure"
+
+
+def test_a_failed_build_of_a_local_tree_names_it_and_the_exception_it_raised() -> None:
+    """html5lib 1.1's setup.py imports pkg_resources, which today's setuptools lacks: pip
+    names the folder it built (a file:// address) and the cause is the traceback's end."""
+    output = (DATA / "install-logs/pip-setup-imports-pkg-resources.log").read_text()
+    verdict = classify_install(StepStatus(exit_code=1), output)
+    assert verdict.reason == (
+        "build failed for html5lib-1.1: ModuleNotFoundError: No module named 'pkg_resources'"
+    )
+    assert verdict.install_failure is K.BUILD_BACKEND

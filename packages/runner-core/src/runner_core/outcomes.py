@@ -70,8 +70,11 @@ _UV_NO_SOLUTION = re.compile(r"No solution found when resolving dependencies")
 _UV_BECAUSE = re.compile(r"Because (?P<text>.*?)(?:, we can conclude.*)?$")
 _BUILD_FAILED = re.compile(
     r"Failed building wheel for (?P<pip>\S+)|Failed to build `(?P<uv>[^`\s]+)"
+    r"|Failed to build '(?:file://)?/(?:[^'/]+/)*(?P<folder>[^'/]+)/?'"
     r"|Failed to build '?(?P<plain>[\w.-]+)"
 )
+# the exception a build backend or setup.py raised, as its traceback ends
+_BUILD_EXCEPTION = re.compile(r"^\s*(?P<text>(?:\w+\.)*\w*(?:Error|Exception): \S.*)$")
 _COMPILER_ERROR = re.compile(
     r"(?P<text>[^\s:]+\.(?:c|cc|cpp|cxx|h|hpp|pyx|f90|rs):\d+(?::\d+)?: (?:fatal )?error: .+)$"
 )
@@ -230,6 +233,10 @@ def _first(pattern: re.Pattern[str], lines: list[str], group: str = "text") -> s
     return None
 
 
+def _last(pattern: re.Pattern[str], lines: list[str]) -> str | None:
+    return _first(pattern, lines[::-1])
+
+
 def missing_modules(output: str) -> list[str]:
     """Module names from every `ModuleNotFoundError: No module named 'x'` and every
     `python: No module named x` (``python -m x``), first seen first."""
@@ -377,7 +384,9 @@ def _install_reason(status: StepStatus, output: str) -> str:
     if built is not None or _METADATA_FAILED.search(output):
         name = next((g for g in built.groups() if g), None) if built is not None else None
         what = f"build failed for {name}" if name else "build failed"
-        detail = _first(_COMPILER_ERROR, lines) or _error_detail(lines)
+        detail = (
+            _first(_COMPILER_ERROR, lines) or _last(_BUILD_EXCEPTION, lines) or _error_detail(lines)
+        )
         return _clip(f"{what}: {_basename_paths(detail)}" if detail else what)
     error = _first(_ERROR_LINE, [line for line in lines if "dependency resolver" not in line])
     return _clip(error or _last_meaningful(lines) or f"exit status {status.exit_code}")

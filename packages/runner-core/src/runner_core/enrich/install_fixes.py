@@ -61,10 +61,13 @@ def install_fix(
     return None
 
 
-# what the machine lacks: no build of the project can work here, its released wheel can
+# what stops the project's own build here while its released wheel can work: what the
+# machine lacks, or a build script today's build tools no longer run (html5lib's setup.py
+# imports pkg_resources); never a C API error, which is what the hunt is after
 _MISSING_HERE = {
     InstallFailure.SYSTEM_LIBRARY: "a system library or header is missing",
     InstallFailure.NO_COMPILER: "no compiler for its code",
+    InstallFailure.BUILD_BACKEND: "its build script fails with today's build tools",
 }
 
 
