@@ -233,10 +233,6 @@ def _first(pattern: re.Pattern[str], lines: list[str], group: str = "text") -> s
     return None
 
 
-def _last(pattern: re.Pattern[str], lines: list[str]) -> str | None:
-    return _first(pattern, lines[::-1])
-
-
 def missing_modules(output: str) -> list[str]:
     """Module names from every `ModuleNotFoundError: No module named 'x'` and every
     `python: No module named x` (``python -m x``), first seen first."""
