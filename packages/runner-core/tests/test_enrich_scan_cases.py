@@ -471,3 +471,21 @@ def test_a_helper_file_the_sdist_left_out_is_no_distribution(tmp_path: Path) -> 
     assert "helper" not in str(proposal.install_command.value)
     assert proposal.missing_local[0] == "helper (imported by tests/test_a.py)"
     assert any("needs its git repository" in note for note in proposal.notes)
+
+
+def test_a_test_module_inside_the_package_is_a_helper(tmp_path: Path) -> None:
+    """opensearch-py's sdist has `opensearchpy/helpers/test.py` (a base TestCase) and no
+    suite: the helper is no test file, so the sdist has no tests."""
+    root = tree(
+        tmp_path / "o",
+        {
+            "setup.py": "from setuptools import setup\nsetup()\n",
+            "searchlib/__init__.py": "",
+            "searchlib/helpers/__init__.py": "",
+            "searchlib/helpers/test.py": "from unittest import TestCase\n"
+            "class SearchTestCase(TestCase):\n    pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert not proposal.has_tests
+    assert "test.py" not in str(proposal.test_command.value)

@@ -175,12 +175,20 @@ def _walk(root: Path) -> list[Path]:
     return found
 
 
-def _is_test_file(name: str) -> bool:
-    return _TEST_FILE.match(name) is not None or _TEST_MODULE.match(name) is not None
+def _in_test_dir(rel: Path) -> bool:
+    return any(part in TEST_DIR_NAMES for part in rel.parts[:-1])
+
+
+def _is_test_file(rel: Path) -> bool:
+    """`test_x.py`, `x_test.py`; `tests.py` only at the top or in a test folder (inside
+    a package, opensearch-py's `helpers/test.py` is a base class for tests)."""
+    if _TEST_FILE.match(rel.name):
+        return True
+    return _TEST_MODULE.match(rel.name) is not None and (len(rel.parts) == 1 or _in_test_dir(rel))
 
 
 def _is_test_path(rel: Path) -> bool:
-    return _is_test_file(rel.name) or any(part in TEST_DIR_NAMES for part in rel.parts[:-1])
+    return _is_test_file(rel) or _in_test_dir(rel)
 
 
 def _local_names(root: Path, files: list[Path]) -> set[str]:
@@ -217,7 +225,7 @@ def _packages(root: Path) -> list[str]:
             elif (
                 child.suffix == ".py"
                 and child.stem not in _NOT_MODULES
-                and not _is_test_file(child.name)
+                and not _is_test_file(Path(child.name))
                 and child.stem.isidentifier()
             ):
                 found.append(child.stem)
@@ -279,7 +287,7 @@ def _suite_files(root: Path, files: list[Path], layout: TestLayout) -> list[Path
         is_conftest = path.name == "conftest.py"
         if not (is_conftest or _is_test_path(rel)):
             continue
-        if not (is_conftest or _is_test_file(path.name) or path.parent in test_folders):
+        if not (is_conftest or _is_test_file(rel) or path.parent in test_folders):
             continue
         if rel.parts[0] in ("docs", "doc", "examples", "benchmarks") or _DATA_DIRS & set(
             rel.parts[:-1]
@@ -302,7 +310,7 @@ def _parse(root: Path, path: Path, layout: TestLayout) -> _Parsed | None:
     visitor.imports += [(module, False, None) for module in required_guarded_imports(tree)]
     if path.name == "conftest.py":
         kind = "conftest"
-    elif visitor.tests or _is_test_file(path.name):
+    elif visitor.tests or _is_test_file(Path(rel)):
         kind = "test"
     else:
         kind = "helper"
