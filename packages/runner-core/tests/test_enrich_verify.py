@@ -427,6 +427,8 @@ def test_a_module_that_stops_on_one_interpreter_only_is_never_left_out(tmp_path:
                 "import sys\nassert sys.version_info[:2] != (3, 12)\ndef test_gate():\n    pass\n"
             ),
             "tests/test_all.py": "assert False, 'never collects'\n",
+            # what 3.12 dropped: left out, on every interpreter
+            "tests/test_old.py": "import imp\ndef test_old():\n    pass\n",
         },
     )
     registry = _registry_of(tmp_path, {"gated": package})
@@ -442,10 +444,14 @@ def test_a_module_that_stops_on_one_interpreter_only_is_never_left_out(tmp_path:
         run_prefix="v",
     )
     (result,) = verify(["gated"], options)
-    # test_all.py stops everywhere: left out; test_gate.py stops on 3.12 only: kept
+    # test_all.py stops everywhere: left out; test_old.py uses what 3.12 dropped: left
+    # out; test_gate.py stops on 3.12 only: kept
     assert result.tried == [
-        "tests/test_all.py (AssertionError: never collects) stops at collection -> --ignore"
+        "tests/test_all.py (AssertionError: never collects) stops at collection -> --ignore",
+        "tests/test_old.py (ModuleNotFoundError: No module named 'imp')"
+        " uses what the standard library dropped -> --ignore",
     ]
     outcomes = {minor: r.outcome.value for minor, r in result.last.items()}
     assert outcomes == {"3.11": "pass", "3.12": "config_error"}
     assert "test_gate" not in str(result.entry.test_command)
+    assert "--ignore=tests/test_old.py" in str(result.entry.test_command)

@@ -3,7 +3,8 @@
 pytest stops the whole session when one module fails to import. Two kinds are left out
 with ``--ignore``: a module that reaches for the network while it is collected (the
 sandbox has none), and, when no other fix is left, a module that fails for reasons of
-its own (bitarray's free-threading stress tests assert a free-threaded build at import).
+its own (bitarray's free-threading stress tests assert a free-threaded build at import;
+ptyprocess's call `unittest.makeSuite`, which 3.13 dropped).
 Neither happens when nothing else would be collected, and a conftest is never left out.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from runner_core.enrich.distnames import is_stdlib
 from runner_core.enrich.edits import with_test_args
 
 Candidate = tuple[str, str | None, str | None]
@@ -26,9 +28,17 @@ _NO_NETWORK = re.compile(
 )
 _COLLECTED = re.compile(r"^collected (?P<items>\d+) items? / \d+ errors?", re.M)
 _EXCEPTION = re.compile(r"^E +(?P<line>\w[\w.]*(?:Error|Exception|Exit)\b.*)$", re.M)
+# a name the standard library no longer has (`unittest.makeSuite`, gone in 3.13): a
+# module that stops on it stops on one Python version for a reason no hunt is after
+_STDLIB_GONE = re.compile(
+    r"module '(?P<module>[\w.]+)' has no attribute"
+    r"|cannot import name '\w+' from '(?P<source>[\w.]+)'"
+    r"|No module named '(?P<removed>[\w.]+)'"
+)
 # how the notes mark a module left out as a last resort: verify keeps such a fix from
 # hiding what only one interpreter does
 ISOLATE_PURPOSE = "stops at collection -> --ignore"
+STDLIB_PURPOSE = "uses what the standard library dropped -> --ignore"
 
 
 def _broken(log: str) -> dict[str, str]:
@@ -64,5 +74,18 @@ def isolate(log: str, install: str | None, test: str | None) -> list[Candidate]:
     collected = _COLLECTED.search(log)
     if not broken or (collected is not None and int(collected.group("items")) == 0):
         return []
-    why = "; ".join(f"{path} ({line})" for path, line in broken.items())
-    return [(f"{why} {ISOLATE_PURPOSE}", install, _ignoring(test, list(broken)))]
+    dropped = {path: line for path, line in broken.items() if _stdlib_gone(line)}
+    return [
+        (f"{_why(modules)} {purpose}", install, _ignoring(test, list(modules)))
+        for modules, purpose in ((dropped, STDLIB_PURPOSE), (broken, ISOLATE_PURPOSE))
+        if modules
+    ]
+
+
+def _why(modules: dict[str, str]) -> str:
+    return "; ".join(f"{path} ({line})" for path, line in modules.items())
+
+
+def _stdlib_gone(line: str) -> bool:
+    gone = _STDLIB_GONE.search(line)
+    return gone is not None and is_stdlib(next(g for g in gone.groups() if g))

@@ -275,7 +275,7 @@ def _next_round(
         item = work[name]
         got = results.get(name, {})
         item.attempts.append(Attempt(changes.get(name), got))
-        if last or (item.verified and not _probed(item)):
+        if last or (item.verified and not _probed(item) and not _fixable_left(got)):
             continue
         fix = _next_fix(item, got, *where)
         if fix is not None:
@@ -284,6 +284,12 @@ def _next_round(
             changes[name] = fix.description
             next_round.append(name)
     return next_round
+
+
+def _fixable_left(got: dict[str, Result]) -> bool:
+    """An interpreter whose run stopped at what the entry's commands can fix: verify goes
+    on for it while another already reached its verdict."""
+    return any(r.outcome.fixable for r in got.values())
 
 
 def _installed_version(installed: dict[str, str], name: str) -> str | None:
@@ -323,6 +329,8 @@ def _next_fix(
         log = _log_text(run_dir, item.name, condition, result.outcome)
         if _probed(item):
             fix = deselect(item.entry, log, result.hung_test)
+        elif result.outcome.verified:
+            continue
         elif result.outcome.fixable:
             fix = propose_fix(
                 item.entry,
@@ -333,13 +341,17 @@ def _next_fix(
                 result.version,
                 result.pytest_version,
             )
-        else:
+        elif not item.verified:
             fix = probe(item.entry, result.outcome, per_test_s, result.hung_test)
-        if fix is not None and fix.description.endswith(ISOLATE_PURPOSE):
-            # a module that stops at collection on one interpreter only is a finding
-            others = (r for minor, r in got.items() if minor != interpreter.minor)
-            if any(r.outcome in (Outcome.PASS, Outcome.FAIL) for r in others):
-                continue
-        if fix is not None and fix.description not in item.tried:
+        else:
+            # a hang or crash beside another interpreter's verdict is a finding: kept
+            continue
+        if fix is not None and fix.description not in item.tried and not _hides(fix, item):
             return fix
     return None
+
+
+def _hides(fix: Fix, item: Verification) -> bool:
+    """Leaving out a module that stops at collection while another interpreter reached
+    its verdict would hide what only one interpreter does: a finding, kept."""
+    return fix.description.endswith(ISOLATE_PURPOSE) and item.verified
