@@ -193,6 +193,20 @@ CASES = {
         "pip install -e . && pip install pytest",
         "python -m pytest --ignore=tests/test_ft.py",
     ),
+    # markdown: pytest's own warning about a class it cannot collect, under -W error
+    "pytest-warning-as-error": (
+        {
+            "pytest.ini": "[pytest]\nfilterwarnings = error\n",
+            "tests/test_a.py": (
+                "class TestSuite:\n    def __init__(self, x): pass\ndef test_a(): pass\n"
+            ),
+        },
+        (),
+        "pytest.PytestCollectionWarning raised as an error at collection"
+        " -> -W ignore::pytest.PytestCollectionWarning",
+        "pip install -e . && pip install pytest",
+        "python -m pytest -W ignore::pytest.PytestCollectionWarning",
+    ),
     "deprecation-as-error": (
         {
             "pytest.ini": "[pytest]\nfilterwarnings = error\n",

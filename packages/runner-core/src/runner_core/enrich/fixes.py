@@ -38,7 +38,10 @@ from runner_core.outcomes import missing_modules
 _UNRECOGNIZED = re.compile(r"unrecognized arguments: (?P<args>.+)$", re.MULTILINE)
 _UNKNOWN_INI = re.compile(r"[Uu]nknown config option: (?P<key>[\w.-]+)")
 _NOT_FOUND = re.compile(r"(?:file or directory|module or package) not found: (?P<path>\S+)")
-_WARNING_ERROR = re.compile(r"\b(?P<cls>(?:\w+\.)*\w*(?:Deprecation|Future|Resource)Warning)\b")
+# a warning raised as a collection error: any class (markdown's pytest.PytestCollectionWarning)
+_WARNING_ERROR = re.compile(
+    r"(?:^E\s+|collection error: )(?P<cls>(?:\w+\.)*\w*Warning)\b", re.MULTILINE
+)
 # the exception line of pytest's INTERNALERROR traceback, when the exception is a warning
 _INTERNAL_WARNING = re.compile(r"^INTERNALERROR> (?P<cls>(?:\w+\.)*\w*Warning): ", re.MULTILINE)
 # the suite uses a part of pytest that the pytest installed no longer has
