@@ -174,12 +174,23 @@ def test_record_skips_only_versions_that_never_reached_the_tests(tmp_path: Path)
                 interpreter.minor: Result(Outcome.PASS, "3 passed", "1.0", 12.0, "sdist"),
                 "3.98": Result(Outcome.INSTALL_ERROR, "build failed", "1.0", None, "sdist"),
                 "3.99": Result(Outcome.CRASH, "Segmentation fault", "1.0", 3.0, "sdist"),
+                # hung with the JIT on only: the entry works there, the JIT failed
+                "3.97": Result(
+                    Outcome.TIMEOUT,
+                    "stopped at the time limit",
+                    "1.0",
+                    300.0,
+                    "sdist",
+                    jit_only_hang="bucket 6f74a9eb4c95, with PYTHON_JIT=0 the suite finished",
+                ),
+                "3.96": Result(Outcome.TIMEOUT, "stopped at the time limit", "1.0", 300.0, "sdist"),
             },
         )
     )
     assert record(registry, item, [interpreter])
     entry = load_registry(registry, use_cache=False).entries["hopeless"]
-    assert entry.enriched and entry.python_versions == [interpreter.minor]
+    assert entry.enriched and entry.python_versions == ["3.97", interpreter.minor]
+    assert "[JIT only: bucket 6f74a9eb4c95, with PYTHON_JIT=0 the suite finished]" in entry.notes
     # the crash is what apiary hunts: never skipped; the failed install is
     assert entry.skip_versions == {"3.98": "verify: install_error: build failed"}
     assert entry.field_value("sdist_has_tests") is True

@@ -40,6 +40,14 @@ class Result:
     source_fallback: str | None = None
     hung_test: str | None = None  # a stopped suite: the test its hang record names
     pytest_version: str | None = None  # the pytest its venv had
+    # a suite that hung only with the JIT on, and finished with PYTHON_JIT=0 on the same
+    # build: the entry works there, the JIT is what failed (its bucket and triage)
+    jit_only_hang: str | None = None
+
+    @property
+    def reached_tests(self) -> bool:
+        """The suite ran to its verdict here, or would have but for a JIT-only hang."""
+        return self.outcome.verified or self.jit_only_hang is not None
 
 
 @dataclass
@@ -97,6 +105,7 @@ def notes_for(item: Verification, interpreters: Sequence[Interpreter]) -> str:
     shown = "; ".join(
         f"{r.outcome.value} on CPython {versions.get(minor, minor)}"
         + (f" ({r.reason})" if r.reason else "")
+        + (f" [JIT only: {r.jit_only_hang}]" if r.jit_only_hang else "")
         for minor, r in sorted(last.items())
     )
     head = "Verified" if item.verified else "Not verified"
@@ -132,7 +141,7 @@ def record(registry_dir: Path, item: Verification, interpreters: Sequence[Interp
         values["enriched"] = True
         # Versions verified earlier stay, unless this run saw them fail to reach a verdict.
         good = {m for m in item.original.python_versions if m not in last}
-        good |= {m for m, r in last.items() if r.outcome.verified}
+        good |= {m for m, r in last.items() if r.reached_tests}
         values["python_versions"] = sorted(
             good, key=lambda m: tuple(int(p) for p in m.split(".")), reverse=True
         )

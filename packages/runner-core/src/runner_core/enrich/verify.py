@@ -148,8 +148,17 @@ def _results(
             source_fallback=event.source_fallback,
             hung_test=event.crash.test_id if event.crash and event.outcome in STOPPED else None,
             pytest_version=_installed_version(event.installed, "pytest"),
+            jit_only_hang=_jit_only_hang(event),
         )
     return found
+
+
+def _jit_only_hang(event: PackageFinished) -> str | None:
+    """The bucket and triage of a suite that hung with the JIT on only."""
+    crash = event.crash
+    if crash is None or event.outcome not in STOPPED or crash.jit_only is not True:
+        return None
+    return f"bucket {crash.bucket}, {crash.jit_only_reason or 'finished with PYTHON_JIT=0'}"
 
 
 def verify_targets(
