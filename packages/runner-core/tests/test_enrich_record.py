@@ -65,3 +65,20 @@ def test_a_folder_that_is_not_a_run_is_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         f"error: {tmp_path}: not a run directory (no events.jsonl)"
     ]
+
+
+def test_a_hang_with_the_jit_on_only_counts_where_the_suite_finished_without() -> None:
+    """autopep8 2.3.2 on the 3.13.5 JIT build, as verify's run recorded it: hung twice in
+    pycodestyle with the JIT on, passed with PYTHON_JIT=0."""
+    from normalized_events import PackageFinished
+    from runner_core.enrich.from_run import jit_only_hang
+
+    data = Path(__file__).parent / "data" / "hangs" / "autopep8-jit-only-finished.json"
+    event = PackageFinished.model_validate_json(data.read_text())
+    assert jit_only_hang(event) == (
+        "bucket 6f74a9eb4c95, hung twice at the same place with the JIT on;"
+        " with PYTHON_JIT=0 the suite finished (pass)"
+    )
+    assert event.crash is not None
+    undecided = event.crash.model_copy(update={"jit_only": None})
+    assert jit_only_hang(event.model_copy(update={"crash": undecided})) is None

@@ -2,8 +2,10 @@
 
 A hunt over the registry on a new interpreter is also the check that the entries run
 there: every package whose suite reached a verdict (pass or fail) gets the run's minor
-version in `python_versions`, as `enrich verify --write` does for its own runs. Nothing
-else changes: a crash, a timeout or an install error adds nothing and removes nothing.
+version in `python_versions`, as `enrich verify --write` does for its own runs, and so
+does one that hung with the JIT on only (its run with PYTHON_JIT=0 finished). Nothing
+else changes: a crash, another timeout or an install error adds nothing and removes
+nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from normalized_events.layout import RunLayout
 from registry_core import RegistryError, load_registry
 from registry_core.edits import save_entry
 from runner_core.enrich.errors import EnrichError
+from runner_core.enrich.hangs import STOPPED
 from runner_core.enrich.write import entry_path, with_fields
 from runner_core.interpreter import probe_interpreter
 
@@ -42,6 +45,15 @@ def _minors_by_condition(started: RunStarted) -> dict[str, str]:
     return minors or {DEFAULT_CONDITION: default}
 
 
+def jit_only_hang(event: PackageFinished) -> str | None:
+    """The bucket and triage of a suite that hung with the JIT on only (and finished
+    with PYTHON_JIT=0 on the same build): the entry works there, the JIT failed."""
+    crash = event.crash
+    if crash is None or event.outcome not in STOPPED or crash.jit_only is not True:
+        return None
+    return f"bucket {crash.bucket}, {crash.jit_only_reason or 'finished with PYTHON_JIT=0'}"
+
+
 def verdicts_of(run_dir: Path) -> list[tuple[str, str, str]]:
     """(package, minor, outcome) for each package and condition that reached a verdict."""
     path = RunLayout(run_dir).events
@@ -54,9 +66,12 @@ def verdicts_of(run_dir: Path) -> list[tuple[str, str, str]]:
     minors = _minors_by_condition(started)
     found: dict[tuple[str, str], str] = {}
     for event in events:
-        if isinstance(event, PackageFinished) and event.outcome.verified:
+        if not isinstance(event, PackageFinished):
+            continue
+        if event.outcome.verified or jit_only_hang(event):
             minor = minors.get(event.condition) or minors[next(iter(minors))]
-            found[(event.package, minor)] = event.outcome.value
+            jit = "" if event.outcome.verified else " (JIT only)"
+            found[(event.package, minor)] = event.outcome.value + jit
     return [(package, minor, outcome) for (package, minor), outcome in sorted(found.items())]
 
 

@@ -32,6 +32,7 @@ from registry_core.select import check_conditions, matches_all, parse_conditions
 from runner_core.enrich.collection_errors import ISOLATE_PURPOSE
 from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
+from runner_core.enrich.from_run import jit_only_hang
 from runner_core.enrich.hangs import PROBE_PURPOSE, STOPPED, deselect, probe
 from runner_core.enrich.verdicts import Attempt, Result, Verification, record
 from runner_core.enrich.write import SDIST_FIELD, current_entry
@@ -148,17 +149,10 @@ def _results(
             source_fallback=event.source_fallback,
             hung_test=event.crash.test_id if event.crash and event.outcome in STOPPED else None,
             pytest_version=_installed_version(event.installed, "pytest"),
-            jit_only_hang=_jit_only_hang(event),
+            jit_only_hang=jit_only_hang(event),
         )
     return found
 
-
-def _jit_only_hang(event: PackageFinished) -> str | None:
-    """The bucket and triage of a suite that hung with the JIT on only."""
-    crash = event.crash
-    if crash is None or event.outcome not in STOPPED or crash.jit_only is not True:
-        return None
-    return f"bucket {crash.bucket}, {crash.jit_only_reason or 'finished with PYTHON_JIT=0'}"
 
 
 def verify_targets(
