@@ -372,6 +372,13 @@ BUILD_FIXES = [
         "the build requirements of demo-pkg do not install -> the released demo-pkg==1.0",
         "pip install 'demo-pkg[test]==1.0' && pip install pytest",
     ),
+    # pip 26's words; platformdirs 4.14.9 needs python-sbom, which the index lacks
+    (
+        "pip26-build-requirement-not-on-pypi.log",
+        BUILD_REQUIRES,
+        "the build requirements of demo-pkg do not install -> the released demo-pkg==1.0",
+        "pip install 'demo-pkg[test]==1.0' && pip install pytest",
+    ),
     (
         "pip-build-requirement-does-not-build.log",
         BUILD_REQUIRES,
@@ -647,3 +654,23 @@ def test_a_module_its_installed_distribution_dropped_pins_the_last_that_had_it()
     assert fix.install_command == f"{install} 'setuptools<82'"
     pinned = entry(install=fix.install_command)
     assert propose_fix(pinned, verdict.outcome, verdict.reason, text) is None
+
+
+def test_tests_that_ran_under_a_coverage_threshold_run_without_coverage() -> None:
+    """yarl 1.25.1 on 3.12.1: 1880 passed, then pytest-cov's threshold failed the run."""
+    log = Path(__file__).parent / "data" / "test-logs" / "yarl-coverage-under-threshold.log"
+    text = log.read_text()
+    verdict = classify(exit_code=1, output=text)
+    assert verdict.outcome is Outcome.CONFIG_ERROR
+    test = (
+        "python -m pytest -p no:xdist -o 'addopts=--durations=10 -ra -p pytest_cov --cov"
+        " --cov-config=.coveragerc --strict-markers'"
+    )
+    fix = propose_fix(entry(test=test), verdict.outcome, verdict.reason, text)
+    assert fix is not None
+    assert fix.description == (
+        "the tests ran, under a coverage threshold -> the coverage options dropped"
+    )
+    assert fix.test_command == (
+        "python -m pytest -p no:xdist -o 'addopts=--durations=10 -ra --strict-markers'"
+    )

@@ -62,6 +62,10 @@ _REQUIRES_PACKAGE = re.compile(
     r"requires the [`'\"]?(?P<dist>[A-Za-z0-9][\w.-]*)[`'\"]? (?:package|library)"
     r" to be installed"
 )
+# pytest-cov's and coverage's words for a total under the threshold: no test failed
+_COVERAGE_UNDER = re.compile(
+    r"Required test coverage of [\d.]+% not reached|total of [\d.]+ is less than fail-under"
+)
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
 # Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
@@ -97,6 +101,8 @@ def _coverage_fix(
         cause = "a coverage plugin needs coverage's C tracer, which this interpreter lacks"
     elif _COVERAGE_FRAME.search(log):
         cause = "coverage could not start"
+    elif _COVERAGE_UNDER.search(reason) or _COVERAGE_UNDER.search(log):
+        cause = "the tests ran, under a coverage threshold"
     else:
         return None
     dropped = drop_coverage(test)

@@ -26,6 +26,7 @@ _FAILED_BUILD = re.compile(
 _BUILD_REQUIRES_FAILED = re.compile(
     r"Failed to (?:resolve|install) requirements from `build-system\.requires`"
     r"|pip subprocess to install build dependencies did not run successfully"
+    r"|installing build dependencies did not run successfully"
 )
 
 NOT_INSTALLED = ": not installed"
