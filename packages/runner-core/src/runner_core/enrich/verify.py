@@ -154,7 +154,6 @@ def _results(
     return found
 
 
-
 def verify_targets(
     loaded: LoadedRegistry, names: Sequence[str], where: Sequence[str] = ()
 ) -> dict[str, PackageEntry]:
