@@ -519,7 +519,12 @@ def test_a_build_that_needs_what_the_machine_lacks_takes_the_released_wheel(
     assert fix.install_command == (
         "pip install --only-binary=demo-pkg 'demo-pkg[test]==1.0' && pip install pytest"
     )
-    assert fix.test_command == f"PYTHONSAFEPATH=1 {PYTEST_TESTS} --import-mode=append"
+    # the tests take the installed copy when the tree lacks its compiled parts; a build
+    # script's failure leaves the tree importable (html5lib's suite is inside the package)
+    compiled = description != BACKEND
+    assert fix.test_command == (
+        f"PYTHONSAFEPATH=1 {PYTEST_TESTS} --import-mode=append" if compiled else PYTEST_TESTS
+    )
     # without the version of the sdist there is no release to take
     assert propose_fix(current, Outcome.INSTALL_ERROR, None, log) is None
     # tried once, never twice

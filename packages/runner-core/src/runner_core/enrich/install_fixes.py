@@ -77,15 +77,20 @@ def _wheel_fix(
 ) -> tuple[str, str | None, str | None] | None:
     """The project's own build needs what the machine lacks: its released wheel of the
     same version, and the sdist's tests run against it."""
-    lacks = _MISSING_HERE.get(install_failure(log))
+    kind = install_failure(log)
+    lacks = _MISSING_HERE.get(kind)
     wheel = released_install(entry.install_command, entry.package, version, wheel_only=True)
     if lacks is None or wheel is None:
         return None
+    # a tree that does not build for want of a compiler or a library lacks its compiled
+    # parts: the tests take the installed copy; a build script's failure leaves the tree
+    # as importable as the wheel (and a suite inside the package is only in the tree)
+    compiled = kind is not InstallFailure.BUILD_BACKEND
     return (
         f"{entry.package} does not build here ({lacks}) -> "
         f"the released wheel of {entry.package}=={version}",
         wheel,
-        against_installed(entry.test_command),
+        against_installed(entry.test_command) if compiled else entry.test_command,
     )
 
 
