@@ -213,3 +213,26 @@ def test_the_inspect_bind_reproducer_hangs_only_under_the_jit(
     assert hang.crash.test_id == "tests/test_autospec.py::test_autospec_rounds"
     assert hang.crash.jit_only is True, hang.crash.jit_only_reason
     assert "1 passed" in (run_dir / "logs" / "bind-hang-pkg" / "jit_off.log").read_text()
+
+
+LIVELOCK = REPRODUCER.parents[1] / "jit-hang-extended-arg-gc" / "reproducer.py"
+
+
+def test_the_extended_arg_livelock_reproducer_hangs_only_under_the_jit(jit_python: Path) -> None:
+    """The example of docs/findings.md (autopep8's hang, narrowed): the loop stops at its
+    trigger with the JIT on, and finishes at once with PYTHON_JIT=0."""
+    import os
+    import subprocess
+
+    def run(jit: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYTHON_JIT": jit}
+        return subprocess.run(
+            [str(jit_python), str(LIVELOCK), "5"],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+
+    hung, finished = run("1"), run("0")
+    assert hung.returncode == 1, hung.stdout + hung.stderr
+    assert "loop index i=500 (trigger=500" in hung.stderr
+    assert finished.returncode == 0, finished.stderr
+    assert "-- no hang" in finished.stdout
