@@ -213,6 +213,8 @@ def test_the_inspect_bind_reproducer_hangs_only_under_the_jit(
     assert hang.crash.test_id == "tests/test_autospec.py::test_autospec_rounds"
     assert hang.crash.jit_only is True, hang.crash.jit_only_reason
     assert "1 passed" in (run_dir / "logs" / "bind-hang-pkg" / "jit_off.log").read_text()
+    # the loop it spins on ends with EXTENDED_ARG; JUMP_BACKWARD: the known livelock
+    assert "JUMP_BACKWARD at inspect.py:3261" in str(hang.crash.jit_only_reason)
 
 
 LIVELOCK = REPRODUCER.parents[1] / "jit-hang-extended-arg-gc" / "reproducer.py"

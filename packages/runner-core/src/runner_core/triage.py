@@ -33,6 +33,7 @@ from pathlib import Path
 from normalized_events import InterpreterInfo, IsolatedStatus, Outcome, Step
 
 from runner_core.crash import CrashKind, CrashRecord, bucket
+from runner_core.crash.backedge import long_backedges
 from runner_core.evidence import one_test_command
 from runner_core.suite import Attempt
 
@@ -236,7 +237,23 @@ def triage_hang(
     if not _same_hang(again, hang):
         what = _what_happened([again], first) if again.hang is None else "hung elsewhere"
         return HangTriage(False, Attribution(None, f"the rerun with the JIT on: {what}"))
-    return HangTriage(True, _hang_without_jit(first, attempts, suite_command, hang))
+    attribution = _hang_without_jit(first, attempts, suite_command, hang)
+    if attribution.only:
+        attribution = _with_backedges(attribution, hang, Path(interpreter.path))
+    return HangTriage(True, attribution)
+
+
+def _with_backedges(attribution: Attribution, hang: CrashRecord, python: Path) -> Attribution:
+    """A JIT-only hang on a long loop's back-edge: the known livelock, most likely."""
+    sites = long_backedges(python, (t.frames[0] for t in hang.waiting_threads if t.frames))
+    if not sites:
+        return attribution
+    return Attribution(
+        attribution.only,
+        f"{attribution.reason}; spinning on a long loop's back-edge (EXTENDED_ARG; "
+        f"JUMP_BACKWARD at {', '.join(sites)}): most likely the JIT's re-optimization "
+        "livelock (gh-126127)",
+    )
 
 
 def _not_a_loop(first: Attempt) -> str | None:
