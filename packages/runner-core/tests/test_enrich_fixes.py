@@ -679,3 +679,29 @@ def test_tests_that_ran_under_a_coverage_threshold_run_without_coverage() -> Non
     assert fix.test_command == (
         "python -m pytest -p no:xdist -o 'addopts=--durations=10 -ra --strict-markers'"
     )
+
+
+def test_xdist_markers_lost_with_the_plugin_keep_it_loaded_with_no_workers(
+    tmp_path: Path,
+) -> None:
+    """psutil's tests mark `xdist_group` under `--strict-markers`: `-p no:xdist` drops the
+    marker's registration with the plugin, and collection stops."""
+    files = {
+        "pytest.ini": "[pytest]\naddopts = --strict-markers\n",
+        "tests/test_a.py": "import pytest\n\n@pytest.mark.xdist_group('net')\n"
+        "def test_a():\n    pass\n",
+    }
+    code, output = pytest_output(tmp_path, files, "tests")
+    verdict = classify(exit_code=code, output=output)
+    assert verdict.outcome is Outcome.CONFIG_ERROR, output
+    current = entry(test="python -m pytest tests -p no:xdist")
+    fix = propose_fix(current, verdict.outcome, verdict.reason, output)
+    assert fix is not None
+    assert fix.description == "xdist's markers unknown under -p no:xdist -> -n 0"
+    assert fix.test_command == "python -m pytest tests -n 0"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    fixed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests", "-n", "0"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert classify(exit_code=fixed.returncode, output=fixed.stdout).outcome is Outcome.PASS

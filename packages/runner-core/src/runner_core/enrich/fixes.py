@@ -6,6 +6,7 @@ table. Each fix changes the install or the test command; None means nothing to t
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Callable, Iterable
@@ -66,6 +67,7 @@ _REQUIRES_PACKAGE = re.compile(
 _COVERAGE_UNDER = re.compile(
     r"Required test coverage of [\d.]+% not reached|total of [\d.]+ is less than fail-under"
 )
+_XDIST_MARKER = re.compile(r"'xdist_\w+' not found in `markers` configuration option")
 _NO_ADDOPTS = re.compile(r"""-o\s*['"]?addopts=""")
 # coverage without its C tracer (a pure-Python wheel, as on a free-threaded build): what
 # Cython.Coverage says, the import it tried, and coverage's own warning (an error under -W)
@@ -307,6 +309,18 @@ def _offline_rule(failure: _Failure) -> Iterable[Candidate]:
     return offline(failure.log, failure.install, failure.test)
 
 
+def _xdist_marker_rule(failure: _Failure) -> Iterable[Candidate]:
+    """`-p no:xdist` also unregisters xdist's markers, which strict markers then refuse
+    (psutil's `xdist_group`): xdist stays loaded, with no workers (`-n 0`)."""
+    tokens = shlex.split(failure.test or "")
+    pairs = list(itertools.pairwise(tokens))
+    if not failure.found(_XDIST_MARKER) or ("-p", "no:xdist") not in pairs:
+        return []
+    at = pairs.index(("-p", "no:xdist"))
+    fixed = shlex.join([*tokens[:at], "-n", "0", *tokens[at + 2 :]])
+    return [("xdist's markers unknown under -p no:xdist -> -n 0", failure.install, fixed)]
+
+
 def _isolate_rule(failure: _Failure) -> Iterable[Candidate]:
     return isolate(failure.log, failure.install, failure.test)
 
@@ -346,6 +360,7 @@ _RULES: dict[Outcome, tuple[Rule, ...]] = {
         _not_found_rule,
         _offline_rule,
         _warning_rule,
+        _xdist_marker_rule,
         _isolate_rule,
     ),
 }
