@@ -258,6 +258,8 @@ def test_unparsable_and_deep_test_files_do_not_stop_the_scan(tmp_path: Path) -> 
         ("pytest_mock", "pytest-mock"),
         ("more_itertools", "more-itertools"),
         ("numpy", "numpy"),
+        # cattrs' tests: pymongo's bson, not the `bson` project
+        ("bson.codec_options", "pymongo"),
     ],
 )
 def test_import_names_map_to_distributions(module: str, dist: str) -> None:

@@ -82,6 +82,9 @@ IMPORT_TO_DIST: dict[str, str] = {
     "pyximport": "Cython",
     "ruamel.yaml": "ruamel.yaml",
     "serial": "pyserial",
+    # pymongo's `bson` (the `bson` project on PyPI is another codec, without CodecOptions)
+    "bson": "pymongo",
+    "gridfs": "pymongo",
     "sklearn": "scikit-learn",
     "skimage": "scikit-image",
     "slugify": "python-slugify",
