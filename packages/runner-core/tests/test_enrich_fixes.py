@@ -705,3 +705,21 @@ def test_xdist_markers_lost_with_the_plugin_keep_it_loaded_with_no_workers(
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120, check=False,
     )  # fmt: skip
     assert classify(exit_code=fixed.returncode, output=fixed.stdout).outcome is Outcome.PASS
+
+
+def test_a_hook_argument_pytest_no_longer_passes_pins_the_pytest_before(tmp_path: Path) -> None:
+    """html5lib 1.1's conftest defines `pytest_collect_file(path, parent)`: pluggy refuses
+    it before pytest's session header, so the major comes from the venv's inventory."""
+    files = {
+        "tests/conftest.py": "def pytest_collect_file(apiary_gone, parent):\n    pass\n",
+        "tests/test_a.py": "def test_a(): pass\n",
+    }
+    code, output = pytest_output(tmp_path, files)
+    verdict = classify(exit_code=code, output=output)
+    assert verdict.outcome is Outcome.CONFIG_ERROR, output
+    fix = propose_fix(
+        entry(), verdict.outcome, verdict.reason, output, pytest_version=pytest.__version__
+    )
+    assert fix is not None
+    assert fix.description == f"apiary_gone is gone from pytest {MAJOR} -> pytest<{MAJOR}"
+    assert fix.install_command == OLDER

@@ -53,6 +53,8 @@ _PYTEST_GONE = re.compile(
     # an internal of one of pytest's own objects, reached from a plugin or a conftest
     r"|'(?:FixtureManager|FixtureDef|FixtureRequest|SubRequest|Config|Session|Metafunc"
     r"|PytestPluginManager|TerminalReporter|CallSpec2)' object has no attribute '(?P<member>\w+)'"
+    # a hook argument pytest no longer passes (html5lib's `pytest_collect_file(path, ...)`)
+    r"|Argument\(s\) \{'(?P<hookarg>\w+)'\} are declared in the hookimpl but can not be found"
 )
 # pytest's session header: "platform linux -- Python 3.12.1, pytest-9.0.1, pluggy-1.6.0"
 _PYTEST_VERSION = re.compile(r"\bpytest-(?P<major>\d+)\.\d+")
