@@ -75,6 +75,13 @@ def test_xdist_is_disabled_through_pytest_addopts_keeping_what_was_there() -> No
     assert pytest_addopts("-p no:xdist", uses_xdist=True) == "-p no:xdist"
 
 
+def test_a_test_command_keeping_xdist_in_one_process_gets_no_p_no_xdist() -> None:
+    for command in ("python -m pytest -n 0", "pytest -n0 tests", "pytest --numprocesses=0"):
+        assert pytest_addopts("-x", uses_xdist=True, test_command=command) == "-x"
+    assert pytest_addopts(None, True, "pytest -n 4") == "-p no:xdist"
+    assert pytest_addopts(None, True, "pytest -k 'n 0") == "-p no:xdist"
+
+
 def test_asan_options_are_merged_not_clobbered() -> None:
     def asan(text: str | None) -> str:
         sources: list[Mapping[str, str]] = [{"ASAN_OPTIONS": text}] if text is not None else []

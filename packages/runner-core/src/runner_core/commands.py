@@ -10,6 +10,7 @@ the venv's interpreter. Nothing is rewritten by string replacement.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Sequence
@@ -199,11 +200,24 @@ def with_suffix(command: str, suffix: str | None) -> str:
     return f"{command} {suffix}" if suffix else command
 
 
-def pytest_addopts(existing: str | None, uses_xdist: bool) -> str | None:
-    """PYTEST_ADDOPTS with xdist disabled for xdist users, keeping what was there."""
-    if not uses_xdist:
-        return existing
+def pytest_addopts(existing: str | None, uses_xdist: bool, test_command: str = "") -> str | None:
+    """PYTEST_ADDOPTS with xdist disabled for xdist users, keeping what was there.
+
+    A test command that already keeps xdist in one process (`-n 0`: xdist loaded for its
+    markers, no workers) is left as it is: `-p no:xdist` would unregister the markers.
+    """
     parts = shlex.split(existing or "")
-    if "no:xdist" in parts:
+    if not uses_xdist or "no:xdist" in parts or _xdist_in_one_process(test_command):
         return existing
     return shlex.join([*parts, "-p", "no:xdist"])
+
+
+def _xdist_in_one_process(command: str) -> bool:
+    try:
+        tokens = shlex.split(command)
+    except ValueError:
+        return False
+    pairs = {" ".join(pair) for pair in itertools.pairwise(tokens)}
+    return bool({"-n 0", "--numprocesses 0"} & pairs) or bool(
+        {"-n0", "--numprocesses=0"} & set(tokens)
+    )

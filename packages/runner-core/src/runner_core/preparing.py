@@ -320,7 +320,9 @@ def _suite(
         cwd=source.path,
         base_env=env.base,
         user_env=user_env,
-        pytest_addopts=pytest_addopts(user_env.get("PYTEST_ADDOPTS"), entry.uses_xdist),
+        pytest_addopts=pytest_addopts(
+            user_env.get("PYTEST_ADDOPTS"), entry.uses_xdist, env.test_command
+        ),
         network=settings.network_during_tests,
         writable=env.writable,
         timeout_s=time_limits.timeout_s,
