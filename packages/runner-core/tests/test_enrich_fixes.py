@@ -14,7 +14,7 @@ import pytest
 from normalized_events import Outcome
 from packaging.utils import canonicalize_name
 from registry_core import PackageEntry
-from runner_core.enrich.collection_errors import ISOLATE_PURPOSE
+from runner_core.enrich.collection_errors import ISOLATE_PURPOSE, isolate
 from runner_core.enrich.edits import (
     add_requirements,
     drop_coverage,
@@ -405,6 +405,17 @@ def test_what_does_not_build_is_left_out_or_taken_as_released(
     assert again is None or dropped == "the"
 
 
+def test_a_requirement_no_current_python_installs_is_not_counted_as_installed() -> None:
+    """html5lib's tests import mock, which its requirements name for Python < 3.6 only."""
+    install = "pip install -e . && pip install pytest 'mock; python_version < \"3.6\"' six"
+    assert installed_by(install) == {"pytest", "six"}
+    assert "tomli" in installed_by("pip install 'tomli; python_version < \"3.11\"'")
+    assert "x" in installed_by("pip install 'x; python_version >= \"3.13\"'")
+    missing = "E   ModuleNotFoundError: No module named 'mock'"
+    fix = propose_fix(entry(install=install), Outcome.CONFIG_ERROR, None, missing)
+    assert fix is not None and fix.install_command == f"{install} mock"
+
+
 def test_command_edits() -> None:
     assert installed_by("pip install -e '.[test]' && pip install pytest 'Foo_Bar>=1' -r r.txt") == {
         "pytest",
@@ -659,6 +670,19 @@ def test_a_module_its_installed_distribution_dropped_pins_the_last_that_had_it()
     assert fix.install_command == f"{install} 'setuptools<82'"
     pinned = entry(install=fix.install_command)
     assert propose_fix(pinned, verdict.outcome, verdict.reason, text) is None
+
+
+def test_modules_reported_at_once_by_instafail_are_all_left_out_as_the_last_resort() -> None:
+    """psutil 7.2.2 on 3.12.1 (`--instafail --verbose` in its addopts): the first section
+    follows `collecting ... ` on its line and was missed."""
+    log = Path(__file__).parent / "data" / "test-logs" / "psutil-instafail-collection.log"
+    (candidate,) = isolate(log.read_text(), None, "python -m pytest -p no:xdist")
+    description, _, test = candidate
+    modules = ("connections", "heap", "linux", "process", "unicode")
+    assert test == "python -m pytest -p no:xdist " + " ".join(
+        f"--ignore=tests/test_{name}.py" for name in modules
+    )
+    assert description.startswith("tests/test_connections.py (an error); tests/test_heap.py")
 
 
 def test_tests_that_ran_under_a_coverage_threshold_run_without_coverage() -> None:

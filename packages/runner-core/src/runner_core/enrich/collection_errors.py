@@ -17,9 +17,12 @@ from runner_core.enrich.edits import with_test_args
 
 Candidate = tuple[str, str | None, str | None]
 
-# the section pytest writes for each module that failed to collect
+# the section pytest writes for each module that failed to collect (written at once by
+# pytest-instafail, the first one then follows `collecting ... ` on its line)
 _SECTION = re.compile(
-    r"^_+ ERROR collecting (?P<path>\S+\.py) _+$(?P<text>.*?)(?=^_{3,} |^=+ )", re.M | re.S
+    r"^(?:collecting \.\.\. )?_+ ERROR collecting (?P<path>\S+\.py) _+$"
+    r"(?P<text>.*?)(?=^_{3,} |^=+ )",
+    re.M | re.S,
 )
 # what a module that reaches for the network says in a sandbox without one
 _NO_NETWORK = re.compile(

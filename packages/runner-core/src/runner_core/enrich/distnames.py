@@ -90,6 +90,7 @@ IMPORT_TO_DIST: dict[str, str] = {
     "slugify": "python-slugify",
     "socks": "PySocks",
     "sortedcontainers": "sortedcontainers",
+    "stdnum": "python-stdnum",
     "text_unidecode": "text-unidecode",
     "tomli_w": "tomli-w",
     "usb": "pyusb",

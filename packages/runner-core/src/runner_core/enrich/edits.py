@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from packaging.markers import InvalidMarker, Marker
 from runner_core.commands import split_steps
 from runner_core.enrich.distnames import canonical
 
@@ -30,11 +31,30 @@ def installed_by(install_command: str | None) -> set[str]:
                 skip = False
             elif token in ("-r", "-c", "--requirement", "--constraint", "-e", "--editable"):
                 skip = True
-            elif not token.startswith(("-", ".")):
+            elif not token.startswith(("-", ".")) and _may_install(token):
                 name = re.split(r"[\[<>=!~; ]", token, maxsplit=1)[0]
                 if name:
                     names.add(canonical(name))
     return names
+
+
+# the CPython versions an entry is run on: a requirement whose marker holds on none of
+# them (html5lib's `mock; python_version < "3.6"`) installs nothing
+_CURRENT_PYTHONS = tuple(f"3.{minor}" for minor in range(9, 16))
+
+
+def _may_install(requirement: str) -> bool:
+    _, semicolon, marker_text = requirement.partition(";")
+    if not semicolon:
+        return True
+    try:
+        marker = Marker(marker_text.strip())
+    except InvalidMarker:
+        return True
+    return any(
+        marker.evaluate({"python_version": version, "python_full_version": f"{version}.0"})
+        for version in _CURRENT_PYTHONS
+    )
 
 
 def add_requirements(install_command: str | None, requirements: list[str]) -> str:
