@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -56,3 +57,37 @@ def test_the_file_is_compiled_never_run(tmp_path: Path) -> None:
     frame = PythonFrame(file=str(module), line=LONG_END + 1, function="long_loop")
     assert long_backedges(Path(sys.executable), [frame]) == [f"boom.py:{LONG_END + 1}"]
     assert not marker.exists()
+
+
+def test_what_the_output_names_is_never_blocked_on_nor_read_past_a_module_size(
+    tmp_path: Path,
+) -> None:
+    """The frames' paths come from the suite's own output: a FIFO, a device or a huge
+    file is passed over, and the real frame beside them still answers."""
+
+    module = tmp_path / "spin.py"
+    module.write_text(SOURCE)
+    fifo = tmp_path / "fifo.py"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.py"
+    huge.write_text(SOURCE + "#" * (9 * 1024**2))
+    frames = [
+        PythonFrame(file=str(fifo), line=LONG_END, function="long_loop"),
+        PythonFrame(file="/dev/zero", line=LONG_END, function="long_loop"),
+        PythonFrame(file=str(huge), line=LONG_END, function="long_loop"),
+        PythonFrame(file=str(tmp_path), line=LONG_END, function="long_loop"),
+        PythonFrame(file=str(module), line=LONG_END, function="long_loop"),
+    ]
+    assert long_backedges(Path(sys.executable), frames) == [f"spin.py:{LONG_END}"]
+
+
+def test_a_file_that_does_not_compile_leaves_the_others_answered(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("def (:\n")
+    module = tmp_path / "spin.py"
+    module.write_text(SOURCE)
+    frames = [
+        PythonFrame(file=str(broken), line=1, function="f"),
+        PythonFrame(file=str(module), line=LONG_END, function="long_loop"),
+    ]
+    assert long_backedges(Path(sys.executable), frames, "require") == [f"spin.py:{LONG_END}"]

@@ -186,6 +186,7 @@ def _hang(prepared: PreparedSuite, settings: RunSettings, first: Attempt) -> Cra
         suite_command=prepared.test_command,
         interpreter=prepared.interpreter.info,
         env=prepared.suite.env(None),
+        backend=prepared.suite.runner.backend,
     )
     return info.model_copy(
         update={

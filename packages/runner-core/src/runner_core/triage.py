@@ -35,6 +35,7 @@ from normalized_events import InterpreterInfo, IsolatedStatus, Outcome, Step
 from runner_core.crash import CrashKind, CrashRecord, bucket
 from runner_core.crash.backedge import long_backedges
 from runner_core.evidence import one_test_command
+from runner_core.settings import BackendChoice
 from runner_core.suite import Attempt
 
 Run = Callable[[Step, str, Mapping[str, str]], Attempt]
@@ -223,8 +224,10 @@ def triage_hang(
     suite_command: str,
     interpreter: InterpreterInfo,
     env: Mapping[str, str],
+    backend: BackendChoice = "auto",
 ) -> HangTriage:
-    """Whether a hang needs the JIT: the suite again with it on, then with it off."""
+    """Whether a hang needs the JIT: the suite again with it on, then with it off;
+    ``backend`` is the sandbox the back-edge check (`_with_backedges`) compiles in."""
     hang = first.hang
     why_not = _not_a_loop(first)
     if hang is None or why_not is not None:
@@ -239,13 +242,16 @@ def triage_hang(
         return HangTriage(False, Attribution(None, f"the rerun with the JIT on: {what}"))
     attribution = _hang_without_jit(first, attempts, suite_command, hang)
     if attribution.only:
-        attribution = _with_backedges(attribution, hang, Path(interpreter.path))
+        attribution = _with_backedges(attribution, hang, Path(interpreter.path), backend)
     return HangTriage(True, attribution)
 
 
-def _with_backedges(attribution: Attribution, hang: CrashRecord, python: Path) -> Attribution:
+def _with_backedges(
+    attribution: Attribution, hang: CrashRecord, python: Path, backend: BackendChoice
+) -> Attribution:
     """A JIT-only hang on a long loop's back-edge: the known livelock, most likely."""
-    sites = long_backedges(python, (t.frames[0] for t in hang.waiting_threads if t.frames))
+    frames = (t.frames[0] for t in hang.waiting_threads if t.frames)
+    sites = long_backedges(python, frames, backend)
     if not sites:
         return attribution
     return Attribution(
