@@ -489,3 +489,35 @@ def test_a_test_module_inside_the_package_is_a_helper(tmp_path: Path) -> None:
     proposal = scan_tree(root)
     assert not proposal.has_tests
     assert "test.py" not in str(proposal.test_command.value)
+
+
+def test_what_only_the_left_out_files_import_is_not_installed(tmp_path: Path) -> None:
+    """google-cloud-bigquery's system tests need its repository's `test_utils` and import
+    other Google clients: left out, they need nothing installed; google-cloud-core's own
+    modules and the versioned API modules map to their distributions."""
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/__init__.py": "",
+            "tests/system/__init__.py": "",
+            "tests/system/test_live.py": (
+                "from test_utils.imports import maybe_fail_import\n"
+                "import psutil\nimport google.cloud.datacatalog_v1\n"
+                "def test_a(): pass\n"
+            ),
+            "tests/unit/__init__.py": "",
+            "tests/unit/test_unit.py": (
+                "import psutil\nimport freezegun\nfrom google.cloud import _helpers\n"
+                "from google.cloud.exceptions import NotFound\n"
+                "from google.cloud import bigquery_storage_v1\ndef test_b(): pass\n"
+            ),
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.ignored == ["tests/system/test_live.py"]
+    needed = {dependency.requirement for dependency in proposal.dependencies}
+    assert {"psutil", "freezegun", "google-cloud-core", "google-cloud-bigquery-storage"} <= needed
+    assert not any("datacatalog" in name for name in needed)
+    assert "google.cloud" not in needed

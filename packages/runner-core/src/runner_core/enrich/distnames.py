@@ -31,6 +31,14 @@ IMPORT_TO_DIST: dict[str, str] = {
     "google.api": "googleapis-common-protos",
     "google.api_core": "google-api-core",
     "google.auth": "google-auth",
+    # google-cloud-core's own modules of the `google.cloud` namespace
+    "google.cloud": "google-cloud-core",
+    "google.cloud.client": "google-cloud-core",
+    "google.cloud.environment_vars": "google-cloud-core",
+    "google.cloud.exceptions": "google-cloud-core",
+    "google.cloud.obsolete": "google-cloud-core",
+    "google.cloud.operation": "google-cloud-core",
+    "google.cloud.version": "google-cloud-core",
     "google.iam": "grpc-google-iam-v1",
     "google.longrunning": "googleapis-common-protos",
     "google.oauth2": "google-auth",
@@ -127,7 +135,7 @@ NESTED_NAMESPACES = frozenset(
 # API clients (`google.pubsub_v1`, `google.bigtable_admin_v2`) come with google-cloud-*.
 # OpenTelemetry's are opentelemetry-<name> (`opentelemetry.sdk` comes with opentelemetry-sdk).
 _NAMESPACE_CONVENTIONS = (
-    (re.compile(r"^google\.(?P<name>\w+?)_v\d+\w*$"), "google-cloud-{name}"),
+    (re.compile(r"^google\.(?:cloud\.)?(?P<name>\w+?)_v\d+\w*$"), "google-cloud-{name}"),
     (re.compile(r"^opentelemetry\.(?P<name>[a-z]\w*)$"), "opentelemetry-{name}"),
 )
 

@@ -125,10 +125,10 @@ def propose(package: str | None, config: ProjectConfig, layout: TestLayout) -> P
         needs.covered.update(n for n in map(requirement_name, config.extras.get(extra, [])) if n)
     _declared_needs(needs, listed, declared_from)
     _config_needs(needs, config, layout)
-    _layout_needs(needs, layout)
+    ignored = runs_without(layout)
+    _layout_needs(needs, layout, ignored)
     addopts = config.pytest.addopts if config.pytest else []
     uses_xdist = _uses_xdist(needs, config, layout, addopts, (extra, declared_from))
-    ignored = runs_without(layout)
     test_command = _test_command(config, layout, addopts, bool(uses_xdist.value))
     return Proposal(
         package=name,
@@ -172,8 +172,10 @@ def _config_needs(needs: _Needs, config: ProjectConfig, layout: TestLayout) -> N
             needs.add(distribution_for(key), f"filterwarnings {item!r} imports {module}")
 
 
-def _layout_needs(needs: _Needs, layout: TestLayout) -> None:
-    """What the tests use: fixtures, markers and imports of other distributions."""
+def _layout_needs(needs: _Needs, layout: TestLayout, ignored: list[str]) -> None:
+    """What the tests use: fixtures, markers and imports of other distributions; never
+    what only the ``ignored`` files and folders (those that cannot run) import."""
+    left_out = {PurePosixPath(rel) for rel in ignored}
     for fixture, files in sorted(layout.fixtures.items()):
         if FIXTURE_TO_DIST.get(fixture):
             needs.add(FIXTURE_TO_DIST[fixture], f"fixture {fixture} in {sorted(files)[0]}")
@@ -181,7 +183,9 @@ def _layout_needs(needs: _Needs, layout: TestLayout) -> None:
         needs.add(MARKER_TO_DIST[marker], f"marker pytest.mark.{marker} in {sorted(files)[0]}")
     for key, use in sorted(layout.third_party().items()):
         dist = distribution_for(key)
-        if canonical(dist) in needs.covered:
+        if canonical(dist) in needs.covered or all(
+            PurePosixPath(rel) in left_out or _under(rel, left_out) for rel in use.files
+        ):
             continue
         first = sorted(use.files)[0]
         if use.optional:
