@@ -521,3 +521,37 @@ def test_what_only_the_left_out_files_import_is_not_installed(tmp_path: Path) ->
     assert {"psutil", "freezegun", "google-cloud-core", "google-cloud-bigquery-storage"} <= needed
     assert not any("datacatalog" in name for name in needed)
     assert "google.cloud" not in needed
+
+
+def test_a_helper_pytest_puts_on_sys_path_through_a_conftest_is_not_missing(
+    tmp_path: Path,
+) -> None:
+    """azure-core's tests/async_tests import `utils`, which is tests/utils.py: pytest puts
+    tests/ on sys.path for its conftest.py."""
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/conftest.py": "",
+            "tests/utils.py": "HTTP = 1\n",
+            "tests/test_sync.py": "from utils import HTTP\ndef test_a(): assert HTTP\n",
+            "tests/async_tests/conftest.py": "",
+            "tests/async_tests/test_async.py": (
+                "from utils import HTTP\nfrom test_fixtures import x\ndef test_b(): assert HTTP\n"
+            ),
+            "tests/async_tests/test_more.py": "from utils import HTTP\ndef test_c(): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.ignored == ["tests/async_tests/test_async.py"]
+    command = str(proposal.test_command.value)
+    done = subprocess.run(
+        [sys.executable, *command.split()[1:], "-p", "no:cacheprovider"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "2 passed" in done.stdout

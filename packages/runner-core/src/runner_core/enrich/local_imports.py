@@ -35,11 +35,27 @@ class ImportStatement:
 def _bases(root: Path, rel: str, statement: ImportStatement) -> list[Path]:
     here = (root / rel).parent
     if statement.level == 0:
-        return [root, root / "src", here]
+        return list(dict.fromkeys([root, root / "src", here, *_on_sys_path(root, here)]))
     base = here
     for _ in range(statement.level - 1):
         base = base.parent
     return [base]
+
+
+def _on_sys_path(root: Path, here: Path) -> list[Path]:
+    """The folders pytest puts on sys.path for a test file in ``here`` (its default
+    `prepend` import mode): the first folder above it that is no package, and that of
+    each conftest.py above it (azure-core's async tests import `utils` from tests/)."""
+    places = [here, *(p for p in here.parents if p.is_relative_to(root))]
+    found = [_package_base(root, here)]
+    found += [_package_base(root, p) for p in places if (p / "conftest.py").is_file()]
+    return found
+
+
+def _package_base(root: Path, folder: Path) -> Path:
+    while folder != root and (folder / "__init__.py").is_file():
+        folder = folder.parent
+    return folder
 
 
 def _module_at(base: Path, module: str) -> Path | None:
