@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from normalized_events import Outcome
 from registry_core import PackageEntry, load_registry
-from runner_core.enrich.hangs import deselect, probe
+from runner_core.enrich.hangs import deselect, longer_limit, probe
 from runner_core.enrich.verify import VerifyOptions, verify
 from test_enrich_fixes import pytest_output
 
@@ -186,6 +186,45 @@ def test_verify_deselects_hangs_the_per_test_limit_cannot_stop(tmp_path: Path) -
     assert "--timeout" not in entry.test_command
     assert f"--deselect {first}" in entry.test_command
     assert f"--deselect {second}" in entry.test_command
+
+
+# A suite that computes for longer than its first time limit: slow, not hung.
+BUSY = {
+    "tests/test_a.py": """
+        import time
+
+        def test_computes():
+            end = time.monotonic() + 8
+            while time.monotonic() < end:
+                pass
+    """,
+}
+
+
+def test_a_suite_still_computing_gets_four_times_its_limit_up_to_the_runs() -> None:
+    entry = _entry().model_copy(update={"timeout": 300})
+    fix = longer_limit(entry, 1800)
+    assert fix is not None and fix.timeout == 1200
+    assert fix.description == "the suite was still running at its time limit of 300 s -> 1200 s"
+    assert fix.apply(entry).timeout == 1200
+    assert fix.apply(entry).test_command == entry.test_command
+    assert longer_limit(entry.model_copy(update={"timeout": 1200}), 1800).timeout == 1800  # type: ignore[union-attr]
+    assert longer_limit(entry.model_copy(update={"timeout": 1800}), 1800) is None
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("enrich")
+def test_verify_gives_a_suite_still_computing_a_longer_limit(tmp_path: Path) -> None:
+    registry = _one_package_registry(tmp_path, "slow", BUSY, timeout=4)
+    (item,) = verify(["slow"], _options(tmp_path, registry, max_attempts=3))
+    outcomes = [next(iter(a.results.values())).outcome.value for a in item.attempts]
+    # a thread still running at the limit: no test is taken for hung, the limit grows
+    assert outcomes == ["timeout", "pass"], item.summary()
+    assert item.tried == ["the suite was still running at its time limit of 4 s -> 16 s"]
+    entry = load_registry(registry, use_cache=False).entries["slow"]
+    assert entry.enriched is True
+    assert entry.test_command == TEST
+    assert entry.timeout == 300  # five times what the suite took, at least the floor
 
 
 def _one_package_registry(tmp_path: Path, name: str, tests: dict[str, str], timeout: int) -> Path:

@@ -90,11 +90,16 @@ class Fix:
     description: str
     install_command: str | None
     test_command: str | None
+    timeout: int | None = None  # a new time limit for the suite, in seconds
 
     def apply(self, entry: PackageEntry) -> PackageEntry:
-        return entry.model_copy(
-            update={"install_command": self.install_command, "test_command": self.test_command}
-        )
+        update: dict[str, object] = {
+            "install_command": self.install_command,
+            "test_command": self.test_command,
+        }
+        if self.timeout is not None:
+            update["timeout"] = self.timeout
+        return entry.model_copy(update=update)
 
 
 def _coverage_fix(

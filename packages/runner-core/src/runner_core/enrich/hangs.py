@@ -67,6 +67,20 @@ def probe(
     return Fix(description, install, shlex.join([*tokens, *named, *options]))
 
 
+def longer_limit(entry: PackageEntry, run_timeout_s: float) -> Fix | None:
+    """A suite still computing when its time limit stopped it gets four times that limit
+    (up to the run's) before any of its tests is taken for hung: the first limit of an
+    entry is scan's guess from the suite's size (mpmath's runs for minutes)."""
+    current = entry.timeout
+    if current is None:
+        return None
+    longer = int(min(run_timeout_s, current * 4))
+    if longer <= current:
+        return None
+    description = f"the suite was still running at its time limit of {current} s -> {longer} s"
+    return Fix(description, entry.install_command, entry.test_command, timeout=longer)
+
+
 def deselect(entry: PackageEntry, log: str, hung_test: str | None = None) -> Fix | None:
     """After a probe run (`probe`'s command): the command without the per-test limit and
     with the tests that overstayed it deselected. When the probe run stopped too and

@@ -43,6 +43,8 @@ class Result:
     # a suite that hung only with the JIT on, and finished with PYTHON_JIT=0 on the same
     # build: the entry works there, the JIT is what failed (its bucket and triage)
     jit_only_hang: str | None = None
+    # stopped at its time limit with a thread still running: slow, or a loop
+    busy: bool = False
 
     @property
     def reached_tests(self) -> bool:

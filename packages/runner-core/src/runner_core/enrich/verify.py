@@ -19,6 +19,7 @@ from pathlib import Path
 from normalized_events import (
     DEFAULT_CONDITION,
     Condition,
+    CrashKind,
     Outcome,
     PackageFinished,
     PackageStarted,
@@ -33,7 +34,7 @@ from runner_core.enrich.collection_errors import ISOLATE_PURPOSE
 from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.fixes import Fix, propose_fix
 from runner_core.enrich.from_run import jit_only_hang
-from runner_core.enrich.hangs import PROBE_PURPOSE, STOPPED, deselect, probe
+from runner_core.enrich.hangs import PROBE_PURPOSE, STOPPED, deselect, longer_limit, probe
 from runner_core.enrich.verdicts import Attempt, Result, Verification, record
 from runner_core.enrich.write import SDIST_FIELD, current_entry
 from runner_core.interpreter import Interpreter, probe_interpreter
@@ -65,8 +66,9 @@ class VerifyOptions:
 
 
 OnRound = Callable[[int, list[str]], None]
-# where a round's logs are and how to read them: run dir, interpreters, per-test limit
-_RoundPlace = tuple[Path, Sequence[Interpreter], int]
+# where a round's logs are and how to read them: run dir, interpreters, per-test limit,
+# the run's own time limit
+_RoundPlace = tuple[Path, Sequence[Interpreter], int, float]
 
 
 def _conditions(interpreters: Sequence[Interpreter]) -> list[Condition]:
@@ -150,6 +152,9 @@ def _results(
             hung_test=event.crash.test_id if event.crash and event.outcome in STOPPED else None,
             pytest_version=_installed_version(event.installed, "pytest"),
             jit_only_hang=jit_only_hang(event),
+            busy=event.outcome is Outcome.TIMEOUT
+            and event.crash is not None
+            and event.crash.kind == CrashKind.BUSY_HANG,
         )
     return found
 
@@ -218,7 +223,12 @@ def verify(
         last = number == options.max_attempts
         before = pending
         pending = _next_round(
-            work, pending, results, changes, (run_dir, interpreters, options.per_test_s), last
+            work,
+            pending,
+            results,
+            changes,
+            (run_dir, interpreters, options.per_test_s, options.timeout_s),
+            last,
         )
         if options.write:
             # a package is recorded as soon as it is settled: a stopped verify keeps it
@@ -322,6 +332,7 @@ def _next_fix(
     run_dir: Path,
     interpreters: Sequence[Interpreter],
     per_test_s: int,
+    run_timeout_s: float,
 ) -> Fix | None:
     for interpreter in interpreters:
         result = got.get(interpreter.minor)
@@ -344,7 +355,9 @@ def _next_fix(
                 result.pytest_version,
             )
         elif not item.verified:
-            fix = probe(item.entry, result.outcome, per_test_s, result.hung_test)
+            fix = longer_limit(item.entry, run_timeout_s) if result.busy else None
+            if fix is None or fix.description in item.tried:
+                fix = probe(item.entry, result.outcome, per_test_s, result.hung_test)
         else:
             # a hang or crash beside another interpreter's verdict is a finding: kept
             continue
