@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from normalized_events import InterpreterInfo, Outcome, Step
 from runner_core.crash.backedge import long_backedges
-from runner_core.crash.record import PythonFrame
+from runner_core.crash.hang import ProcessStacks, hang_record
+from runner_core.crash.record import CrashRecord, PythonFrame
+from runner_core.evidence.gather import Evidence
+from runner_core.outcomes import Verdict
+from runner_core.steps import StepOutcome
+from runner_core.suite import Attempt
+from runner_core.triage import triage_hang
 from runner_fixtures import pyenv_python
 
 PAD = "\n".join(["        x = G"] * 50)
@@ -91,3 +99,36 @@ def test_a_file_that_does_not_compile_leaves_the_others_answered(tmp_path: Path)
         PythonFrame(file=str(module), line=LONG_END, function="long_loop"),
     ]
     assert long_backedges(Path(sys.executable), frames, "require") == [f"spin.py:{LONG_END}"]
+
+
+def test_a_hang_that_did_not_recur_still_names_the_back_edge_it_spun_on(tmp_path: Path) -> None:
+    """isort's hang on the JIT build did not come back on its rerun: the livelock needs a
+    collection due at one exact count. jit_only stays unknown; the reason names the site."""
+    module = tmp_path / "settings.py"
+    module.write_text(SOURCE)
+    dump = (
+        "Current thread 0x00007f0000000001 (most recent call first):\n"
+        f'  File "{module}", line {LONG_END} in long_loop\n'
+        '  File "/src/tests/test_settings.py", line 5 in test_it\n'
+    )
+    hang = hang_record([ProcessStacks(3, dump, threads=1, running_threads=1)])
+    assert hang is not None
+    first = _attempt(tmp_path, Verdict(outcome=Outcome.HANG, reason="hung"), hang)
+    asked: list[tuple[Step, Mapping[str, str]]] = []
+
+    def rerun(step: Step, command: str, changes: Mapping[str, str]) -> Attempt:
+        asked.append((step, changes))
+        return _attempt(tmp_path, Verdict(outcome=Outcome.PASS, reason="12 passed"), None)
+
+    interpreter = InterpreterInfo(path=sys.executable, version="3.13.5", jit_available=True)
+    found = triage_hang(first, rerun, suite_command="pytest", interpreter=interpreter, env={})
+    assert asked == [(Step.RERUN, {})]  # no run without the JIT: nothing to compare
+    assert found.reproducible is False and found.jit.only is None
+    assert found.jit.reason.startswith("the rerun with the JIT on: pass (12 passed); spinning")
+    assert f"JUMP_BACKWARD at settings.py:{LONG_END}" in found.jit.reason
+    assert found.jit.reason.endswith("re-optimization livelock (gh-126127)")
+
+
+def _attempt(folder: Path, verdict: Verdict, hang: CrashRecord | None) -> Attempt:
+    step = StepOutcome(Step.TEST, verdict.outcome is Outcome.PASS, 1.0, folder / "test.log")
+    return Attempt("pytest", verdict, "", Evidence(), step, hang)

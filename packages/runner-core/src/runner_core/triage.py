@@ -21,7 +21,10 @@ tests before it); when it hangs at the same place again, it runs once more with
 PYTHON_JIT=0, and `jit_only` is True when that run finishes (`triage_hang`). A suite
 stopped at its time limit with a thread still spinning (a loop that prints as it goes
 never trips the idle limit) is triaged the same way, unless it had too little CPU to tell
-a loop from a busy machine.
+a loop from a busy machine. A hang with the JIT on whose spinning frame stands on a long
+loop's back-edge is named as the JIT's known re-optimization livelock in the reason
+(`runner_core.crash.backedge`), also when the rerun did not hang: that livelock needs a
+collection due at one exact count, which a rerun may not meet again.
 """
 
 from __future__ import annotations
@@ -236,20 +239,24 @@ def triage_hang(
         return HangTriage(None, Attribution(None, _JIT.missing))
     if env.get(_JIT.variable) == _JIT.off_value:
         return HangTriage(None, Attribution(None, "the hang happened without the JIT"))
+    python = Path(interpreter.path)
     again = attempts(Step.RERUN, suite_command, {})
     if not _same_hang(again, hang):
+        # the livelock waits for a collection at one exact count: it may not come again
         what = _what_happened([again], first) if again.hang is None else "hung elsewhere"
-        return HangTriage(False, Attribution(None, f"the rerun with the JIT on: {what}"))
+        gone = Attribution(None, f"the rerun with the JIT on: {what}")
+        return HangTriage(False, _with_backedges(gone, hang, python, backend))
     attribution = _hang_without_jit(first, attempts, suite_command, hang)
     if attribution.only:
-        attribution = _with_backedges(attribution, hang, Path(interpreter.path), backend)
+        attribution = _with_backedges(attribution, hang, python, backend)
     return HangTriage(True, attribution)
 
 
 def _with_backedges(
     attribution: Attribution, hang: CrashRecord, python: Path, backend: BackendChoice
 ) -> Attribution:
-    """A JIT-only hang on a long loop's back-edge: the known livelock, most likely."""
+    """A hang with the JIT on, on a long loop's back-edge: the known livelock, most
+    likely (also when the rerun did not hang: the livelock is intermittent)."""
     frames = (t.frames[0] for t in hang.waiting_threads if t.frames)
     sites = long_backedges(python, frames, backend)
     if not sites:
