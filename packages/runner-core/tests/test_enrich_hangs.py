@@ -208,7 +208,8 @@ def test_a_suite_still_computing_gets_four_times_its_limit_up_to_the_runs() -> N
     assert fix.description == "the suite was still running at its time limit of 300 s -> 1200 s"
     assert fix.apply(entry).timeout == 1200
     assert fix.apply(entry).test_command == entry.test_command
-    assert longer_limit(entry.model_copy(update={"timeout": 1200}), 1800).timeout == 1800  # type: ignore[union-attr]
+    capped = longer_limit(entry.model_copy(update={"timeout": 1200}), 1800)
+    assert capped is not None and capped.timeout == 1800
     assert longer_limit(entry.model_copy(update={"timeout": 1800}), 1800) is None
 
 

@@ -350,15 +350,7 @@ def test_the_test_files_that_import_what_the_sdist_lacks_are_left_out(tmp_path: 
     assert command.endswith("--ignore=tests/test_repl.py --ignore=tests/test_stdin.py")
     assert "2 of 4 test files run" in " ".join(proposal.test_command.evidence)
     # the proposed command runs what is left, for real
-    done = subprocess.run(
-        [sys.executable, *command.split()[1:], "-p", "no:cacheprovider"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout
-    assert "2 passed" in done.stdout
+    _runs_to_pass(root, command, 2)
     registry = tmp_path / "registry"
     (registry / "packages").mkdir(parents=True)
     target = ScanTarget(root, "demo", from_sdist=True, version="1.0", origin="demo==1.0 sdist")
@@ -408,16 +400,7 @@ def test_a_repository_helper_the_sdist_lacks_leaves_out_what_imports_it(tmp_path
     assert proposal.ignored == ["tests/system/requests", "tests/system/test_live.py"]
     assert "test-utils" not in str(proposal.install_command.value)
     assert "1 of 3 test files run" in " ".join(proposal.test_command.evidence)
-    command = str(proposal.test_command.value)
-    done = subprocess.run(
-        [sys.executable, *command.split()[1:], "-p", "no:cacheprovider"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout
-    assert "1 passed" in done.stdout
+    _runs_to_pass(root, str(proposal.test_command.value), 1)
 
 
 def test_a_broken_conftest_at_the_top_of_the_suite_leaves_nothing_to_run(tmp_path: Path) -> None:
@@ -545,7 +528,11 @@ def test_a_helper_pytest_puts_on_sys_path_through_a_conftest_is_not_missing(
     )
     proposal = scan_tree(root)
     assert proposal.ignored == ["tests/async_tests/test_async.py"]
-    command = str(proposal.test_command.value)
+    _runs_to_pass(root, str(proposal.test_command.value), 2)
+
+
+def _runs_to_pass(root: Path, command: str, passed: int) -> None:
+    """The proposed test command, run for real in the tree: what it keeps passes."""
     done = subprocess.run(
         [sys.executable, *command.split()[1:], "-p", "no:cacheprovider"],
         cwd=root,
@@ -554,4 +541,4 @@ def test_a_helper_pytest_puts_on_sys_path_through_a_conftest_is_not_missing(
         check=False,
     )
     assert done.returncode == 0, done.stdout
-    assert "2 passed" in done.stdout
+    assert f"{passed} passed" in done.stdout
