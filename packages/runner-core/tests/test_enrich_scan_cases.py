@@ -542,3 +542,27 @@ def _runs_to_pass(root: Path, command: str, passed: int) -> None:
     )
     assert done.returncode == 0, done.stdout
     assert f"{passed} passed" in done.stdout
+
+
+def test_a_fallback_for_a_module_every_current_python_has_is_not_installed(
+    tmp_path: Path,
+) -> None:
+    """alembic's tests fall back to backports.zoneinfo, which no longer builds, when
+    `zoneinfo` is missing: it never is on 3.9 and later. A fallback for what 3.12 dropped
+    (`imp`) is still needed."""
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/test_a.py": (
+                "try:\n    from zoneinfo import ZoneInfo\n"
+                "except ImportError:\n    from backports.zoneinfo import ZoneInfo\n"
+                "try:\n    import imp\nexcept ImportError:\n    import apiary_imp_shim\n"
+                "def test_a(): assert ZoneInfo\n"
+            ),
+        },
+    )
+    needed = {dependency.name for dependency in scan_tree(root).dependencies}
+    assert "backports-zoneinfo" not in needed
+    assert "apiary-imp-shim" in needed

@@ -355,6 +355,25 @@ _STDLIB = frozenset(sys.stdlib_module_names) | {
 }
 
 
+# What the standard library dropped since 3.11 (PEP 594's modules in 3.13; distutils,
+# imp, asynchat, asyncore and smtpd in 3.12)
+_DROPPED = frozenset(
+    {
+        "aifc", "asynchat", "asyncore", "audioop", "cgi", "cgitb", "chunk", "crypt",
+        "distutils", "imghdr", "imp", "lib2to3", "mailcap", "msilib", "nis", "nntplib",
+        "ossaudiodev", "pipes", "smtpd", "sndhdr", "spwd", "sunau", "telnetlib", "uu",
+        "xdrlib",
+    }
+)  # fmt: skip
+
+
+def in_every_current_python(module: str) -> bool:
+    """A standard-library module every CPython from 3.11 on has (``zoneinfo``, not
+    ``imp``): an import of it never fails there."""
+    top = module.split(".", 1)[0]
+    return top in sys.stdlib_module_names and top not in _DROPPED
+
+
 def is_stdlib(module: str) -> bool:
     """True for a module of the standard library (any version from 3.8 on)."""
     return module.split(".", 1)[0] in _STDLIB

@@ -5,11 +5,31 @@ from __future__ import annotations
 
 import ast
 
-from runner_core.enrich.distnames import FIXTURE_TO_DIST, NAMESPACE_ROOTS
+from runner_core.enrich.distnames import (
+    FIXTURE_TO_DIST,
+    NAMESPACE_ROOTS,
+    in_every_current_python,
+)
 from runner_core.enrich.guarded import catches_import_error
 from runner_core.enrich.local_imports import ImportStatement
 from runner_core.enrich.platform_checks import else_is_other_platform, other_platform
 from runner_core.enrich.version_checks import negated, version_marker
+
+
+def _stdlib_everywhere(body: list[ast.stmt]) -> bool:
+    """The statements import only what every current CPython's standard library has."""
+    imported = [
+        name for statement in body for node in ast.walk(statement) for name in _modules(node)
+    ]
+    return bool(imported) and all(in_every_current_python(name) for name in imported)
+
+
+def _modules(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""] if node.level == 0 else ["."]
+    return []
 
 
 class SuiteFileVisitor(ast.NodeVisitor):
@@ -33,7 +53,14 @@ class SuiteFileVisitor(ast.NodeVisitor):
         for child in node.body:
             self.visit(child)
         self._optional -= catches
-        for rest in (*node.handlers, *node.orelse, *node.finalbody):
+        # `try: from zoneinfo import ZoneInfo / except ImportError: from backports...`:
+        # the fallback is for Pythons older than any run here
+        unreached = catches and _stdlib_everywhere(node.body)
+        self._optional += unreached
+        for handler in node.handlers:
+            self.visit(handler)
+        self._optional -= unreached
+        for rest in (*node.orelse, *node.finalbody):
             self.visit(rest)
 
     def visit_If(self, node: ast.If) -> None:
