@@ -566,3 +566,22 @@ def test_a_fallback_for_a_module_every_current_python_has_is_not_installed(
     needed = {dependency.name for dependency in scan_tree(root).dependencies}
     assert "backports-zoneinfo" not in needed
     assert "apiary-imp-shim" in needed
+
+
+def test_a_distribution_named_like_a_suite_module_is_installed_not_left_out(
+    tmp_path: Path,
+) -> None:
+    """pytest-cov's tests import `process_tests` (the process-tests distribution), which
+    its name alone would make a module of the suite that the sdist lacks."""
+    root = tree(
+        tmp_path / "sdist",
+        {
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            "demo/__init__.py": "",
+            "tests/test_a.py": "from process_tests import TestProcess\ndef test_a(): pass\n",
+            "tests/test_b.py": "from data_tests import x\ndef test_b(): pass\n",
+        },
+    )
+    proposal = scan_tree(root)
+    assert proposal.ignored == ["tests/test_b.py"]
+    assert "process-tests" in {dependency.name for dependency in proposal.dependencies}

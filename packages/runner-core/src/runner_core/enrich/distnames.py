@@ -84,6 +84,7 @@ IMPORT_TO_DIST: dict[str, str] = {
     "railroad": "railroad-diagrams",
     "pkg_resources": "setuptools",
     "playwright": "playwright",
+    "process_tests": "process-tests",
     "proto": "proto-plus",
     "psycopg2": "psycopg2-binary",
     "pythonjsonlogger": "python-json-logger",

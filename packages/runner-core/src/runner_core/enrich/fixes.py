@@ -32,7 +32,7 @@ from runner_core.enrich.edits import (
     with_test_args,
 )
 from runner_core.enrich.install_fixes import NOT_INSTALLED, install_fix
-from runner_core.enrich.local_imports import SUITE_MODULE
+from runner_core.enrich.local_imports import is_suite_module
 from runner_core.enrich.released import against_installed, built_install
 from runner_core.outcomes import missing_modules
 
@@ -218,7 +218,7 @@ def _missing_modules(failure: _Failure) -> list[str]:
         for m in missing_modules(failure.log or failure.reason) or _reason_modules(failure.reason)
         if not is_stdlib(m)
         and canonical(m.split(".")[0]) not in own
-        and not SUITE_MODULE.match(m.split(".")[0])
+        and not is_suite_module(m.split(".")[0])
     ]
 
 
@@ -403,7 +403,7 @@ def _before_removal(modules: list[str], install: str | None) -> tuple[str, str] 
 def _sibling_fix(log: str, test: str | None) -> tuple[str, str] | None:
     """Test modules that import their siblings by bare name (dill's `import test_mixins`):
     the folders of the files that failed to collect go on PYTHONPATH."""
-    modules = [m for m in missing_modules(log) if "." not in m and SUITE_MODULE.match(m)]
+    modules = [m for m in missing_modules(log) if "." not in m and is_suite_module(m)]
     folders = sorted({str(PurePosixPath(p).parent) for p in _COLLECTING.findall(log)} - {".", ""})
     steps = split_steps(test or "python -m pytest")
     if not modules or not folders or any(t.startswith("PYTHONPATH=") for t in steps[0]):

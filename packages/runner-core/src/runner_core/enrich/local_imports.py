@@ -12,14 +12,20 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner_core.enrich.distnames import is_stdlib
+from runner_core.enrich.distnames import IMPORT_TO_DIST, is_stdlib
 
 # test_x / tests_x / x_test(s) / tests, and the helper files suites keep beside their
 # tests (mmh3's `helper`, `utils`, `common`): by its name a module of a suite, never a
 # distribution (google's `test_utils`, debugpy's `tests_python`, dill's `test_mixins`)
-SUITE_MODULE = re.compile(
+_SUITE_MODULE = re.compile(
     r"^(tests?_\w*|\w+_tests?|tests?|testing|conftest|_?helpers?|_?utils?|common|support)$"
 )
+
+
+def is_suite_module(name: str) -> bool:
+    """A top-level name that, by its form, is a module of a test suite, unless it is a
+    known distribution's (`process_tests`, pytest-cov's helper for subprocess tests)."""
+    return bool(_SUITE_MODULE.match(name)) and name not in IMPORT_TO_DIST
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def _is_own(root: Path, rel: str, statement: ImportStatement, suite: frozenset[s
         top = statement.module.split(".", 1)[0]
         # `test` without a test/ folder is CPython's own (test.support)
         cpython_test = top == "test" and not (root / "test").is_dir()
-        named = top in suite or bool(SUITE_MODULE.match(top))
+        named = top in suite or is_suite_module(top)
         return named and not is_stdlib(top) and not cpython_test
     base = _bases(root, rel, statement)[0]
     if not base.is_relative_to(root):

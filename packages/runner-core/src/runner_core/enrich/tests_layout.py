@@ -19,7 +19,7 @@ from runner_core.enrich.distnames import (
     is_stdlib,
 )
 from runner_core.enrich.guarded import required_guarded_imports
-from runner_core.enrich.local_imports import SUITE_MODULE, missing, targets
+from runner_core.enrich.local_imports import is_suite_module, missing, targets
 from runner_core.enrich.suite_file import SuiteFileVisitor
 
 _SKIP_DIRS = frozenset(
@@ -153,7 +153,7 @@ class TestLayout:
             and not _TEST_FILE.match(key + ".py")
             and not key.startswith("_")
             and key not in TEST_DIR_NAMES
-            and not SUITE_MODULE.match(key.split(".", 1)[0])
+            and not is_suite_module(key.split(".", 1)[0])
         }
 
 
