@@ -260,6 +260,14 @@ def test_unparsable_and_deep_test_files_do_not_stop_the_scan(tmp_path: Path) -> 
         ("numpy", "numpy"),
         # cattrs' tests: pymongo's bson, not the `bson` project
         ("bson.codec_options", "pymongo"),
+        # gRPC: the `grpc` project refuses to build and names grpcio
+        ("grpc.aio", "grpcio"),
+        ("grpc_status.rpc_status", "grpcio-status"),
+        # google-cloud-core's modules, and a versioned API under google.cloud
+        ("google.cloud._helpers", "google-cloud-core"),
+        ("google.cloud.exceptions", "google-cloud-core"),
+        ("google.cloud.datacatalog_v1", "google-cloud-datacatalog"),
+        ("stdnum.iso7064", "python-stdnum"),
     ],
 )
 def test_import_names_map_to_distributions(module: str, dist: str) -> None:

@@ -70,6 +70,12 @@ IMPORT_TO_DIST: dict[str, str] = {
     "opentelemetry.instrumentation.utils": "opentelemetry-instrumentation",
     "opentelemetry.instrumentation.version": "opentelemetry-instrumentation",
     "opentelemetry.test": "opentelemetry-test-utils",
+    # gRPC's modules: the `grpc` project on PyPI refuses to build and names grpcio
+    "grpc": "grpcio",
+    "grpc_health": "grpcio-health-checking",
+    "grpc_reflection": "grpcio-reflection",
+    "grpc_status": "grpcio-status",
+    "grpc_tools": "grpcio-tools",
     "hamcrest": "PyHamcrest",
     "jose": "python-jose",
     "jwt": "PyJWT",
