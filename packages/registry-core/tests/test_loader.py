@@ -462,3 +462,24 @@ def test_apiary_fields_are_known_to_strict_and_kept(tmp_path: Path) -> None:
     assert loaded.entries["six"].field_value("sdist_has_tests") is True
     flagged = {p.field for p in loaded.strict_problems if p.message == "unknown field"}
     assert flagged == {"mystery"}
+
+
+@pytest.mark.parametrize(
+    ("command", "flagged"),
+    [
+        ("python -m pytest -p no:xdist", False),
+        ("python -m pytest -pno:xdist tests", False),
+        ("python -m pytest -n 0", False),
+        ("python -m pytest --numprocesses=0", False),
+        ("python -m pytest -n 4", True),
+        ("python -m pytest tests", True),
+        ("python -m pytest 'unclosed", True),
+    ],
+)
+def test_xdist_users_must_run_in_one_process(
+    empty_registry: Path, command: str, flagged: bool
+) -> None:
+    text = f"package: x\nuses_xdist: true\ntest_command: {json.dumps(command)}\n"
+    (empty_registry / "packages" / "x.yaml").write_text(text)
+    loaded = load_registry(empty_registry)
+    assert [p.field for p in loaded.strict_problems] == (["test_command"] if flagged else [])

@@ -6,7 +6,6 @@ fields, enriched entries that cannot run as written, ...) only fail ``validate -
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,9 @@ from registry_core.model import (
 from registry_core.problems import WHOLE_FILE, RegistryProblem
 from registry_core.quickyaml import Declined, quick_load
 from registry_core.results import FileResult
+from registry_core.xdist import in_one_process
 from registry_core.yamlread import ParsedDocument, YamlProblem, decode, parse
 
-_NO_XDIST = re.compile(r"-p\s*no:xdist")
 _KNOWN = frozenset(FIELD_ORDER) | frozenset(APIARY_FIELDS)
 
 
@@ -138,8 +137,10 @@ def _strict_problems(path: Path, doc: ParsedDocument, entry: PackageEntry) -> li
         for name in ("install_command", "test_command"):
             if not (entry.field_value(name) or "").strip():
                 problems.append(at(name, "enriched entry has an empty command"))
-    if entry.uses_xdist and not entry.skip and not _NO_XDIST.search(entry.test_command or ""):
-        problems.append(at("test_command", "uses_xdist is true but the command lacks -p no:xdist"))
+    if entry.uses_xdist and not entry.skip and not in_one_process(entry.test_command or ""):
+        problems.append(
+            at("test_command", "uses_xdist is true but the command lacks -p no:xdist (or -n 0)")
+        )
     return problems
 
 

@@ -10,13 +10,14 @@ the venv's interpreter. Nothing is rewritten by string replacement.
 
 from __future__ import annotations
 
-import itertools
 import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from registry_core.xdist import in_one_process
 
 Installer = Literal["uv", "pip"]
 
@@ -207,17 +208,6 @@ def pytest_addopts(existing: str | None, uses_xdist: bool, test_command: str = "
     markers, no workers) is left as it is: `-p no:xdist` would unregister the markers.
     """
     parts = shlex.split(existing or "")
-    if not uses_xdist or "no:xdist" in parts or _xdist_in_one_process(test_command):
+    if not uses_xdist or "no:xdist" in parts or in_one_process(test_command):
         return existing
     return shlex.join([*parts, "-p", "no:xdist"])
-
-
-def _xdist_in_one_process(command: str) -> bool:
-    try:
-        tokens = shlex.split(command)
-    except ValueError:
-        return False
-    pairs = {" ".join(pair) for pair in itertools.pairwise(tokens)}
-    return bool({"-n 0", "--numprocesses 0"} & pairs) or bool(
-        {"-n0", "--numprocesses=0"} & set(tokens)
-    )
