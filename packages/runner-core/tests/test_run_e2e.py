@@ -211,6 +211,31 @@ def test_dry_run_touches_nothing(fixture_registry: Callable[..., Path], tmp_path
     assert not (tmp_path / "results").exists() and not (tmp_path / "work").exists()
 
 
+def _planned(done: subprocess.CompletedProcess[str]) -> list[str]:
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    return [line.split()[1] for line in lines if line.startswith("  run ")]
+
+
+def test_sample_draws_the_same_packages_for_the_same_seed(
+    fixture_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    registry = fixture_registry(*ALL)
+    every = _planned(_apiary_run(registry, tmp_path, "--dry-run"))
+    draws = [
+        _apiary_run(registry, tmp_path, "--dry-run", "--sample", "3", "--seed", seed)
+        for seed in ("7", "7", "8")
+    ]
+    first, again, other = (_planned(done) for done in draws)
+    assert len(first) == 3 and first == again and first != other
+    assert first == [name for name in every if name in first]  # in the registry's order
+    unseeded = _apiary_run(registry, tmp_path, "--dry-run", "--sample", "3")
+    seed = unseeded.stderr.split("--seed ")[1].split()[0]
+    reseeded = _apiary_run(registry, tmp_path, "--dry-run", "--sample", "3", "--seed", seed)
+    assert _planned(unseeded) == _planned(reseeded)
+    assert len(_planned(_apiary_run(registry, tmp_path, "--dry-run", "--sample", "99"))) == 9
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

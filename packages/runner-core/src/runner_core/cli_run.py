@@ -48,6 +48,17 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
     return found
 
 
+def _sample_seed(sample: int | None, seed: int | None) -> int:
+    """--seed, or a new seed printed so that the same draw can be made again."""
+    if seed is not None or sample is None:
+        return seed or 0
+    import secrets
+
+    drawn = secrets.randbelow(1 << 31)
+    typer.echo(f"--sample {sample}: seed {drawn} (--seed {drawn} draws the same)", err=True)
+    return drawn
+
+
 def _size(text: str | None, option: str = "--memory") -> int | None:
     from sandbox_runner import parse_limit
 
@@ -66,6 +77,12 @@ def run_command(
         Path | None, Opt(help="File of package names (NAME or NAME@REV per line).")
     ] = None,
     top: Annotated[int | None, Opt(min=1, help="The N most downloaded runnable packages.")] = None,
+    sample: Annotated[
+        int | None, Opt(min=1, help="Draw N of the selected runnable packages at random.")
+    ] = None,
+    seed: Annotated[
+        int | None, Opt(min=0, help="Seed of --sample's draw (default: a new one, printed).")
+    ] = None,
     where: Annotated[
         list[str], Opt(help="FIELD=VALUE or FIELD!=VALUE (repeatable; all must hold).")
     ] = [],  # noqa: B006
@@ -227,6 +244,8 @@ def run_command(
             options = SelectionOptions(
                 packages=tuple(names),
                 top=top,
+                sample=sample,
+                seed=_sample_seed(sample, seed),
                 where=tuple(where),
                 skip_extensions=skip_extensions,
                 include_unenriched=include_unenriched,

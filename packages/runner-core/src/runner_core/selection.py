@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from registry_core import LoadedRegistry, PackageEntry, SelectionError
@@ -44,6 +45,8 @@ class Selection:
 class SelectionOptions:
     packages: tuple[str, ...] = ()
     top: int | None = None
+    sample: int | None = None
+    seed: int = 0
     where: tuple[str, ...] = ()
     skip_extensions: bool = False
     include_unenriched: bool = False
@@ -66,7 +69,17 @@ def skip_reason(entry: PackageEntry, target_minor: str, options: SelectionOption
 
 def select(registry: LoadedRegistry, options: SelectionOptions, target_minor: str) -> Selection:
     """The run's packages: ``--packages`` (in the order given) or the registry by
-    popularity, both narrowed by ``--where``; ``--top N`` keeps the first N runnable."""
+    popularity, both narrowed by ``--where``; ``--top N`` keeps the first N runnable;
+    ``--sample N`` then draws N of the runnable ones with ``--seed``, in the same order."""
+    selection = _select(registry, options, target_minor)
+    if options.sample is not None and options.sample < len(selection.run):
+        draw = random.Random(options.seed)  # noqa: S311 - a reproducible draw, not a secret
+        drawn = set(draw.sample(range(len(selection.run)), options.sample))
+        selection.run = [item for i, item in enumerate(selection.run) if i in drawn]
+    return selection
+
+
+def _select(registry: LoadedRegistry, options: SelectionOptions, target_minor: str) -> Selection:
     conditions = parse_conditions(options.where)
     check_conditions(registry, conditions)
     if options.packages:
