@@ -302,6 +302,22 @@ def test_plugin_already_installed_falls_back_to_overriding_addopts(tmp_path: Pat
     assert fix is not None and fix.test_command == "python -m pytest -o addopts="
 
 
+def test_an_unknown_option_in_the_command_s_own_addopts_is_dropped(tmp_path: Path) -> None:
+    """The override was written by an earlier fix or scan (coverage's `--no-flaky-report`,
+    from a plugin that is not installed): `-o addopts=` again would change nothing."""
+    args = ["-o", "addopts=-q --no-such-apiary-option -rfEX"]
+    files = {"tests/test_a.py": "def test_a(): pass\n"}
+    code, output = pytest_output(tmp_path, files, *args)
+    verdict = classify(exit_code=code, output=output)
+    current = entry(test="python -m pytest " + shlex.join(args))
+    fix = propose_fix(current, verdict.outcome, verdict.reason, output)
+    assert fix is not None
+    assert fix.description == "unrecognized --no-such-apiary-option in the test command -> dropped"
+    assert fix.test_command == "python -m pytest -o 'addopts=-q -rfEX'"
+    code, output = pytest_output(tmp_path, {}, *shlex.split(fix.test_command)[3:])
+    assert classify(exit_code=code, output=output).outcome is Outcome.PASS, output
+
+
 def test_no_fix_for_verdicts_and_unknown_problems(tmp_path: Path) -> None:
     code, output = pytest_output(tmp_path, {"tests/test_a.py": "def test_a(): assert 0\n"})
     verdict = classify(exit_code=code, output=output)

@@ -159,6 +159,8 @@ OPTION_TO_DIST: dict[str, str] = {
     "--benchmark-autosave": "pytest-benchmark",
     "--asyncio-mode": "pytest-asyncio",
     "--reruns": "pytest-rerunfailures",
+    "--no-flaky-report": "flaky",
+    "--force-flaky": "flaky",
     "--randomly-seed": "pytest-randomly",
     "--randomly-dont-reorganize": "pytest-randomly",
     "--html": "pytest-html",

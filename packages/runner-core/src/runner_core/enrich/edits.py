@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 
 from packaging.markers import InvalidMarker, Marker
 from runner_core.commands import split_steps
@@ -128,16 +129,31 @@ def without_coverage_options(args: list[str]) -> list[str]:
 def drop_coverage(test_command: str | None) -> str | None:
     """The test command without coverage options, also inside `-o addopts=...`; None when
     it has none (they come from the ini file's addopts)."""
+    return _rewrite_args(test_command, without_coverage_options)
+
+
+def drop_options(test_command: str | None, options: list[str]) -> str | None:
+    """The test command without these flags (`--opt` or `--opt=value`), also inside
+    `-o addopts=...`; None when it has none of them."""
+
+    def edit(args: list[str]) -> list[str]:
+        return [arg for arg in args if arg.split("=", 1)[0] not in options]
+
+    return _rewrite_args(test_command, edit)
+
+
+def _rewrite_args(test_command: str | None, edit: Callable[[list[str]], list[str]]) -> str | None:
+    """``edit`` applied to the command's arguments and to its addopts overrides."""
     tokens = shlex.split(test_command or "python -m pytest")
     rewritten = [
-        _addopts_without_coverage(token) if before in ("-o", "--override-ini") else token
+        _edit_addopts(token, edit) if before in ("-o", "--override-ini") else token
         for before, token in zip(["", *tokens], tokens, strict=False)
     ]
-    rewritten = without_coverage_options(rewritten)
+    rewritten = edit(rewritten)
     return shlex.join(rewritten) if rewritten != tokens else None
 
 
-def _addopts_without_coverage(override: str) -> str:
+def _edit_addopts(override: str, edit: Callable[[list[str]], list[str]]) -> str:
     if not override.startswith("addopts="):
         return override
-    return "addopts=" + shlex.join(without_coverage_options(shlex.split(override[8:])))
+    return "addopts=" + shlex.join(edit(shlex.split(override[8:])))

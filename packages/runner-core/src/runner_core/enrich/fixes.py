@@ -28,6 +28,7 @@ from runner_core.enrich.distnames import (
 from runner_core.enrich.edits import (
     add_requirements,
     drop_coverage,
+    drop_options,
     installed_by,
     with_test_args,
 )
@@ -268,7 +269,11 @@ def _unrecognized_rule(failure: _Failure) -> Iterable[Candidate]:
             add_requirements(failure.install, plugins),
             failure.test,
         )
-    if not _NO_ADDOPTS.search(failure.test or ""):
+    dropped = drop_options(failure.test, options)
+    if dropped is not None:
+        what = f"unrecognized {' '.join(options)} in the test command -> dropped"
+        yield (what, failure.install, dropped)
+    elif not _NO_ADDOPTS.search(failure.test or ""):
         yield (
             f"unrecognized {' '.join(options)} in addopts -> -o addopts=''",
             failure.install,
