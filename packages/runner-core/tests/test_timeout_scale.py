@@ -105,3 +105,71 @@ def test_a_timeout_on_a_starved_cpu_says_the_machine_was_busy(tmp_path: Path) ->
     assert [e.outcome.value for e in finished] == ["timeout"]
     reason = finished[0].reason or ""
     assert "of a CPU over" in reason and "the machine was busy, see --timeout-scale" in reason
+
+
+CHILD_SPINNER = {
+    "spinner/__init__.py": "",
+    "tests/test_spin.py": (
+        "import os\n\n\n"
+        "def test_spin_in_two_workers():\n"
+        "    for _ in range(2):\n"
+        "        if os.fork() == 0:\n"
+        "            while True:\n"
+        "                pass\n"
+        "    os.wait()\n"
+    ),
+}
+
+
+@pytest.mark.slow
+def test_worker_processes_spinning_while_the_suite_waits_are_a_loop(tmp_path: Path) -> None:
+    """The workers are killed unreaped, so `wait4` never counts their CPU: read from /proc
+    before the kill, the suite's processes held a whole CPU (two workers, so that a
+    machine busy with other tests still gives them one between them), which is a loop to
+    triage, not a busy machine."""
+    fixture = Fixture(
+        "spinner", CHILD_SPINNER, test="python -m pytest -q -p no:cacheprovider tests", timeout=8
+    )
+    registry = build_registry(tmp_path, fixture)
+    done = run_apiary(*run_args(registry, tmp_path, "child", "--idle-timeout", "0"), cwd=tmp_path)
+    assert done.returncode != 2, done.stderr
+    events = list(read_events(tmp_path / "results" / "child" / "events.jsonl").known())
+    finished = [e for e in events if isinstance(e, PackageFinished)]
+    assert [e.outcome.value for e in finished] == ["timeout"]
+    assert "the machine was busy" not in (finished[0].reason or "")
+    assert "mostly asleep" not in (finished[0].reason or "")
+    crash = finished[0].crash
+    assert crash is not None and crash.kind.value == "busy_hang"
+    # not dismissed as no loop: triage went on to ask for the JIT, which this build lacks
+    assert crash.jit_only is None and "JIT" in (crash.jit_only_reason or ""), crash
+
+
+LATE_SPINNER = {
+    "spinner/__init__.py": "",
+    "tests/test_spin.py": (
+        "import time\n\n\n"
+        "def test_sleep_then_spin():\n"
+        "    time.sleep(8)\n"
+        "    while True:\n"
+        "        pass\n"
+    ),
+}
+
+
+@pytest.mark.slow
+def test_a_suite_that_mostly_slept_is_no_loop_and_no_busy_machine(tmp_path: Path) -> None:
+    """Running at the stop, but asleep for most of the run: its processes had a fifth of
+    a CPU and hardly waited for one. Neither a loop nor a busy machine explains that."""
+    fixture = Fixture(
+        "spinner", LATE_SPINNER, test="python -m pytest -q -p no:cacheprovider tests", timeout=10
+    )
+    registry = build_registry(tmp_path, fixture)
+    done = run_apiary(*run_args(registry, tmp_path, "late", "--idle-timeout", "0"), cwd=tmp_path)
+    assert done.returncode != 2, done.stderr
+    events = read_events(tmp_path / "results" / "late" / "events.jsonl").known()
+    finished = [e for e in events if isinstance(e, PackageFinished)]
+    assert [e.outcome.value for e in finished] == ["timeout"]
+    reason = finished[0].reason or ""
+    assert "of a CPU over" in reason and "mostly asleep, not a loop" in reason, reason
+    crash = finished[0].crash
+    assert crash is not None and "mostly asleep" in (crash.jit_only_reason or ""), crash

@@ -306,3 +306,20 @@ def test_setup_problems_are_one_line_errors(tmp_path: Path, work: Path) -> None:
         run_sandboxed(
             SandboxSpec(command=["true"], cwd=tmp_path / "missing", env={}, stdout_log=work / "o")
         )
+
+
+def test_a_stopped_command_s_usage_counts_its_unreaped_children(
+    run: Callable[..., SandboxResult], backend: str
+) -> None:
+    """The child spins while its parent sleeps; both are killed and the child is never
+    reaped by its parent, so `wait4` never sees its CPU; the usage read from /proc before
+    the kill does, with the threads' run-queue wait beside it."""
+    spin = py("import os, time\nif os.fork() == 0:\n    while True: pass\ntime.sleep(600)")
+    result = run(spin, backend=backend, timeout_s=3)
+    assert result.timed_out
+    usage = result.stopped_usage
+    assert usage is not None and result.cpu_s is not None
+    assert usage.cpu_s > result.cpu_s
+    assert usage.runqueue_wait_s is not None and usage.runqueue_wait_s >= 0
+    finished = run(py("pass"), backend=backend)
+    assert finished.stopped_usage is None  # only a stopped command is read

@@ -34,8 +34,9 @@ class Attempt:
     # A suite stopped at a timeout: where its threads were (deadlock or busy_hang).
     hang: CrashRecord | None = None
     evidence_dir: Path | None = None
-    # A wall-clock timeout with too little CPU to tell a loop from a busy machine: why.
-    starved: str | None = None
+    # A wall-clock timeout whose processes had too little CPU to be a loop: the machine
+    # was busy, or they were mostly asleep.
+    not_a_loop: str | None = None
 
 
 @dataclass
@@ -109,31 +110,40 @@ class SuiteRunner:
         hang = _hang(done, evidence)
         if hang is not None:
             verdict = verdict.model_copy(update={"reason": f"{verdict.reason}: {describe(hang)}"})
-        starved = _starved(done, hang)
-        if starved is not None:
-            verdict = verdict.model_copy(update={"reason": f"{verdict.reason} ({starved})"})
-        return Attempt(command, verdict, output, evidence, done, hang, folder, starved)
+        not_a_loop = _not_a_loop(done, hang)
+        if not_a_loop is not None:
+            verdict = verdict.model_copy(update={"reason": f"{verdict.reason} ({not_a_loop})"})
+        return Attempt(command, verdict, output, evidence, done, hang, folder, not_a_loop)
 
 
-# Below this share of one CPU over its run, a suite stopped at the wall limit was starved
-# by the machine rather than looping: a spinning thread holds a whole CPU.
-_STARVED_SHARE = 0.5
+# Below this share of one CPU over its run, a suite stopped at the wall limit was not
+# looping: a spinning thread holds a whole CPU.
+_LOOP_SHARE = 0.5
 
 
-def _starved(done: StepOutcome, hang: CrashRecord | None) -> str | None:
-    """Why a wall-clock timeout may say more about the machine than about the suite."""
+def _not_a_loop(done: StepOutcome, hang: CrashRecord | None) -> str | None:
+    """Why a suite stopped at the wall limit with a thread running is no loop: the CPU
+    its processes had (children included, read before the kill) was too little, either
+    because they waited for a CPU (a busy machine) or because they mostly slept."""
     result = done.result
-    if result is None or not result.timed_out or result.cpu_s is None or done.duration_s <= 0:
+    if result is None or not result.timed_out or done.duration_s <= 0:
         return None
     if hang is not None and hang.kind is not CrashKind.BUSY_HANG:
         return None  # asleep or on locks: little CPU is what such a hang uses
-    share = result.cpu_s / done.duration_s
-    if share >= _STARVED_SHARE:
+    usage = result.stopped_usage
+    cpu = usage.cpu_s if usage is not None else result.cpu_s
+    if cpu is None:
         return None
-    return (
-        f"it had {share:.0%} of a CPU over {done.duration_s:.0f} s: the machine was busy,"
-        " see --timeout-scale"
-    )
+    share, seconds = cpu / done.duration_s, done.duration_s
+    if share >= _LOOP_SHARE:
+        return None
+    waited = usage.runqueue_wait_s if usage is not None else None
+    had = f"it had {share:.0%} of a CPU over {seconds:.0f} s"
+    if waited is None:
+        return f"{had}: the machine was busy, see --timeout-scale"
+    if waited < cpu:
+        return f"{had} and waited {waited:.0f} s for one: mostly asleep, not a loop"
+    return f"{had} and waited {waited:.0f} s for one: the machine was busy, see --timeout-scale"
 
 
 def _hang(done: StepOutcome, evidence: Evidence) -> CrashRecord | None:

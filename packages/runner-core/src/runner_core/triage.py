@@ -277,7 +277,7 @@ def _not_a_loop(first: Attempt) -> str | None:
     if outcome is Outcome.TIMEOUT:
         if hang.kind is not CrashKind.BUSY_HANG:
             return "stopped at the time limit with no thread running"
-        return first.starved  # a loop holds a whole CPU: a starved suite tells nothing
+        return first.not_a_loop  # a loop holds a whole CPU
     if hang.kind not in (CrashKind.BUSY_HANG, CrashKind.DEADLOCK):
         return "every thread was asleep, none on a lock"
     return None

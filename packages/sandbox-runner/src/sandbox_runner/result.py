@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox_runner.stackdump import SignalledProcess
+from sandbox_runner.treeusage import TreeUsage
 
 UsedBackend = Literal["none", "bwrap"]
 
@@ -36,6 +37,9 @@ class SandboxResult(BaseModel):
     - `withheld_env`: names (never values) of environment variables the filter removed.
     - `stacks_from`: the processes asked for their stacks before a timeout's kill (see
       `SandboxSpec.stack_signal`), with their threads' states at that moment.
+    - `stopped_usage`: for a command stopped at a time limit, the CPU time and run-queue
+      wait of all its processes just before the kill (children included, which `cpu_s`
+      misses when they were killed unreaped).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -70,6 +74,7 @@ class SandboxResult(BaseModel):
     network_isolated: bool
     withheld_env: list[str]
     stacks_from: list[SignalledProcess] = Field(default_factory=list)
+    stopped_usage: TreeUsage | None = None
 
     @property
     def killed(self) -> bool:

@@ -20,7 +20,7 @@ from sandbox_runner.errors import SandboxError
 from sandbox_runner.live import REGISTRY, LiveSandbox, terminate_on_signals
 from sandbox_runner.output import CappedLog
 from sandbox_runner.pidlimit import ProcessLimit, process_limit
-from sandbox_runner.procscan import MARKER_VAR, new_marker
+from sandbox_runner.procscan import MARKER_VAR, new_marker, processes_with_env
 from sandbox_runner.programs import programs_outside_view
 from sandbox_runner.pump import Watch, drain, exited, pump
 from sandbox_runner.reaper import ReaperChannel, Usage
@@ -28,6 +28,7 @@ from sandbox_runner.result import SandboxResult
 from sandbox_runner.spec import SandboxSpec
 from sandbox_runner.stackdump import SignalledProcess, signal_for_stacks
 from sandbox_runner.status import decode_status, signal_name, suspect_oom
+from sandbox_runner.treeusage import TreeUsage, tree_usage
 
 # On a timeout, how long the reaper gets to kill the namespace and report usage.
 STOP_GRACE_S = 2.0
@@ -45,6 +46,7 @@ class _Ending:
     interrupted: bool = False
     process_limit_hit: bool = False
     stacks_from: list[SignalledProcess] = field(default_factory=list)
+    stopped_usage: TreeUsage | None = None
 
 
 @dataclass
@@ -210,9 +212,12 @@ def _follow(
         streams[_fd(proc.stderr)] = run.stderr
     status: tuple[int, resource.struct_rusage] | None = None
     stacks_from: list[SignalledProcess] = []
+    stopped_usage: TreeUsage | None = None
     try:
         disk = DiskWatch.over((launch.cwd, *launch.writable), run.spec.limits.disk_bytes)
         watch = pump(proc.pid, streams, run.spec, started, disk)
+        if watch.timed_out or watch.idle_timed_out:
+            stopped_usage = tree_usage(processes_with_env(MARKER_VAR, run.marker))
         stacks_from = _ask_for_stacks(run, watch)
         if watch.stopped and channel is not None:
             channel.request_stop()  # let the reaper report the command's usage first
@@ -232,6 +237,7 @@ def _follow(
     usage = Usage(status[1].ru_maxrss, status[1].ru_utime + status[1].ru_stime)
     ending = _Ending(proc.returncode, usage, watch, sandbox.interrupted)
     ending.stacks_from = stacks_from
+    ending.stopped_usage = stopped_usage
     return ending
 
 
@@ -348,6 +354,7 @@ def _result(run: _Run, ending: _Ending, wall: float) -> SandboxResult:
         timed_out=ending.watch.timed_out,
         idle_timed_out=ending.watch.idle_timed_out,
         stacks_from=ending.stacks_from,
+        stopped_usage=ending.stopped_usage,
         interrupted=ending.interrupted,
         oom_suspected=oom,
         cpu_limit_hit=cpu_hit,
