@@ -18,24 +18,27 @@ _PROC = Path("/proc")
 _serials = itertools.count(1)
 
 
-def start_time(pid: int) -> int | None:
-    """The start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat)."""
+def stat_fields(stat_file: Path) -> list[str] | None:
+    """The fields of a /proc `stat` file after the command name, from field 3 (the state)
+    on; None when it cannot be read (the process or thread is gone)."""
     try:
-        stat = (_PROC / str(pid) / "stat").read_text()
+        stat = stat_file.read_text()
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: split after the last ")".
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[19])
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def start_time(pid: int) -> int | None:
+    """The start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    fields = stat_fields(_PROC / str(pid) / "stat")
+    return int(fields[19]) if fields else None
 
 
 def is_running(pid: int) -> bool:
     """Whether `pid` exists and is not a zombie."""
-    try:
-        stat = (_PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
+    fields = stat_fields(_PROC / str(pid) / "stat")
+    return fields is not None and fields[0] not in ("Z", "X")
 
 
 def new_marker() -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from sandbox_runner.procscan import MARKER_VAR, processes_with_env
+from sandbox_runner.procscan import MARKER_VAR, processes_with_env, stat_fields
 
 _PROC = Path("/proc")
 # Thread states that mean "on a CPU or about to be" (see proc(5), field 3 of stat).
@@ -57,15 +57,14 @@ def thread_states(pid: int) -> list[tuple[str, str]]:
     except OSError:
         return []
     for task in tasks:
-        try:
-            stat = (task / "stat").read_text()
-        except OSError:
+        fields = stat_fields(task / "stat")
+        if not fields:
             continue
         try:
             channel = (task / "wchan").read_text().strip()
         except OSError:
             channel = ""
-        states.append((stat[stat.rfind(")") + 2 :].split()[0], channel))
+        states.append((fields[0], channel))
     return states
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from sandbox_runner.procscan import stat_fields
+
 _PROC = Path("/proc")
 # Fields 14-17 of /proc/PID/stat, counted after the command name: utime, stime,
 # cutime, cstime, in clock ticks.
@@ -45,12 +47,8 @@ def tree_usage(pids: Iterable[int]) -> TreeUsage:
 
 
 def _cpu_ticks(pid: int) -> int:
-    try:
-        stat = (_PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return 0
-    # The command name (field 2) may hold spaces and parentheses: split after the last ")".
-    return sum(int(v) for v in stat[stat.rfind(")") + 2 :].split()[_TIMES])
+    fields = stat_fields(_PROC / str(pid) / "stat")
+    return sum(int(v) for v in fields[_TIMES]) if fields else 0
 
 
 def _runqueue_wait_ns(pid: int) -> int | None:
