@@ -238,6 +238,7 @@ def test_unparsable_and_deep_test_files_do_not_stop_the_scan(tmp_path: Path) -> 
         ("google.oauth2.credentials", "google-auth"),
         # the protos every generated client shares (google-cloud-texttospeech's tests)
         ("google.longrunning.operations_pb2", "googleapis-common-protos"),
+        ("google.logging.type.log_severity_pb2", "googleapis-common-protos"),
         ("google.iam.v1.policy_pb2", "grpc-google-iam-v1"),
         # a generated API client comes with its google-cloud-* distribution
         ("google.pubsub_v1.types.pubsub", "google-cloud-pubsub"),

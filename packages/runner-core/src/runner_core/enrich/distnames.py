@@ -40,6 +40,7 @@ IMPORT_TO_DIST: dict[str, str] = {
     "google.cloud.operation": "google-cloud-core",
     "google.cloud.version": "google-cloud-core",
     "google.iam": "grpc-google-iam-v1",
+    "google.logging": "googleapis-common-protos",
     "google.longrunning": "googleapis-common-protos",
     "google.oauth2": "google-auth",
     "google.rpc": "googleapis-common-protos",
