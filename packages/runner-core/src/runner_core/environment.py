@@ -100,6 +100,8 @@ def env_for_tests(
     env = dict(base)
     env["PYTHON_JIT"] = "1"
     env["PYTHONFAULTHANDLER"] = "1"
+    # Every run compiles the same modules: loading bytecode instead changes when garbage
+    # collections fall, and a JIT hang that needs one at an exact count then goes away.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(sanitizer_env([user_env, base], policy, evidence_dir).values)
     if evidence_dir is not None:
