@@ -96,7 +96,7 @@ def test_a_crash_some_hash_seeds_reach_reproduces_under_its_seed(
     crash = finished["seed-crash"].crash
     assert crash is not None and crash.reproducible is True
     assert finished["seed-crash"].hash_seed == crashing
-    for step in ("test", "rerun"):
+    for step in ("test", "isolate"):
         log = (run_dir / "logs" / "seed-crash" / f"{step}.log").read_text()
         assert f"seed {crashing}" in log
     script = (run_dir / (crash.reproducer_path or "")).read_text()

@@ -237,7 +237,9 @@ def test_no_jit_here_is_said_not_guessed(evidence_run: Path) -> None:
     assert crash.gil_off_only is None and crash.gil_off_only_reason == "not a free-threaded build"
     record = json.loads((evidence_run / (crash.record_path or "")).read_text())
     assert record["test"]["runner"] == "pytest"
-    assert [r["step"] for r in record["reruns"]] == ["rerun", "isolate"]
+    # the test alone crashed the same way: reproducible, with no second run of the suite
+    assert crash.reproducible is True and crash.isolated == "reproduces"
+    assert [r["step"] for r in record["reruns"]] == ["isolate"]
 
 
 ORDER_DEPENDENT = {
@@ -274,6 +276,9 @@ def test_a_narrowed_rerun_that_hangs_is_one_line_not_an_error(tmp_path: Path) ->
     assert crash.test_id == "tests/test_order.py::test_z_depends_on_it"
     assert crash.isolated == "does-not-reproduce"
     assert "hang" in (crash.isolated_reason or ""), crash.isolated_reason
+    # the test alone did not crash: the whole suite ran again, and crashed the same way
     assert crash.reproducible is True
+    record = json.loads((tmp_path / "results" / "hang" / (crash.record_path or "")).read_text())
+    assert [r["step"] for r in record["reruns"]] == ["isolate", "rerun"]
     script = (tmp_path / "results" / "hang" / (crash.reproducer_path or "")).read_text()
     assert "# Runs the whole test suite." in script

@@ -147,7 +147,12 @@ def run_command(
     ] = "auto",
     network_during_tests: Annotated[str, Opt(help="on or off.")] = "off",
     crash_reruns: Annotated[
-        int, Opt(min=0, help="Reruns of a crashing test suite to check it reproduces.")
+        int,
+        Opt(
+            min=0,
+            help="Reruns of a crashing test suite to check it reproduces, when the "
+            "crashing test alone did not.",
+        ),
     ] = 1,
     iterations: Annotated[
         int,

@@ -2,10 +2,12 @@
 
 The triage a JIT developer does by hand after every crash:
 
-1. rerun the suite (`--crash-reruns` times): reproducible when a rerun crashes in the
-   same bucket;
-2. run just the test that was running when the process died (its node id or unittest
+1. run just the test that was running when the process died (its node id or unittest
    id, from the evidence): `isolated` is reproduces, does-not-reproduce or not-tried;
+   when it reproduces, the crash is reproducible: the test alone crashed the same way;
+2. otherwise rerun the whole suite (`--crash-reruns` times): reproducible when every
+   rerun crashes in the same bucket. A crash the test alone reproduces never pays for a
+   second run of the whole suite, which on a real package is minutes;
 3. on a JIT build, when the crash happened with the JIT on and reproduced, run the
    narrowest reproducer again with PYTHON_JIT=0: `jit_only` is True when it no longer
    crashes, False when it crashes in the same bucket, None (with the reason) otherwise;
@@ -92,12 +94,15 @@ def triage(
         found.attempts.append(attempt)
         return attempt
 
-    found.reruns = [run(Step.RERUN, suite_command, {}) for _ in range(crash_reruns)]
-    if found.reruns:
-        found.reproducible = all(_same(r, first) for r in found.reruns)
     test = first.evidence.test
     found.test_id = test.test_id if test is not None else None
     _isolate(found, first, run, tries, cwd)
+    if found.isolated == "reproduces":
+        found.reproducible = True
+    else:
+        found.reruns = [run(Step.RERUN, suite_command, {}) for _ in range(crash_reruns)]
+        if found.reruns:
+            found.reproducible = all(_same(r, first) for r in found.reruns)
     reproduced = found.isolated == "reproduces" or bool(found.reproducible)
     command = found.reproducer_command or suite_command
     found.jit = _attribute(first, run, command, tries, reproduced, _JIT, interpreter, env)
