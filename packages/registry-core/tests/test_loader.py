@@ -10,8 +10,17 @@ from typing import Any
 
 import pytest
 import yaml
-from registry_core import RegistryNotFoundError, load_registry, packages_by_popularity
+from registry_core import (
+    RegistryNotFoundError,
+    checks,
+    load_registry,
+    packages_by_popularity,
+    parsing,
+)
+from registry_core.limits import MAX_PACKAGE_FILE_BYTES
+from registry_core.loader import LoadedRegistry
 from registry_core.model import FIELD_ORDER
+from registry_core.results import FileResult
 
 SAMPLE_NAMES = 29
 
@@ -483,3 +492,64 @@ def test_xdist_users_must_run_in_one_process(
     (empty_registry / "packages" / "x.yaml").write_text(text)
     loaded = load_registry(empty_registry)
     assert [p.field for p in loaded.strict_problems] == (["test_command"] if flagged else [])
+
+
+def _many(sample: Path, copies: int) -> Path:
+    """The sample's files `copies` times over (renamed), its bad files, one too big."""
+    packages = sample / "packages"
+    originals = sorted(packages.glob("*.yaml"))
+    for number in range(copies):
+        for path in originals:
+            name = f"{path.stem}-{number}"
+            text = path.read_text().replace(f"package: {path.stem}\n", f"package: {name}\n", 1)
+            (packages / f"{name}.yaml").write_text(text)
+    for name, content, _ in BAD_FILES:
+        (packages / name).write_bytes(content)
+    (packages / "huge.yaml").write_bytes(b"package: huge\nnotes: " + b"x" * MAX_PACKAGE_FILE_BYTES)
+    return sample
+
+
+def _seen(loaded: LoadedRegistry) -> tuple[object, ...]:
+    return (
+        {name: entry.model_dump() for name, entry in loaded.entries.items()},
+        [str(p) for p in loaded.problems],
+        [str(p) for p in loaded.file_strict_problems],
+        sorted(loaded.files.names.items()),
+    )
+
+
+def test_processes_read_what_one_process_reads(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = _many(sample, 20)
+    files = len(list((registry / "packages").iterdir()))
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU here: nothing to share")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    real_check = checks.check_package_text
+
+    def check(path: Path, raw: bytes) -> FileResult:
+        (pids / str(os.getpid())).touch()
+        return real_check(path, raw)
+
+    monkeypatch.setattr(checks, "check_package_text", check)
+    shared = load_registry(registry, use_cache=False)
+    readers = {int(p.name) for p in pids.iterdir()}
+    assert len(readers) >= 2 and os.getpid() not in readers
+    shutil.rmtree(pids)
+    pids.mkdir()
+    monkeypatch.setattr(parsing, "MIN_FILES_TO_SHARE", files + 1)
+    alone = load_registry(registry, use_cache=False)
+    assert {int(p.name) for p in pids.iterdir()} == {os.getpid()}
+    assert _seen(shared) == _seen(alone)
+    assert len(shared.entries) == 29 * 21
+    found = {p.file.name: p.message for p in shared.problems}
+    assert "huge.yaml" in found
+    assert {name for name, _, _ in BAD_FILES} <= set(found)
+
+
+def test_a_few_files_or_a_threaded_process_read_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parsing.processes_for(parsing.MIN_FILES_TO_SHARE - 1) == 1
+    monkeypatch.setattr("threading.active_count", lambda: 2)
+    assert parsing.processes_for(100_000) == 1

@@ -24,13 +24,14 @@ from registry_core.cacherows import (
     index_from_payload,
     index_payload,
     package_from_payload,
-    package_payload,
 )
 from registry_core.errors import FileRefused, RegistryNotFoundError
 from registry_core.fileio import outside, read_capped
-from registry_core.limits import MAX_INDEX_FILE_BYTES, MAX_PACKAGE_FILE_BYTES
+from registry_core.limits import MAX_INDEX_FILE_BYTES
 from registry_core.model import NOT_COMPILED, IndexEntry, PackageEntry
+from registry_core.parsing import Parsed, parse_files
 from registry_core.problems import WHOLE_FILE, RegistryProblem
+from registry_core.results import FileResult
 
 INDEX_NAME = "index.yaml"
 PACKAGES_DIR = "packages"
@@ -189,11 +190,25 @@ def _load_packages(reader: _Reader, loaded: LoadedRegistry) -> None:
         loaded.problems.append(_read_problem(directory, exc))
         return
     try:
-        for name in names:
-            _load_package(reader, loaded, directory, name, dir_fd)
+        slots = [_from_cache(reader, loaded, directory, name, dir_fd) for name in names]
     finally:
         if dir_fd is not None:
             os.close(dir_fd)
+    misses = [slot for slot in slots if slot is not None and slot.result is None]
+    for slot, parsed in zip(misses, parse_files([directory / s.name for s in misses]), strict=True):
+        _parsed(reader, directory, slot, parsed)
+    for kept in slots:
+        if kept is not None and kept.result is not None:
+            _keep(loaded, kept.result)
+
+
+@dataclass
+class _Slot:
+    """One package file on its way: its cache key, and what it gave once known."""
+
+    name: str
+    key: FileKey
+    result: FileResult | None = None
 
 
 def _stat_package(
@@ -221,35 +236,37 @@ def _stat_package(
     return info
 
 
-def _load_package(
+def _from_cache(
     reader: _Reader, loaded: LoadedRegistry, directory: Path, name: str, dir_fd: int | None
-) -> None:
-    rel = f"{PACKAGES_DIR}/{name}"
+) -> _Slot | None:
+    """The file's slot, with its result when the cache has it; None when it is no file
+    to read (the problem is noted)."""
     reader.stats.files += 1
     loaded.files.names[name[:-5]] = name
     info = _stat_package(reader, loaded, directory, name, dir_fd)
     if info is None:
-        return
-    key = file_key(info)
-    payload = reader.get(rel, key)
-    result = None
+        return None
+    slot = _Slot(name, file_key(info))
+    payload = reader.get(f"{PACKAGES_DIR}/{name}", slot.key)
     if payload is not None:
-        try:
-            result = package_from_payload(directory, name, payload)
-        except (KeyError, TypeError, ValueError):
-            result = None
-    if result is None:
-        path = directory / name
-        try:
-            raw = read_capped(path, MAX_PACKAGE_FILE_BYTES)
-        except FileRefused as exc:
-            loaded.problems.append(RegistryProblem(path, 1, 1, WHOLE_FILE, exc.reason))
-            return
-        from registry_core.checks import check_package_text  # the YAML reader: on a miss only
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            slot.result = package_from_payload(directory, name, payload)
+    return slot
 
-        result = check_package_text(path, raw)
-        extra = result.entry.model_extra if result.entry is not None else None
-        reader.put(rel, key, package_payload(result), extra)
+
+def _parsed(reader: _Reader, directory: Path, slot: _Slot, parsed: Parsed) -> None:
+    """What reading the file gave, kept in its slot and the cache."""
+    kind, value = parsed
+    if kind == "refused":
+        problem = RegistryProblem(directory / slot.name, 1, 1, WHOLE_FILE, value)
+        slot.result = FileResult(None, [problem])
+        return
+    slot.result = package_from_payload(directory, slot.name, value)
+    row = value[0]
+    reader.put(f"{PACKAGES_DIR}/{slot.name}", slot.key, value, None if row is None else row[-2])
+
+
+def _keep(loaded: LoadedRegistry, result: FileResult) -> None:
     for problem in result.problems:
         (loaded.file_strict_problems if problem.strict else loaded.problems).append(problem)
     if result.entry is not None:
