@@ -62,16 +62,20 @@ def package_cache(work_dir: Path, package: str) -> Path:
 def env_for_install(
     base: Mapping[str, str], cache_dir: Path, policy: SanitizerPolicy = NO_LEAKS
 ) -> dict[str, str]:
-    """Install steps: JIT off (a crash inside pip is not a JIT crash), the package's
-    own caches, and files copied out of the cache, never hard-linked (a linked file
-    written in one venv would change the cached copy). Leaks are never reported here:
-    `--leaks` is about the code under test, not the installers."""
+    """Install steps: JIT off (a crash inside pip is not a JIT crash) and the package's
+    own caches. uv hard-links files out of its cache where it can: into the build
+    environments it makes inside the cache (copying setuptools into each one was a third
+    of the CPU of a small install), not into the venv, a mount of its own in the
+    sandbox, where it copies. A build backend may write what it was linked to, which
+    only this package's later installs read, as it may write the whole cache anyway.
+    Leaks are never reported here: `--leaks` is about the code under test, not the
+    installers."""
     env = {**base, **sanitizer_env([base], replace(policy, leaks=False)).values}
     env["PYTHON_JIT"] = "0"
     env["UV_CACHE_DIR"] = str(cache_dir / "uv")
     env["PIP_CACHE_DIR"] = str(cache_dir / "pip")
     env["UV_PYTHON_DOWNLOADS"] = "never"
-    env["UV_LINK_MODE"] = "copy"
+    env["UV_LINK_MODE"] = "hardlink"
     return env
 
 
