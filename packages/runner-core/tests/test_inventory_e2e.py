@@ -31,7 +31,12 @@ def test_uv_install_records_the_venv_and_compiles_pytest_not_the_package(
     assert finished.outcome.value == "pass"
     install = next(e for e in events if isinstance(e, StepFinished) and e.step.value == "install")
     assert INVENTORY in install.command
-    (venv,) = (tmp_path / "work" / "venvs").iterdir()
+    (venv,) = (tmp_path / "work" / "cache" / "packages" / "passing-pkg" / "venvs").iterdir()
+    # The venv lies in the package's cache folder, one mount for the install: uv linked
+    # what it installed out of its cache instead of copying it.
+    (installed,) = venv.glob("lib/python*/site-packages/_pytest/python.py")
+    cached = {p.stat().st_ino for p in venv.parents[1].glob("uv/**/_pytest/python.py")}
+    assert installed.stat().st_ino in cached
     # What the venv holds, as the sandboxed command found it, is what the events say.
     assert finished.installed == read_inventory(venv)
     assert "pytest" in {name.lower() for name in finished.installed}

@@ -16,8 +16,8 @@ from sandbox_runner import probe_bwrap
 needs_bwrap = pytest.mark.skipif(not probe_bwrap()[0], reason="bubblewrap unusable here")
 
 # Looks for installer caches from where a package's code stands (its own cache's
-# parents: the shared cache of old, other packages' caches; the work dir beside its
-# venv) and appends a line to every cached `iniconfig/__init__.py` it can reach.
+# parents: the shared cache of old, other packages' caches; every folder above its venv)
+# and appends a line to every `iniconfig/__init__.py` it can reach outside its own venv.
 POISON = textwrap.dedent(
     """
     import os
@@ -30,10 +30,12 @@ POISON = textwrap.dedent(
                 roots += [Path(os.environ[name]), *Path(os.environ[name]).parents][:4]
         venv = os.environ.get("VIRTUAL_ENV")
         if venv:
-            roots.append(Path(venv).parents[1] / "cache")
+            roots += list(Path(venv).parents)[:5]
         hits = []
         for root in roots:
             for folder, _, files in os.walk(root):
+                if venv and Path(folder).is_relative_to(venv):
+                    continue
                 if Path(folder).name == "iniconfig" and "__init__.py" in files:
                     try:
                         with open(Path(folder) / "__init__.py", "a") as handle:
@@ -190,7 +192,8 @@ def test_neither_a_build_backend_nor_a_test_poisons_what_another_package_install
     second = run_apiary(*run_args(reg, tmp_path, "victim", "-p", "passing-pkg"), cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert package_outcomes(tmp_path / "results" / "victim") == {"passing-pkg": "pass"}
-    installed = list((tmp_path / "work" / "venvs").glob("passing-pkg-*/lib/*/site-packages"))
+    venvs = tmp_path / "work" / "cache" / "packages" / "passing-pkg" / "venvs"
+    installed = list(venvs.glob("passing-pkg-*/lib/*/site-packages"))
     assert installed
     init = installed[0] / "iniconfig" / "__init__.py"
     assert "POISONED" not in init.read_text()

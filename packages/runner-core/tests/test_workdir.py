@@ -33,7 +33,7 @@ def _fill(path: Path, size: int) -> None:
 
 def _package(layout: WorkLayout, name: str, size: int, used: float) -> None:
     """A package as a run leaves it: a venv, an installer cache, a home, a source."""
-    _fill(layout.venvs / f"{name}-0123abcd-0123456789ab" / "lib" / "big.so", size)
+    _fill(layout.package_venvs(name) / f"{name}-0123abcd-0123456789ab" / "lib" / "big.so", size)
     _fill(layout.package_cache(name) / "uv" / "wheel.whl", size)
     _fill(layout.home(name) / ".cache" / "x", 1)
     _fill(layout.sources / "sdist" / name / "1.0" / "setup.py", 1)
@@ -45,6 +45,9 @@ def test_a_package_s_folders_are_its_own_not_a_prefix_s(tmp_path: Path) -> None:
     for name in ("foo", "foo-bar"):
         _package(layout, name, 1, 1.0)
         (layout.sources / "git" / f"{name}-0123456789").mkdir(parents=True)
+    # where older versions kept venvs: still the package's
+    (layout.venvs / "foo-0123abcd-0123456789ab").mkdir(parents=True)
+    (layout.venvs / "foo-bar-0123abcd-0123456789ab").mkdir()
     (layout.venvs / "foo-bar-0123abcd-0123456789ab-not-a-venv").mkdir()
     names = {p.relative_to(tmp_path).as_posix() for p in layout.package_paths("foo")}
     assert names == {

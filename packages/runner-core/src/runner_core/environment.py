@@ -48,11 +48,11 @@ def base_env(
 
 
 def package_cache(work_dir: Path, package: str) -> Path:
-    """The uv and pip caches of one package's installs (made if missing).
+    """The uv and pip caches of one package's installs, and its venvs (made if missing).
 
     Never shared between packages: a build backend runs with write access to the cache
     its installer uses, so a shared one would let it plant code in what every later
-    package installs. Test steps do not see it at all.
+    package installs. Test steps see only their venv of it.
     """
     path = WorkLayout(work_dir).package_cache(package)
     path.mkdir(parents=True, exist_ok=True)
@@ -63,13 +63,12 @@ def env_for_install(
     base: Mapping[str, str], cache_dir: Path, policy: SanitizerPolicy = NO_LEAKS
 ) -> dict[str, str]:
     """Install steps: JIT off (a crash inside pip is not a JIT crash) and the package's
-    own caches. uv hard-links files out of its cache where it can: into the build
-    environments it makes inside the cache (copying setuptools into each one was a third
-    of the CPU of a small install), not into the venv, a mount of its own in the
-    sandbox, where it copies. A build backend may write what it was linked to, which
-    only this package's later installs read, as it may write the whole cache anyway.
-    Leaks are never reported here: `--leaks` is about the code under test, not the
-    installers."""
+    own caches. uv hard-links files out of its cache into the venv and its build
+    environments, all inside the package's cache folder (copying them was a third of the
+    CPU of a small install, and each copy a file more on the disk). A build backend or a
+    test may write what was linked, which only this package's later installs read, as a
+    build backend may write the whole cache anyway. Leaks are never reported here:
+    `--leaks` is about the code under test, not the installers."""
     env = {**base, **sanitizer_env([base], replace(policy, leaks=False)).values}
     env["PYTHON_JIT"] = "0"
     env["UV_CACHE_DIR"] = str(cache_dir / "uv")

@@ -253,7 +253,7 @@ def _environment(
         source_revision=source.revision,
         seeded=_seeded(interpreter, install_command, test_command, installer, uv),
     )
-    venv = lookup_venv(settings.work.venvs, key, settings.refresh)
+    venv = lookup_venv(settings.work.package_venvs(name), key, settings.refresh)
     home = settings.work.home(name)
     home.mkdir(parents=True, exist_ok=True)
     # No step but the install sees the package's installer cache (see package_cache).
@@ -399,7 +399,8 @@ def _build_venv(
             cwd=source.path,
             env=env,
             network=True,
-            writable=[*writable, cache],
+            # The venv is inside the cache: one mount, so uv links instead of copying.
+            writable=[*(p for p in writable if not p.is_relative_to(cache)), cache],
             readable=[*named_host_paths(install_command, settings.extra_deps), *local_indexes(env)],
             timeout_s=settings.timeout_s,
             idle_timeout_s=None,

@@ -4,8 +4,9 @@ disk budget that keeps it bounded.
 ::
 
     <work-dir>/
-      venvs/<package>-<interpreter>-<key>/   one per venv key (runner_core.venvs)
-      cache/packages/<package>/              its installers' caches (never shared)
+      cache/packages/<package>/              what its installs make (never shared):
+        uv/, pip/                              its installers' caches
+        venvs/<package>-<interpreter>-<key>/   its venvs, one per venv key
       home/<package>/                        HOME of its commands
       sources/git/<package>-<digest>/        its clones, unpacked sdists and local copies
       sources/sdist/<package>/
@@ -13,6 +14,11 @@ disk budget that keeps it bounded.
       sources/downloads/                     sdist files (small; never evicted)
       footprints/<package>.json              its bytes on disk and when it last ran
       locks/<package>                        held (shared) while the package runs
+
+A package's venvs and its uv cache are one folder, which its installs see as one mount:
+uv hard-links what it installs out of the cache instead of copying every file (its
+tests see the venv alone). `venvs/` at the top holds the venvs of older versions of
+apiary, and is cleared the same way.
 
 A hunt over a whole registry leaves every package's venvs and caches behind: tens of
 gigabytes. After each package, the packages that ran longest ago and are not running now
@@ -77,7 +83,11 @@ class WorkLayout:
 
     @property
     def venvs(self) -> Path:
+        """Where older versions of apiary kept every package's venvs."""
         return self.root / "venvs"
+
+    def package_venvs(self, package: str) -> Path:
+        return self.package_cache(package) / "venvs"
 
     @property
     def sources(self) -> Path:
