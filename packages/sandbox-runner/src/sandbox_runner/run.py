@@ -217,8 +217,9 @@ def _follow(
         disk = DiskWatch.over((launch.cwd, *launch.writable), run.spec.limits.disk_bytes)
         watch = pump(proc.pid, streams, run.spec, started, disk)
         if watch.timed_out or watch.idle_timed_out:
-            stopped_usage = tree_usage(processes_with_env(MARKER_VAR, run.marker))
-        stacks_from = _ask_for_stacks(run, watch)
+            marked = processes_with_env(MARKER_VAR, run.marker)  # one /proc scan for both
+            stopped_usage = tree_usage(marked)
+            stacks_from = _ask_for_stacks(run, marked)
         if watch.stopped and channel is not None:
             channel.request_stop()  # let the reaper report the command's usage first
             _wait_exit(proc.pid, STOP_GRACE_S)
@@ -241,12 +242,12 @@ def _follow(
     return ending
 
 
-def _ask_for_stacks(run: _Run, watch: Watch) -> list[SignalledProcess]:
-    """Before a timeout's kill: the stacks of the processes that can give them."""
+def _ask_for_stacks(run: _Run, marked: list[int]) -> list[SignalledProcess]:
+    """Before a timeout's kill: the stacks of the marked processes that can give them."""
     signum = run.spec.stack_signal
-    if signum is None or not (watch.timed_out or watch.idle_timed_out):
+    if signum is None:
         return []
-    return signal_for_stacks(run.marker, signum, run.spec.stack_wait_s)
+    return signal_for_stacks(marked, signum, run.spec.stack_wait_s)
 
 
 def _preexec(run: _Run, *, in_namespace: bool) -> Callable[[], None]:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from sandbox_runner.procscan import MARKER_VAR, processes_with_env, stat_fields
+from sandbox_runner.procscan import stat_fields
 
 _PROC = Path("/proc")
 # Thread states that mean "on a CPU or about to be" (see proc(5), field 3 of stat).
@@ -74,10 +75,11 @@ def namespace_pid(pid: int) -> int:
     return int(found.split()[-1]) if found else pid
 
 
-def signal_for_stacks(marker: str, signum: int, wait_s: float) -> list[SignalledProcess]:
-    """Send `signum` to the marked processes that catch it, then give them `wait_s`."""
+def signal_for_stacks(pids: Iterable[int], signum: int, wait_s: float) -> list[SignalledProcess]:
+    """Send `signum` to those of `pids` (a command's marked processes) that catch it,
+    then give them `wait_s`."""
     signalled = []
-    for pid in processes_with_env(MARKER_VAR, marker):
+    for pid in pids:
         if not catches(pid, signum):
             continue
         states = thread_states(pid)
