@@ -36,8 +36,7 @@ def base_env(
     """The host environment's allowlisted part (the sandbox's, proxies included: installs
     have the network) minus Python overrides, with the venv first on PATH."""
     source = dict(os.environ if inherited is None else inherited)
-    allowed, _ = filter_env(source, network=True)
-    env = {k: v for k, v in allowed.items() if k not in _DROPPED}
+    env = _host_part(source)
     env["PATH"] = os.pathsep.join([str(venv_bin), source.get("PATH", "/usr/bin:/bin")])
     env["VIRTUAL_ENV"] = str(venv_bin.parent)
     env["HOME"] = str(home)
@@ -45,6 +44,16 @@ def base_env(
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PYTHONNOUSERSITE"] = "1"
     return env
+
+
+def _host_part(source: Mapping[str, str]) -> dict[str, str]:
+    allowed, _ = filter_env(dict(source), network=True)
+    return {k: v for k, v in allowed.items() if k not in _DROPPED}
+
+
+def uv_cache(package_cache: Path) -> Path:
+    """uv's cache inside a package's cache folder."""
+    return package_cache / "uv"
 
 
 def package_cache(work_dir: Path, package: str) -> Path:
@@ -71,10 +80,25 @@ def env_for_install(
     `--leaks` is about the code under test, not the installers."""
     env = {**base, **sanitizer_env([base], replace(policy, leaks=False)).values}
     env["PYTHON_JIT"] = "0"
-    env["UV_CACHE_DIR"] = str(cache_dir / "uv")
+    env["UV_CACHE_DIR"] = str(uv_cache(cache_dir))
     env["PIP_CACHE_DIR"] = str(cache_dir / "pip")
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["UV_LINK_MODE"] = "hardlink"
+    return env
+
+
+def store_env(cache_dir: Path | None = None, home: Path | None = None) -> dict[str, str]:
+    """apiary's own filling of the shared store (see runner_core.store): the host's
+    allowlisted variables (proxies, index settings, no secrets), a home of its own and no
+    uv configuration file: a package may write one in its home, and it must never choose
+    what every package's cache starts with."""
+    env = _host_part(os.environ)
+    env.update(UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", UV_LINK_MODE="hardlink")
+    env["PYTHON_JIT"] = "0"
+    if cache_dir is not None:
+        env["UV_CACHE_DIR"] = str(cache_dir)
+    if home is not None:
+        env["HOME"] = str(home)
     return env
 
 
@@ -129,6 +153,11 @@ _INDEX_VARIABLES = (
     "UV_INDEX",
     "UV_DEFAULT_INDEX",
 )
+
+
+def index_settings(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The variables of `env` that say where installers find packages, with their values."""
+    return [(name, env[name]) for name in _INDEX_VARIABLES if name in env]
 
 
 def local_indexes(env: Mapping[str, str]) -> list[Path]:

@@ -39,6 +39,7 @@ from runner_core.environment import (
     env_for_install,
     local_indexes,
     package_cache,
+    uv_cache,
     with_hash_seed,
 )
 from runner_core.errors import RunnerError
@@ -54,6 +55,7 @@ from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, fetch_source
 from runner_core.steps import StepOutcome, StepRunner
+from runner_core.store import seed_package_cache
 from runner_core.suite import SuiteRunner
 from runner_core.timeouts import suite_limits, timeout_scale
 from runner_core.tooling import find_uv
@@ -365,6 +367,8 @@ def _build_venv(
 ) -> Finish | None:
     cache = package_cache(settings.work_dir, key.package)
     env = env_for_install(base, cache, policy)
+    if installer == "uv" and uv is not None:
+        seed_package_cache(settings.work, interpreter, uv, uv_cache(cache))
     argv = create_venv(venv, interpreter, uv, key.seeded)
     venv.path.mkdir()
     made = runner.run(

@@ -99,6 +99,11 @@ class WorkLayout:
     def package_cache(self, package: str) -> Path:
         return self.root / "cache" / "packages" / package
 
+    @property
+    def store(self) -> Path:
+        """The shared starting point of every package's installer cache (runner_core.store)."""
+        return self.root / "cache" / "store"
+
     def footprint_file(self, package: str) -> Path:
         return self.root / "footprints" / f"{package}.json"
 
