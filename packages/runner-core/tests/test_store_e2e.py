@@ -136,3 +136,21 @@ def test_the_fill_reads_no_configuration_and_no_secret(
     assert "GITLAB_TOKEN" not in env and "PYTHONPATH" not in env
     assert "glpat-secret" not in " ".join(env.values())
     assert os.environ["HOME"] != env["HOME"]
+
+
+@pytest.mark.slow
+def test_yesterdays_store_serves_while_a_new_fill_fails(
+    tmp_path: Path, interpreter: Interpreter, uv: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    layout = WorkLayout(tmp_path / "work")
+    folder = layout.store / store.store_key(interpreter)
+    (folder / "uv" / "archive-v0").mkdir(parents=True)
+    (folder / "ready.json").write_text("{}")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(folder / "ready.json", (two_days_ago, two_days_ago))
+
+    assert store.ready_store(layout, interpreter, uv) == folder / "uv"
+    assert (folder / "failed").is_file()
+    assert "--only-binary :all:" in (folder / "fill.log").read_text()
+    assert (folder / "uv" / "archive-v0").is_dir()

@@ -82,7 +82,8 @@ def seed_package_cache(layout: WorkLayout, interpreter: Interpreter, uv: str, ca
 
 def ready_store(layout: WorkLayout, interpreter: Interpreter, uv: str) -> Path | None:
     """The store's uv cache for this interpreter and these index settings, filled if it
-    is missing or a day old; None when it cannot be filled (the log says why)."""
+    is missing or a day old (an older one serves while a new fill fails); None when it
+    could never be filled (`fill.log` beside it says why)."""
     key = store_key(interpreter)
     if key in _known:
         return _known[key]
@@ -132,8 +133,8 @@ def _fill(folder: Path, interpreter: Interpreter, uv: str) -> None:
         compile_all = [str(interpreter.path), "-s", "-m", "compileall", "-q", "-j", "0"]
         ok = _command([*compile_all, *map(str, compiled)], partial, fill_env, log)
     if not ok or not compiled:
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+        # Yesterday's store, if there is one, still serves until a fill succeeds.
+        folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(log, folder / _LOG)
         (folder / "failed").touch()
         shutil.rmtree(partial, ignore_errors=True)
