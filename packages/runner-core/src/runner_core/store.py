@@ -2,20 +2,23 @@
 
 Every package installs with a uv cache of its own (see `environment.package_cache`): a
 build backend may write it, so no other package may read it. Started empty, that cache
-made each package download and unpack pytest and setuptools again, and each build
-compile setuptools again in both of its hooks: two thirds of a small editable install.
+made each package download setuptools and pytest again, and each build compile
+setuptools again (about half of a small editable install's CPU), and each venv compile
+pytest's modules again.
 
 The store is filled by apiary alone, once per interpreter, index settings and day: uv
-fetches the wheels of `REQUIREMENTS` (wheels only: no package code runs), then the target
-interpreter compiles setuptools' and pytest's modules in the store's cache (compiling
-runs nothing either). It is never mounted writable into a sandbox. A package whose uv
-cache does not exist yet starts with a *copy* of it: a copy, not hard links, so nothing
-the package's installs or build backends write reaches the store or another package (and
-a sandboxed uv may not link a file it cannot write, so shared read-only links would only
-make uv copy every file into each venv).
+fetches the wheels of `REQUIREMENTS` alone (wheels only, no dependencies: no package code
+runs), then the target interpreter compiles their modules in the store's cache
+(compiling runs nothing either). It is never mounted writable into a sandbox. A package
+whose uv cache does not exist yet starts with a *copy* of it: a copy, not hard links, so
+nothing the package's installs or build backends write reaches the store or another
+package (and a sandboxed uv may not link a file it cannot write, so shared read-only
+links would only make uv copy every file into each venv).
 
-Only pytest's own modules are compiled, as the install's inventory command did before:
-the test runs of pytest's dependencies keep compiling them in memory at every run.
+The store holds only what it saves work on: the compiled modules. pytest's dependencies
+(pygments alone is 700 files) are downloaded and unpacked by each package's install as
+before: copying them costs the disk as much as unpacking them, and on a busy disk more.
+They stay uncompiled, as before: the test runs compile them in memory at every run.
 """
 
 from __future__ import annotations
@@ -35,10 +38,10 @@ from runner_core.environment import index_settings, store_env
 from runner_core.interpreter import Interpreter
 from runner_core.workdir import WorkLayout
 
-REQUIREMENTS = ("pytest", "setuptools", "wheel")
-# Top-level names compiled in the store: the build backend (run twice per build, with
-# the JIT off) and pytest's own modules (what the install's inventory command compiles).
-_COMPILED = ("setuptools", "_distutils_hack", "wheel", "_pytest")
+REQUIREMENTS = ("pytest", "setuptools")
+# Top-level names compiled in the store: the build backend (imported by each build hook,
+# with the JIT off) and pytest's own modules (what the install's inventory command compiles).
+_COMPILED = ("setuptools", "_distutils_hack", "_pytest")
 _FRESH_S = 24 * 3600
 _RETRY_S = 3600
 _KEPT_S = 7 * 24 * 3600
@@ -125,7 +128,7 @@ def _fill(folder: Path, interpreter: Interpreter, uv: str) -> None:
     (partial / "home").mkdir(parents=True)
     log = partial / _LOG
     fill_env = store_env(partial / "uv", partial / "home")
-    fetch = [uv, "pip", "install", "--quiet", "--only-binary", ":all:"]
+    fetch = [uv, "pip", "install", "--quiet", "--no-deps", "--only-binary", ":all:"]
     fetch += ["--python", str(interpreter.path), "--target", str(partial / "target")]
     ok = _command([*fetch, *REQUIREMENTS], partial, fill_env, log)
     compiled = _compiled_folders(partial / "uv")
