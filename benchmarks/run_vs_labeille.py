@@ -12,7 +12,9 @@ same interpreter, uv as the installer and 2 workers:
   --venvs-dir), the uv cache kept.
 Rounds alternate the tools. apiary does its extra work all along (sandbox, import check,
 crash reruns, events); its per-step timings are printed from the run's events. Without
-labeille, apiary's figures are printed alone. With `--before`, a checkout of an earlier
+labeille, apiary's figures are printed alone. Beside the wall times, the CPU the whole machine
+spent during each run (every process either tool started, sandboxed or not; read on an
+idle machine). With `--before`, a checkout of an earlier
 apiary (its sources put on PYTHONPATH) is measured too, in the same rounds.
 """
 
@@ -191,6 +193,48 @@ def one_round(
             print(f"round {n} {side} {phase}: {sample.wall:.2f} s wall ({verdicts})", flush=True)
 
 
+def print_times(series: Series, args: argparse.Namespace, with_labeille: bool) -> None:
+    """Medians of the wall times, the ratios, and the machine's CPU during the runs."""
+    for phase in ("cold", "warm"):
+        busy = [
+            f"{side} {cpu:.2f} s"
+            for side in ("apiary", "apiary-before", "labeille")
+            if f"{side} {phase}" in series.samples
+            and (cpu := series.machine_cpu(f"{side} {phase}")) is not None
+        ]
+        if busy:
+            print(f"{phase}, the machine's CPU during the run: {', '.join(busy)}")
+    for phase in ("cold", "warm"):
+        apiary_s = series.wall(f"apiary {phase}")
+        line = f"{phase}: apiary {apiary_s:6.2f} s"
+        if args.before:
+            line += f", apiary before {series.wall(f'apiary-before {phase}'):6.2f} s"
+        if with_labeille:
+            labeille_s = series.wall(f"labeille {phase}")
+            line += f", labeille {labeille_s:6.2f} s, ratio {apiary_s / labeille_s:.2f}x"
+            if args.before:
+                ratio = series.wall(f"apiary-before {phase}") / labeille_s
+                line += f" (before: {ratio:.2f}x)"
+        print(line)
+
+
+def print_steps(root: Path, args: argparse.Namespace, with_labeille: bool) -> None:
+    """Median seconds per package and step, from each run's records."""
+    for phase in ("cold", "warm"):
+        tags = [f"{phase}-{n}" for n in range(args.rounds)]
+        for results in ("results", "results-before") if args.before else ("results",):
+            medians = step_medians(root, tags, results).items()
+            steps = ", ".join(f"{k} {v:.2f}" for k, v in medians)
+            side = "apiary before" if results == "results-before" else "apiary"
+            print(f"{side} {phase}, median seconds per package and step: {steps}")
+        if with_labeille:
+            medians = labeille_medians(root, tags).items()
+            print(
+                f"labeille {phase}, median seconds per package: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in medians)
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labeille", help="labeille's executable (else $APIARY_BENCH_LABEILLE)")
@@ -211,31 +255,8 @@ def main() -> None:
         for n in range(args.rounds):
             one_round(labeille, registry, args, series, n)
         print(f"load average after: {load_average()}; medians of {args.rounds} rounds")
-        for phase in ("cold", "warm"):
-            apiary_s = series.wall(f"apiary {phase}")
-            line = f"{phase}: apiary {apiary_s:6.2f} s"
-            if args.before:
-                line += f", apiary before {series.wall(f'apiary-before {phase}'):6.2f} s"
-            if labeille is not None:
-                labeille_s = series.wall(f"labeille {phase}")
-                line += f", labeille {labeille_s:6.2f} s, ratio {apiary_s / labeille_s:.2f}x"
-                if args.before:
-                    ratio = series.wall(f"apiary-before {phase}") / labeille_s
-                    line += f" (before: {ratio:.2f}x)"
-            print(line)
-        for phase in ("cold", "warm"):
-            tags = [f"{phase}-{n}" for n in range(args.rounds)]
-            for results in ("results", "results-before") if args.before else ("results",):
-                medians = step_medians(root, tags, results).items()
-                steps = ", ".join(f"{k} {v:.2f}" for k, v in medians)
-                side = "apiary before" if results == "results-before" else "apiary"
-                print(f"{side} {phase}, median seconds per package and step: {steps}")
-            if labeille is not None:
-                medians = labeille_medians(root, tags).items()
-                print(
-                    f"labeille {phase}, median seconds per package: "
-                    + ", ".join(f"{k} {v:.2f}" for k, v in medians)
-                )
+        print_times(series, args, labeille is not None)
+        print_steps(root, args, labeille is not None)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -51,6 +51,19 @@ def bytecode_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 class Sample:
     wall: float
     cpu: float
+    # The whole machine's busy CPU seconds meanwhile (Linux, /proc/stat): what a command
+    # costs with every process it starts, reaped by it or not; meaningful on an idle machine.
+    machine_cpu: float | None = None
+
+
+def machine_busy_s() -> float | None:
+    """Seconds of CPU the machine spent busy since boot, all CPUs (None off Linux)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(
@@ -58,6 +71,7 @@ def timed(
 ) -> Sample:
     """Run `argv` to completion, its output discarded; its wall and CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = machine_busy_s()
     start = time.perf_counter()
     done = subprocess.run(
         list(argv),
@@ -72,7 +86,9 @@ def timed(
     if check and done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]!r}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Sample(wall, cpu)
+    busy_after = machine_busy_s()
+    machine = None if busy is None or busy_after is None else busy_after - busy
+    return Sample(wall, cpu, machine)
 
 
 @dataclass
@@ -89,6 +105,10 @@ class Series:
 
     def cpu(self, name: str) -> float:
         return statistics.median(s.cpu for s in self.samples[name])
+
+    def machine_cpu(self, name: str) -> float | None:
+        found = [s.machine_cpu for s in self.samples[name] if s.machine_cpu is not None]
+        return statistics.median(found) if found else None
 
 
 def interleave(rounds: int, measures: Mapping[str, Callable[[], Sample]]) -> Series:
