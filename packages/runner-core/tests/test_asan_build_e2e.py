@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 from cpython_builds import built
 from normalized_events import PackageFinished, read_events
+from runner_core.interpreter import probe_interpreter
+from runner_core.store import ready_store
+from runner_core.tooling import find_uv
+from runner_core.workdir import WorkLayout
 from runner_fixtures import Fixture, build_registry, run_apiary, run_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("asan-build")]
@@ -90,6 +94,16 @@ def test_doctor_runs_the_asan_build_and_says_how(asan_python: Path, tmp_path: Pa
     text = done.stdout + done.stderr
     assert "FAIL" not in text and "probe failed" not in text, text
     assert "sanitizer build" in text and "hard_rss_limit_mb" in text
+
+
+def test_the_shared_store_is_compiled_by_the_asan_build(asan_python: Path, tmp_path: Path) -> None:
+    # The interpreter leaks at exit: with LeakSanitizer's default the compile would fail.
+    interpreter = probe_interpreter(str(asan_python))
+    uv = find_uv()
+    assert uv is not None
+    found = ready_store(WorkLayout(tmp_path / "work"), interpreter, uv)
+    assert found is not None, list((tmp_path / "work").rglob("fill.log"))
+    assert list(found.glob("archive-v0/*/setuptools/__pycache__/*.cpython-313*.pyc"))
 
 
 def test_a_use_after_free_in_an_extension_is_an_asan_crash(

@@ -91,8 +91,10 @@ def store_env(cache_dir: Path | None = None, home: Path | None = None) -> dict[s
     """apiary's own filling of the shared store (see runner_core.store): the host's
     allowlisted variables (proxies, index settings, no secrets), a home of its own and no
     uv configuration file: a package may write one in its home, and it must never choose
-    what every package's cache starts with."""
+    what every package's cache starts with. On a sanitizer build the target interpreter
+    compiles with leak reports off, as installs run (its own leaks would fail the fill)."""
     env = _host_part(os.environ)
+    env.update(sanitizer_env([env]).values)
     env.update(UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", UV_LINK_MODE="hardlink")
     env["PYTHON_JIT"] = "0"
     if cache_dir is not None:
