@@ -226,6 +226,12 @@ def test_free_threading_hunt_on_a_real_ft_build(tmp_path: Path) -> None:
     assert gilext.gil_enabled_by == ["ft_gilext.legacy"]
     assert gilext.iterations == 3
 
+    # Every package's cache started from the store this build compiled.
+    (ready,) = (tmp_path / "work" / "cache" / "store").glob("*/ready.json")
+    assert list(ready.parent.glob("uv/archive-v0/*/setuptools/__pycache__/*.cpython-313*"))
+    own = tmp_path / "work" / "cache" / "packages" / "ft-crash" / "uv"
+    assert list(own.glob("archive-v0/*/_pytest/__pycache__/*.cpython-313*"))
+
     # the GIL-on baseline: the crash is gone, the deadlock is not
     assert baseline["ft-crash"].outcome.value == "pass" and baseline["ft-crash"].gil == "on"
     assert baseline["ft-deadlock"].crash is not None
