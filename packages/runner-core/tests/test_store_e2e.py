@@ -113,15 +113,19 @@ def test_a_store_that_cannot_be_filled_is_tried_once_and_installs_go_on(
     assert (folder / "failed").stat().st_mtime == failed_at
 
 
-def test_the_store_key_follows_the_interpreter_and_the_index(
-    interpreter: Interpreter, monkeypatch: pytest.MonkeyPatch
+def test_the_store_key_follows_the_interpreter_uv_and_the_index(
+    interpreter: Interpreter, uv: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("UV_INDEX_URL", raising=False)
-    key = store.store_key(interpreter)
+    key = store.store_key(interpreter, uv)
+    assert store.store_key(interpreter, uv) == key
     other = Interpreter(interpreter.path, interpreter.info, interpreter.minor, "another build")
-    assert store.store_key(other) != key
+    assert store.store_key(other, uv) != key
+    newer_uv = tmp_path / "uv"
+    newer_uv.write_bytes(Path(uv).read_bytes()[:1000])
+    assert store.store_key(interpreter, str(newer_uv)) != key
     monkeypatch.setenv("UV_INDEX_URL", "https://mirror.example/simple")
-    assert store.store_key(interpreter) != key
+    assert store.store_key(interpreter, uv) != key
 
 
 def test_the_fill_reads_no_configuration_and_no_secret(
@@ -145,7 +149,7 @@ def test_yesterdays_store_serves_while_a_new_fill_fails(
 ) -> None:
     monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
     layout = WorkLayout(tmp_path / "work")
-    folder = layout.store / store.store_key(interpreter)
+    folder = layout.store / store.store_key(interpreter, uv)
     (folder / "uv" / "archive-v0").mkdir(parents=True)
     (folder / "ready.json").write_text("{}")
     two_days_ago = time.time() - 2 * 24 * 3600

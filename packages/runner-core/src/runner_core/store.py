@@ -53,9 +53,16 @@ _LOG = "fill.log"
 _known: dict[str, Path | None] = {}
 
 
-def store_key(interpreter: Interpreter) -> str:
-    """Changes with the interpreter, the index settings and what the store holds."""
-    material = json.dumps([interpreter.identity, index_settings(store_env()), REQUIREMENTS])
+def store_key(interpreter: Interpreter, uv: str) -> str:
+    """Changes with the interpreter, uv (its cache's layout is its own), the index
+    settings and what the store holds."""
+    try:
+        found = Path(uv).stat()
+        installer = [uv, found.st_size, found.st_mtime_ns]
+    except OSError:
+        installer = [uv]
+    settings = index_settings(store_env())
+    material = json.dumps([interpreter.identity, installer, settings, REQUIREMENTS])
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
@@ -87,7 +94,7 @@ def ready_store(layout: WorkLayout, interpreter: Interpreter, uv: str) -> Path |
     """The store's uv cache for this interpreter and these index settings, filled if it
     is missing or a day old (an older one serves while a new fill fails); None when it
     could never be filled (`fill.log` beside it says why)."""
-    key = store_key(interpreter)
+    key = store_key(interpreter, uv)
     if key in _known:
         return _known[key]
     folder = layout.store / key
