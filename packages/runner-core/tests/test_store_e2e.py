@@ -92,12 +92,18 @@ def test_the_store_is_compiled_and_each_package_gets_its_own_copy(
     assert b"planted" in own.read_bytes()
 
 
+@pytest.fixture
+def offline_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WorkLayout:
+    """A work directory whose index answers nothing: no store can be filled."""
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    return WorkLayout(tmp_path / "work")
+
+
 @pytest.mark.slow
 def test_a_store_that_cannot_be_filled_is_tried_once_and_installs_go_on(
-    tmp_path: Path, interpreter: Interpreter, uv: str, monkeypatch: pytest.MonkeyPatch
+    offline_layout: WorkLayout, interpreter: Interpreter, uv: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
-    layout = WorkLayout(tmp_path / "work")
+    layout = offline_layout
     cache = layout.package_cache("one") / "uv"
 
     assert not store.seed_package_cache(layout, interpreter, uv, cache)
@@ -145,10 +151,9 @@ def test_the_fill_reads_no_configuration_and_no_secret(
 
 @pytest.mark.slow
 def test_yesterdays_store_serves_while_a_new_fill_fails(
-    tmp_path: Path, interpreter: Interpreter, uv: str, monkeypatch: pytest.MonkeyPatch
+    offline_layout: WorkLayout, interpreter: Interpreter, uv: str
 ) -> None:
-    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
-    layout = WorkLayout(tmp_path / "work")
+    layout = offline_layout
     folder = layout.store / store.store_key(interpreter, uv)
     (folder / "uv" / "archive-v0").mkdir(parents=True)
     (folder / "ready.json").write_text("{}")
