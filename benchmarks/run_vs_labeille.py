@@ -12,10 +12,10 @@ same interpreter, uv as the installer and 2 workers:
   --venvs-dir), the uv cache kept.
 Rounds alternate the tools. apiary does its extra work all along (sandbox, import check,
 crash reruns, events); its per-step timings are printed from the run's events. Without
-labeille, apiary's figures are printed alone. Beside the wall times, the CPU the whole machine
-spent during each run (every process either tool started, sandboxed or not; read on an
-idle machine). With `--before`, a checkout of an earlier
-apiary (its sources put on PYTHONPATH) is measured too, in the same rounds.
+labeille, apiary's figures are printed alone. Beside the wall times it prints the CPU the
+whole machine spent during each run (every process either tool started, sandboxed or
+not: read it on an idle machine). With `--before`, a checkout of an earlier apiary (its
+sources put on PYTHONPATH) is measured too, in the same rounds.
 """
 
 from __future__ import annotations

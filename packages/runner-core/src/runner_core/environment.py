@@ -79,15 +79,21 @@ def env_for_install(
     build backend may write the whole cache anyway. Leaks are never reported here:
     `--leaks` is about the code under test, not the installers."""
     env = {**base, **sanitizer_env([base], replace(policy, leaks=False)).values}
-    env["PYTHON_JIT"] = "0"
-    env["UV_CACHE_DIR"] = str(uv_cache(cache_dir))
     env["PIP_CACHE_DIR"] = str(cache_dir / "pip")
+    return _installing(env, uv_cache(cache_dir))
+
+
+def _installing(env: dict[str, str], uv_cache_dir: Path) -> dict[str, str]:
+    """What every uv command apiary runs is given: its cache, no interpreter downloads,
+    links out of the cache, and the JIT off (a crash in an installer is no JIT crash)."""
+    env["PYTHON_JIT"] = "0"
+    env["UV_CACHE_DIR"] = str(uv_cache_dir)
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["UV_LINK_MODE"] = "hardlink"
     return env
 
 
-def store_env(cache_dir: Path | None = None, home: Path | None = None) -> dict[str, str]:
+def store_env(cache_dir: Path, home: Path) -> dict[str, str]:
     """apiary's own filling of the shared store (see runner_core.store): the host's
     allowlisted variables (proxies, index settings, no secrets), a home of its own and no
     uv configuration file: a package may write one in its home, and it must never choose
@@ -95,13 +101,8 @@ def store_env(cache_dir: Path | None = None, home: Path | None = None) -> dict[s
     compiles with leak reports off, as installs run (its own leaks would fail the fill)."""
     env = _host_part(os.environ)
     env.update(sanitizer_env([env]).values)
-    env.update(UV_NO_CONFIG="1", UV_PYTHON_DOWNLOADS="never", UV_LINK_MODE="hardlink")
-    env["PYTHON_JIT"] = "0"
-    if cache_dir is not None:
-        env["UV_CACHE_DIR"] = str(cache_dir)
-    if home is not None:
-        env["HOME"] = str(home)
-    return env
+    env.update(UV_NO_CONFIG="1", HOME=str(home))
+    return _installing(env, cache_dir)
 
 
 def env_for_import(base: Mapping[str, str], policy: SanitizerPolicy = NO_LEAKS) -> dict[str, str]:
@@ -157,8 +158,10 @@ _INDEX_VARIABLES = (
 )
 
 
-def index_settings(env: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The variables of `env` that say where installers find packages, with their values."""
+def host_index_settings() -> list[tuple[str, str]]:
+    """The host's variables that say where installers find packages, as installs and the
+    store's fill get them (secret-bearing values withheld), with their values."""
+    env = _host_part(os.environ)
     return [(name, env[name]) for name in _INDEX_VARIABLES if name in env]
 
 

@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from runner_core.environment import index_settings, store_env
+from runner_core.environment import host_index_settings, store_env
 from runner_core.interpreter import Interpreter
 from runner_core.workdir import WorkLayout
 
@@ -49,8 +49,9 @@ _TIMEOUT_S = 600
 _READY = "ready.json"
 _LOG = "fill.log"
 
-# Per process: each key is tried once (a failed fill is not retried for every package).
-_known: dict[str, Path | None] = {}
+# Per process, by interpreter identity and uv: each store is looked up once (a failed
+# fill is not retried for every package, nor its key worked out again).
+_known: dict[tuple[str, str], Path | None] = {}
 
 
 def store_key(interpreter: Interpreter, uv: str) -> str:
@@ -61,7 +62,7 @@ def store_key(interpreter: Interpreter, uv: str) -> str:
         installer = [uv, found.st_size, found.st_mtime_ns]
     except OSError:
         installer = [uv]
-    settings = index_settings(store_env())
+    settings = host_index_settings()
     material = json.dumps([interpreter.identity, installer, settings, REQUIREMENTS])
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
@@ -94,15 +95,16 @@ def ready_store(layout: WorkLayout, interpreter: Interpreter, uv: str) -> Path |
     """The store's uv cache for this interpreter and these index settings, filled if it
     is missing or a day old (an older one serves while a new fill fails); None when it
     could never be filled (`fill.log` beside it says why)."""
+    known = (interpreter.identity, uv)
+    if known in _known:
+        return _known[known]
     key = store_key(interpreter, uv)
-    if key in _known:
-        return _known[key]
     folder = layout.store / key
     with _locked(_lock_file(folder), exclusive=True):
         if not _fresh(folder / _READY, _FRESH_S) and not _fresh(folder / "failed", _RETRY_S):
             _fill(folder, interpreter, uv)
     found = folder / "uv" if (folder / _READY).is_file() else None
-    _known[key] = found
+    _known[known] = found
     return found
 
 
