@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import yaml
 from registry_core import (
     RegistryNotFoundError,
     checks,
+    indexfile,
     load_registry,
     packages_by_popularity,
     parsing,
@@ -20,7 +22,7 @@ from registry_core import (
 from registry_core.limits import MAX_PACKAGE_FILE_BYTES
 from registry_core.loader import LoadedRegistry
 from registry_core.model import FIELD_ORDER
-from registry_core.results import FileResult
+from registry_core.results import FileResult, IndexResult
 
 SAMPLE_NAMES = 29
 
@@ -553,3 +555,24 @@ def test_a_few_files_or_a_threaded_process_read_alone(monkeypatch: pytest.Monkey
     assert parsing.processes_for(parsing.MIN_FILES_TO_SHARE - 1) == 1
     monkeypatch.setattr("threading.active_count", lambda: 2)
     assert parsing.processes_for(100_000) == 1
+
+
+def test_the_index_is_read_while_other_processes_read_the_files(
+    sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = _many(sample, 20)
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU here: nothing to share")
+    real_check = indexfile.check_index_text
+    seen: list[tuple[int, int]] = []
+
+    def check(path: Path, raw: bytes) -> IndexResult:
+        seen.append((os.getpid(), len(multiprocessing.active_children())))
+        return real_check(path, raw)
+
+    monkeypatch.setattr(indexfile, "check_index_text", check)
+    loaded = load_registry(registry, use_cache=False)
+    assert seen == [(os.getpid(), parsing.processes_for(29 * 21 + len(BAD_FILES) + 1))]
+    assert seen[0][1] >= 2
+    listed = yaml.safe_load((registry / "index.yaml").read_text())["packages"]
+    assert [item.name for item in loaded.index] == [item["name"] for item in listed]

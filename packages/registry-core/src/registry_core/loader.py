@@ -29,7 +29,7 @@ from registry_core.errors import FileRefused, RegistryNotFoundError
 from registry_core.fileio import outside, read_capped
 from registry_core.limits import MAX_INDEX_FILE_BYTES
 from registry_core.model import NOT_COMPILED, IndexEntry, PackageEntry
-from registry_core.parsing import Parsed, parse_files
+from registry_core.parsing import Parsed, reading_files
 from registry_core.problems import WHOLE_FILE, RegistryProblem
 from registry_core.results import FileResult
 
@@ -176,7 +176,9 @@ def _package_names(directory: Path) -> list[str]:
     return sorted(entry.name for entry in os.scandir(directory) if entry.name.endswith(".yaml"))
 
 
-def _load_packages(reader: _Reader, loaded: LoadedRegistry) -> None:
+def _package_slots(reader: _Reader, loaded: LoadedRegistry) -> list[_Slot | None]:
+    """A slot per package file, with its result when the cache has it (None for a file
+    not to read: its problem is noted)."""
     directory = loaded.packages_dir
     try:
         names = _package_names(directory)
@@ -185,18 +187,26 @@ def _load_packages(reader: _Reader, loaded: LoadedRegistry) -> None:
             os.open(directory, os.O_RDONLY) if os.stat in os.supports_dir_fd else None
         )
     except FileNotFoundError:
-        return
+        return []
     except OSError as exc:
         loaded.problems.append(_read_problem(directory, exc))
-        return
+        return []
     try:
-        slots = [_from_cache(reader, loaded, directory, name, dir_fd) for name in names]
+        return [_from_cache(reader, loaded, directory, name, dir_fd) for name in names]
     finally:
         if dir_fd is not None:
             os.close(dir_fd)
+
+
+def _load_files(reader: _Reader, loaded: LoadedRegistry) -> None:
+    """The package files, and the index while the files the cache missed are read."""
+    slots = _package_slots(reader, loaded)
+    directory = loaded.packages_dir
     misses = [slot for slot in slots if slot is not None and slot.result is None]
-    for slot, parsed in zip(misses, parse_files([directory / s.name for s in misses]), strict=True):
-        _parsed(reader, directory, slot, parsed)
+    with reading_files([directory / slot.name for slot in misses]) as results:
+        _load_index(reader, loaded)
+        for slot, parsed in zip(misses, results(), strict=True):
+            _parsed(reader, directory, slot, parsed)
     for kept in slots:
         if kept is not None and kept.result is not None:
             _keep(loaded, kept.result)
@@ -382,8 +392,7 @@ def load_registry(path: Path, *, use_cache: bool = True) -> LoadedRegistry:
     loaded = LoadedRegistry(root=root)
     with _gc_paused():
         reader = _Reader(root, use_cache)
-        _load_packages(reader, loaded)
-        _load_index(reader, loaded)
+        _load_files(reader, loaded)
         reader.finish()
     loaded.stats = reader.stats
     loaded.problems.sort(key=lambda p: (str(p.file), p.line, p.column, p.field))

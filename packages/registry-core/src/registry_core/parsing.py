@@ -4,18 +4,20 @@ A cold load of thousands of files is the YAML reader and the checks, one file af
 other, in pure Python. With two CPUs or more and enough files, the files are shared out
 among forked processes; each sends back what it found as the load cache's rows
 (`cacherows.package_payload`), from which the loader restores the entries as it does on a
-warm load. A process with threads never forks (a lock another thread holds would be
-copied held), nor does a daemonic worker (it may not have children); both read the files
-themselves, as does a load of few files, where starting processes costs more than it
-saves.
+warm load, and the loading process reads the index meanwhile. A process with threads
+never forks (a lock another thread holds would be copied held), nor does a daemonic worker
+(it may not have children); both read the files themselves, as does a load of few files,
+where starting processes costs more than it saves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,16 +45,22 @@ def parse_file(path: Path) -> Parsed:
     return ("payload", package_payload(check_package_text(path, raw)))
 
 
-def parse_files(paths: list[Path]) -> list[Parsed]:
-    """`parse_file` of each path, in order, shared among processes when it pays."""
+@contextlib.contextmanager
+def reading_files(paths: list[Path]) -> Iterator[Callable[[], list[Parsed]]]:
+    """Start reading `paths`; the function given returns `parse_file` of each, in order.
+
+    Until it is called the caller may do other work: where the files are shared among
+    processes, they are read meanwhile (elsewhere the call reads them).
+    """
     processes = processes_for(len(paths))
     if processes < 2:
-        return [parse_file(path) for path in paths]
+        yield lambda: [parse_file(path) for path in paths]
+        return
     import registry_core.checks  # noqa: F401 - once, before the fork, not in every process
 
     chunk = max(1, len(paths) // (processes * 4))
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        return pool.map(parse_file, paths, chunksize=chunk)
+        yield pool.map_async(parse_file, paths, chunksize=chunk).get
 
 
 def processes_for(files: int) -> int:
