@@ -220,7 +220,7 @@ def _shape_problem(path: Path, doc: ParsedDocument) -> RegistryProblem | None:
         message = f"{len(data)} fields, more than the {MAX_PACKAGE_FIELDS} a file may have"
         return RegistryProblem(path, 1, 1, WHOLE_FILE, message)
     for name, value in data.items():
-        if isinstance(name, str) and too_deep(value):
+        if isinstance(name, str) and isinstance(value, list | dict) and too_deep(value):
             pos = doc.positions[name]
             message = f"value nested more than {MAX_DEPTH} levels deep"
             return RegistryProblem(path, pos.value_line, pos.value_column, name, message)
