@@ -28,6 +28,7 @@ from runner_core.settings import (
     BACKENDS,
     INSTALLERS,
     NETWORK,
+    ORDERS,
     SOURCES,
     RunSettings,
     parse_choice,
@@ -98,6 +99,13 @@ def run_command(
         list[str], Opt(help="NAME:python=PATH,env.K=V (repeatable): test under each.")
     ] = [],  # noqa: B006
     workers: Annotated[int, Opt(min=1, help="Packages run in parallel (processes).")] = 1,
+    order: Annotated[
+        str,
+        Opt(
+            help="longest-first (with several workers: by the durations of --balance-from,"
+            " else of the newest run in --results-dir) or selection (as selected).",
+        ),
+    ] = "longest-first",
     timeout: Annotated[
         float, Opt(help="Seconds per test command, unless the registry says otherwise.")
     ] = 1800.0,
@@ -179,7 +187,7 @@ def run_command(
     ] = False,
     shard: Annotated[str | None, Opt(help="I/N: run the I-th of N shards (1-based).")] = None,
     balance_from: Annotated[
-        Path | None, Opt(help="Run dir whose durations balance the shards.")
+        Path | None, Opt(help="Run dir whose durations balance the shards and order the run.")
     ] = None,
     results_dir: Annotated[Path, Opt(help="Where run directories go.")] = Path("apiary-results"),
     work_dir: Annotated[
@@ -212,6 +220,7 @@ def run_command(
                 target_python=str(probe_interpreter(target_python).path),
                 conditions=[parse_condition(c) for c in condition] or [Condition()],
                 workers=workers,
+                order=parse_choice(order, ORDERS, "--order"),
                 timeout_s=timeout,
                 idle_timeout_s=idle,
                 timeout_scale=timeout_scale,

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from normalized_events import DEFAULT_CONDITION
 from registry_core import LoadedRegistry, load_registry
 
-from runner_core.errors import ResumeError
+from runner_core.durations import Durations, durations_from_run, longest_first, newest_run
+from runner_core.errors import OptionError, ResumeError
 from runner_core.gil import describe_mode, gil_mode
 from runner_core.interpreter import probe_interpreter
 from runner_core.pipeline import condition_python
@@ -67,17 +68,46 @@ def plan_run(request: RunRequest, warn: Warn) -> RunPlan:
         # A resumed run keeps the selection it began with, shard and skips included.
         selection = recorded_selection(recorded, registry)
     else:
-        selection = _new_selection(registry, request, settings, interpreter.minor)
+        selection = _new_selection(registry, request, settings, interpreter.minor, warn)
     return RunPlan(settings, selection, registry_info(settings.registry_dir, registry))
 
 
 def _new_selection(
-    registry: LoadedRegistry, request: RunRequest, settings: RunSettings, minor: str
+    registry: LoadedRegistry, request: RunRequest, settings: RunSettings, minor: str, warn: Warn
 ) -> Selection:
     selection = select(registry, request.selection, minor)
+    durations = durations_from_run(request.balance_from) if request.balance_from else None
     if settings.shard:
-        selection = apply_shard(selection, settings.shard, request.balance_from)
+        selection = apply_shard(selection, settings.shard, durations)
+    if settings.order == "longest-first" and settings.workers > 1 and len(selection.run) > 1:
+        selection = _longest_first(selection, request, settings, durations, warn)
     return selection
+
+
+def _longest_first(
+    selection: Selection,
+    request: RunRequest,
+    settings: RunSettings,
+    durations: Durations | None,
+    warn: Warn,
+) -> Selection:
+    """The packages longest first, by ``--balance-from``'s durations or else those of the
+    newest earlier run in the results directory; as selected when there are none."""
+    source = request.balance_from
+    if durations is None:
+        source = newest_run(settings.results_dir, other_than=settings.run_id)
+        if source is None:
+            return selection
+        try:
+            durations = durations_from_run(source)
+        except (OptionError, OSError):
+            return selection  # an unreadable earlier run changes nothing but the order
+    names = [item.entry.package for item in selection.run]
+    if not any(name in durations for name in names):
+        return selection
+    warn(f"order: longest first, by the durations recorded in {source}")
+    rank = {name: index for index, name in enumerate(longest_first(names, durations))}
+    return replace(selection, run=sorted(selection.run, key=lambda s: rank[s.entry.package]))
 
 
 def _condition_pythons(settings: RunSettings) -> list[str]:

@@ -25,12 +25,15 @@ SourceChoice = Literal["auto", "git", "sdist"]
 # require: bwrap or refuse to run (for CI); see runner_core.isolation.
 BackendChoice = Literal["auto", "none", "bwrap", "require"]
 NetworkChoice = Literal["on", "off"]
+# The order packages go to the workers (runner_core.durations).
+OrderChoice = Literal["longest-first", "selection"]
 
 # The choices of each option, read from the one declaration above.
 INSTALLERS: tuple[InstallerChoice, ...] = get_args(InstallerChoice)
 SOURCES: tuple[SourceChoice, ...] = get_args(SourceChoice)
 BACKENDS: tuple[BackendChoice, ...] = get_args(BackendChoice)
 NETWORK: tuple[NetworkChoice, ...] = get_args(NetworkChoice)
+ORDERS: tuple[OrderChoice, ...] = get_args(OrderChoice)
 
 _T = TypeVar("_T", bound=str)
 
@@ -53,6 +56,7 @@ class RunSettings(BaseModel):
     target_python: str
     conditions: list[Condition] = Field(default_factory=lambda: [Condition()])
     workers: int = 1
+    order: OrderChoice = "longest-first"
     timeout_s: float = 1800.0
     idle_timeout_s: float | None = 600.0
     # The tests' time limits multiplied by this; None: by what the interpreter is

@@ -11,13 +11,9 @@ from __future__ import annotations
 import hashlib
 import heapq
 import os
-import statistics
 from dataclasses import replace
-from pathlib import Path
 
-from normalized_events import PackageFinished, read_events
-from normalized_events.layout import RunLayout
-
+from runner_core.durations import Durations, expected
 from runner_core.errors import OptionError
 from runner_core.selection import Selection
 
@@ -56,40 +52,27 @@ def hashed_shard(name: str, total: int) -> int:
     return int.from_bytes(digest[:8], "big") % total + 1
 
 
-def balanced_shards(names: list[str], total: int, durations: dict[str, float]) -> dict[str, int]:
+def balanced_shards(names: list[str], total: int, durations: Durations) -> dict[str, int]:
     """Longest processing time first: each package to the currently lightest shard."""
-    known = [d for d in durations.values() if d > 0]
-    default = statistics.median(known) if known else 1.0
-    order = sorted(names, key=lambda n: (-durations.get(n, default), n))
+    seconds = expected(names, durations)
+    order = sorted(names, key=lambda n: (-seconds[n], n))
     heap = [(0.0, shard) for shard in range(1, total + 1)]
     assigned: dict[str, int] = {}
     for name in order:
         load, shard = heapq.heappop(heap)
         assigned[name] = shard
-        heapq.heappush(heap, (load + durations.get(name, default), shard))
+        heapq.heappush(heap, (load + seconds[name], shard))
     return assigned
 
 
-def durations_from_run(run_dir: Path) -> dict[str, float]:
-    events = RunLayout(run_dir).events
-    if not events.is_file():
-        raise OptionError(f"--balance-from {run_dir}: no events.jsonl there")
-    found: dict[str, float] = {}
-    for event in read_events(events).known():
-        if isinstance(event, PackageFinished):
-            found[event.package] = found.get(event.package, 0.0) + event.duration_s
-    return found
-
-
-def partition(names: list[str], total: int, durations: dict[str, float] | None) -> dict[str, int]:
+def partition(names: list[str], total: int, durations: Durations | None) -> dict[str, int]:
     if durations:
         return balanced_shards(sorted(set(names)), total, durations)
     return {name: hashed_shard(name, total) for name in names}
 
 
-def apply_shard(selection: Selection, spec: str, balance_from: Path | None) -> Selection:
+def apply_shard(selection: Selection, spec: str, durations: Durations | None) -> Selection:
     index, total = parse_shard(spec)
-    durations = durations_from_run(balance_from) if balance_from else None
     names = [s.entry.package for s in selection.run]
     names += [s.package for s in selection.skipped] + [s.package for s in selection.invalid]
     owner = partition(names, total, durations)
