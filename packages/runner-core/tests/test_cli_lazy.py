@@ -121,9 +121,10 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert "No such option: --foo" in option.stderr
 
 
-def test_sandbox_passes_options_after_the_command_to_it() -> None:
+def test_sandbox_passes_options_after_the_command_to_it(tmp_path: Path) -> None:
+    logs = ["--log-dir", str(tmp_path)]
     done = subprocess.run(
-        [str(APIARY), "sandbox", "--backend", "none", "sh", "-c", "exit 3", "--help"],
+        [str(APIARY), "sandbox", "--backend", "none", *logs, "sh", "-c", "exit 3", "--help"],
         check=False,
         capture_output=True,
         text=True,

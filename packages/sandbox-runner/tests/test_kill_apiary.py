@@ -68,6 +68,7 @@ def launch(
                     ),
                     *launcher,
                     *("--backend", backend, "--cwd", str(work)),
+                    *("--log-dir", str(tmp_path / "logs")),
                     *("--allow-env", "SANDBOX_TEST_MARK", "--", "sh", "-c", HANG),
                 ],
                 env=env,
