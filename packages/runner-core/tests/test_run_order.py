@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from normalized_events import EventWriter, Outcome, PackageFinished, PackageStarted, read_events
 from runner_core.durations import durations_from_run, longest_first
-from runner_fixtures import run_apiary
+from runner_fixtures import run_apiary, run_args
 
 pytestmark = pytest.mark.xdist_group("run-e2e")
 
@@ -49,20 +49,7 @@ def test_durations_of_a_hostile_run_keep_only_real_seconds(tmp_path: Path) -> No
 def _planned(
     registry: Path, tmp_path: Path, *extra: str
 ) -> tuple[list[str], subprocess.CompletedProcess[str]]:
-    done = run_apiary(
-        "run",
-        "--registry-dir",
-        str(registry),
-        "--results-dir",
-        str(tmp_path / "results"),
-        "--work-dir",
-        str(tmp_path / "work"),
-        "--run-id",
-        "new",
-        "--dry-run",
-        *extra,
-        cwd=tmp_path,
-    )
+    done = run_apiary(*run_args(registry, tmp_path, "new", "--dry-run", *extra), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     planned = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("  run ")]
     return planned, done
@@ -116,20 +103,7 @@ def test_the_workers_start_the_longest_packages_first(
     registry = fixture_registry("passing-pkg", "failing-pkg", "broken-import")
     results = tmp_path / "results"
     _earlier_run(results, "old", {"passing-pkg": 1.0, "failing-pkg": 2.0, "broken-import": 30.0})
-    done = run_apiary(
-        "run",
-        "--registry-dir",
-        str(registry),
-        "--results-dir",
-        str(results),
-        "--work-dir",
-        str(tmp_path / "work"),
-        "--run-id",
-        "new",
-        "--workers",
-        "2",
-        cwd=tmp_path,
-    )
+    done = run_apiary(*run_args(registry, tmp_path, "new", "--workers", "2"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     events = read_events(results / "new" / "events.jsonl").known()
     started = [e.package for e in events if isinstance(e, PackageStarted)]
