@@ -58,7 +58,8 @@ def reading_files(paths: list[Path]) -> Iterator[Callable[[], list[Parsed]]]:
         return
     import registry_core.checks  # noqa: F401 - once, before the fork, not in every process
 
-    chunk = max(1, len(paths) // (processes * 4))
+    # Small chunks, so that no process is left reading its last one alone.
+    chunk = max(1, len(paths) // (processes * 16))
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         yield pool.map_async(parse_file, paths, chunksize=chunk).get
 
