@@ -12,10 +12,14 @@ import shlex
 
 _ONE_PROCESS_PAIRS = {("-p", "no:xdist"), ("-n", "0"), ("--numprocesses", "0")}
 _ONE_PROCESS_TOKENS = {"-pno:xdist", "-n0", "--numprocesses=0"}
+_QUOTING = str.maketrans("", "", "\"'\\\n")
 
 
 def in_one_process(command: str) -> bool:
     """True when ``command`` runs pytest without xdist workers."""
+    bare = command.translate(_QUOTING)
+    if "-n" not in bare and "xdist" not in bare:
+        return False  # no token can hold them: splitting drops only quotes and escapes
     try:
         tokens = shlex.split(command)
     except ValueError:
