@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -81,6 +82,26 @@ def test_a_run_with_workers_hands_out_the_longest_first(
     by_balance = _planned(registry, tmp_path, "--workers", "2", "--balance-from", str(balanced))
     assert by_balance[0][0] == "passing-pkg"
     assert str(other) not in by_balance[1].stderr
+
+
+def test_earlier_runs_a_stranger_could_plant_are_passed_over_unread(
+    fixture_registry: Callable[..., Path], tmp_path: Path
+) -> None:
+    registry = fixture_registry(*PACKAGES)
+    results = tmp_path / "results"
+    _earlier_run(results, "old", {"passing-pkg": 90.0})
+    elsewhere = _earlier_run(tmp_path / "elsewhere", "far", {"abort-pkg": 500.0})
+    (results / "fifo").mkdir()
+    os.mkfifo(results / "fifo" / "events.jsonl")  # read, it would never end
+    (results / "linked-log").mkdir()
+    (results / "linked-log" / "events.jsonl").symlink_to(elsewhere / "events.jsonl")
+    (results / "linked-dir").symlink_to(elsewhere)
+    done = run_apiary(*run_args(registry, tmp_path, "new", "--dry-run", "--workers", "2"),
+                      cwd=tmp_path, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    planned = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("  run ")]
+    assert planned[0] == "passing-pkg"
+    assert f"durations recorded in {results / 'old'}" in done.stderr
 
 
 def test_an_unknown_order_is_one_clear_line(

@@ -4,23 +4,28 @@ Two things read these durations: shards (``runner_core.shards``: longest first t
 least loaded shard) and the order a run hands its packages to its workers, longest
 first, so that no worker starts the longest suite last while the others have nothing
 left to do. The durations come from the run directory given (``--balance-from``) or,
-for the order alone, from the newest earlier run in the results directory. A package
+for the order alone, from the newest earlier run in the results directory that has any
+for the packages selected. A package
 with no duration recorded counts as the median of those that have one.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import stat
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
 
 from normalized_events import PackageFinished, read_events
-from normalized_events.layout import RunLayout
+from normalized_events.layout import EVENTS_FILE, RunLayout
 
 from runner_core.errors import OptionError
 
 Durations = dict[str, float]
+# An earlier run's log is read unasked, to order a run, only up to this size.
+MAX_EVENTS_BYTES = 256 << 20
 
 
 def durations_from_run(run_dir: Path) -> Durations:
@@ -39,17 +44,28 @@ def _usable(seconds: float) -> bool:
     return math.isfinite(seconds) and seconds >= 0
 
 
-def newest_run(results_dir: Path, other_than: str) -> Path | None:
-    """The run in ``results_dir`` that started last, other than the run ``other_than``;
-    None when there is none (or no results directory)."""
-    from reporter.errors import RunDirError
-    from reporter.model.load import find_runs
+def recent_runs(results_dir: Path, other_than: str, most: int = 3) -> list[Path]:
+    """Up to ``most`` run directories of ``results_dir`` whose event logs were written last,
+    newest first, other than the run ``other_than``.
 
+    Read unasked at the start of a run, so only what cannot cost much counts: a folder
+    (not a link) holding a regular log (not a link, FIFO or device) of a sane size.
+    """
+    found: list[tuple[int, str]] = []
     try:
-        runs = [run for run in find_runs(results_dir) if run.path.name != other_than]
-    except (RunDirError, OSError):
-        return None
-    return runs[-1].path if runs else None
+        entries = list(os.scandir(results_dir))
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name == other_than or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            info = os.lstat(Path(entry.path) / EVENTS_FILE)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_EVENTS_BYTES:
+            found.append((info.st_mtime_ns, entry.name))
+    return [results_dir / name for _, name in sorted(found, reverse=True)[:most]]
 
 
 def expected(names: Iterable[str], durations: Durations) -> Durations:

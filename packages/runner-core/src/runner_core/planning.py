@@ -15,7 +15,7 @@ from pathlib import Path
 from normalized_events import DEFAULT_CONDITION
 from registry_core import LoadedRegistry, load_registry
 
-from runner_core.durations import Durations, durations_from_run, longest_first, newest_run
+from runner_core.durations import Durations, durations_from_run, longest_first, recent_runs
 from runner_core.errors import OptionError, ResumeError
 from runner_core.gil import describe_mode, gil_mode
 from runner_core.interpreter import probe_interpreter
@@ -91,23 +91,32 @@ def _longest_first(
     durations: Durations | None,
     warn: Warn,
 ) -> Selection:
-    """The packages longest first, by ``--balance-from``'s durations or else those of the
-    newest earlier run in the results directory; as selected when there are none."""
+    """The packages longest first, by ``--balance-from``'s durations or else by those of
+    the newest earlier run in the results directory that has any of them."""
+    names = [item.entry.package for item in selection.run]
     source = request.balance_from
     if durations is None:
-        source = newest_run(settings.results_dir, other_than=settings.run_id)
-        if source is None:
+        found = _recorded_durations(settings, names)
+        if found is None:
             return selection
-        try:
-            durations = durations_from_run(source)
-        except (OptionError, OSError):
-            return selection  # an unreadable earlier run changes nothing but the order
-    names = [item.entry.package for item in selection.run]
+        source, durations = found
     if not any(name in durations for name in names):
         return selection
     warn(f"order: longest first, by the durations recorded in {source}")
     rank = {name: index for index, name in enumerate(longest_first(names, durations))}
     return replace(selection, run=sorted(selection.run, key=lambda s: rank[s.entry.package]))
+
+
+def _recorded_durations(settings: RunSettings, names: list[str]) -> tuple[Path, Durations] | None:
+    """The newest earlier run with durations for some of ``names``, and those durations."""
+    for run_dir in recent_runs(settings.results_dir, other_than=settings.run_id):
+        try:
+            durations = durations_from_run(run_dir)
+        except (OptionError, OSError):
+            continue  # an unreadable earlier run changes nothing but the order
+        if any(name in durations for name in names):
+            return run_dir, durations
+    return None
 
 
 def _condition_pythons(settings: RunSettings) -> list[str]:
