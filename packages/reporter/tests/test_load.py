@@ -4,6 +4,7 @@ damage, and finds `latest` by start time."""
 from __future__ import annotations
 
 import json
+import tracemalloc
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -217,3 +218,21 @@ def test_from_events_builds_the_same_run_in_memory(t0: datetime) -> None:
     assert run.conditions() == ["default", "jit"]
     assert run.expected() is None
     assert run.interrupted  # no run_finished
+
+
+def test_finding_runs_reads_a_bounded_part_of_a_log_without_line_breaks(
+    make_run: MakeRun, results_dir: Path, t0: datetime
+) -> None:
+    make_run("real", start=t0).finish()
+    planted = results_dir / "planted"
+    planted.mkdir()
+    with (planted / "events.jsonl").open("wb") as log:
+        log.truncate(512 << 20)  # half a gigabyte of one line, on disk as a hole
+    tracemalloc.start()
+    try:
+        found = find_runs(results_dir)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [run.run_id for run in found] == ["real"]
+    assert peak < 64 << 20

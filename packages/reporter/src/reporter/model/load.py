@@ -34,6 +34,9 @@ from reporter.model.runnames import DEFAULT_RESULTS_DIR, LATEST
 # The types whose lines wait until something asks for them.
 _WAITING = frozenset({"step_finished", "package_started"})
 _TS = re.compile(rb'"ts"\s*:\s*"([^"]+)"')
+# How much of a log is looked at to find when its run started.
+_MAX_EVENT_LINE = 16 << 20  # run_started lists every selected package
+_MAX_LOOKED = 64 << 20
 
 
 def events_path(run_dir: str | os.PathLike[str]) -> Path:
@@ -157,10 +160,16 @@ class RunRef:
 def _first_start(events: Path) -> tuple[str, datetime] | None:
     """run_id and ts of the first run_started (or, failing that, the first event)."""
     fallback: tuple[str, datetime] | None = None
+    looked = 0
     try:
         with events.open("rb") as handle:
-            for number, raw in enumerate(handle):
-                if number > 10_000:
+            for _ in range(10_000):
+                # Lines are read in pieces of at most _MAX_EVENT_LINE bytes, and no more
+                # than _MAX_LOOKED bytes in all: a log with no line break is no reason to
+                # hold gigabytes.
+                raw = handle.readline(_MAX_EVENT_LINE)
+                looked += len(raw)
+                if not raw or looked > _MAX_LOOKED:
                     break
                 try:
                     decoded = json.loads(raw)
