@@ -124,7 +124,7 @@ def utc_now() -> datetime:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 class InterpreterInfo(Model):
