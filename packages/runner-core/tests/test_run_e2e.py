@@ -96,7 +96,10 @@ def test_every_outcome_from_real_packages(
         text=True,
         timeout=300,
         check=False,
-        env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+        env={
+            **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+            "WORK": str(tmp_path / "repro"),
+        },
     )
     assert repro.returncode in (139, -11, 1), repro.stderr[-2000:]
     assert "Segmentation fault" in repro.stdout + repro.stderr

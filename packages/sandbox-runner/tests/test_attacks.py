@@ -223,7 +223,7 @@ def test_the_remount_attack_through_the_command_line(host_dir: Path, tmp_path: P
     """`apiary sandbox -- sh -c 'mount -o remount,rw,bind / && touch FILE'`, as root."""
     target = host_dir / "file"
     attack = f"mount -o remount,rw,bind / && touch {target}"
-    options = ["--backend", "bwrap", "--cwd", str(tmp_path)]
+    options = ["--backend", "bwrap", "--cwd", str(tmp_path), "--log-dir", str(tmp_path)]
     done = subprocess.run(
         [sys.executable, "-m", "sandbox_runner", *options, "--", "sh", "-c", attack],
         capture_output=True,
