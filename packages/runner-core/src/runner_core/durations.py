@@ -5,8 +5,8 @@ least loaded shard) and the order a run hands its packages to its workers, longe
 first, so that no worker starts the longest suite last while the others have nothing
 left to do. The durations come from the run directory given (``--balance-from``) or,
 for the order alone, from the newest earlier run in the results directory that has any
-for the packages selected. A package
-with no duration recorded counts as the median of those that have one.
+for the packages selected. A package with no duration recorded counts as the median of
+those that have one.
 """
 
 from __future__ import annotations
