@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from registry_core import load_registry
 
 APIARY = str(Path(sys.executable).with_name("apiary"))
@@ -148,3 +149,52 @@ def test_commands_on_a_hostile_registry_say_one_line_per_file(sample: Path) -> N
             assert done.returncode == 0
             assert "six" in done.stdout
             assert "2 file(s)" in done.stderr
+
+
+# A hundred thousand levels in 200-400 KB: libyaml's composer recursed once per level in
+# C and the reading process died of a segmentation fault (or, reading in forked
+# processes, the load waited for ever for the one that died).
+DEEP = 100_000
+DEEP_VALUES = {
+    "lists": "[" * DEEP + "]" * DEEP,
+    "mappings": "{a: " * DEEP + "x" + "}" * DEEP,
+    "block sequences": "\n  " + "- " * DEEP + "x",
+}
+
+
+def _registry_command(sample: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [APIARY, "registry", *command, "--registry-dir", str(sample)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("shape", sorted(DEEP_VALUES))
+def test_a_value_nested_a_hundred_thousand_levels_is_one_problem(sample: Path, shape: str) -> None:
+    (sample / "packages" / "deep.yaml").write_text(f"package: deep\nnotes: {DEEP_VALUES[shape]}\n")
+    (sample / "index.yaml").write_text(
+        f"packages:\n- name: six\n  download_count: 1\n  x: {DEEP_VALUES[shape]}\n"
+    )
+    listed = _registry_command(sample, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "six" in listed.stdout and "2 file(s)" in listed.stderr
+    validated = _registry_command(sample, "validate")
+    assert validated.returncode == 1, validated.stderr
+    lines = validated.stdout.splitlines()
+    assert len(lines) == 2
+    for line, name in zip(lines, ("index.yaml", "deep.yaml"), strict=True):
+        assert f"/{name}:" in line and line.endswith("nested more than 100 levels deep")
+
+
+def test_a_deep_file_among_files_read_by_other_processes_is_one_problem(sample: Path) -> None:
+    for i in range(600):
+        (sample / "packages" / f"extra-{i}.yaml").write_text(f"package: extra-{i}\n")
+    (sample / "packages" / "deep.yaml").write_text(f"package: deep\nx: {DEEP_VALUES['lists']}\n")
+    done = _registry_command(sample, "validate")
+    assert done.returncode == 1, done.stderr
+    assert [line.split(": ", 1)[0].rsplit("/", 1)[1] for line in done.stdout.splitlines()] == [
+        "deep.yaml:2:103"
+    ]

@@ -172,8 +172,8 @@ def test_a_bad_file_is_one_located_problem_and_the_rest_still_loads(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("x: " + "[" * 3000 + "]" * 3000 + "\n", "(file): value nested too deeply"),
-        ("x:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(900)), "value nested"),
+        ("x: " + "[" * 3000 + "]" * 3000 + "\n", "2:103: (file): lists and mappings nested more"),
+        ("x:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(900)), "102:201: (file)"),
         ("x:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(100)), "x: value nested more"),
         ("x: " + "[" * 40 + "]" * 40 + "\n", "x: value nested more than 32 levels deep"),
     ],

@@ -13,6 +13,10 @@ MAX_INDEX_FILE_BYTES = 16 << 20
 MAX_PACKAGE_FIELDS = 100
 # Values (scalars, lists and mappings) of a document read with the full YAML parser.
 MAX_YAML_VALUES = 500_000
+# Lists and mappings inside each other in a document read with the full YAML parser.
+# libyaml's composer recurses in C for each level: a 200 KB file of brackets overflows
+# the C stack and kills the process, where Python would raise RecursionError.
+MAX_YAML_DEPTH = 100
 
 
 def size_text(size: int) -> str:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from registry_core.limits import MAX_YAML_VALUES
+from registry_core.limits import MAX_YAML_DEPTH, MAX_YAML_VALUES
 
 try:
     from yaml import CSafeLoader as _BaseLoader
@@ -165,24 +165,35 @@ def _where(event: yaml.Event) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
-_VALUE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_OPENING_EVENTS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSING_EVENTS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 def _screen(text: str, max_values: int) -> None:
-    """Refuse aliases and over-large documents from the event stream, before any node is
-    built: an alias bomb (a few lines naming each other) expands to billions of values."""
+    """Refuse aliases, over-large and over-nested documents from the event stream, before
+    any node is built: an alias bomb (a few lines naming each other) expands to billions
+    of values, and the composer would overflow the C stack on deep nesting."""
     loader = Loader(text)
-    values = 0
+    values = depth = 0
     try:
         while loader.check_event():
             event = loader.get_event()
             if isinstance(event, yaml.AliasEvent):
                 message = f"YAML aliases (*{event.anchor}) are not allowed in registry files"
                 raise YamlProblem(*_where(event), message)
-            if isinstance(event, _VALUE_EVENTS):
-                values += 1
-                if values > max_values:
-                    raise YamlProblem(*_where(event), f"more than {max_values} values in one file")
+            if isinstance(event, _CLOSING_EVENTS):
+                depth -= 1
+                continue
+            if isinstance(event, _OPENING_EVENTS):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    message = f"lists and mappings nested more than {MAX_YAML_DEPTH} levels deep"
+                    raise YamlProblem(*_where(event), message)
+            elif not isinstance(event, yaml.ScalarEvent):
+                continue
+            values += 1
+            if values > max_values:
+                raise YamlProblem(*_where(event), f"more than {max_values} values in one file")
     except yaml.YAMLError as exc:
         raise _problem_from(exc, text) from None
     except (RecursionError, ValueError) as exc:  # absurdly nested or odd input
