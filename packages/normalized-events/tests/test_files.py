@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,24 @@ def test_tails_heads_and_digests(tmp_path: Path) -> None:
     assert sha256_of(log) == hashlib.sha256(b"0123456789").hexdigest()
     with pytest.raises(OSError):
         read_tail(tmp_path / "absent.log", 4)
+
+
+@pytest.mark.timeout(30)
+def test_links_fifos_and_folders_are_refused_never_followed_nor_waited_on(tmp_path: Path) -> None:
+    secret = tmp_path / "host-secret"
+    secret.write_text("root:secret-hash\n")
+    (tmp_path / "link.log").symlink_to(secret)
+    os.mkfifo(tmp_path / "fifo.log")  # opening it to read would wait for a writer
+    (tmp_path / "folder.log").mkdir()
+    for name, why in [
+        ("link.log", "a symbolic link, not followed"),
+        ("fifo.log", "not a regular file"),
+        ("folder.log", "not a regular file"),
+    ]:
+        for read in (read_head, read_tail):
+            with pytest.raises(OSError) as refused:
+                read(tmp_path / name, 100)
+            assert refused.value.strerror == why
 
 
 def test_run_json_keeps_only_what_was_set_and_what_it_does_not_know() -> None:

@@ -80,6 +80,33 @@ def test_an_unreadable_sanitizer_log_is_one_line(tmp_path: Path) -> None:
     assert found.problems and found.problems[0].startswith("tsan.99: unreadable")
 
 
+@pytest.mark.timeout(30)
+def test_files_planted_by_the_sandboxed_code_are_never_followed_nor_waited_on(
+    tmp_path: Path,
+) -> None:
+    """The evidence folder is writable from inside the sandbox; apiary reads it outside."""
+    secret = tmp_path / "host" / "shadow"
+    secret.parent.mkdir()
+    secret.write_text("root:secret-hash:20000::::::\n")
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "capture-4-1.out").symlink_to(secret)
+    (folder / "asan.4").symlink_to(secret)
+    os.mkfifo(folder / "test-4.json")  # opening it to read would wait for a writer
+    os.mkfifo(folder / "stacks-4.txt")
+    _progress(folder, 5, runner="pytest", test_id="tests/t.py::test_b")
+    found = gather(folder)
+    assert found.test is not None and found.test.test_id == "tests/t.py::test_b"
+    assert found.captured == () and found.sanitizer_logs == () and found.stacks == ()
+    assert "secret-hash" not in repr(found)
+    assert sorted(found.problems) == [
+        "asan.4: unreadable (a symbolic link, not followed)",
+        "capture-4-1.out: unreadable (a symbolic link, not followed)",
+        "stacks-4.txt: unreadable (not a regular file)",
+        "test-4.json: unreadable (not a regular file)",
+    ]
+
+
 def test_a_huge_capture_keeps_its_tail(tmp_path: Path) -> None:
     (tmp_path / "capture-3-2.out").write_text("x" * 2_000_000 + "\nFatal Python error: end\n")
     found = gather(tmp_path)

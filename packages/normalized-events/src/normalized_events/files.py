@@ -7,10 +7,13 @@ package of ours and keep their own (``registry_core.fileio``, ``tools/manifest.p
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 _BLOCK = 1 << 20
 
@@ -30,17 +33,42 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int = 0o644) -> None:
         raise
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading when it is a regular file, else OSError.
+
+    Run and work folders hold files that sandboxed code could have replaced: a symbolic
+    link (to a host file apiary may read and the sandbox may not) is not followed, and a
+    FIFO or device (whose opening or reading could block for ever) is not read.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "a symbolic link, not followed", str(path)) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_tail(path: Path, limit: int) -> tuple[bytes, int]:
-    """The last ``limit`` bytes of a file and the file's whole size (OSError raised)."""
-    with path.open("rb") as handle:
+    """The last ``limit`` bytes of a regular file (`open_regular`) and its whole size
+    (OSError raised)."""
+    with open_regular(path) as handle:
         size = handle.seek(0, os.SEEK_END)
         handle.seek(max(0, size - limit))
         return handle.read(limit), size
 
 
 def read_head(path: Path, limit: int) -> tuple[bytes, int]:
-    """The first ``limit`` bytes of a file and the file's whole size (OSError raised)."""
-    with path.open("rb") as handle:
+    """The first ``limit`` bytes of a regular file (`open_regular`) and its whole size
+    (OSError raised)."""
+    with open_regular(path) as handle:
         size = handle.seek(0, os.SEEK_END)
         handle.seek(0)
         return handle.read(limit), size

@@ -124,12 +124,14 @@ def gather(folder: Path) -> Evidence:
     )
 
 
-def _read(path: Path, limit: int, *, tail: bool, problems: list[str]) -> str:
+def _read(path: Path, limit: int, *, tail: bool, problems: list[str]) -> str | None:
+    """The file's text (bounded), or None and a problem when it cannot be read: the folder
+    is writable from inside the sandbox, so links and FIFOs are refused (`read_head`)."""
     try:
         data, size = (read_tail if tail else read_head)(path, limit)
     except OSError as exc:
         problems.append(f"{path.name}: unreadable ({exc.strerror or exc})")
-        return ""
+        return None
     text = data.decode("utf-8", "replace")
     if size > limit:
         where = "beginning" if tail else "end"
@@ -139,9 +141,10 @@ def _read(path: Path, limit: int, *, tail: bool, problems: list[str]) -> str:
 
 def _sanitizer_text(path: Path, problems: list[str]) -> str:
     text = _read(path, _MAX_SANITIZER, tail=False, problems=problems)
+    if text is None:
+        return ""
     if not text.strip():
-        if path.exists():
-            problems.append(f"{path.name}: an empty sanitizer log")
+        problems.append(f"{path.name}: an empty sanitizer log")
         return ""
     if "ERROR: AddressSanitizer" in text and "ABORTING" not in text:
         problems.append(f"{path.name}: the report is cut short (no ABORTING line)")
