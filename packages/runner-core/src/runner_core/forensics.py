@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from normalized_events import CrashInfo
+from normalized_events.files import write_atomic
 
 from runner_core.crash import CrashRecord, crash_info
 from runner_core.crash import bucket as crash_bucket
@@ -114,10 +115,12 @@ def hang_info(stopped: Attempt, run_dir: Path) -> CrashInfo:
     assert record is not None and stopped.evidence_dir is not None
     stacks = stopped.evidence_dir / "stacks.txt"
     parts = [f"--- pid {pid} ---\n{text.rstrip()}\n" for pid, text in stopped.evidence.stacks]
-    stacks.write_text("".join(parts), encoding="utf-8")
+    # The evidence folder was writable by the suite: its files are replaced, never
+    # written through a link left in their place.
+    write_atomic(stacks, "".join(parts))
     record_path = stopped.evidence_dir / "hang.json"
     payload = {"signature": crash_signature(record), "record": record.model_dump(mode="json")}
-    record_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    write_atomic(record_path, json.dumps(payload, indent=2) + "\n")
     info = crash_info(
         record,
         stderr_path=str(stacks.relative_to(run_dir)),

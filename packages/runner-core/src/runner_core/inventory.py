@@ -17,11 +17,11 @@ Nothing here can fail the install: a venv whose inventory cannot be read records
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 
 from runner_core.commands import CommandStep, Installer
+from runner_core.planted import read_json_inside
 
 INVENTORY = ".apiary-installed.json"
 
@@ -51,10 +51,7 @@ def inventory_step(venv: Path, installer: Installer, framework: str) -> CommandS
 def read_inventory(venv: Path) -> dict[str, str]:
     """name -> version from the inventory file, sorted by name; empty when it is
     missing or is not such a mapping (the venv's code could have written it)."""
-    try:
-        found = json.loads((venv / INVENTORY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    found = read_json_inside(venv / INVENTORY)
     if not isinstance(found, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in found.items()
     ):

@@ -21,6 +21,7 @@ from registry_core import PackageEntry
 from runner_core.errors import full_disk
 from runner_core.forensics import hang_info, record_crash
 from runner_core.iterations import Iterations, run_iterations
+from runner_core.planted import PlantedLink
 from runner_core.preparing import (
     DEFAULT_INSTALL,
     DEFAULT_TEST,
@@ -89,6 +90,7 @@ def _step_runner(
         processes=settings.processes,
         tmp_bytes=settings.tmp_bytes,
         disk_bytes=settings.disk_bytes,
+        trusted=(settings.work_dir, settings.run_dir),
     )
 
 
@@ -111,6 +113,8 @@ def run_package(
         finally:
             if runner.filled_disk and state.source is not None:
                 discard_source(state.source, settings.work.sources)
+    except PlantedLink as exc:
+        finish = Finish(Outcome.ERROR, str(exc))
     except Exception as exc:  # a harness fault: recorded, and the run goes on
         stop = full_disk(exc, settings.run_dir)
         if stop is not None:

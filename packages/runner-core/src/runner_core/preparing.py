@@ -51,6 +51,7 @@ from runner_core.inventory import inventory_step, read_inventory
 from runner_core.iterations import Iterations
 from runner_core.junit import writes_junit
 from runner_core.limits import SourceLimits
+from runner_core.planted import refuse_links
 from runner_core.sanitizers import SanitizerPolicy, memory_policy
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource, SourceRequest, fetch_source
@@ -422,5 +423,7 @@ def _build_venv(
     if not done.ok:
         verdict = outcomes.classify_install(done.status, done.output())
         return Finish(verdict.outcome, verdict.reason, verdict.install_failure)
+    # The install could write where the venv lives: the venv itself could now be a link.
+    refuse_links(runner.trusted, venv.path, "venv")
     mark_ready(venv, key, read_inventory(venv.path))
     return None

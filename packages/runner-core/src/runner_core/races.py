@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from normalized_events import RaceInfo
+from normalized_events.files import write_atomic
 
 from runner_core.crash.tsan import TsanReport, parse_tsan
 from runner_core.suite import Attempt
@@ -49,7 +50,7 @@ def _keep(report: TsanReport, folder: Path | None, run_dir: Path) -> str | None:
         return None
     path = folder / f"race-{report.bucket}.txt"
     try:
-        path.write_text(report.text + "\n", encoding="utf-8")
+        write_atomic(path, report.text + "\n")  # a link the suite left there is replaced
         return str(path.relative_to(run_dir))
     except (OSError, ValueError):
         return None

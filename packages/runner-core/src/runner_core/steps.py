@@ -22,6 +22,7 @@ from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES, MemoryLimi
 from runner_core.commands import CommandStep
 from runner_core.isolation import sandbox_backend
 from runner_core.outcomes import StepStatus
+from runner_core.planted import refuse_links
 from runner_core.settings import BackendChoice
 
 _TAIL_LINES = 30
@@ -80,6 +81,9 @@ class StepRunner:
     disk_bytes: int | None = None
     # Set once a command was stopped for filling the disk: its trees need a reset.
     filled_disk: bool = False
+    # Folders made by apiary or given by the user: below them, no folder a command works
+    # in or may write is reached through a link (`planted.refuse_links`).
+    trusted: tuple[Path, ...] = ()
 
     def log_path(self, step: Step, label: str | None = None) -> Path:
         """`<step>.log`, or `<label>.log` for a step run more than once (`test-2`)."""
@@ -136,6 +140,11 @@ class StepRunner:
         result: SandboxResult | None = None
         spent: list[SandboxResult] = []
         for command in commands:
+            command_cwd = cwd / command.cwd if command.cwd else cwd
+            # Checked before each command: the one before may have planted a link.
+            refuse_links(self.trusted, command_cwd, "working folder")
+            for path in writable:
+                refuse_links(self.trusted, path, "writable folder")
             shown.append(command.display())
             part = log_path.with_suffix(".part")
             remaining = (
@@ -143,7 +152,7 @@ class StepRunner:
             )
             spec = SandboxSpec(
                 command=command.shell if command.shell is not None else list(command.argv),
-                cwd=cwd / command.cwd if command.cwd else cwd,
+                cwd=command_cwd,
                 env={**env, **command.env},
                 limits=Limits(
                     timeout_s=remaining,

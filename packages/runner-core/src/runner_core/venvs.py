@@ -14,7 +14,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from normalized_events.files import write_atomic
+
 from runner_core.interpreter import Interpreter
+from runner_core.planted import read_json_inside
 
 _MARKER = ".apiary-venv.json"
 
@@ -102,13 +105,13 @@ def mark_ready(venv: Venv, key: VenvKey, installed: dict[str, str]) -> None:
         "source_revision": key.source_revision,
         "installed": installed,
     }
-    (venv.path / _MARKER).write_text(json.dumps(payload))
+    # Replaced, not written through: the install's code could have left a link there.
+    write_atomic(venv.path / _MARKER, json.dumps(payload))
 
 
 def recorded_distributions(venv: Venv) -> dict[str, str] | None:
-    """What mark_ready recorded for this venv, or None when unknown."""
-    try:
-        found = json.loads((venv.path / _MARKER).read_text()).get("installed")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return found if isinstance(found, dict) else None
+    """What mark_ready recorded for this venv, or None when unknown (the venv is
+    writable by the code it runs: the marker is read only when it is a regular file)."""
+    found = read_json_inside(venv.path / _MARKER)
+    installed = found.get("installed") if isinstance(found, dict) else None
+    return installed if isinstance(installed, dict) else None

@@ -5,6 +5,10 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+from normalized_events.files import read_head, write_atomic
+
+from runner_core.planted import refuse_links
+
 AGENT_MODULE = "_apiary_evidence"
 _SOURCE = Path(__file__).with_name(f"{AGENT_MODULE}.py")
 # The signal a hung suite's interpreters answer with every thread's stack (faulthandler):
@@ -36,9 +40,11 @@ def install_agent(venv_path: Path) -> Path:
     reused across runs picks up a newer agent.
     """
     target = site_packages(venv_path)
+    refuse_links((venv_path,), target, "site-packages folder")
     _write(target / f"{AGENT_MODULE}.py", _SOURCE.read_text(encoding="utf-8"))
     _write(target / f"{AGENT_MODULE}.pth", f"import {AGENT_MODULE}\n")
     dist_info = target / _DIST_INFO
+    refuse_links((target,), dist_info, "folder")
     dist_info.mkdir(exist_ok=True)
     _write(dist_info / "METADATA", _METADATA)
     _write(dist_info / "entry_points.txt", _ENTRY_POINTS)
@@ -47,9 +53,12 @@ def install_agent(venv_path: Path) -> Path:
 
 
 def _write(path: Path, text: str) -> None:
+    """Rewritten unless it holds `text`; read and replaced without following a link (the
+    venv is writable by the code it runs, see `runner_core.planted`)."""
+    wanted = text.encode("utf-8")
     try:
-        if path.read_text(encoding="utf-8") == text:
+        if read_head(path, len(wanted) + 1) == (wanted, len(wanted)):
             return
     except OSError:
         pass
-    path.write_text(text, encoding="utf-8")
+    write_atomic(path, wanted)

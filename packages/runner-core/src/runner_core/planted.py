@@ -1,0 +1,86 @@
+"""Folders sandboxed code could write, and apiary's own use of them from outside.
+
+A package's install runs with its installer cache (where its venv lives) writable; its
+tests run with the venv, the source tree, its home and the step's evidence folder
+writable. Code running there can put a symbolic link, a FIFO or a huge file anywhere
+inside. apiary, outside the sandbox and often as root, must never follow such a link:
+a folder bound writable into the next step's sandbox would bind the link's target (a way
+out of the sandbox), a file written there would overwrite the target, and a file read
+would copy a host file into the results. Every process of a step is gone when apiary
+looks (the sandbox kills the whole tree), so a check before each use is enough.
+
+- `refuse_links`: no folder on the way from a trusted root to a path is a link;
+- files apiary writes there are new files put in place (`normalized_events.files.
+  write_atomic`): a link in their place is replaced, never written through;
+- files apiary reads there are read only when they are regular files, bounded
+  (`normalized_events.files.read_head`, `read_json_inside`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from normalized_events.files import read_head
+
+from runner_core.errors import RunnerError
+
+# The JSON files apiary keeps in a venv are a few kilobytes.
+MAX_JSON_BYTES = 4 << 20
+
+
+class PlantedLink(RunnerError):
+    """A folder apiary was about to use is reached through a symbolic link."""
+
+
+def refuse_links(roots: tuple[Path, ...], path: Path, what: str) -> None:
+    """Raise PlantedLink when a folder between one of `roots` (trusted: made by apiary or
+    given by the user) and `path` (included) is a symbolic link; paths outside every root
+    are not checked here."""
+    for root in roots:
+        found = _link_below(root, path)
+        if found is not None:
+            raise PlantedLink(
+                f"the {what} {path} leads through a symbolic link ({found} -> "
+                f"{_target(found)}), which code run in the sandbox can plant: refused"
+            )
+
+
+def _link_below(root: Path, path: Path) -> Path | None:
+    for base in dict.fromkeys((root, Path(os.path.realpath(root)))):
+        try:
+            parts = path.relative_to(base).parts
+        except ValueError:
+            continue
+        current = base
+        for part in parts:
+            current = current / part
+            try:
+                if stat.S_ISLNK(os.lstat(current).st_mode):
+                    return current
+            except OSError:
+                return None  # missing: nothing to follow
+        return None
+    return None
+
+
+def _target(link: Path) -> str:
+    try:
+        return str(link.readlink())
+    except OSError:
+        return "?"
+
+
+def read_json_inside(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
+    """The JSON value of `path`, or None when it is missing, not a regular file (a link,
+    a FIFO), larger than `limit`, or not JSON (nested past the parser's depth included)."""
+    try:
+        data, size = read_head(path, limit)
+        if size > limit:
+            return None
+        return json.loads(data)
+    except (OSError, ValueError, RecursionError):
+        return None
