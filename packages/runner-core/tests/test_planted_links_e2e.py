@@ -1,7 +1,8 @@
-"""A package's own code planting links and FIFOs where apiary looks from outside the
-sandbox: in the folder its venv lives in during the install, in the venv and the evidence
-folder during its tests. Real `apiary run`s, as a user runs them: no host file is read
-into the results, none is written, and no run waits for ever."""
+"""A package's own code leaving traps where apiary looks from outside the sandbox: links
+and FIFOs in the folder its venv lives in during the install, in the venv and the
+evidence folder during its tests, a command in its clone's git config. Real `apiary
+run`s, as a user runs them: no host file is read into the results, none is written, no
+command of the package's runs outside the sandbox, and no run waits for ever."""
 
 from __future__ import annotations
 
@@ -108,3 +109,33 @@ def test_an_install_that_swaps_its_venv_for_a_link_is_stopped(tmp_path: Path) ->
     assert (victim_dir / "passwd").read_text() == PRECIOUS
     events = (tmp_path / "results" / "s" / "events.jsonl").read_text()
     assert "leads through a symbolic link" in events and "refused" in events
+
+
+def _configurer(pwned: Path) -> Fixture:
+    """Its test adds a command to its clone's git config, which git runs on the next
+    fetch of the clone (a local repository's upload-pack)."""
+    test = textwrap.dedent(
+        f"""
+        def test_configure():
+            with open(".git/config", "a") as config:
+                config.write('[remote "origin"]\\n\\tuploadpack = "touch {pwned}; git-upload-pack"\\n')
+        """
+    )
+    files = {"configurer/__init__.py": "", "tests/test_configure.py": test}
+    return Fixture("configurer", files)
+
+
+@pytest.mark.timeout(600)
+def test_a_suite_cannot_change_its_clone_s_git_config(tmp_path: Path) -> None:
+    pwned = tmp_path / "host" / "PWNED"
+    pwned.parent.mkdir()
+    registry = build_registry(tmp_path, _configurer(pwned))
+    outcomes = []
+    for run_id in ("first", "again"):  # the second run fetches into the first one's clone
+        done = run_apiary(*run_args(registry, tmp_path, run_id), cwd=tmp_path, timeout=300)
+        assert done.returncode == 0, done.stderr
+        outcomes.append(package_outcomes(tmp_path / "results" / run_id)["configurer"])
+    assert not pwned.exists()
+    assert outcomes == ["fail", "fail"]
+    log = (tmp_path / "results" / "again" / "logs" / "configurer" / "test.log").read_text()
+    assert "Read-only file system" in log

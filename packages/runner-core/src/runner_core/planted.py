@@ -10,6 +10,9 @@ would copy a host file into the results. Every process of a step is gone when ap
 looks (the sandbox kills the whole tree), so a check before each use is enough.
 
 - `refuse_links`: no folder on the way from a trusted root to a path is a link;
+- `git_folders`: the `.git` folders of writable folders, which the sandbox gets read-only:
+  apiary runs git in a clone it reuses (fetch, checkout, clean), and git runs commands
+  its repository's config names (`remote.*.uploadpack`, hooks, `core.fsmonitor`...);
 - files apiary writes there are new files put in place (`normalized_events.files.
   write_atomic`): a link in their place is replaced, never written through;
 - files apiary reads there are read only when they are regular files, bounded
@@ -47,6 +50,18 @@ def refuse_links(roots: tuple[Path, ...], path: Path, what: str) -> None:
                 f"the {what} {path} leads through a symbolic link ({found} -> "
                 f"{_target(found)}), which code run in the sandbox can plant: refused"
             )
+
+
+def git_folders(writable: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The `.git` folders (real folders, not links) directly in `writable` folders."""
+    found = []
+    for folder in writable:
+        try:
+            if stat.S_ISDIR(os.lstat(folder / ".git").st_mode):
+                found.append(folder / ".git")
+        except OSError:
+            continue
+    return tuple(dict.fromkeys(found))
 
 
 def _link_below(root: Path, path: Path) -> Path | None:

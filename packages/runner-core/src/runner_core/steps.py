@@ -22,7 +22,7 @@ from sandbox_runner.spec import DEFAULT_PROCESSES, DEFAULT_TMP_BYTES, MemoryLimi
 from runner_core.commands import CommandStep
 from runner_core.isolation import sandbox_backend
 from runner_core.outcomes import StepStatus
-from runner_core.planted import refuse_links
+from runner_core.planted import git_folders, refuse_links
 from runner_core.settings import BackendChoice
 
 _TAIL_LINES = 30
@@ -167,7 +167,7 @@ class StepRunner:
                     backend=sandbox_backend(self.backend),
                     network=network,
                     writable=tuple(writable),
-                    readable=tuple(readable),
+                    readable=(*readable, *git_folders((command_cwd, *writable))),
                 ),
                 env_policy=EnvPolicy(allow=(*self.pass_env, *command.env)),
                 stdout_log=part,
