@@ -114,11 +114,13 @@ def test_an_install_that_swaps_its_venv_for_a_link_is_stopped(tmp_path: Path) ->
 def _configurer(pwned: Path) -> Fixture:
     """Its test adds a command to its clone's git config, which git runs on the next
     fetch of the clone (a local repository's upload-pack)."""
+    section = '[remote "origin"]\n'
+    command = f'\tuploadpack = "touch {pwned}; git-upload-pack"\n'
     test = textwrap.dedent(
         f"""
         def test_configure():
             with open(".git/config", "a") as config:
-                config.write('[remote "origin"]\\n\\tuploadpack = "touch {pwned}; git-upload-pack"\\n')
+                config.write({section!r} + {command!r})
         """
     )
     files = {"configurer/__init__.py": "", "tests/test_configure.py": test}
