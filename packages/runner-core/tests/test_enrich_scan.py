@@ -576,3 +576,53 @@ def test_plugin_options_given_as_one_item_of_a_toml_list(tmp_path: Path) -> None
     )
     install = scan_tree(root).install_command.value
     assert install == "pip install -e . && pip install pytest pytest-instafail"
+
+
+def test_files_outside_the_tree_are_never_read(tmp_path: Path) -> None:
+    """A repository can hold links to any host path, and its requirements files and
+    noxfile can name one: scan reads only the package's own files."""
+    host = tmp_path / "host"
+    host.mkdir()
+    secrets = {
+        "tokens.txt": "linked-secret-token\n",
+        "tox-reqs.txt": "tox-secret-token\n",
+        "nox-reqs.txt": "nox-secret-token\n",
+        "setup.cfg": "[options]\ninstall_requires =\n    cfg-secret-token\n",
+        "PKG-INFO": "Metadata-Version: 2.1\nName: x\nVersion: 9.9.secret\n",
+    }
+    for name, text in secrets.items():
+        (host / name).write_text(text)
+    root = tree(
+        tmp_path / "tree",
+        {
+            "setup.py": "from setuptools import setup\nsetup()\n",
+            "tox.ini": """
+                [testenv]
+                deps =
+                    -r ../host/tox-reqs.txt
+                    pytest
+                commands = pytest
+            """,
+            "noxfile.py": f"""
+                import nox
+                @nox.session
+                def tests(session):
+                    session.install("-r", {str(host / "nox-reqs.txt")!r})
+                    session.run("pytest")
+            """,
+            "pkg/__init__.py": "",
+            "tests/test_it.py": "import pkg\ndef test_x(): pass\n",
+        },
+    )
+    (root / "requirements-test.txt").symlink_to(host / "tokens.txt")
+    (root / "setup.cfg").symlink_to(host / "setup.cfg")
+    (root / "PKG-INFO").symlink_to(host / "PKG-INFO")
+    config = read_config(root)
+    proposal = scan_tree(root)
+    seen = repr(config) + repr(proposal)
+    assert "secret" not in seen
+    assert "pytest" in proposal.install_command.value
+    assert any(
+        n.startswith("setup.cfg: unreadable") and "outside the package's tree" in n
+        for n in config.notes
+    )

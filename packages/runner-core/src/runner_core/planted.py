@@ -16,11 +16,14 @@ looks (the sandbox kills the whole tree), so a check before each use is enough.
 - files apiary writes there are new files put in place (`normalized_events.files.
   write_atomic`): a link in their place is replaced, never written through;
 - files apiary reads there are read only when they are regular files, bounded
-  (`normalized_events.files.read_head`, `read_json_inside`).
+  (`normalized_events.files.read_head`, `read_json_inside`); a package's own files are
+  read only when they are inside its tree (`read_inside`): a repository can hold a link
+  to any host path, and a requirements file can name one.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -33,6 +36,8 @@ from runner_core.errors import RunnerError
 
 # The JSON files apiary keeps in a venv are a few kilobytes.
 MAX_JSON_BYTES = 4 << 20
+# A configuration or test file of a package's tree.
+MAX_TREE_FILE_BYTES = 8 << 20
 
 
 class PlantedLink(RunnerError):
@@ -99,3 +104,16 @@ def read_json_inside(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
         return json.loads(data)
     except (OSError, ValueError, RecursionError):
         return None
+
+
+def read_inside(root: Path, path: Path, limit: int = MAX_TREE_FILE_BYTES) -> bytes:
+    """The bytes of `path`, a file of the tree at `root`; OSError when it is not inside the
+    tree (through a link, `..` or an absolute path), not a regular file, or over `limit`."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise OSError(errno.EACCES, f"outside the package's tree ({real})", str(path))
+    data, size = read_head(Path(real), limit)
+    if size > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
+    return data

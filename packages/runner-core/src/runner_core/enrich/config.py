@@ -19,6 +19,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from runner_core.enrich.distnames import canonical
+from runner_core.planted import read_inside
 
 TEST_GROUPS = ("test", "tests", "testing", "test-deps", "tests-deps", "pytest")
 DEV_GROUPS = ("dev", "develop", "development", "all")
@@ -128,17 +129,22 @@ def requirement_name(text: str) -> str | None:
 
 def _read_toml(path: Path, config: ProjectConfig) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_inside(config.root, path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         config.notes.append(f"{path.name}: unreadable ({exc})")
         return {}
+
+
+def _text(config: ProjectConfig, path: Path) -> str:
+    """A file of the package's tree (`runner_core.planted.read_inside`; OSError raised)."""
+    return read_inside(config.root, path).decode("utf-8", errors="replace")
 
 
 def _ini(path: Path, config: ProjectConfig) -> configparser.ConfigParser | None:
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
-        parser.read_string(path.read_text(encoding="utf-8", errors="replace"))
+        parser.read_string(_text(config, path))
     except (OSError, configparser.Error) as exc:
         config.notes.append(f"{path.name}: unreadable ({str(exc).splitlines()[0]})")
         return None
@@ -345,7 +351,9 @@ def _read_nox(config: ProjectConfig) -> None:
         return
     config.files.append("noxfile.py")
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        tree = ast.parse(_text(config, path))
+    except OSError:
+        return
     except SyntaxError as exc:
         config.notes.append(f"noxfile.py: unparsable ({exc.msg})")
         return
@@ -376,7 +384,7 @@ def _take_nox_install(config: ProjectConfig, args: list[str]) -> None:
 def _requirements(path: Path, config: ProjectConfig, depth: int = 0) -> list[str]:
     """Requirement lines of a requirements file, following ``-r`` one level down."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = _text(config, path)
     except OSError:
         return []
     found: list[str] = []
@@ -418,7 +426,7 @@ def _read_pkg_info(config: ProjectConfig) -> None:
         return
     config.files.append("PKG-INFO")
     try:
-        headers = HeaderParser().parsestr(path.read_text(encoding="utf-8", errors="replace"))
+        headers = HeaderParser().parsestr(_text(config, path))
     except OSError:
         return
     config.name = config.name or headers.get("Name")
@@ -438,7 +446,10 @@ def _read_setup_py(config: ProjectConfig) -> None:
     if not path.is_file():
         return
     config.files.append("setup.py")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = _text(config, path)
+    except OSError:
+        return
     if "use_scm_version" in text:
         config.uses_scm = config.uses_scm or "use_scm_version in setup.py"
 

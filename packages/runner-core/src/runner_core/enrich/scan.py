@@ -13,6 +13,7 @@ from runner_core.enrich.errors import EnrichError
 from runner_core.enrich.propose import Proposal, propose
 from runner_core.enrich.tests_layout import scan_tests
 from runner_core.errors import SourceError
+from runner_core.planted import read_inside
 from runner_core.sources import SourceRequest, extract_archive, fetch_source
 from runner_core.workdir import WorkLayout
 
@@ -59,11 +60,13 @@ def _extract(archive: Path, into: Path) -> Path:
 
 
 def _version_from(root: Path) -> str | None:
-    pkg_info = root / "PKG-INFO"
-    if pkg_info.is_file():
-        for line in pkg_info.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("Version:"):
-                return line.split(":", 1)[1].strip()
+    try:
+        text = read_inside(root, root / "PKG-INFO").decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("Version:"):
+            return line.split(":", 1)[1].strip()
     return None
 
 

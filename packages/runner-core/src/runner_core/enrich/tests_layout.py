@@ -21,6 +21,7 @@ from runner_core.enrich.distnames import (
 from runner_core.enrich.guarded import required_guarded_imports
 from runner_core.enrich.local_imports import is_suite_module, missing, targets
 from runner_core.enrich.suite_file import SuiteFileVisitor
+from runner_core.planted import read_inside
 
 _SKIP_DIRS = frozenset(
     {
@@ -301,7 +302,7 @@ def _parse(root: Path, path: Path, layout: TestLayout) -> _Parsed | None:
     rel = path.relative_to(root).as_posix()
     visitor = SuiteFileVisitor()
     try:
-        tree = ast.parse(path.read_bytes(), filename=rel)
+        tree = ast.parse(read_inside(root, path), filename=rel)
         visitor.visit(tree)
     except (SyntaxError, ValueError, OSError, RecursionError):
         # Test data files are sometimes not Python, or nested too deep to walk.
