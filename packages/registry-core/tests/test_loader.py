@@ -4,6 +4,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -576,3 +577,26 @@ def test_the_index_is_read_while_other_processes_read_the_files(
     assert seen[0][1] >= 2
     listed = yaml.safe_load((registry / "index.yaml").read_text())["packages"]
     assert [item.name for item in loaded.index] == [item["name"] for item in listed]
+
+
+@pytest.mark.timeout(120)
+def test_a_reading_process_that_dies_costs_no_file_and_no_wait(
+    sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader killed (out of memory, a signal) used to leave the load waiting for ever
+    for the chunk it held; its files are now read by the loading process."""
+    registry = _many(sample, 20)
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU here: nothing to share")
+    whole = load_registry(registry, use_cache=False)
+    victim = sorted(registry.glob("packages/*.yaml"))[300].name
+    loading = os.getpid()
+    real_read = parsing.read_capped
+
+    def read(path: Path, limit: int) -> bytes:
+        if os.getpid() != loading and path.name == victim:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_read(path, limit)
+
+    monkeypatch.setattr(parsing, "read_capped", read)
+    assert _seen(load_registry(registry, use_cache=False)) == _seen(whole)

@@ -4,10 +4,11 @@ A cold load of thousands of files is the YAML reader and the checks, one file af
 other, in pure Python. With two CPUs or more and enough files, the files are shared out
 among forked processes; each sends back what it found as the load cache's rows
 (`cacherows.package_payload`), from which the loader restores the entries as it does on a
-warm load, and the loading process reads the index meanwhile. A process with threads
-never forks (a lock another thread holds would be copied held), nor does a daemonic worker
-(it may not have children); both read the files themselves, as does a load of few files,
-where starting processes costs more than it saves.
+warm load, and the loading process reads the index meanwhile. When a reading process dies
+(killed for memory, a signal), the loading process reads the files it left unanswered.
+A process with threads never forks (a lock another thread holds would be copied held), nor
+does a daemonic worker (it may not have children); both read the files themselves, as does
+a load of few files, where starting processes costs more than it saves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,8 +63,21 @@ def reading_files(paths: list[Path]) -> Iterator[Callable[[], list[Parsed]]]:
 
     # Small chunks, so that no process is left reading its last one alone.
     chunk = max(1, len(paths) // (processes * 16))
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        yield pool.map_async(parse_file, paths, chunksize=chunk).get
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(processes, mp_context=fork) as pool:
+        answers = pool.map(parse_file, paths, chunksize=chunk)
+        yield lambda: _collect(answers, paths)
+
+
+def _collect(answers: Iterator[Parsed], paths: list[Path]) -> list[Parsed]:
+    """The answers in order; when a reading process died (killed: out of memory, a
+    signal), the files it left unanswered are read here instead of waited for."""
+    found: list[Parsed] = []
+    try:
+        found.extend(answers)
+    except BrokenProcessPool:
+        found.extend(parse_file(path) for path in paths[len(found) :])
+    return found
 
 
 def processes_for(files: int) -> int:
