@@ -20,6 +20,7 @@ from registry_core import (
     packages_by_popularity,
     parsing,
 )
+from registry_core.fileio import read_capped
 from registry_core.limits import MAX_PACKAGE_FILE_BYTES
 from registry_core.loader import LoadedRegistry
 from registry_core.model import FIELD_ORDER
@@ -591,12 +592,11 @@ def test_a_reading_process_that_dies_costs_no_file_and_no_wait(
     whole = load_registry(registry, use_cache=False)
     victim = sorted(registry.glob("packages/*.yaml"))[300].name
     loading = os.getpid()
-    real_read = parsing.read_capped
 
     def read(path: Path, limit: int) -> bytes:
         if os.getpid() != loading and path.name == victim:
             os.kill(os.getpid(), signal.SIGKILL)
-        return real_read(path, limit)
+        return read_capped(path, limit)
 
-    monkeypatch.setattr(parsing, "read_capped", read)
+    monkeypatch.setattr("registry_core.parsing.read_capped", read)
     assert _seen(load_registry(registry, use_cache=False)) == _seen(whole)
