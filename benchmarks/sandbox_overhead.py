@@ -50,12 +50,12 @@ def main() -> int:
     args = parser.parse_args()
     argv = shlex.split(args.command)
 
-    work = Path(tempfile.mkdtemp(prefix="apiary-bench-sandbox-"))
     started = time.perf_counter()
     ok, why = probe_bwrap()
     probe_ms = (time.perf_counter() - started) * 1000
-    sides, parts = _sides(argv, work, bwrap=ok)
-    times = _interleaved({**sides, **parts}, args.runs)
+    with tempfile.TemporaryDirectory(prefix="apiary-bench-sandbox-") as folder:
+        sides, parts = _sides(argv, Path(folder), bwrap=ok)
+        times = _interleaved({**sides, **parts}, args.runs)
 
     print(
         f"sandbox per-command overhead: {args.command!r}, {args.runs} runs each, interleaved; "
