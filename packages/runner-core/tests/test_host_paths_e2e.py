@@ -73,11 +73,19 @@ def test_helpers_under_tmp_install_under_bwrap(tmp_path: Path) -> None:
         ("pip install 'h @ file://{tmp}/h'", ["{tmp}/h"]),
         ("pip install /tmp /home / {home}/.ssh /etc/ssh /root -e .", []),
         ("pip install {tmp}/missing", []),
+        (
+            "pip install {tmp}/to-etc -r {tmp}/to-etc/passwd {tmp}/to-home {tmp}/to-h",
+            ["{tmp}/to-h"],
+        ),
     ],
 )
 def test_which_named_paths_are_bound(tmp_path: Path, command: str, expected: list[str]) -> None:
     (tmp_path / "h").mkdir()
     (tmp_path / "h" / "r.txt").write_text("six\n")
+    # links a package's code could have planted in the work folder
+    (tmp_path / "to-etc").symlink_to("/etc")
+    (tmp_path / "to-home").symlink_to(Path.home())
+    (tmp_path / "to-h").symlink_to(tmp_path / "h")
     values = {"tmp": str(tmp_path), "home": str(Path.home())}
     found = named_host_paths(command.format(**values))
     assert found == [Path(e.format(**values)) for e in expected]

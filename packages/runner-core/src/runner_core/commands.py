@@ -86,7 +86,9 @@ def named_host_paths(command: str | None, extra: Sequence[str] = ()) -> list[Pat
     `helper @ file:///tmp/x/helper`: the sandbox binds them read-only into the install
     step, whose private /tmp and minimal view of the host would otherwise hide them.
     Paths in the user's home, /root, /etc, /run, /var, /proc, /sys, /dev and /boot, and
-    folders holding those (`/`, `/home`, `/tmp` itself), are never bound.
+    folders holding those (`/`, `/home`, `/tmp` itself), are never bound, nor is a path
+    that leads to one of them through a link (a package's code can plant links in the
+    work folder, and the sandbox binds what a link points to).
     """
     candidates = [t for step in split_steps(command) for t in step] + list(extra)
     found: dict[Path, None] = {}
@@ -96,7 +98,7 @@ def named_host_paths(command: str | None, extra: Sequence[str] = ()) -> list[Pat
             if match is None:
                 continue
             path = Path(match.group("path"))
-            if _may_bind(path) and path.exists():
+            if _may_bind(path) and path.exists() and _may_bind(path.resolve()):
                 found[path] = None
     return list(found)
 
