@@ -195,3 +195,17 @@ def test_the_narrowed_reproducer_and_bucket_of_a_run_are_bisected(tmp_path: Path
     assert started[0].bucket == crash["bucket"]
     assert started[0].command == crash["isolated"]["command"]
     assert started[0].command.endswith("tests/test_work.py::test_work")
+
+
+def test_a_registry_entry_naming_a_private_host_repository_is_not_bisected(
+    tmp_path: Path,
+) -> None:
+    history = make_history(tmp_path, ["crash"])
+    entry = history.registry / "packages" / "hist-pkg.yaml"
+    private = f"file://{Path.home()}/private-history"
+    entry.write_text(entry.read_text().replace(f"repo: {history.repo}", f"repo: {private}"))
+    good, bad = history.commits
+    done = run_apiary(*bisect_args(history, tmp_path, good, bad), cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"the repository {private} is a private host path" in _error_line(done.stderr)
+    assert not (tmp_path / "results").exists()

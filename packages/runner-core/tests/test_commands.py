@@ -9,6 +9,7 @@ from runner_core.commands import (
     needs_seeded_venv,
     plan_steps,
     pytest_addopts,
+    registry_repo_problem,
     safe_path_of,
     split_steps,
 )
@@ -156,3 +157,29 @@ def test_the_import_check_takes_the_safe_path_of_the_test_command() -> None:
     assert safe_path_of("python -m pytest PYTHONSAFEPATH=1") == {}  # an argument, not env
     assert safe_path_of("cd tests && PYTHONSAFEPATH=1 pytest") == {"PYTHONSAFEPATH": "1"}
     assert safe_path_of(None) == {}
+
+
+@pytest.mark.parametrize(
+    ("repo", "problem"),
+    [
+        ("https://github.com/a/b", None),
+        ("git@github.com:a/b.git", None),
+        ("ssh://git@example.org/a/b", None),
+        ("/tmp/checkouts/b", None),
+        ("file:///tmp/checkouts/b", None),
+        ("file:///root/private", "the repository file:///root/private is a private host path"),
+        ("/etc", "the repository /etc is a private host path"),
+        (f"{Path.home()}/src/b", f"the repository {Path.home()}/src/b is a private host path"),
+        ("file:///%72oot/x", "the repository file:///%72oot/x is a private host path"),
+        ("../../../../root/x", "the repository '../../../../root/x' is a relative local path"),
+        ("github.com/a/b", "the repository 'github.com/a/b' is a relative local path"),
+    ],
+)
+def test_which_repositories_a_registry_entry_may_name(repo: str, problem: str | None) -> None:
+    assert registry_repo_problem(repo) == problem
+
+
+def test_a_registry_repository_linked_to_a_private_place_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "to-root").symlink_to("/root")
+    found = registry_repo_problem(f"{tmp_path}/to-root/private")
+    assert found == f"the repository {tmp_path}/to-root/private is a private host path"

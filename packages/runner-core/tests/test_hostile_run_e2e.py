@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +24,14 @@ from hostile_index import (
     trickle,
 )
 from normalized_events import PackageFinished, PackageStarted, read_events, torn_path
-from runner_fixtures import APIARY, PASSING, package_outcomes, run_apiary, run_args
+from runner_fixtures import (
+    APIARY,
+    PASSING,
+    make_git_repo,
+    package_outcomes,
+    run_apiary,
+    run_args,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run-e2e")]
 
@@ -251,3 +260,42 @@ def test_a_hostile_registry_file_is_one_warning_and_the_rest_runs(
     assert "YAML aliases (*a0) are not allowed" in warnings[0]
     assert "over the 1 MiB limit" in warnings[1]
     assert package_outcomes(tmp_path / "results" / "w") == {"passing-pkg": "pass"}
+
+
+@pytest.fixture
+def private_repo() -> Iterator[Path]:
+    """A git repository holding a secret in a private place of the host (the home)."""
+    cache = Path.home() / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="apiary-test-private-", dir=cache))
+    try:
+        make_git_repo(folder, {"SECRET.txt": "host-private-secret\n", "tests/test_x.py": ""})
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_registry_entry_naming_a_private_host_repository_is_refused(
+    fixture_registry: Callable[..., Path], tmp_path: Path, private_repo: Path
+) -> None:
+    registry = fixture_registry("passing-pkg")
+    (registry / "packages" / "taker.yaml").write_text(
+        f"package: taker\nrepo: file://{private_repo}\ninstall_command: pip install pytest\n"
+        "test_command: cat SECRET.txt\nimport_name: tests\nenriched: true\n"
+    )
+    done = run_apiary(*run_args(registry, tmp_path, "p"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "results" / "p"
+    assert package_outcomes(run_dir) == {"passing-pkg": "pass", "taker": "source_error"}
+    events = read_events(run_dir / "events.jsonl").known()
+    reasons = [e.reason for e in events if isinstance(e, PackageFinished)]
+    assert f"the repository file://{private_repo} is a private host path" in str(reasons)
+    assert list((tmp_path / "work").rglob("SECRET.txt")) == []
+    # The user may still name it.
+    done = run_apiary(
+        *run_args(registry, tmp_path, "q", "--packages", "taker", "--repo-override",
+                  f"taker={private_repo}"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert package_outcomes(tmp_path / "results" / "q") == {"taker": "pass"}

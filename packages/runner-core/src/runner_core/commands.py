@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from registry_core.xdist import in_one_process
 
@@ -101,6 +102,33 @@ def named_host_paths(command: str | None, extra: Sequence[str] = ()) -> list[Pat
             if _may_bind(path) and path.exists() and _may_bind(path.resolve()):
                 found[path] = None
     return list(found)
+
+
+# `host:path` and `user@host:path`: git's scp-like remotes.
+_SCP_LIKE = re.compile(r"^[^/:]+:")
+
+
+def registry_repo_problem(repo: str) -> str | None:
+    """Why a registry entry may not name `repo`, or None.
+
+    A local repository (a path or a `file://` URL) is cloned by apiary on the host into
+    the work folder, where the package's install, which has the network, reads it: a
+    registry entry may name one only where a command may name a host path (not in the
+    home, /root, /etc..., not through a link to them), and never by a relative path,
+    which git would read from wherever it runs. The user can still give any folder with
+    `--repo-override`.
+    """
+    if repo.startswith("file:"):
+        path = Path(unquote(urlsplit(repo).path))
+    elif "://" in repo or _SCP_LIKE.match(repo):
+        return None  # a remote repository
+    else:
+        path = Path(repo)
+    if not path.is_absolute():
+        return f"the repository {repo!r} is a relative local path"
+    if not (_may_bind(path) and _may_bind(path.resolve())):
+        return f"the repository {repo} is a private host path"
+    return None
 
 
 def _may_bind(path: Path) -> bool:

@@ -4,6 +4,7 @@ and what those steps learnt for its ``package_finished`` event (``PackageState``
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from runner_core.commands import (
     needs_seeded_venv,
     plan_steps,
     pytest_addopts,
+    registry_repo_problem,
     safe_path_of,
     with_suffix,
 )
@@ -42,7 +44,7 @@ from runner_core.environment import (
     uv_cache,
     with_hash_seed,
 )
-from runner_core.errors import RunnerError
+from runner_core.errors import RunnerError, SourceError
 from runner_core.evidence import install_agent
 from runner_core.gil import GilMode, gil_enabled_by, gil_mode
 from runner_core.import_check import import_check_argv
@@ -206,11 +208,17 @@ def _fetch(
     fetched: list[FetchedSource] = []
     source_dir = settings.work.sources
     limits = SourceLimits.within(settings.timeout_s)
+    from_registry = name not in settings.repo_overrides
+
+    def fetch(log: Callable[[str], None]) -> None:
+        problem = registry_repo_problem(repo) if repo and from_registry else None
+        if problem is not None:
+            raise SourceError(f"{problem}: a registry entry may not name it (--repo-override can)")
+        fetched.append(fetch_source(request, source_dir, log, limits))
+
     try:
         outcome = runner.python_step(
-            Step.SOURCE,
-            f"fetch {request.kind} {request.repo or name}",
-            lambda log: fetched.append(fetch_source(request, source_dir, log, limits)),
+            Step.SOURCE, f"fetch {request.kind} {request.repo or name}", fetch
         )
     except RunnerError as exc:
         return Finish(Outcome.SOURCE_ERROR, str(exc))

@@ -17,6 +17,7 @@ from runner_core.bisect.bisection import EVENTS, BisectPlan
 from runner_core.bisect.errors import BisectError
 from runner_core.bisect.history import commits_between, git, local_history, resolve, subject
 from runner_core.bisect.testers import CPythonTester, PackageTester, Tester
+from runner_core.commands import registry_repo_problem
 from runner_core.pipeline import DEFAULT_TEST
 from runner_core.pythons import BuildError, configure_flags, open_source
 from runner_core.pythons.phases import Report
@@ -83,6 +84,9 @@ def make_plan(
         url = settings.repo_overrides.get(entry.package, entry.repo)
         if not url:
             raise BisectError(f"{entry.package}: the registry entry has no repo to bisect")
+        problem = None if entry.package in settings.repo_overrides else registry_repo_problem(url)
+        if problem is not None:
+            raise BisectError(f"{entry.package}: {problem}: a registry entry may not name it")
         repo = local_history(url, settings.work_dir)
     good = resolve(repo, request.good, "--good")
     bad = resolve(repo, request.bad, "--bad")
