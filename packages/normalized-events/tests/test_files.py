@@ -7,7 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-from normalized_events.files import read_head, read_tail, sha256_of, write_atomic
+from normalized_events.files import (
+    TooLarge,
+    read_head,
+    read_tail,
+    read_whole,
+    sha256_of,
+    write_atomic,
+)
 
 
 def test_write_atomic_replaces_the_file_whole(tmp_path: Path) -> None:
@@ -56,6 +63,18 @@ def test_links_fifos_and_folders_are_refused_never_followed_nor_waited_on(tmp_pa
             with pytest.raises(OSError) as refused:
                 read(tmp_path / name, 100)
             assert refused.value.strerror == why
+
+
+def test_a_whole_read_is_refused_past_its_limit_before_reading(tmp_path: Path) -> None:
+    small = tmp_path / "small.json"
+    small.write_bytes(b"{}")
+    assert read_whole(small, 2) == b"{}"
+    with pytest.raises(TooLarge) as refused:
+        read_whole(small, 1)
+    assert refused.value.size == 2 and refused.value.strerror == "2 bytes, over the 1 limit"
+    os.mkfifo(tmp_path / "fifo.json")
+    with pytest.raises(OSError, match="not a regular file"):
+        read_whole(tmp_path / "fifo.json", 10)
 
 
 def test_run_json_keeps_only_what_was_set_and_what_it_does_not_know() -> None:

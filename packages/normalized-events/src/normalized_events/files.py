@@ -56,6 +56,27 @@ def open_regular(path: Path) -> BinaryIO:
         raise
 
 
+class TooLarge(OSError):
+    """A file `read_whole` did not read: it holds more than the limit (``size`` bytes)."""
+
+    def __init__(self, path: Path, size: int, limit: int) -> None:
+        super().__init__(errno.EFBIG, f"{size} bytes, over the {limit} limit", str(path))
+        self.size = size
+
+
+def read_whole(path: Path, limit: int) -> bytes:
+    """A regular file (`open_regular`) of at most ``limit`` bytes, whole; TooLarge
+    (nothing read) when it is larger, OSError when it cannot be read."""
+    with open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit:
+            raise TooLarge(path, size, limit)
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # it grew since
+        raise TooLarge(path, len(data), limit)
+    return data
+
+
 def read_tail(path: Path, limit: int) -> tuple[bytes, int]:
     """The last ``limit`` bytes of a regular file (`open_regular`) and its whole size
     (OSError raised)."""

@@ -99,7 +99,7 @@ def named_host_paths(command: str | None, extra: Sequence[str] = ()) -> list[Pat
             if match is None:
                 continue
             path = Path(match.group("path"))
-            if _may_bind(path) and path.exists() and _may_bind(path.resolve()):
+            if path.exists() and _may_name(path):
                 found[path] = None
     return list(found)
 
@@ -118,6 +118,7 @@ def registry_repo_problem(repo: str) -> str | None:
     which git would read from wherever it runs. The user can still give any folder with
     `--repo-override`.
     """
+    refused = ": a registry entry may not name it (--repo-override can)"
     if repo.startswith("file:"):
         path = Path(unquote(urlsplit(repo).path))
     elif "://" in repo or _SCP_LIKE.match(repo):
@@ -125,10 +126,15 @@ def registry_repo_problem(repo: str) -> str | None:
     else:
         path = Path(repo)
     if not path.is_absolute():
-        return f"the repository {repo!r} is a relative local path"
-    if not (_may_bind(path) and _may_bind(path.resolve())):
-        return f"the repository {repo} is a private host path"
+        return f"the repository {repo!r} is a relative local path{refused}"
+    if not _may_name(path):
+        return f"the repository {repo} is a private host path{refused}"
     return None
+
+
+def _may_name(path: Path) -> bool:
+    """`_may_bind` for the path as named and for where its links lead."""
+    return _may_bind(path) and _may_bind(path.resolve())
 
 
 def _may_bind(path: Path) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 from xml.etree import ElementTree
 
-from normalized_events.files import read_head
+from normalized_events.files import TooLarge, read_whole
 
 TestOutcome = Literal["passed", "failed", "error", "skipped"]
 _RANK: dict[TestOutcome, int] = {"skipped": 0, "passed": 1, "failed": 2, "error": 3}
@@ -48,10 +48,9 @@ def read_junit(path: Path) -> TestResults:
     """The outcomes in the JUnit XML file at `path`."""
     try:
         # Written by the suite: a link or a FIFO left in its place is not read.
-        data, size = read_head(path, _MAX_BYTES)
-        if size > _MAX_BYTES:
-            return TestResults(problem=f"{path.name}: {size} bytes, too large to read")
-        root = ElementTree.fromstring(data)  # noqa: S314 - expat, bounded size
+        root = ElementTree.fromstring(read_whole(path, _MAX_BYTES))  # noqa: S314 - expat, bounded
+    except TooLarge as exc:
+        return TestResults(problem=f"{path.name}: {exc.size} bytes, too large to read")
     except FileNotFoundError:
         return TestResults(problem=f"{path.name}: not written (the run died or never started)")
     except OSError as exc:

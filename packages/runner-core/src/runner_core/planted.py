@@ -16,7 +16,7 @@ looks (the sandbox kills the whole tree), so a check before each use is enough.
 - files apiary writes there are new files put in place (`normalized_events.files.
   write_atomic`): a link in their place is replaced, never written through;
 - files apiary reads there are read only when they are regular files, bounded
-  (`normalized_events.files.read_head`, `read_json_inside`); a package's own files are
+  (`normalized_events.files.read_whole`, `read_json_inside`); a package's own files are
   read only when they are inside its tree (`read_inside`): a repository can hold a link
   to any host path, and a requirements file can name one.
 """
@@ -30,7 +30,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from normalized_events.files import read_head
+from normalized_events.files import read_whole
 
 from runner_core.errors import RunnerError
 
@@ -98,10 +98,7 @@ def read_json_inside(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
     """The JSON value of `path`, or None when it is missing, not a regular file (a link,
     a FIFO), larger than `limit`, or not JSON (nested past the parser's depth included)."""
     try:
-        data, size = read_head(path, limit)
-        if size > limit:
-            return None
-        return json.loads(data)
+        return json.loads(read_whole(path, limit))
     except (OSError, ValueError, RecursionError):
         return None
 
@@ -113,7 +110,4 @@ def read_inside(root: Path, path: Path, limit: int = MAX_TREE_FILE_BYTES) -> byt
     real = os.path.realpath(path)
     if os.path.commonpath([real_root, real]) != real_root:
         raise OSError(errno.EACCES, f"outside the package's tree ({real})", str(path))
-    data, size = read_head(Path(real), limit)
-    if size > limit:
-        raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
-    return data
+    return read_whole(Path(real), limit)

@@ -213,7 +213,7 @@ def _fetch(
     def fetch(log: Callable[[str], None]) -> None:
         problem = registry_repo_problem(repo) if repo and from_registry else None
         if problem is not None:
-            raise SourceError(f"{problem}: a registry entry may not name it (--repo-override can)")
+            raise SourceError(problem)
         fetched.append(fetch_source(request, source_dir, log, limits))
 
     try:

@@ -86,7 +86,7 @@ def make_plan(
             raise BisectError(f"{entry.package}: the registry entry has no repo to bisect")
         problem = None if entry.package in settings.repo_overrides else registry_repo_problem(url)
         if problem is not None:
-            raise BisectError(f"{entry.package}: {problem}: a registry entry may not name it")
+            raise BisectError(f"{entry.package}: {problem}")
         repo = local_history(url, settings.work_dir)
     good = resolve(repo, request.good, "--good")
     bad = resolve(repo, request.bad, "--bad")
