@@ -9,6 +9,8 @@ attribution rerun must really run the interpreter with the JIT off.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -223,8 +225,6 @@ LIVELOCK = REPRODUCER.parents[1] / "jit-hang-extended-arg-gc" / "reproducer.py"
 def test_the_extended_arg_livelock_reproducer_hangs_only_under_the_jit(jit_python: Path) -> None:
     """The example of docs/findings.md (autopep8's hang, narrowed): the loop stops at its
     trigger with the JIT on, and finishes at once with PYTHON_JIT=0."""
-    import os
-    import subprocess
 
     def run(jit: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PYTHON_JIT": jit}
@@ -238,3 +238,72 @@ def test_the_extended_arg_livelock_reproducer_hangs_only_under_the_jit(jit_pytho
     assert "loop index i=500 (trigger=500" in hung.stderr
     assert finished.returncode == 0, finished.stderr
     assert "-- no hang" in finished.stdout
+
+
+# Crashes only when the JIT really compiled the test's loop (an executor exists for it):
+# a trace function, such as coverage's, keeps the JIT from compiling anything.
+COVERED = {
+    "covered_pkg/__init__.py": "",
+    "pyproject.toml": '[tool.pytest.ini_options]\naddopts = "--cov=covered_pkg"\n',
+    "tests/test_hot.py": textwrap.dedent(
+        """
+        import _opcode, ctypes
+
+        def hot():
+            total = 0
+            for i in range(20000):
+                total += i * i
+            return total
+
+        def compiled(code):
+            found = 0
+            for offset in range(0, len(code.co_code), 2):
+                try:
+                    _opcode.get_executor(code, offset)
+                    found += 1
+                except (ValueError, RuntimeError):
+                    pass
+            return found
+
+        def test_crashes_where_the_jit_compiled_the_loop():
+            hot()
+            if compiled(hot.__code__):
+                ctypes.string_at(0)
+        """
+    ),
+}
+
+
+def test_coverage_is_off_so_the_jit_compiles(jit_python: Path, tmp_path: Path) -> None:
+    """A suite measured for coverage (pytest-cov in addopts) runs with the JIT compiling
+    nothing: its JIT crash shows only because apiary turns coverage off, and the
+    reproducer does the same."""
+    fixture = Fixture("covered-pkg", COVERED, install="pip install pytest pytest-cov")
+    registry = build_registry(tmp_path, fixture)
+    outcomes = {}
+    for run_id, extra in (("cov-off", ()), ("cov-kept", ("--keep-coverage",))):
+        args = run_args(registry, tmp_path, run_id, "--target-python", str(jit_python), *extra)
+        done = run_apiary(*args, cwd=tmp_path, timeout=1200)
+        assert done.returncode in (0, 1), done.stderr[-3000:]
+        events = read_events(tmp_path / "results" / run_id / "events.jsonl").known()
+        [finished] = [e for e in events if isinstance(e, PackageFinished)]
+        outcomes[run_id] = finished
+    kept = outcomes["cov-kept"]
+    assert kept.outcome.value == "pass", kept.reason
+    crash = outcomes["cov-off"].crash
+    assert outcomes["cov-off"].outcome.value == "crash" and crash is not None
+    assert crash.test_id == "tests/test_hot.py::test_crashes_where_the_jit_compiled_the_loop"
+    assert crash.jit_only is True, crash.jit_only_reason
+    run_dir = tmp_path / "results" / "cov-off"
+    assert "--no-cov" in (run_dir / (crash.reproducer_path or "")).read_text()
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    repro = subprocess.run(
+        ["bash", str(run_dir / (crash.reproducer_path or ""))],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**env, "WORK": str(tmp_path / "repro")},
+    )
+    output = repro.stdout + repro.stderr
+    assert "exited with status 139" in output, output[-3000:]

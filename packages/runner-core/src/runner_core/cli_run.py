@@ -154,6 +154,13 @@ def run_command(
         str, Opt(help="auto (bwrap, else NO isolation, said loudly), require, bwrap or none.")
     ] = "auto",
     network_during_tests: Annotated[str, Opt(help="on or off.")] = "off",
+    keep_coverage: Annotated[
+        bool,
+        Opt(
+            help="Let suites measure coverage with pytest-cov. Off by default: its trace "
+            "function keeps the JIT from compiling, and its plugins fail on free-threaded builds.",
+        ),
+    ] = False,
     crash_reruns: Annotated[
         int,
         Opt(
@@ -238,6 +245,7 @@ def run_command(
                     network_during_tests, NETWORK, "--network-during-tests"
                 )
                 == "on",
+                keep_coverage=keep_coverage,
                 env=_pairs(env, "--env"),
                 extra_deps=[d.strip() for d in (extra_deps or "").split(",") if d.strip()],
                 test_command_override=test_command_override,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sandbox_runner import filter_env
 
-from runner_core.evidence.agent import STACKS_SIGNAL, STACKS_VARIABLE
+from runner_core.evidence.agent import COVERAGE_VARIABLE, STACKS_SIGNAL, STACKS_VARIABLE
 from runner_core.sanitizers import NO_LEAKS, SANITIZER_LOGS, SanitizerPolicy, sanitizer_env
 from runner_core.workdir import WorkLayout
 
@@ -119,8 +119,10 @@ def env_for_tests(
     pytest_addopts: str | None,
     evidence_dir: Path | None = None,
     policy: SanitizerPolicy = NO_LEAKS,
+    keep_coverage: bool = False,
 ) -> dict[str, str]:
-    """Test steps: JIT on, faulthandler on, sanitizer defaults merged; ``--env`` wins.
+    """Test steps: JIT on, faulthandler on, coverage off, sanitizer defaults merged;
+    ``--env`` wins.
 
     With `evidence_dir`, the step keeps its crash evidence there (see
     `runner_core.evidence`): the in-venv agent is switched on (it answers the stacks
@@ -134,6 +136,9 @@ def env_for_tests(
     # collections fall, and a JIT hang that needs one at an exact count then goes away.
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(sanitizer_env([user_env, base], policy, evidence_dir).values)
+    if not keep_coverage:
+        # A trace function switches the JIT off (see runner_core.evidence).
+        env[COVERAGE_VARIABLE] = "off"
     if evidence_dir is not None:
         env[EVIDENCE_VARIABLE] = str(evidence_dir)
         env[STACKS_VARIABLE] = str(STACKS_SIGNAL)

@@ -15,6 +15,7 @@ from normalized_events.files import write_atomic
 from runner_core.crash import CrashRecord, crash_info
 from runner_core.crash import bucket as crash_bucket
 from runner_core.crash import signature as crash_signature
+from runner_core.evidence.agent import COVERAGE_VARIABLE
 from runner_core.interpreter import Interpreter
 from runner_core.settings import RunSettings
 from runner_core.sources import FetchedSource
@@ -193,6 +194,19 @@ def _source_lines(source: FetchedSource) -> list[str]:
     ]
 
 
+def _coverage_lines(test_env: Mapping[str, str]) -> list[str]:
+    """Coverage off as in the run (a trace function keeps the JIT from compiling): the
+    reproducer's venv has no agent, so pytest-cov, when there, is given `--no-cov`."""
+    if test_env.get(COVERAGE_VARIABLE) != "off":
+        return []
+    return [
+        "# coverage off, as in the run: a trace function keeps the JIT from compiling",
+        "if python -c 'import pytest_cov' 2>/dev/null; then",
+        '  export PYTEST_ADDOPTS="$PYTEST_ADDOPTS --no-cov"',
+        "fi",
+    ]
+
+
 def reproducer_script(
     *,
     package: str,
@@ -236,6 +250,7 @@ def reproducer_script(
         "# pytest's default capture would swallow what a dying process writes to fd 2",
         "# (a fatal error, an assertion, a sanitizer report): show it on the terminal.",
         'export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:+$PYTEST_ADDOPTS }--capture=no"',
+        *_coverage_lines(test_env),
         "set +e",
         f"sh -c {q(test_command)}",
         "status=$?",

@@ -345,6 +345,7 @@ def _suite(
         no_aslr=policy.tsan and aslr_can_be_disabled(),
         # per-test outcomes matter when there are iterations to compare
         junit=settings.iterations > 1 and writes_junit(entry.test_framework),
+        keep_coverage=settings.keep_coverage,
     )
     return PreparedSuite(
         suite, env.test_command, interpreter, source, env.install_command, user_env

@@ -77,6 +77,8 @@ class RunSettings(BaseModel):
     source: SourceChoice = "auto"
     sandbox_backend: BackendChoice = "auto"
     network_during_tests: bool = False
+    # Let pytest-cov measure coverage (off by default: see runner_core.evidence).
+    keep_coverage: bool = False
     env: dict[str, str] = Field(default_factory=dict)
     extra_deps: list[str] = Field(default_factory=list)
     test_command_override: str | None = None

@@ -63,6 +63,8 @@ class SuiteRunner:
     no_aslr: bool = False
     # Ask the runner for JUnit XML in the evidence folder (per-test outcomes).
     junit: bool = False
+    # Let pytest-cov measure coverage (off by default: it keeps the JIT from compiling).
+    keep_coverage: bool = False
 
     def env(
         self, evidence_dir: Path | None, changes: Mapping[str, str] | None = None
@@ -72,7 +74,9 @@ class SuiteRunner:
         addopts = self.pytest_addopts
         if evidence_dir is not None and self.junit:
             addopts = junit_addopts(addopts, evidence_dir / JUNIT_NAME)
-        env = env_for_tests(self.base_env, self.user_env, addopts, evidence_dir, self.policy)
+        env = env_for_tests(
+            self.base_env, self.user_env, addopts, evidence_dir, self.policy, self.keep_coverage
+        )
         env.update(changes or {})
         return env
 

@@ -17,6 +17,13 @@ dying process would otherwise take with it:
   before killing it). A forked child writes into its own file. Removed at exit when
   nothing was written.
 
+With APIARY_COVERAGE=off (apiary's default), pytest-cov does not start coverage: the
+agent sets what pytest-cov's own `--no-cov` sets, before pytest-cov reads it. A trace
+function such as coverage's keeps the JIT from compiling anything in the process, so a
+JIT crash never shows in a suite measured for coverage; and on a free-threaded build
+coverage's plugins (Cython's) refuse to load and stop pytest before any test. Without
+pytest-cov nothing happens, and no option is added that pytest could reject.
+
 Nothing else changes: the same tests run, captured the same way, with the same outcome.
 """
 
@@ -29,6 +36,7 @@ import itertools
 import json
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 _FOLDER = os.environ.get("APIARY_EVIDENCE_DIR") or None
@@ -87,6 +95,27 @@ def pytest_configure(config: Any) -> None:
         rootdir=str(config.rootpath),
         launcher=_launcher(),
     )
+
+
+def pytest_load_initial_conftests(early_config: Any, parser: Any, args: Any) -> Iterator[None]:
+    """Coverage off (APIARY_COVERAGE=off): pytest-cov starts it in this hook, and reads
+    `no_cov` from the options parsed so far; a wrapper runs before it."""
+    options = early_config.known_args_namespace
+    if os.environ.get("APIARY_COVERAGE") == "off" and hasattr(options, "no_cov"):
+        options.no_cov = True
+    yield
+
+
+# pluggy's hook mark, written out: importing pytest here would load it in every process.
+# Every key, for pluggy 0.13 to 1.x; an old-style wrapper, which every pytest knows.
+pytest_load_initial_conftests.pytest_impl = {  # type: ignore[attr-defined]
+    "hookwrapper": True,
+    "wrapper": False,
+    "optionalhook": False,
+    "tryfirst": False,
+    "trylast": False,
+    "specname": None,
+}
 
 
 def _launcher() -> str:

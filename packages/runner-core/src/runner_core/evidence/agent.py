@@ -15,6 +15,8 @@ _SOURCE = Path(__file__).with_name(f"{AGENT_MODULE}.py")
 # a real-time one, which test suites leave alone, unlike SIGUSR1/2.
 STACKS_SIGNAL = int(signal.SIGRTMIN) + 4
 STACKS_VARIABLE = "APIARY_STACKS_SIGNAL"
+# "off": the agent keeps pytest-cov from starting coverage (see _apiary_evidence).
+COVERAGE_VARIABLE = "APIARY_COVERAGE"
 _DIST_INFO = "apiary_evidence-1.dist-info"
 _METADATA = "Metadata-Version: 2.1\nName: apiary-evidence\nVersion: 1\n"
 _ENTRY_POINTS = f"[pytest11]\napiary_evidence = {AGENT_MODULE}\n"
