@@ -199,7 +199,9 @@ def test_record_skips_only_versions_that_never_reached_the_tests(tmp_path: Path)
 
 def test_a_run_that_stops_before_its_tests_is_never_verified(tmp_path: Path) -> None:
     # pytest exits 1 when coverage cannot start (here a coverage plugin that refuses to
-    # load): no test ran, so verify runs the suite again without coverage.
+    # load): no test ran, so verify runs the suite again without coverage. apiary keeps
+    # pytest-cov from starting coverage through its pytest plugin, which this command
+    # turns off (plugins not autoloaded, pytest-cov named): so coverage still starts.
     package = _package(
         tmp_path / "src" / "cov-stops",
         {
@@ -212,7 +214,10 @@ def test_a_run_that_stops_before_its_tests_is_never_verified(tmp_path: Path) -> 
     registry = tmp_path / "registry"
     (registry / "packages").mkdir(parents=True)
     entry = _entry("cov-stops", package, "pip install pytest pytest-cov").replace(
-        "tests\n", "--cov --cov-config=.coveragerc tests\n", 1
+        "test_command: python -m pytest -q -p no:cacheprovider tests\n",
+        "test_command: PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 python -m pytest -q -p no:cacheprovider"
+        " -p pytest_cov --cov --cov-config=.coveragerc tests\n",
+        1,
     )
     (registry / "packages" / "cov-stops.yaml").write_text(entry)
     (registry / "index.yaml").write_text("last_updated: '2026-01-01T00:00:00'\npackages: []\n")
@@ -235,7 +240,9 @@ def test_a_run_that_stops_before_its_tests_is_never_verified(tmp_path: Path) -> 
     )
     assert result.tried == ["coverage could not start -> the coverage options dropped"]
     assert result.verified and second.outcome.value == "pass"
-    assert result.entry.test_command == "python -m pytest -q -p no:cacheprovider tests"
+    assert result.entry.test_command == (
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 python -m pytest -q -p no:cacheprovider tests"
+    )
 
 
 def test_a_git_verify_unmarks_a_broken_sdist(tmp_path: Path) -> None:
