@@ -257,3 +257,34 @@ def test_a_forked_child_dumps_its_stacks_into_its_own_file(tmp_path: Path) -> No
     assert set(stacks) == {parent, child}
     assert "in child_waits" in stacks[child] and "in parent_waits" not in stacks[child]
     assert "in parent_waits" in stacks[parent] and "in child_waits" not in stacks[parent]
+
+
+def test_a_crashed_child_is_kept_with_the_test_that_started_it(tmp_path: Path) -> None:
+    dump = (
+        "Fatal Python error: Segmentation fault\n\nCurrent thread 0x1 (most recent call first):\n"
+    )
+    runner = {"pid": 5, "runner": "pytest", "test_id": "tests/t.py::test_cli", "args": ["-q"]}
+    (tmp_path / "child-7.txt").write_text(dump)
+    (tmp_path / "child-7.json").write_text(json.dumps({"pid": 7, "runner": runner}))
+    (tmp_path / "child-8.txt").write_text("")  # left by os._exit: no crash
+    (tmp_path / "child-8.json").write_text(json.dumps({"pid": 8, "runner": runner}))
+    (tmp_path / "child-9.txt").write_text(dump)
+    (tmp_path / "child-9.json").write_text('{"pid": 9, "runner": [')  # cut short
+    found = gather(tmp_path)
+    assert [(c.pid, c.dump) for c in found.children] == [(7, dump), (9, dump)]
+    started = found.children[0].started_in
+    assert started is not None and started.test_id == "tests/t.py::test_cli"
+    assert started.args == ("-q",) and found.children[1].started_in is None
+    # the runner exited normally (no progress file left): the test is the child's
+    assert found.test == started
+    assert "--- apiary: child-7.txt, a process the tests started ---" in found.extra_text()
+
+
+def test_a_runner_s_own_crash_names_its_test_before_a_child_s(tmp_path: Path) -> None:
+    _progress(tmp_path, 10, runner="pytest", test_id="tests/t.py::test_own")
+    (tmp_path / "child-7.txt").write_text("Fatal Python error: Aborted\n")
+    (tmp_path / "child-7.json").write_text(
+        json.dumps({"pid": 7, "runner": {"runner": "pytest", "test_id": "tests/t.py::test_cli"}})
+    )
+    found = gather(tmp_path)
+    assert found.test is not None and found.test.test_id == "tests/t.py::test_own"

@@ -307,3 +307,59 @@ def test_coverage_is_off_so_the_jit_compiles(jit_python: Path, tmp_path: Path) -
     )
     output = repro.stdout + repro.stderr
     assert "exited with status 139" in output, output[-3000:]
+
+
+# A test that runs a script in a new interpreter and checks its status, as CLI tests do:
+# the script crashes only where the JIT compiled its loop.
+JIT_CHILD_SCRIPT = textwrap.dedent(
+    """
+    import _opcode, ctypes
+
+    def hot():
+        total = 0
+        for i in range(20000):
+            total += i * i
+        return total
+
+    hot()
+    code = hot.__code__
+    for offset in range(0, len(code.co_code), 2):
+        try:
+            _opcode.get_executor(code, offset)
+        except (ValueError, RuntimeError):
+            continue
+        ctypes.string_at(0)
+    """
+)
+JIT_CHILD = {
+    "jit_child_pkg/__init__.py": "",
+    "jit_child_pkg/script.py": JIT_CHILD_SCRIPT,
+    "tests/test_cli.py": textwrap.dedent(
+        """
+        import subprocess, sys
+        from pathlib import Path
+
+        def test_the_script_runs():
+            script = Path(__file__).parents[1] / "jit_child_pkg" / "script.py"
+            done = subprocess.run([sys.executable, str(script)], capture_output=True)
+            assert done.returncode == 0
+        """
+    ),
+}
+
+
+def test_a_jit_crash_in_a_process_the_tests_started_is_jit_only(
+    jit_python: Path, tmp_path: Path
+) -> None:
+    registry = build_registry(tmp_path, Fixture("jit-child-pkg", JIT_CHILD))
+    args = run_args(registry, tmp_path, "child", "--target-python", str(jit_python))
+    done = run_apiary(*args, cwd=tmp_path, timeout=1200)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    events = read_events(tmp_path / "results" / "child" / "events.jsonl").known()
+    [finished] = [e for e in events if isinstance(e, PackageFinished)]
+    assert finished.outcome.value == "crash", finished.reason
+    crash = finished.crash
+    assert crash is not None and crash.kind == "segfault"
+    assert crash.test_id == "tests/test_cli.py::test_the_script_runs"
+    assert crash.isolated == "reproduces", crash.isolated_reason
+    assert crash.jit_only is True, crash.jit_only_reason

@@ -61,7 +61,8 @@ TEST_STEP = [
     # "Fatal Python error" in the log of a passing run: a test checked a child's crash
     ("pytest_child_segv_test_passes_311", "pytest", Outcome.PASS, "1 passed"),
     ("pytest_faulthandler_timeout_passes_311", "pytest", Outcome.PASS, "1 passed"),
-    ("pytest_child_segv_test_fails_311", "pytest", Outcome.FAIL,
+    # ... and in the log of a failed run: the crash is the finding
+    ("pytest_child_segv_test_fails_311", "pytest", Outcome.CRASH,
      "1 failed; a child process crashed: Segmentation fault in ctypes/__init__.py:string_at,"
      " <string>:<module>"),
     ("startup_fatal_error_312", "pytest", Outcome.CONFIG_ERROR,
@@ -224,13 +225,19 @@ def test_a_summary_without_failures_is_no_fail() -> None:
     assert verdict.reason == "2 passed, then exit status 1"
 
 
-def test_a_child_crash_without_a_summary_stays_a_failure() -> None:
+def test_a_child_crash_in_a_failed_run_is_a_crash() -> None:
     # a custom script whose subprocess died: a crash report is evidence enough
     child, _ = load("segv_faulthandler_script_312")
     verdict = classify_test(StepStatus(exit_code=1), "running the suite\n" + child, "custom")
-    assert verdict.outcome is Outcome.FAIL
+    assert verdict.outcome is Outcome.CRASH
+    assert verdict.crash is not None and verdict.crash.kind is CrashKind.SEGFAULT
     assert verdict.reason is not None
     assert verdict.reason.startswith("exit status 1; a child process crashed: Segmentation fault")
+    # ... unless it is a child that could not start (a test gave it a broken environment)
+    startup, _ = load("startup_fatal_error_312")
+    failed = "tests/test_x.py F\n" + startup + "\n=== 1 failed in 0.1s ===\n"
+    verdict = classify_test(StepStatus(exit_code=1), failed)
+    assert verdict.outcome is Outcome.FAIL, verdict.reason
 
 
 def test_crash_verdict_carries_the_record_and_its_info() -> None:

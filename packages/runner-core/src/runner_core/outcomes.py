@@ -178,8 +178,15 @@ def _exit_verdict(code: int, output: str, framework: str, summary: RunnerSummary
         config = _other_config_reason(output)
         if config is not None:
             return Verdict(outcome=Outcome.CONFIG_ERROR, reason=config)
-    # `fail` needs the runner's word that tests ran and failed (or a crash report of a
-    # process the tests started): pytest exits 1 for a plugin that cannot start too.
+    # A process the tests started crashed, and the suite failed: the crash is the finding
+    # (a suite that passed despite one crashed it on purpose, or did not mind). A child
+    # interpreter that could not start (a test giving it a broken environment) is none.
+    if report is not None and _startup_failure(report) is None:
+        return Verdict(
+            outcome=Outcome.CRASH, reason=_fail_reason(code, summary, report), crash=report
+        )
+    # `fail` needs the runner's word that tests ran and failed: pytest exits 1 for a
+    # plugin that cannot start too.
     if (summary is not None and summary.shows_failures) or report is not None:
         return Verdict(outcome=Outcome.FAIL, reason=_fail_reason(code, summary, report))
     return Verdict(outcome=Outcome.CONFIG_ERROR, reason=_no_verdict_reason(code, output, summary))

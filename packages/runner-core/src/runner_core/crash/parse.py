@@ -12,7 +12,9 @@ The rule (the status decides whether it crashed, the output says how):
   itself. Tests that check crash handling print it on purpose while passing (exit 0);
   an interpreter that cannot start prints it and exits 1 (a bad PYTHONHOME); a test
   whose child process crashed prints the child's dump and pytest exits 1. A real
-  Py_FatalError always ends in abort(), so it always comes with SIGABRT.
+  Py_FatalError always ends in abort(), so it always comes with SIGABRT. (The step's
+  outcome is still `crash` when its tests failed and a process they started crashed:
+  `outcomes.classify_test` decides that from `scan_output`.)
 - Only evidence after the test runner's last summary line counts: a process that died
   could not print a summary after its own dump, so a dump before the summary belongs
   to a child process (`scan_output` still finds it, for a failure's reason).

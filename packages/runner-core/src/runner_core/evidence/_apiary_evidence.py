@@ -16,6 +16,11 @@ dying process would otherwise take with it:
   writes every thread's stack there on that signal (apiary sends it to a hung suite
   before killing it). A forked child writes into its own file. Removed at exit when
   nothing was written.
+- `child-<pid>.txt` and `child-<pid>.json`: in an interpreter the tests started (a
+  descendant of a runner whose progress file is here), faulthandler writes its fatal
+  error there, and the json holds the runner's progress when it started (the test that
+  started it). A test that captures its child's stderr, or never shows it, would
+  otherwise keep the only trace of the crash. Removed at a normal exit.
 
 With APIARY_COVERAGE=off (apiary's default), pytest-cov does not start coverage: the
 agent sets what pytest-cov's own `--no-cov` sets, before pytest-cov reads it. A trace
@@ -25,6 +30,8 @@ coverage's plugins (Cython's) refuse to load and stop pytest before any test. Wi
 pytest-cov nothing happens, and no option is added that pytest could reject.
 
 Nothing else changes: the same tests run, captured the same way, with the same outcome.
+(A child's fatal error, which apiary's PYTHONFAULTHANDLER=1 would have sent to its
+stderr, goes to its file instead; a child that enables faulthandler itself keeps its own.)
 """
 
 from __future__ import annotations
@@ -263,10 +270,73 @@ def _register_stacks(folder: str) -> None:
     atexit.register(remove_if_empty)
 
 
+# How far up the process tree a runner's progress file is looked for (python started
+# by a shell started by a test, say).
+_ANCESTORS = 6
+_CHILD_FILE: list[Any] = []  # the open dump file: faulthandler writes into it
+
+
+def _parent_of(pid: int) -> int:
+    """The parent of `pid` from /proc (0 when unknown: not Linux, gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+        # the name in parentheses may hold anything: the fields follow its last ")"
+        return int(stat[stat.rindex(b")") + 2 :].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _runner_above(folder: str) -> Any:
+    """The progress record of the nearest test runner above this process, or None."""
+    pid = os.getpid()
+    for _ in range(_ANCESTORS):
+        pid = _parent_of(pid)
+        if pid <= 1:
+            return None
+        try:
+            with open(os.path.join(folder, f"test-{pid}.json"), encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _watch_child(folder: str) -> None:
+    """In an interpreter the tests started: its fatal error into child-<pid>.txt, beside
+    the runner's progress when it started (see the module doc)."""
+    runner = _runner_above(folder)
+    if not isinstance(runner, dict):
+        return
+    import faulthandler
+
+    pid = os.getpid()
+    dump = os.path.join(folder, f"child-{pid}.txt")
+    facts = os.path.join(folder, f"child-{pid}.json")
+    try:
+        with open(facts, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps({"pid": pid, "runner": runner}))
+        handle = open(dump, "w", encoding="utf-8")  # noqa: SIM115 - open until exit
+        faulthandler.enable(file=handle, all_threads=True)
+    except (OSError, ValueError, RuntimeError):
+        return
+    _CHILD_FILE.append(handle)
+
+    def remove() -> None:
+        if os.getpid() == pid:
+            with contextlib.suppress(OSError, ValueError):
+                handle.close()
+                os.unlink(dump)
+                os.unlink(facts)
+
+    atexit.register(remove)
+
+
 def _start() -> None:
     if _FOLDER is None:
         return
     _register_stacks(_FOLDER)
+    _watch_child(_FOLDER)
     folder = _FOLDER
     # a forked child would write into its parent's file: it gets its own
     os.register_at_fork(after_in_child=lambda: _register_stacks(folder))

@@ -25,6 +25,8 @@ _CAPTURE = re.compile(r"^capture-(?P<pid>\d+)-\d+\.out$")
 _PROGRESS = re.compile(r"^test-(?P<pid>\d+)\.json$")
 _STACKS = re.compile(r"^stacks-(?P<pid>\d+)\.txt$")
 _MAX_STACKS = 1_000_000
+_CHILD = re.compile(r"^child-(?P<pid>\d+)\.txt$")
+_MAX_CHILD = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,16 @@ class SanitizerLog:
 
 
 @dataclass(frozen=True)
+class ChildCrash:
+    """A fatal error of an interpreter the tests started (child-<pid>.txt), and the
+    runner's progress when that interpreter started (child-<pid>.json)."""
+
+    pid: int
+    dump: str
+    started_in: RunningTest | None
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What the processes of one step left behind."""
 
@@ -60,6 +72,11 @@ class Evidence:
     problems: tuple[str, ...] = field(default_factory=tuple)
     # pid (as the process saw itself) -> every thread's stack, given on apiary's signal
     stacks: tuple[tuple[int, str], ...] = ()
+    children: tuple[ChildCrash, ...] = ()
+
+    def crashed_child(self) -> ChildCrash | None:
+        """The first interpreter the tests started that died with a fatal error."""
+        return self.children[0] if self.children else None
 
     def extra_text(self) -> str:
         """The kept text, each part under a line naming its file (for logs and parsing)."""
@@ -71,6 +88,9 @@ class Evidence:
         for log in self.sanitizer_logs:
             parts.append(f"--- apiary: sanitizer report {log.name} ---")
             parts.append(log.text.rstrip("\n"))
+        for child in self.children:
+            parts.append(f"--- apiary: child-{child.pid}.txt, a process the tests started ---")
+            parts.append(child.dump.rstrip("\n"))
         return "\n".join(parts)
 
     def merged(self, output: str) -> str:
@@ -115,13 +135,38 @@ def gather(folder: Path) -> Evidence:
         if (match := _STACKS.match(name))
         and (text := _read(folder / name, _MAX_STACKS, tail=False, problems=problems))
     )
+    children = _children(folder, [n for n in names if _CHILD.match(n)], problems)
+    if test is None and children:
+        test = children[0].started_in
     return Evidence(
         test=test,
         captured=captured,
         sanitizer_logs=logs,
         problems=tuple(problems),
         stacks=stacks,
+        children=children,
     )
+
+
+def _children(folder: Path, names: list[str], problems: list[str]) -> tuple[ChildCrash, ...]:
+    """The dumps of interpreters the tests started, with what their runner was doing
+    when each started; empty files (a process that left by os._exit) are no crash."""
+    found: list[ChildCrash] = []
+    for name in names[:_MAX_FILES]:
+        dump = _read(folder / name, _MAX_CHILD, tail=False, problems=problems)
+        match = _CHILD.match(name)
+        if not dump or not dump.strip() or match is None:
+            continue
+        facts = _read(
+            folder / f"child-{match['pid']}.json", _MAX_PROGRESS, tail=False, problems=problems
+        )
+        found.append(ChildCrash(int(match["pid"]), dump, _started_in(facts)))
+    return tuple(found)
+
+
+def _started_in(raw: str | None) -> RunningTest | None:
+    data = _json(raw or "")
+    return _facts(data.get("runner")) if isinstance(data, dict) else None
 
 
 def _read(path: Path, limit: int, *, tail: bool, problems: list[str]) -> str | None:
@@ -173,11 +218,19 @@ def _pick_test(folder: Path, names: list[str], problems: list[str]) -> RunningTe
     return max(chosen, key=lambda f: f[0])[1] if chosen else None
 
 
-def _progress_facts(raw: str) -> RunningTest | None:
+def _json(raw: str) -> Any:
     try:
-        data: Any = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, RecursionError):
         return None
+
+
+def _progress_facts(raw: str) -> RunningTest | None:
+    return _facts(_json(raw))
+
+
+def _facts(data: Any) -> RunningTest | None:
+    """A progress record (what `test-<pid>.json` holds) as a RunningTest."""
     if not isinstance(data, dict) or not isinstance(data.get("runner"), str):
         return None
 
