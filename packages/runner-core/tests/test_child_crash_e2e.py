@@ -75,9 +75,21 @@ ON_PURPOSE = Fixture(
     },
 )
 
+# ... and another test fails: the crash explains nothing, the suite failed.
+ON_PURPOSE_OTHER_FAILS = Fixture(
+    "child-other-fails",
+    {
+        "child_other_fails/__init__.py": "",
+        "tests/test_cli.py": ON_PURPOSE.files["tests/test_cli.py"]
+        + "\n\ndef test_unrelated():\n    assert 1 + 1 == 3\n",
+    },
+)
+
 
 def test_a_crashed_child_is_a_crash_of_the_test_that_started_it(tmp_path: Path) -> None:
-    registry = build_registry(tmp_path, CAPTURED, THROUGH_A_SHELL, ON_PURPOSE)
+    registry = build_registry(
+        tmp_path, CAPTURED, THROUGH_A_SHELL, ON_PURPOSE, ON_PURPOSE_OTHER_FAILS
+    )
     done = run_apiary(*run_args(registry, tmp_path, "child", "--workers", "2"), cwd=tmp_path)
     assert done.returncode in (0, 1), done.stderr[-3000:]
     run_dir = tmp_path / "results" / "child"
@@ -87,6 +99,8 @@ def test_a_crashed_child_is_a_crash_of_the_test_that_started_it(tmp_path: Path) 
         if isinstance(e, PackageFinished)
     }
     assert finished["child-on-purpose"].outcome.value == "pass"
+    other = finished["child-other-fails"]
+    assert (other.outcome.value, other.reason) == ("fail", "1 failed, 1 passed")
     for name, test_id in (
         ("child-captured", "tests/test_cli.py::test_the_cli_runs"),
         ("child-shell", "tests/test_cli.py::test_the_script_runs"),

@@ -288,3 +288,25 @@ def test_a_runner_s_own_crash_names_its_test_before_a_child_s(tmp_path: Path) ->
     )
     found = gather(tmp_path)
     assert found.test is not None and found.test.test_id == "tests/t.py::test_own"
+
+
+def test_a_crashed_child_whose_test_passed_explains_no_failure(tmp_path: Path) -> None:
+    dump = (
+        "Fatal Python error: Segmentation fault\n\nCurrent thread 0x1 (most recent call first):\n"
+    )
+    for pid, test_id in (
+        (7, "tests/t.py::test_crash_is_reported"),
+        (8, "tests/t.py::test_cli[a b]"),
+    ):
+        (tmp_path / f"child-{pid}.txt").write_text(dump)
+        runner = {"runner": "pytest", "test_id": test_id}
+        (tmp_path / f"child-{pid}.json").write_text(json.dumps({"pid": pid, "runner": runner}))
+    found = gather(tmp_path)
+    output = "FAILED tests/t.py::test_other - assert 2 == 3\n1 failed, 1 passed\n"
+    assert "child-7" not in found.merged(output) and "child-8" not in found.merged(output)
+    assert "child-7" in found.extra_text() and "child-8" in found.extra_text()  # the log
+    failed = "FAILED tests/t.py::test_cli[a b] - assert -11 == 0\n1 failed, 1 passed\n"
+    merged = found.merged(failed)
+    assert "child-8" in merged and "child-7" not in merged
+    # which tests failed is not known (no short summary): every child may explain it
+    assert "child-7" in found.merged("exit status 1\n")

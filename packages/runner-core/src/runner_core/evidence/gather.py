@@ -74,12 +74,9 @@ class Evidence:
     stacks: tuple[tuple[int, str], ...] = ()
     children: tuple[ChildCrash, ...] = ()
 
-    def crashed_child(self) -> ChildCrash | None:
-        """The first interpreter the tests started that died with a fatal error."""
-        return self.children[0] if self.children else None
-
-    def extra_text(self) -> str:
-        """The kept text, each part under a line naming its file (for logs and parsing)."""
+    def extra_text(self, children: tuple[ChildCrash, ...] | None = None) -> str:
+        """The kept text, each part under a line naming its file (for logs and parsing);
+        `children`: the crashed children to show (default: all)."""
         parts: list[str] = []
         for name, text in self.captured:
             if text.strip():
@@ -88,7 +85,7 @@ class Evidence:
         for log in self.sanitizer_logs:
             parts.append(f"--- apiary: sanitizer report {log.name} ---")
             parts.append(log.text.rstrip("\n"))
-        for child in self.children:
+        for child in self.children if children is None else children:
             parts.append(f"--- apiary: child-{child.pid}.txt, a process the tests started ---")
             parts.append(child.dump.rstrip("\n"))
         return "\n".join(parts)
@@ -98,9 +95,10 @@ class Evidence:
 
         That is just before the last fault dump of the output (the dump faulthandler writes
         on the real stderr after the fatal error or assertion went into the capture), or
-        at the end when the output has no dump.
+        at the end when the output has no dump. A crashed child whose test passed (it
+        crashed on purpose, or the test did not mind) explains nothing: left out.
         """
-        extra = self.extra_text()
+        extra = self.extra_text(tuple(c for c in self.children if _may_explain(c, output)))
         if not extra:
             return output
         lines = output.splitlines()
@@ -109,6 +107,17 @@ class Evidence:
             at = dumps[-1].start
             return "\n".join([*lines[:at], extra, *lines[at:]]) + "\n"
         return output.rstrip("\n") + "\n" + extra + "\n"
+
+
+def _may_explain(child: ChildCrash, output: str) -> bool:
+    """Whether a child's crash may be why the suite failed: the pytest test that started
+    it is among the failed ones (`FAILED <id>`, `ERROR <id>`), or that cannot be told."""
+    test = child.started_in
+    failed = [line for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    if not failed or test is None or test.runner != "pytest" or not test.test_id:
+        return True
+    named = (f"FAILED {test.test_id}", f"ERROR {test.test_id}")
+    return any(line == name or line.startswith(f"{name} ") for line in failed for name in named)
 
 
 def gather(folder: Path) -> Evidence:
