@@ -288,7 +288,8 @@ def _parent_of(pid: int) -> int:
 
 
 def _runner_above(folder: str) -> Any:
-    """The progress record of the nearest test runner above this process, or None."""
+    """The progress record of the nearest test runner above this process ({} when it
+    is being rewritten), or None when no runner is above it."""
     pid = os.getpid()
     for _ in range(_ANCESTORS):
         pid = _parent_of(pid)
@@ -296,9 +297,13 @@ def _runner_above(folder: str) -> Any:
             return None
         try:
             with open(os.path.join(folder, f"test-{pid}.json"), encoding="utf-8") as handle:
-                return json.load(handle)
-        except (OSError, ValueError):
+                text = handle.read()
+        except OSError:
             continue
+        try:
+            return json.loads(text)
+        except ValueError:
+            return {}
     return None
 
 
@@ -306,7 +311,7 @@ def _watch_child(folder: str) -> None:
     """In an interpreter the tests started: its fatal error into child-<pid>.txt, beside
     the runner's progress when it started (see the module doc)."""
     runner = _runner_above(folder)
-    if not isinstance(runner, dict):
+    if runner is None:
         return
     import faulthandler
 
