@@ -331,3 +331,18 @@ def package_outcomes(run_dir: Path) -> dict[str, str]:
         for e in read_events(run_dir / "events.jsonl").known()
         if isinstance(e, PackageFinished)
     }
+
+
+def run_reproducer(run_dir: Path, reproducer_path: str | None, work: Path) -> str:
+    """A crash's reproduce.sh run by hand (outside any venv, its own work folder): its
+    output."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    done = subprocess.run(
+        ["bash", str(run_dir / (reproducer_path or ""))],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**env, "WORK": str(work)},
+    )
+    return done.stdout + done.stderr

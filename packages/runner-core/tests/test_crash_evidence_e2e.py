@@ -10,15 +10,13 @@ SIGABRT, and SIGSEGV in a helper thread (no test frame on the crashing stack).
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
 from normalized_events import CrashInfo, PackageFinished, read_events
-from runner_fixtures import Fixture, build_registry, run_apiary, run_args
+from runner_fixtures import Fixture, build_registry, run_apiary, run_args, run_reproducer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run-e2e")]
 
@@ -214,16 +212,8 @@ def test_the_reproducer_script_crashes_by_hand_in_the_one_test(
 ) -> None:
     crash = _crashes(evidence_run)[("ev-pytest", "assert")].crash
     assert crash is not None
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    done = subprocess.run(
-        ["bash", str(evidence_run / (crash.reproducer_path or ""))],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**env, "WORK": str(tmp_path / "repro")},  # CRASH_HOW comes from the script
-    )
-    output = done.stdout + done.stderr
+    # CRASH_HOW comes from the script
+    output = run_reproducer(evidence_run, crash.reproducer_path, tmp_path / "repro")
     assert "exited with status 134" in output, output[-3000:]
     assert "Assertion `node->refs > 0' failed" in output
     assert "1 passed" not in output and "test_before" not in output

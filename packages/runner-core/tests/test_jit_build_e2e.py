@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cpython_builds import built
 from normalized_events import PackageFinished, read_events
-from runner_fixtures import Fixture, build_registry, run_apiary, run_args
+from runner_fixtures import Fixture, build_registry, run_apiary, run_args, run_reproducer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("jit-build")]
 
@@ -296,16 +296,7 @@ def test_coverage_is_off_so_the_jit_compiles(jit_python: Path, tmp_path: Path) -
     assert crash.jit_only is True, crash.jit_only_reason
     run_dir = tmp_path / "results" / "cov-off"
     assert "--no-cov" in (run_dir / (crash.reproducer_path or "")).read_text()
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    repro = subprocess.run(
-        ["bash", str(run_dir / (crash.reproducer_path or ""))],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**env, "WORK": str(tmp_path / "repro")},
-    )
-    output = repro.stdout + repro.stderr
+    output = run_reproducer(run_dir, crash.reproducer_path, tmp_path / "repro")
     assert "exited with status 139" in output, output[-3000:]
 
 
