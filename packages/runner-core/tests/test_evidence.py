@@ -310,3 +310,10 @@ def test_a_crashed_child_whose_test_passed_explains_no_failure(tmp_path: Path) -
     assert "child-8" in merged and "child-7" not in merged
     # which tests failed is not known (no short summary): every child may explain it
     assert "child-7" in found.merged("exit status 1\n")
+
+
+def test_a_crashed_child_is_found_among_thousands_that_left_by_os_exit(tmp_path: Path) -> None:
+    for pid in range(1000, 3000):
+        (tmp_path / f"child-{pid}.txt").write_text("")
+    (tmp_path / "child-9.txt").write_text("Fatal Python error: Aborted\n")
+    assert [c.pid for c in gather(tmp_path).children] == [9]

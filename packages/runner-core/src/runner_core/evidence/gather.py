@@ -159,9 +159,14 @@ def gather(folder: Path) -> Evidence:
 
 def _children(folder: Path, names: list[str], problems: list[str]) -> tuple[ChildCrash, ...]:
     """The dumps of interpreters the tests started, with what their runner was doing
-    when each started; empty files (a process that left by os._exit) are no crash."""
+    when each started; empty files (a process that left by os._exit, as multiprocessing's
+    workers do: a suite may leave thousands) are no crash, and are passed over unread."""
     found: list[ChildCrash] = []
-    for name in names[:_MAX_FILES]:
+    for name in names:
+        if len(found) == _MAX_FILES:
+            break
+        if not _has_content(folder / name):
+            continue
         dump = _read(folder / name, _MAX_CHILD, tail=False, problems=problems)
         match = _CHILD.match(name)
         if not dump or not dump.strip() or match is None:
@@ -171,6 +176,14 @@ def _children(folder: Path, names: list[str], problems: list[str]) -> tuple[Chil
         )
         found.append(ChildCrash(int(match["pid"]), dump, _started_in(facts)))
     return tuple(found)
+
+
+def _has_content(path: Path) -> bool:
+    """A non-empty file, by its own entry (a link is read, and refused, by `_read`)."""
+    try:
+        return path.lstat().st_size > 0
+    except OSError:
+        return False
 
 
 def _started_in(raw: str | None) -> RunningTest | None:
