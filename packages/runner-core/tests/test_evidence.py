@@ -16,6 +16,7 @@ from runner_core.evidence import (
     Evidence,
     RunningTest,
     SanitizerLog,
+    discard_empty_children,
     gather,
     one_test_command,
 )
@@ -316,4 +317,8 @@ def test_a_crashed_child_is_found_among_thousands_that_left_by_os_exit(tmp_path:
     for pid in range(1000, 3000):
         (tmp_path / f"child-{pid}.txt").write_text("")
     (tmp_path / "child-9.txt").write_text("Fatal Python error: Aborted\n")
+    (tmp_path / "child-9.json").write_text("{}")
+    (tmp_path / "child-1000.json").write_text("{}")
     assert [c.pid for c in gather(tmp_path).children] == [9]
+    discard_empty_children(tmp_path)  # what the results keep: the one that crashed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["child-9.json", "child-9.txt"]

@@ -16,7 +16,7 @@ from runner_core.crash.hang import ProcessStacks, hang_record
 from runner_core.crash.record import CrashRecord
 from runner_core.crash.signature import describe
 from runner_core.environment import env_for_tests
-from runner_core.evidence import STACKS_SIGNAL, Evidence, gather
+from runner_core.evidence import STACKS_SIGNAL, Evidence, discard_empty_children, gather
 from runner_core.junit import JUNIT_NAME, junit_addopts
 from runner_core.sanitizers import SanitizerPolicy
 from runner_core.steps import StepOutcome, StepRunner
@@ -108,6 +108,7 @@ class SuiteRunner:
         )
         self.on_step(done)
         evidence = gather(folder)
+        discard_empty_children(folder)
         output = evidence.merged(done.output())
         _append_to_log(done.log_path, evidence)
         verdict = outcomes.classify_test(done.status, output, self.framework)

@@ -6,6 +6,7 @@ never an exception: the evidence of a crash must not cost the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -176,6 +177,21 @@ def _children(folder: Path, names: list[str], problems: list[str]) -> tuple[Chil
         )
         found.append(ChildCrash(int(match["pid"]), dump, _started_in(facts)))
     return tuple(found)
+
+
+def discard_empty_children(folder: Path) -> None:
+    """Remove the files of interpreters the tests started that wrote no dump (left by
+    os._exit): evidence of nothing, and a suite may leave thousands in the results."""
+    try:
+        names = [n for n in (p.name for p in folder.iterdir()) if _CHILD.match(n)]
+    except OSError:
+        return
+    for name in names:
+        path = folder / name
+        if not _has_content(path):
+            for leftover in (path, path.with_suffix(".json")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
 
 def _has_content(path: Path) -> bool:
