@@ -322,3 +322,19 @@ def test_a_crashed_child_is_found_among_thousands_that_left_by_os_exit(tmp_path:
     assert [c.pid for c in gather(tmp_path).children] == [9]
     discard_empty_children(tmp_path)  # what the results keep: the one that crashed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["child-9.json", "child-9.txt"]
+
+
+def test_tests_pytest_timeout_stopped_are_kept_busy_or_not(tmp_path: Path) -> None:
+    frames = [{"file": "/src/t.py", "line": 3, "function": "spin"}]
+    busy = {"test_id": "t.py::test_a", "message": "Timeout (>2.0s) from pytest-timeout.",
+            "frames": frames, "wall_s": 2.0, "cpu_s": 1.9}  # fmt: skip
+    (tmp_path / "timeout-5-1.json").write_text(json.dumps(busy))
+    waiting = {**busy, "test_id": "t.py::test_b", "cpu_s": 0.01}
+    (tmp_path / "timeout-5-2.json").write_text(json.dumps(waiting))
+    (tmp_path / "timeout-5-3.json").write_text('{"test_id": "t.py::test_c", "wall_s": ')
+    found = gather(tmp_path)
+    assert [(t.test_id, t.busy) for t in found.stopped_tests] == [
+        ("t.py::test_a", True),
+        ("t.py::test_b", False),
+    ]
+    assert found.stopped_tests[0].frames == (("/src/t.py", 3, "spin"),)

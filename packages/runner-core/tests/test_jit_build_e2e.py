@@ -354,3 +354,40 @@ def test_a_jit_crash_in_a_process_the_tests_started_is_jit_only(
     assert crash.test_id == "tests/test_cli.py::test_the_script_runs"
     assert crash.isolated == "reproduces", crash.isolated_reason
     assert crash.jit_only is True, crash.jit_only_reason
+
+
+def test_a_jit_loop_stopped_by_pytest_timeout_is_a_jit_only_hang(
+    jit_python: Path, tmp_path: Path
+) -> None:
+    """pytest-timeout fails the test and the suite goes on: the loop is still the hang."""
+    files = {
+        **JIT_LOOP,
+        "pyproject.toml": "[tool.pytest.ini_options]\ntimeout = 5\n",
+        "tests/test_other.py": "def test_before():\n    pass\n",
+    }
+    fixture = Fixture(
+        "jit-timeout-pkg",
+        files,
+        install="pip install pytest pytest-timeout",
+        import_name="jit_loop_pkg",
+    )
+    registry = build_registry(tmp_path, fixture)
+    args = run_args(registry, tmp_path, "stopped", "--target-python", str(jit_python))
+    done = run_apiary(*args, cwd=tmp_path, timeout=1200)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    events = read_events(tmp_path / "results" / "stopped" / "events.jsonl").known()
+    [finished] = [e for e in events if isinstance(e, PackageFinished)]
+    assert finished.outcome.value == "hang", finished.reason
+    assert "pytest-timeout stopped tests/test_spin.py::test_spins_under_the_jit" in str(
+        finished.reason
+    )
+    hang = finished.crash
+    assert hang is not None and hang.kind == "busy_hang"
+    assert hang.frames[:1] == ["test_spin.py:spin_while_the_jit_is_on"], hang.frames
+    assert hang.signature == (
+        "busy_hang | a test ran until its time limit stopped it"
+        " | test_spin.py:spin_while_the_jit_is_on"
+    )
+    assert hang.test_id == "tests/test_spin.py::test_spins_under_the_jit"
+    assert hang.reproducible is True
+    assert hang.jit_only is True, hang.jit_only_reason

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from normalized_events import CrashKind, Step
+from normalized_events import CrashKind, Outcome, Step
 
 from runner_core import outcomes
 from runner_core.aslr import without_aslr
 from runner_core.commands import Installer, plan_steps
-from runner_core.crash.hang import ProcessStacks, hang_record
+from runner_core.crash.hang import ProcessStacks, hang_record, stopped_test_record
 from runner_core.crash.record import CrashRecord
 from runner_core.crash.signature import describe
 from runner_core.environment import env_for_tests
-from runner_core.evidence import STACKS_SIGNAL, Evidence, discard_empty_children, gather
+from runner_core.evidence import (
+    STACKS_SIGNAL,
+    Evidence,
+    RunningTest,
+    discard_empty_children,
+    gather,
+)
+from runner_core.evidence.gather import StoppedTest
 from runner_core.junit import JUNIT_NAME, junit_addopts
 from runner_core.sanitizers import SanitizerPolicy
 from runner_core.steps import StepOutcome, StepRunner
@@ -113,6 +120,15 @@ class SuiteRunner:
         _append_to_log(done.log_path, evidence)
         verdict = outcomes.classify_test(done.status, output, self.framework)
         hang = _hang(done, evidence)
+        stopped = _stopped_by_pytest_timeout(verdict, evidence) if hang is None else None
+        if stopped is not None:
+            hang = stopped_test_record(stopped.frames)
+            verdict = outcomes.Verdict(
+                outcome=Outcome.HANG,
+                reason=f"{verdict.reason}; pytest-timeout stopped {stopped.test_id}",
+            )
+            if evidence.test is None:
+                evidence = replace(evidence, test=RunningTest("pytest", stopped.test_id))
         if hang is not None:
             verdict = verdict.model_copy(update={"reason": f"{verdict.reason}: {describe(hang)}"})
         not_a_loop = _not_a_loop(done, hang)
@@ -149,6 +165,14 @@ def _not_a_loop(done: StepOutcome, hang: CrashRecord | None) -> str | None:
     if waited < cpu:
         return f"{had} and waited {waited:.0f} s for one: mostly asleep, not a loop"
     return f"{had} and waited {waited:.0f} s for one: the machine was busy, see --timeout-scale"
+
+
+def _stopped_by_pytest_timeout(verdict: outcomes.Verdict, evidence: Evidence) -> StoppedTest | None:
+    """A failed suite one of whose tests pytest-timeout stopped while it was running (a
+    loop that never ends: the JIT's livelock, say), not while it waited."""
+    if verdict.outcome is not Outcome.FAIL:
+        return None
+    return next((t for t in evidence.stopped_tests if t.busy and t.frames), None)
 
 
 def _hang(done: StepOutcome, evidence: Evidence) -> CrashRecord | None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from normalized_events import CrashKind
 
 from runner_core.crash.faulthandler import find_dumps
-from runner_core.crash.record import CrashRecord, ThreadStack
+from runner_core.crash.record import CrashRecord, PythonFrame, ThreadStack
 
 
 @dataclass(frozen=True)
@@ -70,4 +70,17 @@ def hang_record(answers: Iterable[ProcessStacks]) -> CrashRecord | None:
         )
     return CrashRecord(
         kind=CrashKind.BLOCKED, headline="every thread was asleep", waiting_threads=threads
+    )
+
+
+def stopped_test_record(frames: Iterable[tuple[str, int | None, str]]) -> CrashRecord:
+    """A test that ran (its thread busy) until pytest-timeout stopped it, where it was:
+    `frames` innermost first, as (file, line, function)."""
+    stack = [
+        PythonFrame(file=file, line=line, function=function) for file, line, function in frames
+    ]
+    return CrashRecord(
+        kind=CrashKind.BUSY_HANG,
+        headline="a test ran until its time limit stopped it",
+        waiting_threads=[ThreadStack(current=True, frames=stack)],
     )

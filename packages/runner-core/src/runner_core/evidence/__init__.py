@@ -5,7 +5,8 @@ venv; a step run with `evidence_env(...)` then leaves its evidence in a folder t
 `gather(folder)` reads back: the test that was running when the process died, the text
 pytest's capture took from fd 1/2, the sanitizers' reports, and the fatal errors of
 interpreters the tests started (`discard_empty_children` removes those that wrote
-none). `one_test_command` turns the test into a command that runs just that test.
+none), and the tests pytest-timeout stopped. `one_test_command` turns the test into a
+command that runs just that test.
 """
 
 from runner_core.evidence.agent import AGENT_MODULE, STACKS_SIGNAL, STACKS_VARIABLE, install_agent
@@ -13,6 +14,7 @@ from runner_core.evidence.gather import (
     Evidence,
     RunningTest,
     SanitizerLog,
+    StoppedTest,
     discard_empty_children,
     gather,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "Evidence",
     "RunningTest",
     "SanitizerLog",
+    "StoppedTest",
     "discard_empty_children",
     "gather",
     "install_agent",

@@ -16,6 +16,10 @@ dying process would otherwise take with it:
   writes every thread's stack there on that signal (apiary sends it to a hung suite
   before killing it). A forked child writes into its own file. Removed at exit when
   nothing was written.
+- `timeout-<pid>-<n>.json`: a test that pytest-timeout stopped (its signal method): the
+  test, where it was (innermost frame first), and the CPU its thread used against the
+  time it ran, so that apiary can tell a loop that never ends from a wait. pytest-timeout
+  fails the test and the suite goes on: without this, a JIT hang is one more failure.
 - `child-<pid>.txt` and `child-<pid>.json`: in an interpreter the tests started (a
   descendant of a runner whose progress file is here), faulthandler writes its fatal
   error there, and the json holds the runner's progress when it started (the test that
@@ -43,8 +47,9 @@ import itertools
 import json
 import os
 import sys
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 _FOLDER = os.environ.get("APIARY_EVIDENCE_DIR") or None
 
@@ -104,6 +109,24 @@ def pytest_configure(config: Any) -> None:
     )
 
 
+_Hook = TypeVar("_Hook", bound="Callable[..., Any]")  # a string: 3.8 cannot subscript it
+
+
+def _hook_wrapper(hook: _Hook) -> _Hook:
+    """pluggy's mark of an old-style hook wrapper (every pytest knows those), written out:
+    importing pytest here would load it in every process. Every key, for pluggy 0.13 to 1.x."""
+    hook.pytest_impl = {  # type: ignore[attr-defined]
+        "hookwrapper": True,
+        "wrapper": False,
+        "optionalhook": False,
+        "tryfirst": False,
+        "trylast": False,
+        "specname": None,
+    }
+    return hook
+
+
+@_hook_wrapper
 def pytest_load_initial_conftests(early_config: Any, parser: Any, args: Any) -> Iterator[None]:
     """Coverage off (APIARY_COVERAGE=off): pytest-cov starts it in this hook, and reads
     `no_cov` from the options parsed so far; a wrapper runs before it."""
@@ -111,18 +134,6 @@ def pytest_load_initial_conftests(early_config: Any, parser: Any, args: Any) -> 
     if os.environ.get("APIARY_COVERAGE") == "off" and hasattr(options, "no_cov"):
         options.no_cov = True
     yield
-
-
-# pluggy's hook mark, written out: importing pytest here would load it in every process.
-# Every key, for pluggy 0.13 to 1.x; an old-style wrapper, which every pytest knows.
-pytest_load_initial_conftests.pytest_impl = {  # type: ignore[attr-defined]
-    "hookwrapper": True,
-    "wrapper": False,
-    "optionalhook": False,
-    "tryfirst": False,
-    "trylast": False,
-    "specname": None,
-}
 
 
 def _launcher() -> str:
@@ -137,10 +148,44 @@ def pytest_collectstart(collector: Any) -> None:
         progress.update(collecting=collector.nodeid, test_id=None)
 
 
+_STARTED: dict[str, tuple[float, float]] = {}  # node id -> (wall clock, thread CPU)
+_TIMEOUTS = itertools.count(1)
+
+
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
     progress = _progress()
     if progress is not None and progress.pytest_active:
         progress.update(test_id=nodeid, collecting=None)
+        _STARTED[nodeid] = (time.monotonic(), time.thread_time())
+
+
+@_hook_wrapper
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    """A test pytest-timeout stopped: recorded in timeout-<pid>-<n>.json."""
+    yield
+    excinfo = getattr(call, "excinfo", None)
+    started = _STARTED.get(getattr(item, "nodeid", ""))
+    if _FOLDER is None or excinfo is None or started is None:
+        return
+    if not str(excinfo.value).startswith(("Timeout (>", "Timeout >")):
+        return
+    import traceback
+
+    frames = [
+        {"file": f.filename, "line": f.lineno, "function": f.name}
+        for f in reversed(traceback.extract_tb(excinfo.tb))
+        if not f.filename.endswith("pytest_timeout.py")
+    ]
+    record = {
+        "test_id": item.nodeid,
+        "message": str(excinfo.value),
+        "frames": frames,
+        "wall_s": time.monotonic() - started[0],
+        "cpu_s": time.thread_time() - started[1],
+    }
+    path = os.path.join(_FOLDER, f"timeout-{os.getpid()}-{next(_TIMEOUTS)}.json")
+    with contextlib.suppress(OSError, ValueError), open(path, "w", encoding="utf-8") as out:
+        out.write(json.dumps(record))
 
 
 def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:

@@ -27,6 +27,7 @@ _PROGRESS = re.compile(r"^test-(?P<pid>\d+)\.json$")
 _STACKS = re.compile(r"^stacks-(?P<pid>\d+)\.txt$")
 _MAX_STACKS = 1_000_000
 _CHILD = re.compile(r"^child-(?P<pid>\d+)\.txt$")
+_TIMEOUT = re.compile(r"^timeout-\d+-\d+\.json$")
 _MAX_CHILD = 1_000_000
 
 
@@ -64,6 +65,23 @@ class ChildCrash:
 
 
 @dataclass(frozen=True)
+class StoppedTest:
+    """A test pytest-timeout stopped (timeout-<pid>-<n>.json): where it was, innermost
+    frame first, as (file, line, function), and its thread's CPU over the time it ran."""
+
+    test_id: str
+    message: str
+    frames: tuple[tuple[str, int | None, str], ...]
+    wall_s: float
+    cpu_s: float
+
+    @property
+    def busy(self) -> bool:
+        """Running most of the time it had: a loop, not a wait."""
+        return self.wall_s > 0 and self.cpu_s >= 0.5 * self.wall_s
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What the processes of one step left behind."""
 
@@ -74,6 +92,7 @@ class Evidence:
     # pid (as the process saw itself) -> every thread's stack, given on apiary's signal
     stacks: tuple[tuple[int, str], ...] = ()
     children: tuple[ChildCrash, ...] = ()
+    stopped_tests: tuple[StoppedTest, ...] = ()
 
     def extra_text(self, children: tuple[ChildCrash, ...] | None = None) -> str:
         """The kept text, each part under a line naming its file (for logs and parsing);
@@ -146,6 +165,15 @@ def gather(folder: Path) -> Evidence:
         and (text := _read(folder / name, _MAX_STACKS, tail=False, problems=problems))
     )
     children = _children(folder, [n for n in names if _CHILD.match(n)], problems)
+    stopped = tuple(
+        found
+        for name in [n for n in names if _TIMEOUT.match(n)][:_MAX_FILES]
+        if (
+            found := _stopped_test(
+                _read(folder / name, _MAX_PROGRESS, tail=False, problems=problems)
+            )
+        )
+    )
     if test is None and children:
         test = children[0].started_in
     return Evidence(
@@ -155,6 +183,7 @@ def gather(folder: Path) -> Evidence:
         problems=tuple(problems),
         stacks=stacks,
         children=children,
+        stopped_tests=stopped,
     )
 
 
@@ -200,6 +229,30 @@ def _has_content(path: Path) -> bool:
         return path.lstat().st_size > 0
     except OSError:
         return False
+
+
+def _stopped_test(raw: str | None) -> StoppedTest | None:
+    data = _json(raw or "")
+    if not isinstance(data, dict) or not isinstance(data.get("test_id"), str):
+        return None
+    frames = tuple(
+        (f["file"], f["line"] if isinstance(f.get("line"), int) else None, f["function"])
+        for f in data.get("frames") or []
+        if isinstance(f, dict)
+        and isinstance(f.get("file"), str)
+        and isinstance(f.get("function"), str)
+    )
+    wall, cpu = data.get("wall_s"), data.get("cpu_s")
+    if not isinstance(wall, (int, float)) or not isinstance(cpu, (int, float)):
+        return None
+    message = data.get("message")
+    return StoppedTest(
+        data["test_id"],
+        message if isinstance(message, str) else "",
+        frames,
+        float(wall),
+        float(cpu),
+    )
 
 
 def _started_in(raw: str | None) -> RunningTest | None:
