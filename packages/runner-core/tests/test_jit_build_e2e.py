@@ -47,6 +47,22 @@ def jit_python() -> Path:
     return built("jit").python
 
 
+def _one_package(
+    jit_python: Path, tmp_path: Path, fixture: Fixture, run_id: str, *extra: str
+) -> PackageFinished:
+    """`apiary run` of one fixture package on the JIT build (its registry made by the first
+    call in `tmp_path`): its package_finished."""
+    registry = tmp_path / "registry"
+    if not registry.exists():
+        build_registry(tmp_path, fixture)
+    args = run_args(registry, tmp_path, run_id, "--target-python", str(jit_python), *extra)
+    done = run_apiary(*args, cwd=tmp_path, timeout=1200)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    events = read_events(tmp_path / "results" / run_id / "events.jsonl").known()
+    [finished] = [e for e in events if isinstance(e, PackageFinished)]
+    return finished
+
+
 def test_doctor_says_the_jit_is_available(jit_python: Path, tmp_path: Path) -> None:
     done = run_apiary("doctor", "--target-python", str(jit_python), cwd=tmp_path)
     text = done.stdout + done.stderr
@@ -279,15 +295,10 @@ def test_coverage_is_off_so_the_jit_compiles(jit_python: Path, tmp_path: Path) -
     nothing: its JIT crash shows only because apiary turns coverage off, and the
     reproducer does the same."""
     fixture = Fixture("covered-pkg", COVERED, install="pip install pytest pytest-cov")
-    registry = build_registry(tmp_path, fixture)
-    outcomes = {}
-    for run_id, extra in (("cov-off", ()), ("cov-kept", ("--keep-coverage",))):
-        args = run_args(registry, tmp_path, run_id, "--target-python", str(jit_python), *extra)
-        done = run_apiary(*args, cwd=tmp_path, timeout=1200)
-        assert done.returncode in (0, 1), done.stderr[-3000:]
-        events = read_events(tmp_path / "results" / run_id / "events.jsonl").known()
-        [finished] = [e for e in events if isinstance(e, PackageFinished)]
-        outcomes[run_id] = finished
+    outcomes = {
+        run_id: _one_package(jit_python, tmp_path, fixture, run_id, *extra)
+        for run_id, extra in (("cov-off", ()), ("cov-kept", ("--keep-coverage",)))
+    }
     kept = outcomes["cov-kept"]
     assert kept.outcome.value == "pass", kept.reason
     crash = outcomes["cov-off"].crash
@@ -342,12 +353,7 @@ JIT_CHILD = {
 def test_a_jit_crash_in_a_process_the_tests_started_is_jit_only(
     jit_python: Path, tmp_path: Path
 ) -> None:
-    registry = build_registry(tmp_path, Fixture("jit-child-pkg", JIT_CHILD))
-    args = run_args(registry, tmp_path, "child", "--target-python", str(jit_python))
-    done = run_apiary(*args, cwd=tmp_path, timeout=1200)
-    assert done.returncode in (0, 1), done.stderr[-3000:]
-    events = read_events(tmp_path / "results" / "child" / "events.jsonl").known()
-    [finished] = [e for e in events if isinstance(e, PackageFinished)]
+    finished = _one_package(jit_python, tmp_path, Fixture("jit-child-pkg", JIT_CHILD), "child")
     assert finished.outcome.value == "crash", finished.reason
     crash = finished.crash
     assert crash is not None and crash.kind == "segfault"
@@ -371,12 +377,7 @@ def test_a_jit_loop_stopped_by_pytest_timeout_is_a_jit_only_hang(
         install="pip install pytest pytest-timeout",
         import_name="jit_loop_pkg",
     )
-    registry = build_registry(tmp_path, fixture)
-    args = run_args(registry, tmp_path, "stopped", "--target-python", str(jit_python))
-    done = run_apiary(*args, cwd=tmp_path, timeout=1200)
-    assert done.returncode in (0, 1), done.stderr[-3000:]
-    events = read_events(tmp_path / "results" / "stopped" / "events.jsonl").known()
-    [finished] = [e for e in events if isinstance(e, PackageFinished)]
+    finished = _one_package(jit_python, tmp_path, fixture, "stopped")
     assert finished.outcome.value == "hang", finished.reason
     assert "pytest-timeout stopped tests/test_spin.py::test_spins_under_the_jit" in str(
         finished.reason
