@@ -148,7 +148,8 @@ def pytest_collectstart(collector: Any) -> None:
         progress.update(collecting=collector.nodeid, test_id=None)
 
 
-_STARTED: dict[str, tuple[float, float]] = {}  # node id -> (wall clock, thread CPU)
+# The test running now: (node id, wall clock, thread CPU) when it started.
+_STARTED: list[tuple[str, float, float]] = []
 _TIMEOUTS = itertools.count(1)
 
 
@@ -156,7 +157,7 @@ def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
     progress = _progress()
     if progress is not None and progress.pytest_active:
         progress.update(test_id=nodeid, collecting=None)
-        _STARTED[nodeid] = (time.monotonic(), time.thread_time())
+        _STARTED[:] = [(nodeid, time.monotonic(), time.thread_time())]
 
 
 @_hook_wrapper
@@ -164,8 +165,8 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
     """A test pytest-timeout stopped: recorded in timeout-<pid>-<n>.json."""
     yield
     excinfo = getattr(call, "excinfo", None)
-    started = _STARTED.get(getattr(item, "nodeid", ""))
-    if _FOLDER is None or excinfo is None or started is None:
+    started = _STARTED[0] if _STARTED else None
+    if _FOLDER is None or excinfo is None or started is None or started[0] != item.nodeid:
         return
     if not str(excinfo.value).startswith(("Timeout (>", "Timeout >")):
         return
@@ -180,8 +181,8 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
         "test_id": item.nodeid,
         "message": str(excinfo.value),
         "frames": frames,
-        "wall_s": time.monotonic() - started[0],
-        "cpu_s": time.thread_time() - started[1],
+        "wall_s": time.monotonic() - started[1],
+        "cpu_s": time.thread_time() - started[2],
     }
     path = os.path.join(_FOLDER, f"timeout-{os.getpid()}-{next(_TIMEOUTS)}.json")
     with contextlib.suppress(OSError, ValueError), open(path, "w", encoding="utf-8") as out:
