@@ -20,10 +20,10 @@ from runner_core.evidence import (
     STACKS_SIGNAL,
     Evidence,
     RunningTest,
+    StoppedTest,
     discard_empty_children,
     gather,
 )
-from runner_core.evidence.gather import StoppedTest
 from runner_core.junit import JUNIT_NAME, junit_addopts
 from runner_core.sanitizers import SanitizerPolicy
 from runner_core.steps import StepOutcome, StepRunner

@@ -179,7 +179,6 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
     ]
     record = {
         "test_id": item.nodeid,
-        "message": str(excinfo.value),
         "frames": frames,
         "wall_s": time.monotonic() - started[1],
         "cpu_s": time.thread_time() - started[2],
@@ -319,7 +318,6 @@ def _register_stacks(folder: str) -> None:
 # How far up the process tree a runner's progress file is looked for (python started
 # by a shell started by a test, say).
 _ANCESTORS = 6
-_CHILD_FILE: list[Any] = []  # the open dump file: faulthandler writes into it
 
 
 def _parent_of(pid: int) -> int:
@@ -371,7 +369,6 @@ def _watch_child(folder: str) -> None:
         faulthandler.enable(file=handle, all_threads=True)
     except (OSError, ValueError, RuntimeError):
         return
-    _CHILD_FILE.append(handle)
 
     def remove() -> None:
         if os.getpid() == pid:

@@ -70,7 +70,6 @@ class StoppedTest:
     frame first, as (file, line, function), and its thread's CPU over the time it ran."""
 
     test_id: str
-    message: str
     frames: tuple[tuple[str, int | None, str], ...]
     wall_s: float
     cpu_s: float
@@ -118,7 +117,8 @@ class Evidence:
         at the end when the output has no dump. A crashed child whose test passed (it
         crashed on purpose, or the test did not mind) explains nothing: left out.
         """
-        extra = self.extra_text(tuple(c for c in self.children if _may_explain(c, output)))
+        failed = [line for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+        extra = self.extra_text(tuple(c for c in self.children if _may_explain(c, failed)))
         if not extra:
             return output
         lines = output.splitlines()
@@ -129,11 +129,10 @@ class Evidence:
         return output.rstrip("\n") + "\n" + extra + "\n"
 
 
-def _may_explain(child: ChildCrash, output: str) -> bool:
+def _may_explain(child: ChildCrash, failed: list[str]) -> bool:
     """Whether a child's crash may be why the suite failed: the pytest test that started
-    it is among the failed ones (`FAILED <id>`, `ERROR <id>`), or that cannot be told."""
+    it is among the `failed` lines (`FAILED <id>`, `ERROR <id>`), or that cannot be told."""
     test = child.started_in
-    failed = [line for line in output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
     if not failed or test is None or test.runner != "pytest" or not test.test_id:
         return True
     named = (f"FAILED {test.test_id}", f"ERROR {test.test_id}")
@@ -245,14 +244,7 @@ def _stopped_test(raw: str | None) -> StoppedTest | None:
     wall, cpu = data.get("wall_s"), data.get("cpu_s")
     if not isinstance(wall, (int, float)) or not isinstance(cpu, (int, float)):
         return None
-    message = data.get("message")
-    return StoppedTest(
-        data["test_id"],
-        message if isinstance(message, str) else "",
-        frames,
-        float(wall),
-        float(cpu),
-    )
+    return StoppedTest(data["test_id"], frames, float(wall), float(cpu))
 
 
 def _started_in(raw: str | None) -> RunningTest | None:
